@@ -1,0 +1,28 @@
+"""The exception hierarchy of p2pchain.
+
+Every error the library raises derives from :class:`P2PChainError`, so front ends (the CLI, the
+HTTP API) catch one type and print its message: one line, naming the problem and what to do.
+Messages never contain private keys or passphrases.
+"""
+
+from __future__ import annotations
+
+
+class P2PChainError(Exception):
+    """Root of every error raised by p2pchain."""
+
+
+class CompilerError(P2PChainError):
+    """The Solidity compiler is missing, the wrong version, or rejected the sources."""
+
+
+class ChainError(P2PChainError):
+    """A chain could not be started, reached, or answered unexpectedly."""
+
+
+class DeploymentError(P2PChainError):
+    """Contracts could not be deployed, or a recorded deployment does not match the chain."""
+
+
+class ArtifactError(P2PChainError):
+    """The compiled artifacts shipped with the package are missing or inconsistent."""
