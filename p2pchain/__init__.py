@@ -6,6 +6,17 @@ contracts anchor their content hashes.
 
 from __future__ import annotations
 
+from p2pchain._artifacts import Artifact, artifact_hash, load_artifact
+from p2pchain._chains import (
+    AnvilChain,
+    DevChain,
+    EmbeddedChain,
+    GanacheChain,
+    RpcChain,
+    dev_accounts,
+    open_chain,
+)
+from p2pchain._deploy import Deployment, DeploymentsFile, deploy, load_deployment
 from p2pchain._errors import (
     ArtifactError,
     ChainError,
@@ -13,13 +24,29 @@ from p2pchain._errors import (
     DeploymentError,
     P2PChainError,
 )
+from p2pchain._tx import send_transaction
 
 __all__ = [
+    "AnvilChain",
+    "Artifact",
     "ArtifactError",
     "ChainError",
     "CompilerError",
+    "Deployment",
     "DeploymentError",
+    "DeploymentsFile",
+    "DevChain",
+    "EmbeddedChain",
+    "GanacheChain",
     "P2PChainError",
+    "RpcChain",
+    "artifact_hash",
+    "deploy",
+    "dev_accounts",
+    "load_artifact",
+    "load_deployment",
+    "open_chain",
+    "send_transaction",
 ]
 
 __version__ = "0.1.0"

@@ -1,0 +1,51 @@
+# p2pchain developer entry points. Everything installs from PyPI and npm only, pinned:
+# requirements.lock for Python (.venv), package.json + package-lock.json for the JS toolchain
+# (solc, OpenZeppelin, Anvil, Ganache in node_modules). Stamp files make re-runs instant.
+
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.p2pchain-installed
+NPM_STAMP := node_modules/.p2pchain-installed
+# Lint tools, installed into .venv only by `make typecheck`.
+LINT_PINS := mypy==2.4.1 ruff==0.17.5
+
+.PHONY: test demo compile gas deploy venv node typecheck
+
+test: $(VENV_STAMP) $(NPM_STAMP)
+	$(VPY) -m pytest -q -n 2
+
+demo: $(VENV_STAMP) $(NPM_STAMP)
+	$(VPY) scripts/demo.py
+
+compile: $(VENV_STAMP) $(NPM_STAMP)
+	$(VPY) scripts/compile.py
+
+gas: $(VENV_STAMP) $(NPM_STAMP)
+	$(VPY) scripts/gas_report.py
+
+# make deploy NETWORK=anvil|ganache|embedded|<url>
+NETWORK ?= embedded
+deploy: $(VENV_STAMP) $(NPM_STAMP)
+	$(VPY) scripts/deploy.py --network $(NETWORK)
+
+typecheck: $(VENV_STAMP)
+	$(VPY) -m pip install -q $(LINT_PINS)
+	$(VPY) -m mypy p2pchain scripts
+	$(VPY) -m ruff check p2pchain scripts tests
+
+venv: $(VENV_STAMP)
+node: $(NPM_STAMP)
+
+$(VENV_STAMP): requirements.lock pyproject.toml
+	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(VPY) -m pip install -q --disable-pip-version-check --no-deps -e .
+	touch $@
+
+# A fresh checkout gets exactly the lockfile (npm ci); an existing node_modules whose
+# package.json or lockfile changed is updated in place (npm install), not wiped.
+$(NPM_STAMP): package.json $(wildcard package-lock.json)
+	if [ -d node_modules ] || [ ! -f package-lock.json ]; then npm install --no-audit --no-fund; \
+	else npm ci --no-audit --no-fund; fi
+	touch $@
