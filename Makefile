@@ -10,7 +10,7 @@ NPM_STAMP := node_modules/.p2pchain-installed
 # Lint tools, installed into .venv only by `make typecheck`.
 LINT_PINS := mypy==2.4.1 ruff==0.17.5
 
-.PHONY: test demo compile gas deploy venv node typecheck
+.PHONY: test demo compile gas deploy solc venv node typecheck
 
 test: $(VENV_STAMP) $(NPM_STAMP)
 	$(VPY) -m pytest -q -n 2
@@ -28,6 +28,10 @@ gas: $(VENV_STAMP) $(NPM_STAMP)
 NETWORK ?= embedded
 deploy: $(VENV_STAMP) $(NPM_STAMP)
 	$(VPY) scripts/deploy.py --network $(NETWORK)
+
+# Put solc 0.8.30 where py-solc-x (and so ape and brownie) look for it, without downloading.
+solc: $(VENV_STAMP) $(NPM_STAMP)
+	$(VPY) -c "from p2pchain._solc import ensure_solc; print(ensure_solc())"
 
 typecheck: $(VENV_STAMP)
 	$(VPY) -m pip install -q $(LINT_PINS)

@@ -69,7 +69,7 @@ _OUTPUT_SELECTION = [
     "evm.methodIdentifiers",
     "metadata",
 ]
-_verified: set[Path] = set()
+_versions: dict[Path, str] = {}  # compiler path -> long version, verified this process
 
 
 def compiler_settings() -> dict[str, Any]:
@@ -112,6 +112,8 @@ def standard_json_input(sources: Mapping[str, str], targets: Iterable[str]) -> d
 
 def _binary_version(binary: Path) -> str | None:
     """Return ``X.Y.Z+commit.H`` reported by ``binary --version``, or None if it fails."""
+    if binary in _versions:
+        return _versions[binary]
     try:
         proc = subprocess.run(
             [str(binary), "--version"],
@@ -125,7 +127,9 @@ def _binary_version(binary: Path) -> str | None:
     match = _VERSION_RE.search(proc.stdout)
     if proc.returncode != 0 or match is None:
         return None
-    return match.group(1) + (match.group(2) or "")
+    version = match.group(1) + (match.group(2) or "")
+    _versions[binary] = version
+    return version
 
 
 def _is_our_wrapper(binary: Path) -> bool:
@@ -187,13 +191,11 @@ def ensure_solc(node_modules: Path | None = None) -> Path:
     """
     folder = solcx.get_solcx_install_folder()
     target = folder / f"solc-v{SOLC_VERSION}"
-    if target in _verified and target.exists():
-        return target
     if target.exists():
         version = _binary_version(target)
         if version is not None and version.split("+")[0] == SOLC_VERSION:
-            _verified.add(target)
             return target
+        _versions.pop(target, None)
         if not _is_our_wrapper(target):
             raise CompilerError(
                 f"{target} does not run as solc {SOLC_VERSION}; remove it or replace it with"
@@ -207,13 +209,13 @@ def ensure_solc(node_modules: Path | None = None) -> Path:
             f" P2PCHAIN_NODE_MODULES), or install native solc {SOLC_VERSION} as {target}"
         )
     _write_wrapper(target, Path(node).resolve(), solc_package)
+    _versions.pop(target, None)
     version = _binary_version(target)
     if version is None or version.split("+")[0] != SOLC_VERSION:
         raise CompilerError(
             f"the solc wrapper written to {target} does not answer --version as"
             f" {SOLC_VERSION} (node {node}, npm solc {solc_package})"
         )
-    _verified.add(target)
     return target
 
 

@@ -11,8 +11,10 @@ from web3.types import Wei
 from p2pchain._chains import (
     ANVIL_CHAIN_ID,
     DEV_BALANCE_ETHER,
+    GANACHE_CHAIN_ID,
     AnvilChain,
     DevChain,
+    GanacheChain,
     RpcChain,
     dev_accounts,
     open_chain,
@@ -97,12 +99,14 @@ def test_open_chain_rejects_unknown_names() -> None:
         open_chain("mainnet")
 
 
-def test_anvil_process_stops_by_pid() -> None:
-    chain = AnvilChain()
+@pytest.mark.parametrize("node", [AnvilChain, GanacheChain])
+def test_node_process_stops_by_pid(node: type[AnvilChain | GanacheChain]) -> None:
+    chain = node()
     pid = chain.pid
     assert pid is not None and _alive(pid)
+    assert chain.url.startswith("http://127.0.0.1:")
     with chain:
-        assert chain.w3.eth.chain_id == ANVIL_CHAIN_ID
+        assert chain.w3.eth.chain_id in (ANVIL_CHAIN_ID, GANACHE_CHAIN_ID)
     assert not _alive(pid)
     chain.stop()  # idempotent
 
