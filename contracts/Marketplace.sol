@@ -1,0 +1,640 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+
+import {IMarketplace} from "./interfaces/IMarketplace.sol";
+import {Reputation} from "./Reputation.sol";
+import {ListingTerms, Trade, TradeState} from "./types/MarketplaceTypes.sol";
+
+/// @title p2pchain marketplace escrow
+/// @notice See {IMarketplace}. No owner, no admin, no fee: the constructor argument is the only
+/// configuration, and it cannot change.
+/// @dev Reentrancy: every function writes its state before any external call (checks, effects,
+/// interactions), and each trade's state is its own record, so a call made from outside code can
+/// only act on state that is already final. On top of that, every call that gives outside code
+/// unbounded gas (ERC-20 transfers, withdrawals) runs under OpenZeppelin's ReentrancyGuard, so such
+/// code can never start another of them. Native-currency payouts forward only `PAYOUT_GAS`.
+contract Marketplace is IMarketplace, EIP712, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    /// @notice Highest arbitrator fee a listing may name, in basis points (10%).
+    uint16 public constant MAX_ARBITRATOR_FEE_BPS = 1_000;
+    /// @notice Longest review window a listing may name.
+    uint32 public constant MAX_REVIEW_WINDOW = 365 days;
+    /// @notice Bounds of the ruling window given to the constructor.
+    uint32 public constant MIN_RULING_WINDOW = 1 hours;
+    uint32 public constant MAX_RULING_WINDOW = 90 days;
+    /// @notice Highest unit price or unit deposit, so that totals never overflow.
+    uint256 public constant MAX_UNIT_AMOUNT = type(uint128).max;
+    /// @notice Gas forwarded with a native-currency payout; a receiver that needs more (or reverts)
+    /// is credited instead and withdraws with {withdraw}.
+    uint256 public constant PAYOUT_GAS = 60_000;
+
+    /// @notice EIP-712 type hash of {ListingTerms}.
+    bytes32 public constant LISTING_TERMS_TYPEHASH = keccak256(
+        "ListingTerms(address seller,address token,uint256 price,uint256 deposit,address arbitrator,"
+        "uint16 arbitratorFeeBps,uint32 reviewWindow,uint40 expiry,bytes8 cidPrefix,bytes32 cidDigest)"
+    );
+    /// @notice EIP-712 type hash of a signed listing: the terms, the units on offer and a salt.
+    bytes32 public constant LISTING_TYPEHASH = keccak256(
+        "Listing(ListingTerms terms,uint32 quantity,bytes32 salt)"
+        "ListingTerms(address seller,address token,uint256 price,uint256 deposit,address arbitrator,"
+        "uint16 arbitratorFeeBps,uint32 reviewWindow,uint40 expiry,bytes8 cidPrefix,bytes32 cidDigest)"
+    );
+
+    // Record encodings; see the storage layout in {IMarketplace}.
+    uint256 private constant SPENT = 1;
+    uint256 private constant LIVE_TAG_BIT = 1 << 191; // bit 255 of a record, once shifted left by 64
+    uint256 private constant TRADE_HASH_MASK = type(uint256).max >> 1 & ~uint256(3);
+    uint256 private constant RATED_BY_BUYER = 1;
+    uint256 private constant RATED_BY_SELLER = 2;
+
+    // Trade.flags bits.
+    uint8 private constant AMOUNT_RELEASED = 1;
+    uint8 private constant DEPOSIT_RETURNED = 2;
+    uint8 private constant PROPOSED_BY_BUYER = 4;
+    uint8 private constant PROPOSED_BY_SELLER = 8;
+    uint8 private constant PROPOSAL_MASK = PROPOSED_BY_BUYER | PROPOSED_BY_SELLER;
+
+    /// @inheritdoc IMarketplace
+    address public immutable override REPUTATION;
+    /// @inheritdoc IMarketplace
+    uint32 public immutable override RULING_WINDOW;
+
+    mapping(bytes32 key => uint256 value) private _records;
+    mapping(address token => mapping(address account => uint256 amount)) private _credits;
+
+    /// @param rulingWindow Seconds the arbitrator has to rule after a dispute, within
+    /// [`MIN_RULING_WINDOW`, `MAX_RULING_WINDOW`].
+    constructor(uint32 rulingWindow) EIP712("p2pchain Marketplace", "1") {
+        if (rulingWindow < MIN_RULING_WINDOW || rulingWindow > MAX_RULING_WINDOW) {
+            revert InvalidRulingWindow(rulingWindow);
+        }
+        RULING_WINDOW = rulingWindow;
+        REPUTATION = address(new Reputation());
+    }
+
+    // ================================================================ listings
+
+    /// @inheritdoc IMarketplace
+    function list(ListingTerms calldata terms, bytes32 salt, uint32 quantity)
+        external
+        override
+        returns (bytes32 listingId)
+    {
+        if (terms.seller != msg.sender) revert NotSeller(msg.sender, terms.seller);
+        if (quantity == 0) revert ZeroQuantity();
+        _validateTerms(terms);
+        if (terms.expiry != 0 && terms.expiry <= block.timestamp) revert InvalidExpiry(terms.expiry);
+
+        listingId = keccak256(abi.encodePacked(msg.sender, salt));
+        if (_records[listingId] != 0) revert ListingExists(listingId);
+        _records[listingId] = _listingRecord(_hashTerms(terms), 0, quantity);
+        emit Listed(listingId, msg.sender, salt, quantity, terms);
+    }
+
+    /// @inheritdoc IMarketplace
+    function updateListing(bytes32 salt, ListingTerms calldata terms, uint32 remaining) external override {
+        bytes32 listingId = keccak256(abi.encodePacked(msg.sender, salt));
+        uint256 rec = _records[listingId];
+        if (!_isLive(rec)) revert ListingNotActive(listingId);
+        if (terms.seller != msg.sender) revert NotSeller(msg.sender, terms.seller);
+        if (remaining == 0) revert ZeroQuantity();
+        _validateTerms(terms);
+        if (terms.expiry != 0 && terms.expiry <= block.timestamp) revert InvalidExpiry(terms.expiry);
+
+        _records[listingId] = _listingRecord(_hashTerms(terms), uint32(rec >> 32), remaining);
+        emit ListingUpdated(listingId, msg.sender, remaining, terms);
+    }
+
+    /// @inheritdoc IMarketplace
+    function closeListing(bytes32 salt) external override {
+        bytes32 listingId = keccak256(abi.encodePacked(msg.sender, salt));
+        if (!_isLive(_records[listingId])) revert ListingNotActive(listingId);
+        _records[listingId] = SPENT;
+        emit ListingClosed(listingId, msg.sender);
+    }
+
+    /// @inheritdoc IMarketplace
+    function cancelSignedListing(ListingTerms calldata terms, uint32 quantity, bytes32 salt) external override {
+        if (terms.seller != msg.sender) revert NotSeller(msg.sender, terms.seller);
+        bytes32 listingId = _signedListingDigest(terms, quantity, salt);
+        uint256 rec = _records[listingId];
+        // Unused (never bought) or partly sold: cancel. Spent, or taken over by its last trade: gone.
+        if (rec != 0 && !_isLive(rec)) revert ListingNotActive(listingId);
+        _records[listingId] = SPENT;
+        emit ListingClosed(listingId, msg.sender);
+    }
+
+    // ================================================================ buying
+
+    /// @inheritdoc IMarketplace
+    function buy(bytes32 listingId, ListingTerms calldata terms, uint32 quantity)
+        external
+        payable
+        override
+        returns (bytes32 tradeId)
+    {
+        uint256 rec = _records[listingId];
+        if (!_isLive(rec)) revert ListingNotActive(listingId);
+        if (rec >> 64 != _tag(_hashTerms(terms))) revert TermsChanged(listingId);
+        return _purchase(listingId, rec, terms, quantity);
+    }
+
+    /// @inheritdoc IMarketplace
+    function buySigned(
+        ListingTerms calldata terms,
+        uint32 listedQuantity,
+        bytes32 salt,
+        bytes calldata signature,
+        uint32 quantity
+    ) external payable override returns (bytes32 tradeId) {
+        bytes32 listingId = _signedListingDigest(terms, listedQuantity, salt);
+        uint256 rec = _records[listingId];
+        if (rec == 0) {
+            // First purchase: check the terms and the seller's signature once. Later purchases of
+            // the same listing find its live record under the digest, which only this path writes.
+            _validateTerms(terms);
+            if (listedQuantity == 0) revert ZeroQuantity();
+            _checkSignature(terms.seller, listingId, signature);
+            rec = _listingRecord(listingId, 0, listedQuantity);
+            emit SignedListingUsed(listingId, terms.seller, salt, listedQuantity, terms);
+        } else if (!_isLive(rec)) {
+            revert ListingNotActive(listingId);
+        }
+        return _purchase(listingId, rec, terms, quantity);
+    }
+
+    // ================================================================ settling
+
+    /// @inheritdoc IMarketplace
+    function release(bytes32 tradeId, Trade calldata trade) external override {
+        Trade memory t = _loadOpen(tradeId, trade);
+        if (msg.sender != t.buyer) revert Unauthorized(tradeId, msg.sender);
+        if (t.flags & AMOUNT_RELEASED != 0) revert NothingToRelease(tradeId);
+
+        t.flags = (t.flags | AMOUNT_RELEASED) & ~PROPOSAL_MASK;
+        t.proposedBuyerShare = 0;
+        if (t.deposit == 0 || t.flags & DEPOSIT_RETURNED != 0) t.state = TradeState.Completed;
+        _records[tradeId] = _hashTrade(t);
+        emit Released(tradeId);
+
+        _pay(t.token, t.seller, t.amount);
+    }
+
+    /// @inheritdoc IMarketplace
+    function returnDeposit(bytes32 tradeId, Trade calldata trade) external override {
+        Trade memory t = _loadOpen(tradeId, trade);
+        if (msg.sender != t.seller) revert Unauthorized(tradeId, msg.sender);
+        if (t.deposit == 0 || t.flags & DEPOSIT_RETURNED != 0) revert NothingToRelease(tradeId);
+
+        t.flags = (t.flags | DEPOSIT_RETURNED) & ~PROPOSAL_MASK;
+        t.proposedBuyerShare = 0;
+        if (t.flags & AMOUNT_RELEASED != 0) t.state = TradeState.Completed;
+        _records[tradeId] = _hashTrade(t);
+        emit DepositReturned(tradeId);
+
+        _pay(t.token, t.buyer, t.deposit);
+    }
+
+    /// @inheritdoc IMarketplace
+    function refund(bytes32 tradeId, Trade calldata trade) external override {
+        Trade memory t = _loadOpen(tradeId, trade);
+        if (msg.sender != t.seller) revert Unauthorized(tradeId, msg.sender);
+
+        (uint256 sellerPot, uint256 buyerPot) = _held(t);
+        t.state = TradeState.Refunded;
+        _records[tradeId] = _hashTrade(t);
+        emit Refunded(tradeId);
+
+        _pay(t.token, t.buyer, sellerPot + buyerPot);
+    }
+
+    /// @inheritdoc IMarketplace
+    function finalize(bytes32 tradeId, Trade calldata trade) external override {
+        Trade memory t = _load(tradeId, trade);
+        if (t.state != TradeState.Paid) revert TradeNotInState(tradeId, t.state);
+        if (block.timestamp < t.deadline) revert WindowOpen(tradeId, t.deadline);
+
+        (uint256 sellerPot, uint256 buyerPot) = _held(t);
+        t.state = TradeState.Completed;
+        _records[tradeId] = _hashTrade(t);
+        emit Finalized(tradeId);
+
+        _pay(t.token, t.seller, sellerPot);
+        _pay(t.token, t.buyer, buyerPot);
+    }
+
+    /// @inheritdoc IMarketplace
+    function dispute(bytes32 tradeId, Trade calldata trade) external override {
+        Trade memory t = _load(tradeId, trade);
+        if (t.state != TradeState.Paid) revert TradeNotInState(tradeId, t.state);
+        if (t.arbitrator == address(0)) revert NoArbitrator(tradeId);
+        if (block.timestamp >= t.deadline) revert WindowClosed(tradeId, t.deadline);
+        // A party may dispute unless it has waived its claim: the buyer by releasing the price, the
+        // seller by returning the deposit.
+        if (msg.sender == t.buyer) {
+            if (t.flags & AMOUNT_RELEASED != 0) revert Unauthorized(tradeId, msg.sender);
+        } else if (msg.sender == t.seller) {
+            if (t.flags & DEPOSIT_RETURNED != 0) revert Unauthorized(tradeId, msg.sender);
+        } else {
+            revert Unauthorized(tradeId, msg.sender);
+        }
+
+        t.state = TradeState.Disputed;
+        // Cannot overflow uint40 before the year 36812.
+        t.deadline = uint40(block.timestamp + RULING_WINDOW);
+        _records[tradeId] = _hashTrade(t);
+        emit Disputed(tradeId, msg.sender, t.deadline);
+    }
+
+    /// @inheritdoc IMarketplace
+    function proposeSettlement(bytes32 tradeId, Trade calldata trade, uint256 buyerShare) external override {
+        Trade memory t = _loadOpen(tradeId, trade);
+        uint8 proposer;
+        if (msg.sender == t.buyer) proposer = PROPOSED_BY_BUYER;
+        else if (msg.sender == t.seller) proposer = PROPOSED_BY_SELLER;
+        else revert Unauthorized(tradeId, msg.sender);
+        (uint256 sellerPot, uint256 buyerPot) = _held(t);
+        if (buyerShare > sellerPot + buyerPot) revert ShareTooLarge(tradeId, buyerShare, sellerPot + buyerPot);
+
+        t.flags = (t.flags & ~PROPOSAL_MASK) | proposer;
+        t.proposedBuyerShare = buyerShare;
+        _records[tradeId] = _hashTrade(t);
+        emit SettlementProposed(tradeId, msg.sender, buyerShare);
+    }
+
+    /// @inheritdoc IMarketplace
+    function acceptSettlement(bytes32 tradeId, Trade calldata trade) external override {
+        Trade memory t = _loadOpen(tradeId, trade);
+        uint8 proposer = t.flags & PROPOSAL_MASK;
+        if (proposer == 0) revert NoProposal(tradeId);
+        address acceptor = proposer == PROPOSED_BY_BUYER ? t.seller : t.buyer;
+        if (msg.sender != acceptor) revert Unauthorized(tradeId, msg.sender);
+
+        (uint256 sellerPot, uint256 buyerPot) = _held(t);
+        uint256 buyerShare = t.proposedBuyerShare;
+        t.state = TradeState.Settled;
+        _records[tradeId] = _hashTrade(t);
+        emit Settled(tradeId, buyerShare);
+
+        // buyerShare <= sellerPot + buyerPot was checked when it was proposed, and the pots only
+        // shrink through release/returnDeposit, which clear the proposal.
+        unchecked {
+            _pay(t.token, t.buyer, buyerShare);
+            _pay(t.token, t.seller, sellerPot + buyerPot - buyerShare);
+        }
+    }
+
+    /// @inheritdoc IMarketplace
+    function rule(bytes32 tradeId, Trade calldata trade, uint256 buyerShare) external override {
+        Trade memory t = _load(tradeId, trade);
+        if (t.state != TradeState.Disputed) revert TradeNotInState(tradeId, t.state);
+        if (msg.sender != t.arbitrator) revert Unauthorized(tradeId, msg.sender);
+        if (block.timestamp >= t.deadline) revert WindowClosed(tradeId, t.deadline);
+
+        (uint256 sellerPot, uint256 buyerPot) = _held(t);
+        uint256 held = sellerPot + buyerPot;
+        // held < 2^161 and fee bps <= 1000, so the product cannot overflow; fee <= held / 10.
+        uint256 fee = held * t.arbitratorFeeBps / 10_000;
+        uint256 available = held - fee;
+        if (buyerShare > available) revert ShareTooLarge(tradeId, buyerShare, available);
+
+        t.state = TradeState.Ruled;
+        _records[tradeId] = _hashTrade(t);
+        emit Ruled(tradeId, buyerShare, fee);
+
+        _pay(t.token, t.arbitrator, fee);
+        _pay(t.token, t.buyer, buyerShare);
+        // buyerShare <= available was checked above.
+        unchecked {
+            _pay(t.token, t.seller, available - buyerShare);
+        }
+    }
+
+    /// @inheritdoc IMarketplace
+    function claimRulingTimeout(bytes32 tradeId, Trade calldata trade) external override {
+        Trade memory t = _load(tradeId, trade);
+        if (t.state != TradeState.Disputed) revert TradeNotInState(tradeId, t.state);
+        if (block.timestamp < t.deadline) revert WindowOpen(tradeId, t.deadline);
+
+        (uint256 sellerPot, uint256 buyerPot) = _held(t);
+        t.state = TradeState.RulingTimedOut;
+        _records[tradeId] = _hashTrade(t);
+        emit RulingTimedOut(tradeId);
+
+        _pay(t.token, t.buyer, sellerPot + buyerPot);
+    }
+
+    /// @inheritdoc IMarketplace
+    function withdraw(address token, address to) external override nonReentrant {
+        if (to == address(0)) revert InvalidRecipient(to);
+        uint256 amount = _credits[token][msg.sender];
+        if (amount == 0) revert NothingToWithdraw(token, msg.sender);
+        _credits[token][msg.sender] = 0;
+        emit Withdrawn(token, msg.sender, to, amount);
+
+        bool ok;
+        if (token == address(0)) {
+            // All gas is forwarded: the account chose the recipient. Return data is not copied.
+            assembly ("memory-safe") {
+                ok := call(gas(), to, amount, 0, 0, 0, 0)
+            }
+        } else {
+            ok = IERC20(token).trySafeTransfer(to, amount);
+        }
+        if (!ok) revert WithdrawalFailed(token, to, amount);
+    }
+
+    // ================================================================ reputation hook
+
+    /// @inheritdoc IMarketplace
+    function consumeRating(bytes32 tradeId, Trade calldata trade, address rater)
+        external
+        override
+        returns (address subject)
+    {
+        if (msg.sender != REPUTATION) revert Unauthorized(tradeId, msg.sender);
+        uint256 rec = _records[tradeId];
+        if (!_matches(rec, _hashTrade(trade))) revert UnknownTrade(tradeId);
+        if (trade.state < TradeState.Completed) revert TradeNotFinal(tradeId, trade.state);
+
+        uint256 bit;
+        if (rater == trade.buyer) {
+            bit = RATED_BY_BUYER;
+            subject = trade.seller;
+        } else if (rater == trade.seller) {
+            bit = RATED_BY_SELLER;
+            subject = trade.buyer;
+        } else {
+            revert Unauthorized(tradeId, rater);
+        }
+        if (rec & bit != 0) revert AlreadyRated(tradeId, rater);
+        _records[tradeId] = rec | bit;
+    }
+
+    // ================================================================ views
+
+    /// @inheritdoc IMarketplace
+    function record(bytes32 key) external view override returns (uint256) {
+        return _records[key];
+    }
+
+    /// @inheritdoc IMarketplace
+    function credit(address token, address account) external view override returns (uint256) {
+        return _credits[token][account];
+    }
+
+    /// @inheritdoc IMarketplace
+    function listingState(bytes32 listingId)
+        external
+        view
+        override
+        returns (bool live, uint256 termsTag, uint32 sold, uint32 remaining)
+    {
+        uint256 rec = _records[listingId];
+        if (!_isLive(rec)) return (false, 0, 0, 0);
+        return (true, (rec >> 64) & ~LIVE_TAG_BIT, uint32(rec >> 32), uint32(rec));
+    }
+
+    /// @inheritdoc IMarketplace
+    function checkTrade(bytes32 tradeId, Trade calldata trade)
+        external
+        view
+        override
+        returns (bool current, uint8 rated)
+    {
+        uint256 rec = _records[tradeId];
+        if (!_matches(rec, _hashTrade(trade))) return (false, 0);
+        return (true, uint8(rec & 3));
+    }
+
+    /// @inheritdoc IMarketplace
+    function hashTerms(ListingTerms calldata terms) external pure override returns (bytes32) {
+        return _hashTerms(terms);
+    }
+
+    /// @inheritdoc IMarketplace
+    function signedListingDigest(ListingTerms calldata terms, uint32 quantity, bytes32 salt)
+        external
+        view
+        override
+        returns (bytes32)
+    {
+        return _signedListingDigest(terms, quantity, salt);
+    }
+
+    /// @inheritdoc IMarketplace
+    function hashTrade(Trade calldata trade) external pure override returns (uint256) {
+        return _hashTrade(trade);
+    }
+
+    /// @notice The EIP-712 domain separator of this marketplace (chain and address bound).
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    // ================================================================ internals
+
+    /// @dev Opens a trade for `quantity` units of the listing stored as `rec` under `listingId`,
+    /// whose `terms` the caller has already matched, and collects the payment.
+    function _purchase(bytes32 listingId, uint256 rec, ListingTerms calldata terms, uint32 quantity)
+        private
+        returns (bytes32 tradeId)
+    {
+        if (quantity == 0) revert ZeroQuantity();
+        if (terms.expiry != 0 && block.timestamp >= terms.expiry) revert ListingExpired(listingId, terms.expiry);
+        if (msg.sender == terms.seller) revert SelfPurchase(msg.sender);
+        if (msg.sender == terms.arbitrator) revert ArbitratorIsParty(msg.sender);
+        uint32 remaining = uint32(rec);
+        if (quantity > remaining) revert InsufficientQuantity(listingId, remaining, quantity);
+
+        Trade memory t = Trade({
+            buyer: msg.sender,
+            seller: terms.seller,
+            token: terms.token,
+            arbitrator: terms.arbitrator,
+            arbitratorFeeBps: terms.arbitratorFeeBps,
+            // Unit amounts are <= 2^128 - 1 and quantity < 2^32: no overflow.
+            amount: terms.price * quantity,
+            deposit: terms.deposit * quantity,
+            // reviewWindow <= 365 days: cannot overflow uint40 before the year 36812.
+            deadline: uint40(block.timestamp + terms.reviewWindow),
+            state: TradeState.Paid,
+            flags: 0,
+            proposedBuyerShare: 0
+        });
+        uint256 tradeHash = _hashTrade(t);
+
+        // quantity <= remaining was checked above.
+        unchecked {
+            remaining -= quantity;
+        }
+        if (remaining == 0) {
+            // The last units: the trade takes over the listing's record.
+            tradeId = listingId;
+            _records[listingId] = tradeHash;
+        } else {
+            uint256 sold = uint32(rec >> 32);
+            // Unique: listing ids are never reused and `sold` only grows.
+            tradeId = keccak256(abi.encode(listingId, sold));
+            sold += quantity;
+            if (sold > type(uint32).max) revert QuantityOverflow(listingId);
+            _records[listingId] = ((rec >> 64) << 64) | (sold << 32) | remaining;
+            _records[tradeId] = tradeHash;
+        }
+        emit Purchased(tradeId, listingId, msg.sender, quantity, remaining);
+
+        _collect(t.token, t.amount + t.deposit);
+    }
+
+    /// @dev Accepts an ECDSA signature by `seller`, or, failing that, an ERC-1271 approval by the
+    /// seller's contract. Trying ECDSA first spares EOA sellers (the usual case) a code-size lookup.
+    function _checkSignature(address seller, bytes32 digest, bytes calldata signature) private view {
+        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
+        if (err == ECDSA.RecoverError.NoError && recovered == seller) return;
+        if (!SignatureChecker.isValidERC1271SignatureNow(seller, digest, signature)) {
+            revert InvalidSignature(digest, seller);
+        }
+    }
+
+    /// @dev Takes `total` from the buyer: exactly `msg.value` in ETH, or an ERC-20 pull whose
+    /// arrival is measured, so a token that delivers less than it was asked for is refused.
+    function _collect(address token, uint256 total) private {
+        if (token == address(0)) {
+            if (msg.value != total) revert WrongPayment(total, msg.value);
+            return;
+        }
+        if (msg.value != 0) revert WrongPayment(0, msg.value);
+        _pullToken(IERC20(token), total);
+    }
+
+    /// @dev Pulls `total` of `token` from the caller and checks that exactly that much arrived.
+    /// Guarded: token code runs here with all the gas it wants.
+    function _pullToken(IERC20 token, uint256 total) private nonReentrant {
+        uint256 before = token.balanceOf(address(this));
+        token.safeTransferFrom(msg.sender, address(this), total);
+        uint256 received = token.balanceOf(address(this));
+        received = received > before ? received - before : 0;
+        if (received != total) revert UnsupportedToken(address(token), total, received);
+    }
+
+    /// @dev Tries to transfer `amount` of `token` to `to`. Guarded: token code runs here with all the
+    /// gas it wants.
+    function _pushToken(IERC20 token, address to, uint256 amount) private nonReentrant returns (bool) {
+        return token.trySafeTransfer(to, amount);
+    }
+
+    /// @dev Pushes a payout; if the receiver or the token refuses it, credits it instead, so that a
+    /// settlement never reverts because of the other side.
+    function _pay(address token, address to, uint256 amount) private {
+        if (amount == 0) return;
+        bool ok;
+        if (token == address(0)) {
+            // Bounded gas, and no return data copied: a receiver cannot grief the caller.
+            assembly ("memory-safe") {
+                ok := call(PAYOUT_GAS, to, amount, 0, 0, 0, 0)
+            }
+        } else {
+            ok = _pushToken(IERC20(token), to, amount);
+        }
+        if (!ok) {
+            _credits[token][to] += amount;
+            emit Credited(token, to, amount);
+        }
+    }
+
+    /// @dev Loads a trade passed by the caller, checking it against the stored hash.
+    function _load(bytes32 tradeId, Trade calldata trade) private view returns (Trade memory t) {
+        t = trade;
+        if (!_matches(_records[tradeId], _hashTrade(t))) revert UnknownTrade(tradeId);
+    }
+
+    /// @dev As {_load}, and requires the trade to still hold funds (`Paid` or `Disputed`).
+    function _loadOpen(bytes32 tradeId, Trade calldata trade) private view returns (Trade memory t) {
+        t = _load(tradeId, trade);
+        if (t.state != TradeState.Paid && t.state != TradeState.Disputed) revert TradeNotInState(tradeId, t.state);
+    }
+
+    /// @dev What the trade still holds: the price unless released, the deposit unless returned.
+    function _held(Trade memory t) private pure returns (uint256 sellerPot, uint256 buyerPot) {
+        sellerPot = t.flags & AMOUNT_RELEASED == 0 ? t.amount : 0;
+        buyerPot = t.flags & DEPOSIT_RETURNED == 0 ? t.deposit : 0;
+    }
+
+    function _validateTerms(ListingTerms calldata terms) private pure {
+        if (terms.price == 0 || terms.price > MAX_UNIT_AMOUNT || terms.deposit > MAX_UNIT_AMOUNT) {
+            revert InvalidPrice(terms.price, terms.deposit);
+        }
+        if (terms.arbitrator == terms.seller) revert ArbitratorIsParty(terms.arbitrator);
+        if (
+            terms.arbitratorFeeBps > MAX_ARBITRATOR_FEE_BPS
+                || (terms.arbitrator == address(0) && terms.arbitratorFeeBps != 0)
+        ) revert InvalidArbitratorFee(terms.arbitratorFeeBps);
+        if (terms.reviewWindow == 0 || terms.reviewWindow > MAX_REVIEW_WINDOW) {
+            revert InvalidReviewWindow(terms.reviewWindow);
+        }
+        if (terms.cidPrefix == 0 || terms.cidDigest == 0) revert InvalidCid(terms.cidPrefix, terms.cidDigest);
+    }
+
+    function _hashTerms(ListingTerms calldata terms) private pure returns (bytes32) {
+        return keccak256(
+            abi.encode(
+                LISTING_TERMS_TYPEHASH,
+                terms.seller,
+                terms.token,
+                terms.price,
+                terms.deposit,
+                terms.arbitrator,
+                terms.arbitratorFeeBps,
+                terms.reviewWindow,
+                terms.expiry,
+                terms.cidPrefix,
+                terms.cidDigest
+            )
+        );
+    }
+
+    function _signedListingDigest(ListingTerms calldata terms, uint32 quantity, bytes32 salt)
+        private
+        view
+        returns (bytes32)
+    {
+        return _hashTypedDataV4(keccak256(abi.encode(LISTING_TYPEHASH, _hashTerms(terms), quantity, salt)));
+    }
+
+    /// @dev `keccak256(abi.encode(t))` with bit 255 and the two rating bits cleared. A memory struct
+    /// of value types is laid out exactly like its ABI encoding (one clean word per field, 11
+    /// fields), so it is hashed in place instead of being copied first.
+    function _hashTrade(Trade memory t) private pure returns (uint256 h) {
+        assembly ("memory-safe") {
+            h := keccak256(t, 352)
+        }
+        h &= TRADE_HASH_MASK;
+    }
+
+    /// @dev Whether a stored record is the trade with hash `tradeHash` (ignoring its rating bits).
+    function _matches(uint256 rec, uint256 tradeHash) private pure returns (bool) {
+        return rec & TRADE_HASH_MASK == tradeHash && rec >> 255 == 0;
+    }
+
+    function _isLive(uint256 rec) private pure returns (bool) {
+        return rec >> 255 != 0;
+    }
+
+    /// @dev The part of a live listing record above bit 64: the live bit and the top 191 bits of
+    /// `termsHash`.
+    function _tag(bytes32 termsHash) private pure returns (uint256) {
+        return LIVE_TAG_BIT | (uint256(termsHash) >> 65);
+    }
+
+    function _listingRecord(bytes32 termsHash, uint256 sold, uint256 remaining) private pure returns (uint256) {
+        return (_tag(termsHash) << 64) | (sold << 32) | remaining;
+    }
+}

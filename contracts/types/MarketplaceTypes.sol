@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+/// @notice The terms a seller offers. Their EIP-712 struct hash commits a listing; the quantity on
+/// offer is tracked separately so that buyers of a multi-unit listing do not race each other.
+/// @dev EIP-712 type:
+/// `ListingTerms(address seller,address token,uint256 price,uint256 deposit,address arbitrator,uint16 arbitratorFeeBps,uint32 reviewWindow,uint40 expiry,bytes8 cidPrefix,bytes32 cidDigest)`
+struct ListingTerms {
+    /// The account paid for the goods, service or rent.
+    address seller;
+    /// ERC-20 token the price is paid in; `address(0)` for the chain's native currency.
+    address token;
+    /// Price of one unit, in the token's smallest unit. Never zero.
+    uint256 price;
+    /// Refundable deposit per unit (rentals), returned to the buyer unless a damage claim succeeds.
+    uint256 deposit;
+    /// Who rules disputes; `address(0)` for a listing without a dispute path.
+    address arbitrator;
+    /// The arbitrator's fee in basis points of the disputed funds, paid only when it rules.
+    uint16 arbitratorFeeBps;
+    /// Seconds after the purchase during which either party may dispute; afterwards anyone can
+    /// finalize the trade to its default outcome.
+    uint32 reviewWindow;
+    /// Unix time from which the listing can no longer be bought; 0 for never.
+    uint40 expiry;
+    /// The listing document's binary IPFS CID is `cidPrefix` (trailing zero bytes removed) followed by
+    /// `cidDigest`. CIDv0: prefix 0x1220 (sha2-256 multihash header). CIDv1: version, codec and
+    /// multihash header, e.g. 0x01701220 (dag-pb, sha2-256) or 0x01551220 (raw). Any CID whose
+    /// digest is 32 bytes fits; the prefix always ends in the digest length byte 0x20, never 0x00.
+    bytes8 cidPrefix;
+    /// The 32-byte multihash digest of the listing document's CID.
+    bytes32 cidDigest;
+}
+
+/// @notice Where a trade is in its life. `Paid` and `Disputed` hold funds; every other state after
+/// `None` is final and holds nothing.
+enum TradeState {
+    None,
+    /// Funds are in escrow; the review window runs until `deadline`.
+    Paid,
+    /// A party disputed; the arbitrator may rule until `deadline`.
+    Disputed,
+    /// Default outcome: the price went to the seller and any deposit back to the buyer.
+    Completed,
+    /// The seller refunded everything still held to the buyer.
+    Refunded,
+    /// The parties agreed a split of the held funds.
+    Settled,
+    /// The arbitrator ruled a split and took its fee.
+    Ruled,
+    /// The arbitrator did not rule in time; everything still held went back to the buyer.
+    RulingTimedOut
+}
+
+/// @notice Everything later calls need to know about a trade. Only its hash is stored; callers pass
+/// the struct back, rebuilt from the events (`Purchased` carries the initial value).
+struct Trade {
+    address buyer;
+    address seller;
+    address token;
+    address arbitrator;
+    uint16 arbitratorFeeBps;
+    /// Total price (unit price x quantity): the seller's by default.
+    uint256 amount;
+    /// Total deposit (deposit per unit x quantity): the buyer's by default.
+    uint256 deposit;
+    /// `Paid`: end of the review window. `Disputed`: end of the ruling window. Final: last deadline.
+    uint40 deadline;
+    TradeState state;
+    /// Bit 0: the buyer released `amount` to the seller. Bit 1: the seller returned `deposit`.
+    /// Bits 2-3: who made the standing settlement proposal (0 none, 1 buyer, 2 seller).
+    uint8 flags;
+    /// The buyer's share of the held funds under the standing settlement proposal.
+    uint256 proposedBuyerShare;
+}
