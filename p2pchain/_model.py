@@ -1,0 +1,351 @@
+"""Typed mirrors of the contracts' structs, and the trade state machine as pure functions.
+
+The Marketplace stores only a hash per trade; callers pass the whole :class:`Trade` back on every
+call. This module rebuilds that struct exactly as the contract does: from the listing's terms at
+purchase time (:func:`open_trade`) and then one transition per event (:func:`apply_event`). The
+transitions here must stay identical to ``contracts/Marketplace.sol``; the tests check every one of
+them against the chain through ``checkTrade``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from typing import Any, Mapping
+
+from eth_utils import keccak, to_checksum_address
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+#: Trade.flags bits (see ``Marketplace.sol``).
+AMOUNT_RELEASED = 1
+DEPOSIT_RETURNED = 2
+PROPOSED_BY_BUYER = 4
+PROPOSED_BY_SELLER = 8
+PROPOSAL_MASK = PROPOSED_BY_BUYER | PROPOSED_BY_SELLER
+
+#: Bits of a stored trade record that hold the trade hash (bit 255 and the rating bits cleared).
+TRADE_HASH_MASK = ((1 << 255) - 1) & ~3
+
+
+class TradeState(enum.IntEnum):
+    """Where a trade is in its life; mirrors ``TradeState`` in ``MarketplaceTypes.sol``."""
+
+    NONE = 0
+    PAID = 1
+    DISPUTED = 2
+    COMPLETED = 3
+    REFUNDED = 4
+    SETTLED = 5
+    RULED = 6
+    RULING_TIMED_OUT = 7
+
+    @property
+    def is_final(self) -> bool:
+        """Whether the trade holds no funds any more and can be rated."""
+        return self >= TradeState.COMPLETED
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the trade still holds funds."""
+        return self in (TradeState.PAID, TradeState.DISPUTED)
+
+
+def split_cid(cid: bytes) -> tuple[bytes, bytes]:
+    """Split a binary CID into the contract's ``(cidPrefix, cidDigest)``.
+
+    Args:
+        cid: A binary CIDv0 (a sha2-256 multihash) or CIDv1 whose digest is 32 bytes long.
+
+    Returns:
+        The prefix right-padded to 8 bytes, and the 32-byte digest.
+
+    Raises:
+        ValueError: If the CID's digest is not 32 bytes or its header is longer than 8 bytes.
+    """
+    if len(cid) < 34 or cid[-33] != 0x20:
+        raise ValueError("CID must end in a 32-byte multihash digest")
+    prefix, digest = cid[:-32], cid[-32:]
+    if len(prefix) > 8:
+        raise ValueError(f"CID header is {len(prefix)} bytes; at most 8 fit on-chain")
+    return prefix.ljust(8, b"\0"), digest
+
+
+def join_cid(prefix: bytes, digest: bytes) -> bytes:
+    """Rebuild a binary CID from the contract's ``(cidPrefix, cidDigest)``."""
+    return prefix.rstrip(b"\0") + digest
+
+
+@dataclass(frozen=True)
+class ListingTerms:
+    """A seller's terms; mirrors ``ListingTerms`` in ``MarketplaceTypes.sol``."""
+
+    seller: str
+    token: str
+    price: int
+    deposit: int
+    arbitrator: str
+    arbitrator_fee_bps: int
+    review_window: int
+    expiry: int
+    cid_prefix: bytes
+    cid_digest: bytes
+
+    @property
+    def cid(self) -> bytes:
+        """The listing document's binary CID."""
+        return join_cid(self.cid_prefix, self.cid_digest)
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        """The ABI tuple, in field order."""
+        return (
+            self.seller,
+            self.token,
+            self.price,
+            self.deposit,
+            self.arbitrator,
+            self.arbitrator_fee_bps,
+            self.review_window,
+            self.expiry,
+            self.cid_prefix,
+            self.cid_digest,
+        )
+
+    def typed_data_message(self) -> dict[str, Any]:
+        """The terms as an EIP-712 message value (``ListingTerms`` type)."""
+        return {
+            "seller": self.seller,
+            "token": self.token,
+            "price": self.price,
+            "deposit": self.deposit,
+            "arbitrator": self.arbitrator,
+            "arbitratorFeeBps": self.arbitrator_fee_bps,
+            "reviewWindow": self.review_window,
+            "expiry": self.expiry,
+            "cidPrefix": self.cid_prefix,
+            "cidDigest": self.cid_digest,
+        }
+
+    @classmethod
+    def from_abi(cls, value: Mapping[str, Any] | tuple[Any, ...]) -> ListingTerms:
+        """Build from a decoded ABI value (an event argument or a call result)."""
+        v = tuple(value.values()) if isinstance(value, Mapping) else tuple(value)
+        return cls(
+            seller=to_checksum_address(v[0]),
+            token=to_checksum_address(v[1]),
+            price=int(v[2]),
+            deposit=int(v[3]),
+            arbitrator=to_checksum_address(v[4]),
+            arbitrator_fee_bps=int(v[5]),
+            review_window=int(v[6]),
+            expiry=int(v[7]),
+            cid_prefix=bytes(v[8]),
+            cid_digest=bytes(v[9]),
+        )
+
+
+#: EIP-712 types of a signed listing (``Listing`` nests ``ListingTerms``).
+LISTING_EIP712_TYPES: dict[str, list[dict[str, str]]] = {
+    "ListingTerms": [
+        {"name": "seller", "type": "address"},
+        {"name": "token", "type": "address"},
+        {"name": "price", "type": "uint256"},
+        {"name": "deposit", "type": "uint256"},
+        {"name": "arbitrator", "type": "address"},
+        {"name": "arbitratorFeeBps", "type": "uint16"},
+        {"name": "reviewWindow", "type": "uint32"},
+        {"name": "expiry", "type": "uint40"},
+        {"name": "cidPrefix", "type": "bytes8"},
+        {"name": "cidDigest", "type": "bytes32"},
+    ],
+    "Listing": [
+        {"name": "terms", "type": "ListingTerms"},
+        {"name": "quantity", "type": "uint32"},
+        {"name": "salt", "type": "bytes32"},
+    ],
+}
+
+#: EIP-712 domain name and version of the Marketplace.
+EIP712_NAME = "p2pchain Marketplace"
+EIP712_VERSION = "1"
+
+
+def signed_listing_typed_data(
+    terms: ListingTerms, quantity: int, salt: bytes, *, chain_id: int, marketplace: str
+) -> dict[str, Any]:
+    """The full EIP-712 typed data a seller signs for a signed listing (``eth_signTypedData_v4``)."""
+    return {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            **LISTING_EIP712_TYPES,
+        },
+        "primaryType": "Listing",
+        "domain": {
+            "name": EIP712_NAME,
+            "version": EIP712_VERSION,
+            "chainId": chain_id,
+            "verifyingContract": to_checksum_address(marketplace),
+        },
+        "message": {"terms": terms.typed_data_message(), "quantity": quantity, "salt": salt},
+    }
+
+
+def listing_id(seller: str, salt: bytes) -> bytes:
+    """The id of an on-chain listing: ``keccak256(abi.encodePacked(seller, salt))``."""
+    return keccak(bytes.fromhex(to_checksum_address(seller)[2:]) + salt)
+
+
+def partial_trade_id(listing: bytes, sold_before: int) -> bytes:
+    """The id of a trade that did not take a listing's last units."""
+    return keccak(listing + sold_before.to_bytes(32, "big"))
+
+
+@dataclass(frozen=True)
+class Trade:
+    """A trade's full state; mirrors ``Trade`` in ``MarketplaceTypes.sol``."""
+
+    buyer: str
+    seller: str
+    token: str
+    arbitrator: str
+    arbitrator_fee_bps: int
+    amount: int
+    deposit: int
+    deadline: int
+    state: TradeState
+    flags: int = 0
+    proposed_buyer_share: int = 0
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        """The ABI tuple, in field order."""
+        return (
+            self.buyer,
+            self.seller,
+            self.token,
+            self.arbitrator,
+            self.arbitrator_fee_bps,
+            self.amount,
+            self.deposit,
+            self.deadline,
+            int(self.state),
+            self.flags,
+            self.proposed_buyer_share,
+        )
+
+    @property
+    def held(self) -> tuple[int, int]:
+        """``(seller_pot, buyer_pot)``: the price unless released, the deposit unless returned."""
+        seller_pot = 0 if self.flags & AMOUNT_RELEASED else self.amount
+        buyer_pot = 0 if self.flags & DEPOSIT_RETURNED else self.deposit
+        return seller_pot, buyer_pot
+
+    @property
+    def held_total(self) -> int:
+        """Everything the escrow still holds for this trade."""
+        return sum(self.held) if self.state.is_open else 0
+
+    @property
+    def proposer(self) -> str | None:
+        """Who made the standing settlement proposal, if anyone."""
+        if self.flags & PROPOSED_BY_BUYER:
+            return self.buyer
+        if self.flags & PROPOSED_BY_SELLER:
+            return self.seller
+        return None
+
+
+def open_trade(terms: ListingTerms, buyer: str, quantity: int, timestamp: int) -> Trade:
+    """The trade a purchase creates (see the ``Purchased`` event)."""
+    return Trade(
+        buyer=to_checksum_address(buyer),
+        seller=terms.seller,
+        token=terms.token,
+        arbitrator=terms.arbitrator,
+        arbitrator_fee_bps=terms.arbitrator_fee_bps,
+        amount=terms.price * quantity,
+        deposit=terms.deposit * quantity,
+        deadline=timestamp + terms.review_window,
+        state=TradeState.PAID,
+    )
+
+
+def apply_event(trade: Trade, event: str, args: Mapping[str, Any], timestamp: int) -> Trade:
+    """The trade after one of its events, exactly as the contract computed it.
+
+    Args:
+        trade: The trade before the event.
+        event: The event name (``Released``, ``Disputed``...).
+        args: The event's decoded arguments.
+        timestamp: The timestamp of the event's block.
+
+    Returns:
+        The new trade. Events that do not change a trade (``Credited``...) return it unchanged.
+    """
+    del timestamp  # every transition's new values travel in the event itself
+    if event == "Released":
+        flags = (trade.flags | AMOUNT_RELEASED) & ~PROPOSAL_MASK
+        done = trade.deposit == 0 or bool(flags & DEPOSIT_RETURNED)
+        return replace(
+            trade,
+            flags=flags,
+            proposed_buyer_share=0,
+            state=TradeState.COMPLETED if done else trade.state,
+        )
+    if event == "DepositReturned":
+        flags = (trade.flags | DEPOSIT_RETURNED) & ~PROPOSAL_MASK
+        done = bool(flags & AMOUNT_RELEASED)
+        return replace(
+            trade,
+            flags=flags,
+            proposed_buyer_share=0,
+            state=TradeState.COMPLETED if done else trade.state,
+        )
+    if event == "Refunded":
+        return replace(trade, state=TradeState.REFUNDED)
+    if event == "Finalized":
+        return replace(trade, state=TradeState.COMPLETED)
+    if event == "Disputed":
+        return replace(trade, state=TradeState.DISPUTED, deadline=int(args["rulingDeadline"]))
+    if event == "SettlementProposed":
+        by = to_checksum_address(args["by"])
+        bit = PROPOSED_BY_BUYER if by == trade.buyer else PROPOSED_BY_SELLER
+        return replace(
+            trade,
+            flags=(trade.flags & ~PROPOSAL_MASK) | bit,
+            proposed_buyer_share=int(args["buyerShare"]),
+        )
+    if event == "Settled":
+        return replace(trade, state=TradeState.SETTLED)
+    if event == "Ruled":
+        return replace(trade, state=TradeState.RULED)
+    if event == "RulingTimedOut":
+        return replace(trade, state=TradeState.RULING_TIMED_OUT)
+    return trade
+
+
+def trade_hash(trade: Trade) -> int:
+    """The value the contract stores for ``trade`` (before rating bits)."""
+    from eth_abi import encode
+
+    encoded = encode(
+        [
+            "address",
+            "address",
+            "address",
+            "address",
+            "uint16",
+            "uint256",
+            "uint256",
+            "uint40",
+            "uint8",
+            "uint8",
+            "uint256",
+        ],
+        list(trade.as_tuple()),
+    )
+    return int.from_bytes(keccak(encoded), "big") & TRADE_HASH_MASK
