@@ -24,6 +24,7 @@ from p2pchain._errors import (
     DeploymentError,
     P2PChainError,
 )
+from p2pchain._model import ListingTerms, Trade, TradeState
 from p2pchain._tx import send_transaction
 
 __all__ = [
@@ -38,8 +39,11 @@ __all__ = [
     "DevChain",
     "EmbeddedChain",
     "GanacheChain",
+    "ListingTerms",
     "P2PChainError",
     "RpcChain",
+    "Trade",
+    "TradeState",
     "artifact_hash",
     "deploy",
     "dev_accounts",
