@@ -10,8 +10,9 @@ them against the chain through ``checkTrade``.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any
 
 from eth_utils import keccak, to_checksum_address
 

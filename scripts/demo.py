@@ -25,6 +25,7 @@ except ImportError:  # plain `python scripts/demo.py` without an install
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from eth_account.signers.local import LocalAccount
+from eth_typing import HexStr
 from rich.console import Console
 from rich.table import Table
 from web3 import Web3
@@ -36,6 +37,7 @@ from p2pchain._artifacts import load_artifact
 from p2pchain._chains import EmbeddedChain
 from p2pchain._deploy import deploy
 from p2pchain._errors import P2PChainError
+from p2pchain._events import receipt_events
 from p2pchain._model import (
     ZERO_ADDRESS,
     ListingTerms,
@@ -81,7 +83,7 @@ class Demo:
         self.step("deploy Marketplace + Reputation", deployment.tx_hash, None)
 
     def step(self, what: str, tx_hash: str, receipt: TxReceipt | None) -> None:
-        receipt = receipt or self.w3.eth.get_transaction_receipt(tx_hash)
+        receipt = receipt or self.w3.eth.get_transaction_receipt(HexStr(tx_hash))
         gas = int(receipt["gasUsed"])
         self.gas.append((what, gas))
         console.print(f"  [green]✓[/] {what:<44} gas {gas:>8,}  tx {tx_hash[:14]}…")
@@ -94,15 +96,9 @@ class Demo:
 
     def trade_after(self, trade: Trade, trade_id: bytes, receipt: TxReceipt) -> Trade:
         ts = int(self.w3.eth.get_block(receipt["blockNumber"])["timestamp"])
-        for ev in receipt["logs"]:
-            for event in self.market.events:
-                try:
-                    decoded = event().process_log(ev)
-                except Exception:  # noqa: BLE001 - not this event
-                    continue
-                if bytes(decoded["args"].get("tradeId", b"")) == trade_id:
-                    trade = apply_event(trade, decoded["event"], decoded["args"], ts)
-                break
+        for name, args in receipt_events(self.market, receipt):
+            if bytes(args.get("tradeId", b"")) == trade_id:
+                trade = apply_event(trade, name, args, ts)
         current, _ = self.market.functions.checkTrade(trade_id, trade.as_tuple()).call()
         assert current, "rebuilt trade does not match the chain"
         return trade

@@ -13,7 +13,7 @@ from typing import Any
 
 from eth_abi import decode
 from eth_account.signers.local import LocalAccount
-from eth_utils import function_abi_to_4byte_selector, keccak
+from eth_utils import keccak
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError
@@ -22,6 +22,7 @@ from web3.types import TxReceipt
 from p2pchain._artifacts import load_artifact
 from p2pchain._chains import DevChain
 from p2pchain._deploy import Deployment, deploy
+from p2pchain._events import receipt_events
 from p2pchain._model import (
     ZERO_ADDRESS,
     ListingTerms,
@@ -142,19 +143,7 @@ class Market:
 
     def events(self, receipt: TxReceipt, contract: Contract | None = None) -> list[tuple[str, Any]]:
         """``(name, args)`` of every event this contract emitted in ``receipt``, in order."""
-        contract = contract or self.market
-        out: list[tuple[str, Any]] = []
-        for log in receipt["logs"]:
-            if log["address"] != contract.address:
-                continue
-            for ev in contract.events:
-                try:
-                    decoded = ev().process_log(log)
-                except Exception:  # noqa: BLE001 - not this event
-                    continue
-                out.append((decoded["event"], decoded["args"]))
-                break
-        return out
+        return receipt_events(contract or self.market, receipt)
 
     def timestamp_of(self, receipt: TxReceipt) -> int:
         return int(self.w3.eth.get_block(receipt["blockNumber"])["timestamp"])
@@ -172,18 +161,18 @@ class Market:
 
     def terms(self, **overrides: Any) -> ListingTerms:
         """Default terms: 1 ETH, no deposit, the market's arbitrator at 2%, 7-day window."""
-        values: dict[str, Any] = dict(
-            seller=self.seller.address,
-            token=ETH,
-            price=ONE,
-            deposit=0,
-            arbitrator=self.arbitrator.address,
-            arbitrator_fee_bps=200,
-            review_window=7 * DAY,
-            expiry=0,
-            cid_prefix=CIDV0_PREFIX,
-            cid_digest=os.urandom(32),
-        )
+        values: dict[str, Any] = {
+            "seller": self.seller.address,
+            "token": ETH,
+            "price": ONE,
+            "deposit": 0,
+            "arbitrator": self.arbitrator.address,
+            "arbitrator_fee_bps": 200,
+            "review_window": 7 * DAY,
+            "expiry": 0,
+            "cid_prefix": CIDV0_PREFIX,
+            "cid_digest": os.urandom(32),
+        }
         values.update(overrides)
         return ListingTerms(**values)
 
@@ -199,7 +188,7 @@ class Market:
         terms = terms or self.terms(seller=seller.address)
         salt = salt or os.urandom(32)
         receipt = self.send(seller, self.market.functions.list(terms.as_tuple(), salt, quantity))
-        (name, args), = [e for e in self.events(receipt) if e[0] == "Listed"]
+        ((_, args),) = [e for e in self.events(receipt) if e[0] == "Listed"]
         return Listing(id=bytes(args["listingId"]), terms=terms, salt=salt, quantity=quantity)
 
     def sign_listing(
@@ -256,7 +245,7 @@ class Market:
         else:
             fn = self.market.functions.buy(listing.id, seen.as_tuple(), quantity)
         receipt = self.send(buyer, fn, value=value)
-        (_, args), = [e for e in self.events(receipt) if e[0] == "Purchased"]
+        ((_, args),) = [e for e in self.events(receipt) if e[0] == "Purchased"]
         trade = open_trade(seen, buyer.address, quantity, self.timestamp_of(receipt))
         ref = TradeRef(id=bytes(args["tradeId"]), trade=trade, listing=listing, receipts=[receipt])
         self.assert_current(ref)
@@ -308,10 +297,9 @@ __all__ = [
     "CIDV0_PREFIX",
     "DAY",
     "ETH",
+    "ONE",
     "Listing",
     "Market",
-    "ONE",
     "Reverted",
     "TradeRef",
-    "function_abi_to_4byte_selector",
 ]
