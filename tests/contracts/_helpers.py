@@ -1,0 +1,239 @@
+"""Shared helpers for the functional contract tests (listings, buying, settlement, disputes...).
+
+What ``market.py`` does not do yet lives here:
+
+* :class:`Market` decodes reverts on the embedded chain too. web3's ``EthereumTesterProvider``
+  re-raises a reverted ``eth_call`` as ``eth_tester.exceptions.TransactionFailed`` carrying the
+  ``repr`` of the raw revert data, which the base driver's ``send`` does not catch; here that data
+  is parsed back and decoded like any custom error (and TestERC20's errors are known as well).
+* :func:`reverts` asserts a revert by custom error name *and* arguments.
+* Gas costs, event lookups, a TestERC20 deployment, chain snapshots that also rewind trade refs.
+
+Test modules use the decoding market by importing :func:`market_fixture`, which registers a
+module-level fixture named ``market`` in place of the one from ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any, cast
+
+import pytest
+from eth_account.signers.local import LocalAccount
+from eth_tester.exceptions import TransactionFailed
+from eth_utils import is_hex_address, to_checksum_address
+from web3.contract import Contract
+from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError
+from web3.types import TxParams, TxReceipt
+
+from p2pchain._artifacts import load_artifact
+from p2pchain._chains import EmbeddedChain
+from p2pchain._model import ListingTerms, Trade
+from p2pchain._tx import send_transaction
+
+from .market import Market as _BaseMarket
+from .market import Listing, Reverted, TradeRef, _error_table
+
+_REVERT_PREFIX = "execution reverted: "
+
+
+def _raw_revert_data(exc: TransactionFailed) -> bytes | None:
+    """The raw revert data inside an eth-tester ``TransactionFailed``, if it carries any."""
+    message = exc.args[0] if exc.args else b""
+    if isinstance(message, Exception) and message.args:
+        message = message.args[0]
+    if isinstance(message, bytes):
+        return message
+    text = str(message)
+    if text.startswith(_REVERT_PREFIX):
+        text = text[len(_REVERT_PREFIX) :]
+    if text.startswith(("b'", 'b"')):
+        value = ast.literal_eval(text)
+        if isinstance(value, bytes):
+            return value
+    return None
+
+
+def _normalize(value: Any) -> Any:
+    """Decoded ABI values in comparable form: checksummed addresses, tuples for lists."""
+    if isinstance(value, str) and is_hex_address(value):
+        return to_checksum_address(value)
+    if isinstance(value, (list, tuple)):
+        return tuple(_normalize(v) for v in value)
+    return value
+
+
+#: Gas limit of every transaction on the embedded chain (see :meth:`Market.send`).
+EMBEDDED_TX_GAS = 3_000_000
+
+
+class Market(_BaseMarket):
+    """The test driver, with reverts decoded and the clock honoured on the embedded chain.
+
+    On the embedded chain, eth-tester runs ``eth_call`` and ``eth_estimateGas`` for ``latest``
+    against the last *mined* block, whose timestamp is not the one the transaction will be mined
+    with after :meth:`warp_to`. So here the pre-flight call runs against the ``pending`` block
+    (which carries the warped timestamp) and the gas limit is fixed instead of estimated: a
+    transaction at a time boundary is judged at the time it is actually mined.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._errors.update(_error_table(list(load_artifact("TestERC20", test=True).abi)))
+
+    def send(self, account: LocalAccount, fn: Any, value: int = 0) -> TxReceipt:
+        if not isinstance(self.chain, EmbeddedChain):
+            return super().send(account, fn, value)
+        tx: dict[str, Any] = {"from": account.address, "value": value}
+        try:
+            fn.call(tx, block_identifier="pending")
+        except TransactionFailed as exc:
+            data = _raw_revert_data(exc)
+            if data is None:
+                raise
+            raise (self.decode_revert(data) if data else Reverted("Revert", ())) from None
+        except ContractCustomError as exc:
+            raise self.decode_revert(exc.data) from None
+        except ContractPanicError as exc:
+            raise Reverted("Panic", (str(exc),)) from None
+        except ContractLogicError as exc:
+            raise Reverted("Revert", (str(exc),)) from None
+        tx["gas"] = EMBEDDED_TX_GAS
+        return send_transaction(self.w3, account, fn.build_transaction(tx))
+
+
+@pytest.fixture(name="market")
+def market_fixture(embedded_chain: EmbeddedChain) -> Market:
+    """A fresh Marketplace + Reputation on the embedded chain, with decoded reverts."""
+    return Market(embedded_chain)
+
+
+@contextmanager
+def reverts(name: str, *args: Any) -> Iterator[pytest.ExceptionInfo[Reverted]]:
+    """Expect the block to raise :class:`Reverted` with exactly this error and these arguments."""
+    with pytest.raises(Reverted) as info:
+        yield info
+    got = (info.value.name, _normalize(info.value.args_))
+    assert got == (name, _normalize(tuple(args))), f"expected {name}{args}, got {info.value}"
+
+
+# ---------------------------------------------------------------------------------- receipts
+
+
+def gas_cost(receipt: TxReceipt) -> int:
+    """Wei the sender paid for gas."""
+    return int(receipt["gasUsed"]) * int(receipt["effectiveGasPrice"])
+
+
+def events_named(
+    market: Market, receipt: TxReceipt, name: str, contract: Contract | None = None
+) -> list[Any]:
+    """The decoded arguments of every ``name`` event in ``receipt``, in order."""
+    return [args for ev, args in market.events(receipt, contract) if ev == name]
+
+
+def event_names(market: Market, receipt: TxReceipt, contract: Contract | None = None) -> list[str]:
+    """The names of the contract's events in ``receipt``, in order."""
+    return [ev for ev, _ in market.events(receipt, contract)]
+
+
+# ---------------------------------------------------------------------------------- trades
+
+
+def forged(ref: TradeRef, **changes: Any) -> TradeRef:
+    """A copy of ``ref`` whose trade data differs from the stored one (stale or forged)."""
+    return TradeRef(id=ref.id, trade=replace(ref.trade, **changes), listing=ref.listing)
+
+
+def with_id(ref: TradeRef, trade_id: bytes) -> TradeRef:
+    """A copy of ``ref`` that names another trade id with the same data."""
+    return TradeRef(id=trade_id, trade=ref.trade, listing=ref.listing)
+
+
+def escrow_balance(market: Market) -> int:
+    """ETH the marketplace holds."""
+    return market.balance(market.address)
+
+
+def held_total(*trades: Trade) -> int:
+    """What the escrow still holds for these trades."""
+    return sum(t.held_total for t in trades)
+
+
+def credits_total(market: Market, token: str) -> int:
+    """All credits in ``token`` of every dev account."""
+    return sum(market.credit(token, a.address) for a in market.chain.accounts)
+
+
+@contextmanager
+def rewind(market: Market, *refs: TradeRef) -> Iterator[None]:
+    """Run the block, then put the chain and ``refs`` back as they were before it."""
+    saved = [(r, r.trade, list(r.receipts)) for r in refs]
+    snap = market.chain.snapshot()
+    try:
+        yield
+    finally:
+        market.chain.revert(snap)
+        for ref, trade, receipts in saved:
+            ref.trade = trade
+            ref.receipts = receipts
+
+
+# ---------------------------------------------------------------------------------- tokens
+
+
+def deploy_token(market: Market, name: str = "Test Token", symbol: str = "TST") -> Contract:
+    """Deploy a fresh TestERC20 from the deployer account."""
+    artifact = load_artifact("TestERC20", test=True)
+    factory = market.w3.eth.contract(abi=list(artifact.abi), bytecode=artifact.bytecode)
+    data = factory.constructor(name, symbol).data_in_transaction
+    receipt = send_transaction(market.w3, market.deployer, cast(TxParams, {"data": data}))
+    address = receipt["contractAddress"]
+    assert address is not None
+    return market.w3.eth.contract(address=address, abi=list(artifact.abi))
+
+
+def mint_and_approve(
+    market: Market, token: Contract, account: LocalAccount, amount: int, allowance: int | None = None
+) -> None:
+    """Give ``account`` ``amount`` tokens and let the marketplace pull ``allowance`` (all)."""
+    market.send(market.deployer, token.functions.mint(account.address, amount))
+    approved = amount if allowance is None else allowance
+    market.send(account, token.functions.approve(market.address, approved))
+
+
+# ---------------------------------------------------------------------------------- listings
+
+
+def update_listing(
+    market: Market,
+    listing: Listing,
+    terms: ListingTerms,
+    remaining: int,
+    *,
+    account: LocalAccount | None = None,
+) -> Listing:
+    """Call ``updateListing`` with the listing's salt; return the listing with its new terms."""
+    account = account or market.seller
+    fn = market.market.functions.updateListing(listing.salt, terms.as_tuple(), remaining)
+    market.send(account, fn)
+    return replace(listing, terms=terms, quantity=remaining)
+
+
+def close_listing(market: Market, salt: bytes, account: LocalAccount | None = None) -> TxReceipt:
+    """Call ``closeListing(salt)``."""
+    return market.send(account or market.seller, market.market.functions.closeListing(salt))
+
+
+def listing_state(market: Market, listing_id: bytes) -> tuple[bool, int, int, int]:
+    """``listingState``: (live, termsTag, sold, remaining)."""
+    live, tag, sold, remaining = market.market.functions.listingState(listing_id).call()
+    return bool(live), int(tag), int(sold), int(remaining)
+
+
+def terms_tag(market: Market, terms: ListingTerms) -> int:
+    """The part of the terms hash a live listing record commits to."""
+    return int.from_bytes(market.market.functions.hashTerms(terms.as_tuple()).call(), "big") >> 65
