@@ -31,7 +31,7 @@ from web3.types import TxParams, TxReceipt
 
 from p2pchain._artifacts import load_artifact
 from p2pchain._chains import EmbeddedChain
-from p2pchain._model import ListingTerms, Trade
+from p2pchain._model import ListingTerms, Trade, TradeState
 from p2pchain._tx import send_transaction
 
 from .market import Market as _BaseMarket
@@ -237,3 +237,44 @@ def listing_state(market: Market, listing_id: bytes) -> tuple[bool, int, int, in
 def terms_tag(market: Market, terms: ListingTerms) -> int:
     """The part of the terms hash a live listing record commits to."""
     return int.from_bytes(market.market.functions.hashTerms(terms.as_tuple()).call(), "big") >> 65
+
+
+# ---------------------------------------------------------------------------------- states
+
+
+def open_trade_ref(market: Market, *, deposit: int = 0, **terms: Any) -> TradeRef:
+    """A fresh one-unit trade in state ``Paid``."""
+    return market.buy(market.list(market.terms(deposit=deposit, **terms)))
+
+
+def finish(market: Market, ref: TradeRef, state: TradeState) -> TradeRef:
+    """Drive an open trade to the final ``state`` by the shortest path."""
+    if state is TradeState.COMPLETED:
+        market.act("release", market.buyer, ref)
+        if ref.trade.deposit:
+            market.act("returnDeposit", market.seller, ref)
+    elif state is TradeState.REFUNDED:
+        market.act("refund", market.seller, ref)
+    elif state is TradeState.SETTLED:
+        market.act("proposeSettlement", market.buyer, ref, ref.trade.held_total // 2)
+        market.act("acceptSettlement", market.seller, ref)
+    elif state is TradeState.RULED:
+        market.act("dispute", market.buyer, ref)
+        market.act("rule", market.arbitrator, ref, ref.trade.held_total // 3)
+    elif state is TradeState.RULING_TIMED_OUT:
+        market.act("dispute", market.buyer, ref)
+        market.warp_to(ref.trade.deadline)
+        market.act("claimRulingTimeout", market.stranger, ref)
+    else:
+        raise ValueError(f"{state!r} is not a final state")
+    assert ref.trade.state is state
+    return ref
+
+
+FINAL_STATES = (
+    TradeState.COMPLETED,
+    TradeState.REFUNDED,
+    TradeState.SETTLED,
+    TradeState.RULED,
+    TradeState.RULING_TIMED_OUT,
+)
