@@ -583,22 +583,19 @@ contract Marketplace is IMarketplace, EIP712, ReentrancyGuard {
         if (terms.cidPrefix == 0 || terms.cidDigest == 0) revert InvalidCid(terms.cidPrefix, terms.cidDigest);
     }
 
-    function _hashTerms(ListingTerms calldata terms) private pure returns (bytes32) {
-        return keccak256(
-            abi.encode(
-                LISTING_TERMS_TYPEHASH,
-                terms.seller,
-                terms.token,
-                terms.price,
-                terms.deposit,
-                terms.arbitrator,
-                terms.arbitratorFeeBps,
-                terms.reviewWindow,
-                terms.expiry,
-                terms.cidPrefix,
-                terms.cidDigest
-            )
-        );
+    /// @dev EIP-712 `hashStruct(terms)`. The terms are ten static fields, and EIP-712 encodes each
+    /// one exactly like the ABI does (one 32-byte word), so their calldata is hashed behind the
+    /// type hash without decoding. Calldata with dirty padding hashes differently and can only
+    /// fail (a terms mismatch or a bad signature); {list} and {updateListing} revert on it anyway,
+    /// because emitting the terms ABI-validates every field.
+    function _hashTerms(ListingTerms calldata terms) private pure returns (bytes32 h) {
+        bytes32 typeHash = LISTING_TERMS_TYPEHASH;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, typeHash)
+            calldatacopy(add(ptr, 0x20), terms, 0x140)
+            h := keccak256(ptr, 0x160)
+        }
     }
 
     function _signedListingDigest(ListingTerms calldata terms, uint32 quantity, bytes32 salt)
