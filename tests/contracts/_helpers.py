@@ -34,8 +34,8 @@ from p2pchain._chains import EmbeddedChain
 from p2pchain._model import ListingTerms, Trade, TradeState
 from p2pchain._tx import send_transaction
 
-from .market import Market as _BaseMarket
 from .market import Listing, Reverted, TradeRef, _error_table
+from .market import Market as _BaseMarket
 
 _REVERT_PREFIX = "execution reverted: "
 
@@ -48,8 +48,7 @@ def _raw_revert_data(exc: TransactionFailed) -> bytes | None:
     if isinstance(message, bytes):
         return message
     text = str(message)
-    if text.startswith(_REVERT_PREFIX):
-        text = text[len(_REVERT_PREFIX) :]
+    text = text.removeprefix(_REVERT_PREFIX)
     if text.startswith(("b'", 'b"')):
         value = ast.literal_eval(text)
         if isinstance(value, bytes):
@@ -197,7 +196,11 @@ def deploy_token(market: Market, name: str = "Test Token", symbol: str = "TST") 
 
 
 def mint_and_approve(
-    market: Market, token: Contract, account: LocalAccount, amount: int, allowance: int | None = None
+    market: Market,
+    token: Contract,
+    account: LocalAccount,
+    amount: int,
+    allowance: int | None = None,
 ) -> None:
     """Give ``account`` ``amount`` tokens and let the marketplace pull ``allowance`` (all)."""
     market.send(market.deployer, token.functions.mint(account.address, amount))

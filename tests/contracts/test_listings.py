@@ -23,7 +23,7 @@ MAX_UNIT = 2**128 - 1
 MAX_U32 = 2**32 - 1
 
 
-def _list_fn(market: Market, terms: ListingTerms, salt: bytes, quantity: int):  # noqa: ANN202
+def _list_fn(market: Market, terms: ListingTerms, salt: bytes, quantity: int):
     return market.market.functions.list(terms.as_tuple(), salt, quantity)
 
 
