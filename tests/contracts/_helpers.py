@@ -104,6 +104,20 @@ class Market(_BaseMarket):
         return send_transaction(self.w3, account, fn.build_transaction(tx))
 
 
+def simulate(market: Market, tx: dict[str, Any]) -> Reverted | None:
+    """Run ``tx`` as an ``eth_call`` on the pending block: its decoded revert, or None."""
+    try:
+        market.w3.eth.call(cast(TxParams, tx), "pending")
+    except TransactionFailed as exc:
+        data = _raw_revert_data(exc)
+        if data is None:
+            raise
+        return market.decode_revert(data) if data else Reverted("Revert", ())
+    except ContractCustomError as exc:
+        return market.decode_revert(exc.data)
+    return None
+
+
 @pytest.fixture(name="market")
 def market_fixture(embedded_chain: EmbeddedChain) -> Market:
     """A fresh Marketplace + Reputation on the embedded chain, with decoded reverts."""

@@ -4,7 +4,9 @@ ways the parties can still settle while a dispute is open."""
 from __future__ import annotations
 
 import pytest
+from web3 import Web3
 
+from p2pchain._artifacts import load_artifact
 from p2pchain._model import ZERO_ADDRESS, TradeState
 
 from ._helpers import (
@@ -16,8 +18,11 @@ from ._helpers import (
     market_fixture,  # noqa: F401 - the decoding `market` fixture
     open_trade_ref,
     reverts,
+    simulate,
 )
 from .market import DAY, ONE
+
+HOUR = 3_600
 
 # ---------------------------------------------------------------------------------- opening
 
@@ -195,3 +200,31 @@ def test_seller_refund_during_dispute_ends_it_without_fee(market: Market) -> Non
     assert market.balance(market.buyer.address) == buyer_before + ONE
     assert market.balance(market.arbitrator.address) == arbitrator_before
     assert ref.trade.state is TradeState.REFUNDED
+
+
+# ---------------------------------------------------------------------------------- constructor
+
+
+def _deploy_data(window: int) -> str:
+    artifact = load_artifact("Marketplace")
+    factory = Web3().eth.contract(abi=list(artifact.abi), bytecode=artifact.bytecode)
+    return str(factory.constructor(window).data_in_transaction)
+
+
+@pytest.mark.parametrize("window", [0, HOUR - 1, 90 * DAY + 1, 2**32 - 1])
+def test_constructor_ruling_window_out_of_bounds_reverts(market: Market, window: int) -> None:
+    tx = {"from": market.deployer.address, "data": _deploy_data(window)}
+    error = simulate(market, tx)
+    assert error is not None
+    assert (error.name, error.args_) == ("InvalidRulingWindow", (window,))
+
+
+@pytest.mark.parametrize("window", [HOUR, 90 * DAY])
+def test_ruling_window_bounds_are_accepted_and_used(market: Market, window: int) -> None:
+    tx = {"from": market.deployer.address, "data": _deploy_data(window)}
+    assert simulate(market, tx) is None
+    other = Market(market.chain, ruling_window=window)
+    assert other.market.functions.RULING_WINDOW().call() == window
+    ref = other.buy(other.list())
+    receipt = other.act("dispute", other.buyer, ref)
+    assert ref.trade.deadline == other.timestamp_of(receipt) + window

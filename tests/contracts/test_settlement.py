@@ -22,6 +22,7 @@ from ._helpers import (
     market_fixture,  # noqa: F401 - the decoding `market` fixture
     open_trade_ref,
     reverts,
+    simulate,
     with_id,
 )
 from .market import ONE, TradeRef
@@ -385,3 +386,11 @@ def test_payouts_to_accounts_leave_no_credit(market: Market) -> None:
     assert "Credited" not in event_names(market, receipt)
     for account in (market.buyer, market.seller, market.arbitrator):
         assert market.credit(ZERO_ADDRESS, account.address) == 0
+
+
+def test_plain_eth_transfer_to_marketplace_reverts(market: Market) -> None:
+    tx = {"from": market.stranger.address, "to": market.address, "value": ONE}
+    error = simulate(market, tx)
+    assert error is not None
+    assert (error.name, error.args_) == ("Revert", ())  # no receive or fallback function
+    assert escrow_balance(market) == 0
