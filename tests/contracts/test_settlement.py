@@ -13,6 +13,8 @@ from p2pchain._model import ZERO_ADDRESS, TradeState
 from ._helpers import (
     FINAL_STATES,
     Market,
+    credits_total,
+    deploy_token,
     escrow_balance,
     event_names,
     events_named,
@@ -20,6 +22,7 @@ from ._helpers import (
     forged,
     gas_cost,
     market_fixture,  # noqa: F401 - the decoding `market` fixture
+    mint_and_approve,
     open_trade_ref,
     reverts,
     simulate,
@@ -394,3 +397,53 @@ def test_plain_eth_transfer_to_marketplace_reverts(market: Market) -> None:
     assert error is not None
     assert (error.name, error.args_) == ("Revert", ())  # no receive or fallback function
     assert escrow_balance(market) == 0
+
+
+# ---------------------------------------------------------------------------------- ERC-20
+
+
+# outcome -> steps, then (buyer, seller, arbitrator) token payouts for price 10_000, deposit 4_000,
+# fee 300 bps
+ERC20_OUTCOMES: dict[str, tuple[list[tuple[str, str, tuple[Any, ...]]], tuple[int, int, int]]] = {
+    "release_return": (
+        [("buyer", "release", ()), ("seller", "returnDeposit", ())],
+        (4_000, 10_000, 0),
+    ),
+    "refund": ([("seller", "refund", ())], (14_000, 0, 0)),
+    "finalize": ([("wait", "", ()), ("stranger", "finalize", ())], (4_000, 10_000, 0)),
+    "settle": (
+        [("seller", "proposeSettlement", (5_001,)), ("buyer", "acceptSettlement", ())],
+        (5_001, 8_999, 0),
+    ),
+    "rule": (
+        [("buyer", "dispute", ()), ("arbitrator", "rule", (7_000,))],
+        (7_000, 14_000 - 420 - 7_000, 420),
+    ),
+    "timeout": (
+        [("seller", "dispute", ()), ("wait", "", ()), ("stranger", "claimRulingTimeout", ())],
+        (14_000, 0, 0),
+    ),
+}
+
+
+@pytest.mark.parametrize("outcome", list(ERC20_OUTCOMES))
+def test_erc20_outcome_pays_exact_token_amounts(market: Market, outcome: str) -> None:
+    token = deploy_token(market)
+    terms = market.terms(token=token.address, price=10_000, deposit=4_000, arbitrator_fee_bps=300)
+    listing = market.list(terms)
+    mint_and_approve(market, token, market.buyer, 14_000)
+    ref = market.buy(listing)
+    steps, expected = ERC20_OUTCOMES[outcome]
+    for role, action, extra in steps:
+        if role == "wait":
+            market.warp_to(ref.trade.deadline)
+        else:
+            market.act(action, getattr(market, role), ref, *extra)
+    assert ref.trade.state.is_final
+    paid = tuple(
+        market.balance(a.address, token.address)
+        for a in (market.buyer, market.seller, market.arbitrator)
+    )
+    assert paid == expected
+    assert market.balance(market.address, token.address) == 0
+    assert credits_total(market, token.address) == 0
