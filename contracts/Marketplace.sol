@@ -19,7 +19,9 @@ import {ListingTerms, Trade, TradeState} from "./types/MarketplaceTypes.sol";
 /// interactions), and each trade's state is its own record, so a call made from outside code can
 /// only act on state that is already final. On top of that, every call that gives outside code
 /// unbounded gas (ERC-20 transfers, withdrawals) runs under OpenZeppelin's ReentrancyGuard, so such
-/// code can never start another of them. Native-currency payouts forward only `PAYOUT_GAS`.
+/// code can never start another of them. Payouts forward bounded gas (`PAYOUT_GAS` for the native
+/// currency, `TOKEN_PAYOUT_GAS` for ERC-20s), so a hostile receiver or token cannot make a
+/// settlement cost its caller more than that.
 contract Marketplace is IMarketplace, EIP712, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
@@ -35,6 +37,9 @@ contract Marketplace is IMarketplace, EIP712, ReentrancyGuard {
     /// @notice Gas forwarded with a native-currency payout; a receiver that needs more (or reverts)
     /// is credited instead and withdraws with {withdraw}.
     uint256 public constant PAYOUT_GAS = 60_000;
+    /// @notice Gas forwarded with an ERC-20 payout; a transfer that needs more (or fails) is credited
+    /// instead and withdrawn with {withdraw}, which forwards all gas.
+    uint256 public constant TOKEN_PAYOUT_GAS = 100_000;
 
     /// @notice EIP-712 type hash of {ListingTerms}.
     bytes32 public constant LISTING_TERMS_TYPEHASH = keccak256(
@@ -525,10 +530,27 @@ contract Marketplace is IMarketplace, EIP712, ReentrancyGuard {
         if (received != total) revert UnsupportedToken(address(token), total, received);
     }
 
-    /// @dev Tries to transfer `amount` of `token` to `to`. Guarded: token code runs here with all the
-    /// gas it wants.
-    function _pushToken(IERC20 token, address to, uint256 amount) private nonReentrant returns (bool) {
-        return token.trySafeTransfer(to, amount);
+    /// @dev Tries to transfer `amount` of `token` to `to`, forwarding at most `TOKEN_PAYOUT_GAS`.
+    /// Success is judged as SafeERC20.trySafeTransfer judges it (a token contract that returns
+    /// nothing, or returns `true`); trySafeTransfer itself forwards all gas, which would let a token
+    /// that calls the recipient (ERC-777 style) burn the caller's whole gas limit. Guarded: token code
+    /// runs here.
+    function _pushToken(address token, address to, uint256 amount) private nonReentrant returns (bool ok) {
+        bytes memory data = abi.encodeCall(IERC20.transfer, (to, amount));
+        uint256 gasLimit = TOKEN_PAYOUT_GAS;
+        _requirePayoutGas(gasLimit);
+        assembly ("memory-safe") {
+            let success := call(gasLimit, token, 0, add(data, 0x20), mload(data), 0, 0x20)
+            let size := returndatasize()
+            ok := and(success, or(and(iszero(size), gt(extcodesize(token), 0)), and(gt(size, 0x1f), eq(mload(0), 1))))
+        }
+    }
+
+    /// @dev Reverts unless `gasLimit` can really be forwarded to a payout, so that no caller can
+    /// starve a payout into failing (and being credited) by sending too little gas. A call gets at
+    /// most 63/64 of the gas left after its own cost (under 12,000 here).
+    function _requirePayoutGas(uint256 gasLimit) private view {
+        if (gasleft() < gasLimit + gasLimit / 63 + 12_000) revert PayoutGasTooLow(gasLimit);
     }
 
     /// @dev Pushes a payout; if the receiver or the token refuses it, credits it instead, so that a
@@ -537,12 +559,13 @@ contract Marketplace is IMarketplace, EIP712, ReentrancyGuard {
         if (amount == 0) return;
         bool ok;
         if (token == address(0)) {
+            _requirePayoutGas(PAYOUT_GAS);
             // Bounded gas, and no return data copied: a receiver cannot grief the caller.
             assembly ("memory-safe") {
                 ok := call(PAYOUT_GAS, to, amount, 0, 0, 0, 0)
             }
         } else {
-            ok = _pushToken(IERC20(token), to, amount);
+            ok = _pushToken(token, to, amount);
         }
         if (!ok) {
             _credits[token][to] += amount;

@@ -160,6 +160,9 @@ interface IMarketplace {
     error NothingToWithdraw(address token, address account);
     /// @notice The withdrawal recipient is the zero address.
     error InvalidRecipient(address to);
+    /// @notice The transaction did not carry enough gas to forward `gasLimit` to a payout; retry with
+    /// a higher gas limit (unused gas is not charged).
+    error PayoutGasTooLow(uint256 gasLimit);
     /// @notice A withdrawal could not be paid out; the credit is kept.
     error WithdrawalFailed(address token, address to, uint256 amount);
     /// @notice The trade has not reached a final state, so it cannot be rated yet.
