@@ -26,3 +26,23 @@ class DeploymentError(P2PChainError):
 
 class ArtifactError(P2PChainError):
     """The compiled artifacts shipped with the package are missing or inconsistent."""
+
+
+class IpfsError(P2PChainError):
+    """An IPFS backend could not store or return content."""
+
+
+class ContentVerificationError(IpfsError):
+    """Content read from IPFS does not hash to the CID it was requested by (tampered or truncated)."""
+
+
+class WalletError(P2PChainError):
+    """A keystore could not be created, read, decrypted or exported."""
+
+
+class ListingError(P2PChainError):
+    """A listing document is malformed, oversized, of an unknown version, or disagrees with the chain."""
+
+
+class ContractError(P2PChainError):
+    """A contract call reverted; subclasses name the contract's custom error."""
