@@ -451,9 +451,10 @@ def test_reentrant_seller_whose_reentry_fails_and_bubbles_is_credited_once(marke
     assert m.balance(m.address) == 0
 
 
-def test_reentrant_seller_releasing_its_own_purchase_during_payout_pays_each_trade_once(
+def test_reentrant_seller_releasing_another_trade_during_payout_reverts_payout_gas_too_low(
     market: Market,
 ) -> None:
+    """A call made from inside a 60k payout cannot itself pay out: it fails, nothing moves."""
     m = market
     actor, sale = _reentrant_seller_trade(m)  # actor sells `sale` to the buyer
     other_seller = m.others[1]
@@ -461,17 +462,22 @@ def test_reentrant_seller_releasing_its_own_purchase_during_payout_pays_each_tra
     _arm(m, actor, m.market, "release", purchase.id, purchase.trade.as_tuple())
     other_before = m.balance(other_seller.address)
     receipt = m.act("release", m.buyer, sale)
-    advance(m, purchase, receipt)
-    assert reentries(m, receipt, actor.contract, "Reentered") == [(True, b"")]
+    assert [as_error(r) for r in reentries(m, receipt, actor.contract, "Reentered")] == [
+        (False, "PayoutGasTooLow", (60_000,))
+    ]
     assert sale.trade.state is TradeState.COMPLETED
-    assert purchase.trade.state is TradeState.COMPLETED
+    m.assert_current(purchase)  # still Paid
     assert m.balance(actor.address) == PRICE
-    assert m.balance(other_seller.address) == other_before + PRICE
+    assert m.balance(other_seller.address) == other_before
     assert credited(m, receipt) == []
+    assert m.balance(m.address) == PRICE
+
+    act_as(m, actor, "release", purchase)  # outside a payout it works as usual
+    assert m.balance(other_seller.address) == other_before + PRICE
     assert m.balance(m.address) == 0
 
 
-def test_reentrant_seller_refunding_another_sale_during_payout_pays_each_trade_once(
+def test_reentrant_seller_refunding_another_sale_during_payout_reverts_payout_gas_too_low(
     market: Market,
 ) -> None:
     m = market
@@ -481,14 +487,19 @@ def test_reentrant_seller_refunding_another_sale_during_payout_pays_each_trade_o
     _arm(m, actor, m.market, "refund", second.id, second.trade.as_tuple())
     stranger_before = m.balance(m.stranger.address)
     receipt = m.act("release", m.buyer, first)
-    advance(m, second, receipt)
-    assert reentries(m, receipt, actor.contract, "Reentered") == [(True, b"")]
+    assert [as_error(r) for r in reentries(m, receipt, actor.contract, "Reentered")] == [
+        (False, "PayoutGasTooLow", (60_000,))
+    ]
     assert first.trade.state is TradeState.PAID  # the deposit is still held
-    assert second.trade.state is TradeState.REFUNDED
+    m.assert_current(second)  # still Paid
     assert m.balance(actor.address) == PRICE
+    assert m.balance(m.stranger.address) == stranger_before
+    assert_books_balance(m, ETH, first, second)
+    assert m.balance(m.address) == DEPOSIT + PRICE + DEPOSIT
+
+    act_as(m, actor, "refund", second)
     assert m.balance(m.stranger.address) == stranger_before + PRICE + DEPOSIT
     assert_books_balance(m, ETH, first, second)
-    assert m.balance(m.address) == DEPOSIT
 
 
 def test_reentrant_withdraw_recipient_reentering_withdraw_hits_guard_and_is_paid_once(
@@ -640,26 +651,49 @@ def test_reentrant_token_reentry_failure_bubbling_during_purchase_reverts_it(
     assert (live, sold, remaining) == (True, 0, 1)
 
 
-def test_reentrant_token_hook_settling_an_eth_trade_is_not_blocked_and_books_balance(
-    market: Market, reentrancy: ReentrancySetup
-) -> None:
-    """The hook does run: re-entering a native-currency settlement (no token moves) is allowed."""
-    m, s = market, reentrancy
+def _hook_into_eth_trade(m: Market, s: ReentrancySetup, action: str, *extra: Any) -> TradeRef:
+    """An ETH trade the accomplice bought, and the token armed to call ``action`` on it."""
     other = m.others[1]
     eth_trade = buy_as(m, s.accomplice, m.list(m.terms(seller=other.address), seller=other))
-    inner = calldata(m.market, "release", eth_trade.id, eth_trade.trade.as_tuple())
+    inner = calldata(m.market, action, eth_trade.id, eth_trade.trade.as_tuple(), *extra)
     hook = calldata(s.accomplice.contract, "execute", m.address, 0, inner)
     m.send(m.stranger, s.token.functions.arm(s.accomplice.address, hook, False))
-    other_before = m.balance(other.address)
+    return eth_trade
+
+
+def test_reentrant_token_hook_proposing_on_an_eth_trade_succeeds_and_books_balance(
+    market: Market, reentrancy: ReentrancySetup
+) -> None:
+    """The hook does run: a reentry that moves no funds is allowed, and recorded exactly."""
+    m, s = market, reentrancy
+    eth_trade = _hook_into_eth_trade(m, s, "proposeSettlement", PRICE // 2)
     receipt = m.act("release", m.buyer, s.victim)
     advance(m, eth_trade, receipt)
     (outcome,) = reentries(m, receipt, s.token, "HookCalled")
     assert outcome[0] is True
-    assert eth_trade.trade.state is TradeState.COMPLETED
-    assert m.balance(other.address) == other_before + PRICE
+    assert (eth_trade.trade.proposer, eth_trade.trade.proposed_buyer_share) == (
+        s.accomplice.address,
+        PRICE // 2,
+    )
+    assert m.balance(m.seller.address, s.token.address) == PRICE
     assert_books_balance(m, ETH, eth_trade)
     assert_books_balance(m, s.token.address, s.victim, s.accomplice_trade)
-    assert m.balance(m.address) == 0
+
+
+def test_reentrant_token_hook_releasing_an_eth_trade_reverts_payout_gas_too_low(
+    market: Market, reentrancy: ReentrancySetup
+) -> None:
+    m, s = market, reentrancy
+    eth_trade = _hook_into_eth_trade(m, s, "release")
+    receipt = m.act("release", m.buyer, s.victim)
+    assert [as_error(r) for r in reentries(m, receipt, s.token, "HookCalled")] == [
+        (False, "PayoutGasTooLow", (60_000,))
+    ]
+    m.assert_current(eth_trade)  # still Paid
+    assert m.balance(m.seller.address, s.token.address) == PRICE  # the token payout went through
+    assert_books_balance(m, ETH, eth_trade)
+    assert_books_balance(m, s.token.address, s.victim, s.accomplice_trade)
+    assert m.balance(m.address) == PRICE
 
 
 # ============================================================================== weird tokens
@@ -998,30 +1032,72 @@ def test_arbitrator_naming_itself_in_a_forged_trade_reverts_unknown_trade(market
         m.act("rule", m.arbitrator, forged, 0)
 
 
-# ================================================================ gas griefing through tokens
+# ============================================================================= gas griefing
 
 
-def test_callback_token_gas_burning_seller_release_costs_bounded_gas(market: Market) -> None:
-    """FAILS (contract issue, low severity): a token recipient can make the caller pay ~all its gas.
+@pytest.mark.parametrize("action", ["release", "finalize"])
+def test_callback_token_gas_burning_seller_settlement_costs_bounded_gas(
+    market: Market, action: str, payee: LocalAccount
+) -> None:
+    """A token that calls its recipient (ERC-777 style) cannot burn the caller's gas.
 
-    ``_pushToken`` calls ``trySafeTransfer``, which forwards all gas to the token. With a token
-    that calls the recipient (ERC-777 ``tokensReceived``, here ``CallbackToken``), a seller whose
-    hook burns its gas consumes nearly all the gas the buyer's ``release`` carries; the payout is
-    then credited with what the 63/64 rule leaves over. Measured on the embedded chain: this
-    ``release`` needs a gas limit of ~844k to succeed (an honest token release uses ~70k) and
-    burns whatever limit it is given (2.93M here, at the test driver's fixed 3M); ``finalize``
-    with the same seller needs ~1.51M (honest: ~89k). The ETH path caps the same receiver at
-    ``PAYOUT_GAS`` (the ETH test above stays under 200k). No funds are lost, but the counterparty
-    can make every settlement cost the honest caller 12-17x more, up to its whole gas limit.
-    Possible fix: forward a bounded amount of gas to ERC-20 payouts as well (credit on failure;
-    ``withdraw`` keeps forwarding all gas).
+    Found by this test: ERC-20 payouts used to forward all gas (``trySafeTransfer``), so a seller
+    whose ``tokensReceived`` hook burns gas made the buyer's ``release`` need a ~844k gas limit
+    (an honest one uses ~70k) and burn all of it, and ``finalize`` ~1.51M. Payouts now forward at
+    most ``TOKEN_PAYOUT_GAS``; the hostile payout is credited and withdrawn later with full gas.
     """
     m = market
     token = deploy_token(m, "CallbackToken", m.buyer)
     seller = deploy_actor(m, "GasBurningReceiver", m.others[0])
     execute(m, seller, token, "registerHook")
-    ref = m.buy(list_as(m, seller, m.terms(seller=seller.address, token=token.address)))
-    receipt = m.act("release", m.buyer, ref)
+    terms = m.terms(seller=seller.address, token=token.address, deposit=DEPOSIT)
+    ref = m.buy(list_as(m, seller, terms))
+    buyer_before = m.balance(m.buyer.address, token.address)
+    if action == "finalize":
+        m.warp_to(ref.trade.deadline)
+        receipt = m.act("finalize", m.stranger, ref)
+    else:
+        receipt = m.act("release", m.buyer, ref)
     assert credited(m, receipt) == [(token.address, seller.address, PRICE)]
-    assert_books_balance(m, token.address, ref)
     assert receipt["gasUsed"] < SETTLEMENT_GAS_BOUND
+    buyer_paid = DEPOSIT if action == "finalize" else 0
+    assert m.balance(m.buyer.address, token.address) == buyer_before + buyer_paid
+    assert_books_balance(m, token.address, ref)
+
+    with reverts("WithdrawalFailed", token.address, seller.address, PRICE):
+        execute(m, seller, m.market, "withdraw", token.address, seller.address)
+    execute(m, seller, m.market, "withdraw", token.address, payee.address)
+    assert m.balance(payee.address, token.address) == PRICE
+    assert m.credit(token.address, seller.address) == 0
+
+
+def test_tight_gas_limit_never_starves_an_honest_payout_into_a_credit(market: Market) -> None:
+    """Whatever gas limit a stranger picks for ``finalize``, the seller is paid or nothing happens.
+
+    ``GasHungryReceiver`` needs 50k gas and refuses cheaply with less, keeping its gas: without a
+    check, a limit that leaves it just under 50k would still leave the marketplace enough to
+    credit the payout instead of paying it.
+    """
+    m = market
+    seller = deploy_actor(m, "GasHungryReceiver", m.others[0])
+    ref = m.buy(list_as(m, seller, m.terms(seller=seller.address)))
+    m.warp_to(ref.trade.deadline)
+    m.chain.mine()
+    fn = m.market.functions.finalize(ref.id, ref.trade.as_tuple())
+    outcomes = set()
+    for gas in range(60_000, 160_001, 1_000):
+        snapshot = m.chain.snapshot()
+        try:
+            tx = fn.build_transaction({"from": m.stranger.address, "gas": gas})
+            receipt = send_transaction(m.w3, m.stranger, tx, require_success=False)
+            if receipt["status"] == 1:
+                assert credited(m, receipt) == [], f"gas limit {gas} starved the payout"
+                assert m.balance(seller.address) == PRICE
+                outcomes.add("paid")
+            else:
+                m.assert_current(ref)
+                assert m.credit(ETH, seller.address) == 0
+                outcomes.add("reverted")
+        finally:
+            m.chain.revert(snapshot)
+    assert outcomes == {"paid", "reverted"}  # the scan crossed the boundary
