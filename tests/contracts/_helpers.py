@@ -6,6 +6,8 @@ What ``market.py`` does not do yet lives here:
   re-raises a reverted ``eth_call`` as ``eth_tester.exceptions.TransactionFailed`` carrying the
   ``repr`` of the raw revert data, which the base driver's ``send`` does not catch; here that data
   is parsed back and decoded like any custom error (and TestERC20's errors are known as well).
+  It also judges each transaction at the timestamp it will be mined with after ``warp_to``: the
+  pre-flight call runs on the pending block and gas is not estimated on the latest one.
 * :func:`reverts` asserts a revert by custom error name *and* arguments.
 * Gas costs, event lookups, a TestERC20 deployment, chain snapshots that also rewind trade refs.
 
