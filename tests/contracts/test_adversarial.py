@@ -9,11 +9,14 @@ What the marketplace promises, and these tests check:
 
 * A payout never makes a settlement revert: a receiver that reverts, burns its gas or answers
   with a huge payload is credited instead (``Credited``), and withdraws later to any address.
-  Native-currency payouts forward ``PAYOUT_GAS`` and copy no return data, so such a receiver
-  cannot make the honest party's transaction expensive either.
-* Reentrancy never pays twice: state is final before any payout, and every call that gives token
-  code unbounded gas runs under one ``ReentrancyGuard``. The marketplace's balance of each asset is
-  always exactly what its open trades hold plus what it owes in credits.
+  Payouts forward bounded gas (``PAYOUT_GAS`` for ETH, ``TOKEN_PAYOUT_GAS`` for ERC-20s, also
+  when the token calls the recipient) and copy no return data, so such a receiver cannot make
+  the honest party's transaction expensive either; and no gas limit a caller picks can starve an
+  honest receiver's payout into a credit (``PayoutGasTooLow`` instead).
+* Reentrancy never pays twice: state is final before any payout, token code runs under one
+  ``ReentrancyGuard``, and a call made from inside a payout lacks the gas to pay anything out
+  itself (``PayoutGasTooLow``). The marketplace's balance of each asset is always exactly what its
+  open trades hold plus what it owes in credits.
 * Fee-on-transfer (and any token that delivers less than asked) is refused at purchase; tokens
   that return nothing work; tokens that revert or return false are refused at purchase and
   credited at payout.
@@ -30,10 +33,11 @@ Limits, stated honestly (each has a test below that pins the behaviour down):
 * ERC-1271 approvals are checked once, at a signed listing's first purchase. A contract seller
   that withdraws its approval afterwards must also call ``cancelSignedListing`` to stop further
   sales, exactly like an EOA seller whose signature is out in the world.
-* ERC-20 payouts forward all gas (``trySafeTransfer``). With a token that calls the recipient
-  (ERC-777-style hooks), a hostile recipient can burn nearly all of the caller's gas limit before
-  its payout is credited. ``test_callback_token_gas_burning_seller_release_costs_bounded_gas``
-  asserts the same 200k bound as for ETH and fails: it documents a contract issue (see there).
+* A contract party cannot settle another trade from inside the payout it is receiving (for
+  example, release its own purchase when paid for a sale): such a reentry now reverts with
+  ``PayoutGasTooLow`` and has to be made in a transaction of its own.
+* A token whose honest transfer needs more than ``TOKEN_PAYOUT_GAS`` is always credited, and its
+  holders withdraw with full gas.
 """
 
 from __future__ import annotations
