@@ -36,8 +36,9 @@ Limits, stated honestly (each has a test below that pins the behaviour down):
 * A contract party cannot settle another trade from inside the payout it is receiving (for
   example, release its own purchase when paid for a sale): such a reentry now reverts with
   ``PayoutGasTooLow`` and has to be made in a transaction of its own.
-* A token whose honest transfer needs more than ``TOKEN_PAYOUT_GAS`` is always credited, and its
-  holders withdraw with full gas.
+* A token whose transfer needs more than ``TOKEN_PAYOUT_GAS``, even honestly, is credited rather
+  than paid, and withdrawn with full gas (as the gas-burning hook of
+  ``test_callback_token_gas_burning_seller_settlement_costs_bounded_gas`` shows).
 """
 
 from __future__ import annotations
