@@ -31,6 +31,14 @@ from p2pchain._errors import (
 )
 from p2pchain._model import ListingTerms, Trade, TradeState
 from p2pchain._tx import send_transaction
+from p2pchain._wallet import (
+    KeystoreEntry,
+    PassphraseSource,
+    Wallet,
+    default_keystore_dir,
+    read_passphrase_file,
+    resolve_passphrase,
+)
 
 __all__ = [
     "AnvilChain",
@@ -47,19 +55,25 @@ __all__ = [
     "EmbeddedChain",
     "GanacheChain",
     "IpfsError",
+    "KeystoreEntry",
     "ListingError",
     "ListingTerms",
     "P2PChainError",
+    "PassphraseSource",
     "RpcChain",
     "Trade",
     "TradeState",
+    "Wallet",
     "WalletError",
     "artifact_hash",
+    "default_keystore_dir",
     "deploy",
     "dev_accounts",
     "load_artifact",
     "load_deployment",
     "open_chain",
+    "read_passphrase_file",
+    "resolve_passphrase",
     "send_transaction",
 ]
 
