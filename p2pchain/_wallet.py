@@ -585,6 +585,7 @@ class Wallet:
         if (problem := _name_problem(name)) is not None:
             del name
             raise WalletError(problem)
+        self._check_free(name)  # fail before spending a second on scrypt
         source = Path(path).expanduser()
         keystore = self._read_keystore(source, f"keystore file {source}")
         address = self._unlock(keystore, secret_passphrase, f"keystore file {source}")[1]
@@ -624,7 +625,10 @@ class Wallet:
         Raises:
             WalletError: Invalid or unknown name, or the file is damaged.
         """
-        path = self.keystore_path(name)
+        if (problem := _name_problem(name)) is not None:
+            del name
+            raise WalletError(problem)
+        path = self._existing_path(name)
         keystore = self._read_keystore(path, f"keystore {name!r}")
         address = _recorded_address(keystore)
         if address is None:
@@ -642,10 +646,7 @@ class Wallet:
         if (problem := _name_problem(name)) is not None:
             del name
             raise WalletError(problem)
-        path = self._dir / f"{name}{KEYSTORE_SUFFIX}"
-        if not path.is_file():
-            raise WalletError(f"no keystore named {name!r} in {self._dir}")
-        return path
+        return self._existing_path(name)
 
     def load_account(self, name: str, passphrase: SecretText) -> LocalAccount:
         """Decrypt keystore ``name`` into an account that signs transactions and messages.
@@ -664,7 +665,10 @@ class Wallet:
         """
         secret_passphrase = _secret_text(passphrase)
         del passphrase
-        path = self.keystore_path(name)
+        if (problem := _name_problem(name)) is not None:
+            del name
+            raise WalletError(problem)
+        path = self._existing_path(name)
         label = f"keystore {name!r}"
         key = self._unlock(self._read_keystore(path, label), secret_passphrase, label)[0]
         account: LocalAccount = Account.from_key(key.reveal())
@@ -687,7 +691,10 @@ class Wallet:
             WalletError: Unknown name, ``dest`` exists (without ``overwrite``) or its folder
                 does not, or the file could not be written.
         """
-        source = self.keystore_path(name)
+        if (problem := _name_problem(name)) is not None:
+            del name
+            raise WalletError(problem)
+        source = self._existing_path(name)
         target = Path(dest).expanduser()
         if target.is_dir():
             target = target / f"{name}{KEYSTORE_SUFFIX}"
@@ -710,7 +717,10 @@ class Wallet:
         Raises:
             WalletError: Invalid or unknown name, or the file could not be removed.
         """
-        path = self.keystore_path(name)
+        if (problem := _name_problem(name)) is not None:
+            del name
+            raise WalletError(problem)
+        path = self._existing_path(name)
         try:
             path.unlink()
         except OSError as exc:
@@ -718,7 +728,14 @@ class Wallet:
         _fsync_dir(self._dir)
         _log.info("deleted keystore %r", name)
 
-    # ----- internals
+    # ----- internals (names are valid here: public methods check them, and drop an invalid
+    # one before raising, since it may be a key passed in the wrong place)
+
+    def _existing_path(self, name: str) -> Path:
+        path = self._dir / f"{name}{KEYSTORE_SUFFIX}"
+        if not path.is_file():
+            raise WalletError(f"no keystore named {name!r} in {self._dir}")
+        return path
 
     def _existing_name(self, name: str) -> str | None:
         """Return the stored name equal to ``name`` ignoring case, if any."""
