@@ -16,8 +16,9 @@ outside the ``except`` block, so it has no ``__context__``. What this cannot cov
 * the caller's own frames: a caller that holds a key in a plain ``str`` shows it in its own
   tracebacks with locals (pass a :class:`pydantic.SecretStr` to avoid that; front ends must
   never print tracebacks with locals anyway);
-* a :exc:`KeyboardInterrupt` or :exc:`MemoryError` raised inside eth-account or pycryptodome
-  while they hold the key: interrupts are re-raised cleanly, ``MemoryError`` is not caught;
+* a :exc:`KeyboardInterrupt` that lands while a third-party frame holds the key: encryption
+  and decryption (the slow, scrypt-bound steps) re-raise it without those frames; the other
+  windows (generating a key, building the returned account) last microseconds;
 * memory: Python cannot reliably wipe ``bytes``/``str``, so decrypted keys live in the heap
   until collected (as with every pure-Python wallet).
 
@@ -271,6 +272,12 @@ def _lower_keys(value: Any) -> Any:
     return value
 
 
+def _shown(value: object) -> str:
+    """``repr`` of a value read from a file, cut short (files can hold anything)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _is_hex(value: object, size: int | None = None) -> bool:
     if not isinstance(value, str):
         return False
@@ -285,12 +292,12 @@ def _keystore_problem(keystore: Any) -> str | None:
     if not isinstance(keystore, dict):
         return "is not a JSON object"
     if keystore.get("version") != 3:
-        return f"has version {keystore.get('version')!r}, not 3 (Web3 Secret Storage v3)"
+        return f"has version {_shown(keystore.get('version'))}, not 3 (Web3 Secret Storage v3)"
     crypto = keystore.get("crypto")
     if not isinstance(crypto, dict):
         return "has no 'crypto' section"
     if crypto.get("cipher") != "aes-128-ctr":
-        return f"uses cipher {crypto.get('cipher')!r}, not aes-128-ctr"
+        return f"uses cipher {_shown(crypto.get('cipher'))}, not aes-128-ctr"
     cipherparams = crypto.get("cipherparams")
     iv = cipherparams.get("iv") if isinstance(cipherparams, dict) else None
     if not (
@@ -319,7 +326,7 @@ def _keystore_problem(keystore: Any) -> str | None:
         if c > MAX_PBKDF2_ITERATIONS:
             return f"asks for {c} pbkdf2 iterations, more than p2pchain allows ({MAX_PBKDF2_ITERATIONS})"
     else:
-        return f"uses key derivation {kdf!r}, not scrypt or pbkdf2"
+        return f"uses key derivation {_shown(kdf)}, not scrypt or pbkdf2"
     address = keystore.get("address")
     if address is not None and not (isinstance(address, str) and is_hex_address(address)):
         return "records a malformed address"
@@ -558,7 +565,9 @@ class Wallet:
             raise WalletError(
                 "not a valid BIP-39 mnemonic: check the spelling and order of the words"
             )
-        return self._store_new(name, key, secret_passphrase, origin=f"imported {account_path}")
+        return self._store_new(
+            name, key, secret_passphrase, origin=f"imported from a mnemonic at {account_path}"
+        )
 
     def import_keystore(
         self, name: str, path: str | Path, passphrase: SecretText
@@ -591,7 +600,7 @@ class Wallet:
         address = self._unlock(keystore, secret_passphrase, f"keystore file {source}")[1]
         stored = dict(keystore)
         stored["address"] = address[2:]
-        return self._write_new(name, stored, address, origin=f"imported {source}")
+        return self._write_new(name, stored, address, origin=f"imported from {source}")
 
     # ----- reading
 
@@ -775,7 +784,7 @@ class Wallet:
         data = json.dumps(keystore, indent=2).encode() + b"\n"
         if not _write_private_file(self._dir / f"{name}{KEYSTORE_SUFFIX}", data, overwrite=False):
             raise WalletError(f"keystore {name!r} already exists: choose another name")
-        _log.info("%s keystore %r for %s", origin, name, address)
+        _log.info("keystore %r (%s): %s", name, address, origin)
         return address
 
     @staticmethod

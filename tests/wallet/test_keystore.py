@@ -465,6 +465,18 @@ def test_damaged_keystore_rejected(wallet: Wallet, how: str, reason: str) -> Non
         wallet.load_account("alice", PASSPHRASE)
 
 
+def test_damaged_keystore_message_stays_short(wallet: Wallet) -> None:
+    wallet.create("alice", PASSPHRASE)
+    path = wallet.keystore_path("alice")
+    keystore = json.loads(path.read_text())
+    keystore["crypto"]["kdf"] = "x\n" * 1000
+    path.write_text(json.dumps(keystore))
+
+    with pytest.raises(WalletError, match="not scrypt or pbkdf2") as raised:
+        wallet.load_account("alice", PASSPHRASE)
+    assert len(str(raised.value)) < 120 and "\n" not in str(raised.value)
+
+
 def test_truncated_keystore_rejected(wallet: Wallet) -> None:
     wallet.create("alice", PASSPHRASE)
     path = wallet.keystore_path("alice")

@@ -19,7 +19,14 @@ import pytest
 from p2pchain import Wallet, WalletError
 from p2pchain._wallet import _Secret
 
-from ._helpers import DEV_ADDRESS_0, DEV_MNEMONIC, KEY_HEX, LIGHT_SCRYPT_N, PASSPHRASE
+from ._helpers import (
+    DEV_ADDRESS_0,
+    DEV_MNEMONIC,
+    KEY_ADDRESS,
+    KEY_HEX,
+    LIGHT_SCRYPT_N,
+    PASSPHRASE,
+)
 
 WRONG_PASSPHRASE = "hunter2-but-wrong"
 BAD_CHECKSUM_MNEMONIC = (
@@ -256,7 +263,7 @@ def test_successful_operations_log_no_secret(
     wallet.create("fresh", PASSPHRASE)
     wallet.delete("fresh")
 
-    assert "imported a private key keystore 'alice'" in caplog.text
+    assert f"keystore 'alice' ({KEY_ADDRESS}): imported a private key" in caplog.text
     assert not _leaks(caplog.text)
 
 
