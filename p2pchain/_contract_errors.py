@@ -1,0 +1,1070 @@
+"""One Python exception per contract custom error, decoded from revert data in one place.
+
+Every revert the library sees ends up in :func:`decode_revert`, which turns raw revert data into
+an exception a person can act on:
+
+* a contract custom error (``TermsChanged``, ``WindowClosed``...) becomes an instance of the class
+  of the same name below, carrying the decoded arguments as snake_case attributes
+  (``err.listing_id``, ``err.deadline``);
+* ``Panic(uint256)`` becomes :class:`Panic` with its code and meaning;
+* ``Error(string)`` becomes :class:`RevertReason`;
+* anything else (unknown selectors, empty revert data) a plain :class:`ContractRevert` carrying
+  the raw data.
+
+All of them derive from :class:`p2pchain._errors.ContractError`.
+
+The selector table is generated at import from the ABI error lists of the shipped artifacts
+(``Marketplace``, ``Reputation``) plus the ERC-6093 errors an OpenZeppelin ERC-20 can bubble up
+through a purchase. A class is looked up by the error's name; an error without a hand-written
+class still decodes, to a generated class of that name with a generic message, and is listed in
+:data:`UNDOCUMENTED_ERRORS` (a test keeps that list empty, so a new contract error cannot be
+missed).
+
+OpenZeppelin's ECDSA errors (``ECDSAInvalidSignature``...) cannot surface: the marketplace checks
+signatures with ``ECDSA.tryRecover``, which returns instead of reverting, and reports a bad
+signature as :class:`InvalidSignature`.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import keyword
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from eth_abi import decode as abi_decode
+from eth_abi.exceptions import DecodingError
+from eth_utils import keccak, to_checksum_address
+
+from p2pchain._artifacts import load_artifact
+from p2pchain._errors import ContractError
+from p2pchain._model import ZERO_ADDRESS, TradeState
+
+#: Selector of Solidity's ``Error(string)``.
+ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")
+#: Selector of Solidity's ``Panic(uint256)``.
+PANIC_SELECTOR = bytes.fromhex("4e487b71")
+
+#: What each Solidity panic code means.
+PANIC_CODES: Mapping[int, str] = {
+    0x00: "a generic compiler panic",
+    0x01: "an assertion failed",
+    0x11: "an arithmetic overflow or underflow",
+    0x12: "a division or modulo by zero",
+    0x21: "a value out of an enum's range",
+    0x22: "an incorrectly encoded storage byte array",
+    0x31: "pop() on an empty array",
+    0x32: "an array index out of bounds",
+    0x41: "too much memory allocated",
+    0x51: "a call to an uninitialised function",
+}
+
+#: Contracts whose ABI error lists generate the selector table.
+ERROR_SOURCES = ("Marketplace", "Reputation")
+
+#: ERC-6093 errors of OpenZeppelin's ERC-20, which ``SafeERC20.safeTransferFrom`` bubbles up when
+#: a purchase cannot pull the buyer's tokens (no allowance, no balance).
+TOKEN_ERRORS_ABI: tuple[Mapping[str, Any], ...] = tuple(
+    {
+        "type": "error",
+        "name": name,
+        "inputs": [{"name": n, "type": t, "internalType": t} for n, t in inputs],
+    }
+    for name, inputs in (
+        ("ERC20InsufficientBalance", [("sender", "address"), ("balance", "uint256"), ("needed", "uint256")]),
+        ("ERC20InvalidSender", [("sender", "address")]),
+        ("ERC20InvalidReceiver", [("receiver", "address")]),
+        ("ERC20InsufficientAllowance", [("spender", "address"), ("allowance", "uint256"), ("needed", "uint256")]),
+        ("ERC20InvalidApprover", [("approver", "address")]),
+        ("ERC20InvalidSpender", [("spender", "address")]),
+    )
+)  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# formatting helpers for messages
+
+
+def format_time(timestamp: int) -> str:
+    """``2026-11-28 12:00 UTC`` (seconds shown only when not zero)."""
+    when = datetime.fromtimestamp(int(timestamp), UTC)
+    return when.strftime("%Y-%m-%d %H:%M:%S UTC" if when.second else "%Y-%m-%d %H:%M UTC")
+
+
+def format_duration(seconds: int) -> str:
+    """``3 days``, ``2 hours``, ``1 day 6 hours``, ``45 seconds``."""
+    seconds = int(seconds)
+    parts: list[str] = []
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60), ("second", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {unit}{'s' if count != 1 else ''}")
+    return " ".join(parts[:2]) or "0 seconds"
+
+
+def format_amount(amount: int, token: str = ZERO_ADDRESS) -> str:
+    """Native currency in ETH (``1.5 ETH``); tokens in base units (``250 units of token 0x…``)."""
+    if token == ZERO_ADDRESS:
+        text = format(Decimal(int(amount)) / Decimal(10**18), "f")
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return f"{text} ETH"
+    return f"{int(amount)} units of token {token}"
+
+
+def short_id(value: bytes) -> str:
+    """A 32-byte id shortened for people: ``0x1234abcd…ef01``."""
+    text = bytes(value).hex()
+    return f"0x{text[:8]}…{text[-4:]}" if len(text) > 16 else f"0x{text}"
+
+
+def _token_name(token: str) -> str:
+    return "ETH" if token == ZERO_ADDRESS else f"token {token}"
+
+
+#: What each call does to a trade, completed by "trade 0x…" (for "X may not ... trade 0x…").
+_ACTS_ON: Mapping[str, str] = {
+    "release": "release the price of",
+    "returnDeposit": "return the deposit of",
+    "refund": "refund",
+    "finalize": "finalize",
+    "dispute": "dispute",
+    "proposeSettlement": "propose a settlement of",
+    "acceptSettlement": "accept the settlement of",
+    "rule": "rule on",
+    "claimRulingTimeout": "claim the ruling timeout of",
+    "rate": "rate",
+}
+
+#: Each call as a noun phrase (for "trade 0x… is completed, which does not allow ...").
+_GERUNDS: Mapping[str, str] = {
+    "release": "releasing the price",
+    "returnDeposit": "returning the deposit",
+    "refund": "a refund",
+    "finalize": "finalizing",
+    "dispute": "a dispute",
+    "proposeSettlement": "a settlement proposal",
+    "acceptSettlement": "accepting a settlement",
+    "rule": "a ruling",
+    "claimRulingTimeout": "claiming the ruling timeout",
+    "rate": "a rating",
+}
+
+#: Listing calls, for :class:`NotSeller`.
+_LISTING_VERBS: Mapping[str, str] = {
+    "list": "list",
+    "updateListing": "update",
+    "closeListing": "close",
+    "cancelSignedListing": "cancel",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# base classes
+
+
+class ContractRevert(ContractError):
+    """A contract call reverted. Used as is for reverts that cannot be decoded.
+
+    Attributes:
+        data: The raw revert data (empty if the node returned none).
+        action: The contract function that reverted (``release``, ``buy``...), when known.
+        tx_hash: The mined transaction that reverted (0x hex), when the revert happened on-chain
+            rather than in a pre-flight ``eth_call``.
+    """
+
+    def __init__(self, message: str, *, data: bytes = b"", action: str | None = None) -> None:
+        super().__init__(message)
+        self.data = bytes(data)
+        self.action = action
+        self.tx_hash: str | None = None
+
+
+class Panic(ContractRevert):
+    """A Solidity panic (``Panic(uint256)``): a bug or an impossible state, never a user error.
+
+    Attributes:
+        code: The panic code (``0x11`` for an overflow...).
+    """
+
+    def __init__(self, code: int, *, data: bytes = b"", action: str | None = None) -> None:
+        self.code = int(code)
+        meaning = PANIC_CODES.get(self.code, "an unknown panic")
+        super().__init__(
+            f"the contract panicked with code 0x{self.code:02x} ({meaning})",
+            data=data,
+            action=action,
+        )
+
+
+class RevertReason(ContractRevert):
+    """A revert with a reason string (``Error(string)``), e.g. from a token contract.
+
+    Attributes:
+        reason: The reason string.
+    """
+
+    def __init__(self, reason: str, *, data: bytes = b"", action: str | None = None) -> None:
+        self.reason = reason
+        super().__init__(f"the call reverted: {reason}", data=data, action=action)
+
+
+def _snake(name: str) -> str:
+    """``listingId`` -> ``listing_id``; a builtin's name gets a trailing underscore (``str_``)."""
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+    return f"{snake}_" if snake in dir(builtins) or keyword.iskeyword(snake) else snake
+
+
+class CustomError(ContractRevert):
+    """Base of the classes for the contracts' custom errors.
+
+    Subclasses are named like the Solidity error and declare one annotated attribute per error
+    argument (the ABI name in snake_case). Their ABI details are filled in from the artifacts.
+
+    Attributes:
+        values: The decoded arguments, in ABI order.
+    """
+
+    #: ``Name(type,...)``, from the ABI.
+    signature: ClassVar[str] = ""
+    #: The 4-byte selector, from the ABI.
+    selector: ClassVar[bytes] = b""
+    #: Attribute names of the arguments, in ABI order.
+    fields: ClassVar[tuple[str, ...]] = ()
+    #: ABI types of the arguments.
+    abi_types: ClassVar[tuple[str, ...]] = ()
+    #: Solidity ``internalType`` of the arguments (``enum TradeState``...).
+    internal_types: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, *values: Any, data: bytes = b"", action: str | None = None) -> None:
+        if len(values) != len(self.fields):
+            raise TypeError(f"{type(self).__name__} takes {len(self.fields)} values")
+        self.values = tuple(values)
+        for name, value in zip(self.fields, values, strict=True):
+            setattr(self, name, value)
+        self.action = action
+        super().__init__(self.describe(), data=data, action=action)
+
+    @property
+    def name(self) -> str:
+        """The Solidity error name."""
+        return type(self).__name__
+
+    @property
+    def arguments(self) -> dict[str, Any]:
+        """The decoded arguments by attribute name."""
+        return dict(zip(self.fields, self.values, strict=True))
+
+    def describe(self) -> str:
+        """The one-line message; subclasses say what happened and what to do."""
+        args = ", ".join(f"{k}={v!r}" for k, v in self.arguments.items())
+        return f"the contract refused the call with {self.name}({args})"
+
+
+# --------------------------------------------------------------------------------------------
+# Marketplace errors (see contracts/interfaces/IMarketplace.sol for their NatSpec)
+
+
+class NotSeller(CustomError):
+    """``terms.seller`` is not the caller."""
+
+    caller: str
+    seller: str
+
+    def describe(self) -> str:
+        return (
+            f"the terms name {self.seller} as the seller, but the transaction comes from"
+            f" {self.caller}: only the seller can {_LISTING_VERBS.get(self.action or '', 'manage')} their listing"
+        )
+
+
+class InvalidPrice(CustomError):
+    """The price per unit is zero, or the price or deposit is above 2^128 - 1."""
+
+    price: int
+    deposit: int
+
+    def describe(self) -> str:
+        if self.price == 0:
+            return "the price per unit must be above zero"
+        return (
+            f"the price per unit ({self.price}) and the deposit per unit ({self.deposit}) must"
+            " each be at most 2^128 - 1"
+        )
+
+
+class ZeroQuantity(CustomError):
+    """A quantity of zero units was given."""
+
+    def describe(self) -> str:
+        return "the quantity must be at least one unit"
+
+
+class ArbitratorIsParty(CustomError):
+    """The arbitrator would be the seller or the buyer of the trade."""
+
+    arbitrator: str
+
+    def describe(self) -> str:
+        return (
+            f"{self.arbitrator} is this listing's arbitrator, so it cannot also be the seller or"
+            " the buyer"
+        )
+
+
+class InvalidArbitratorFee(CustomError):
+    """The arbitrator fee is above the maximum, or set without an arbitrator."""
+
+    fee_bps: int
+
+    def describe(self) -> str:
+        return (
+            f"an arbitrator fee of {self.fee_bps / 100:g}% is not allowed: at most 10%, and 0%"
+            " when no arbitrator is named"
+        )
+
+
+class InvalidReviewWindow(CustomError):
+    """The review window is zero or longer than ``MAX_REVIEW_WINDOW``."""
+
+    review_window: int
+
+    def describe(self) -> str:
+        return (
+            f"a review window of {format_duration(self.review_window)} is not allowed: it must"
+            " be between 1 second and 365 days"
+        )
+
+
+class InvalidExpiry(CustomError):
+    """The expiry is already in the past."""
+
+    expiry: int
+
+    def describe(self) -> str:
+        return f"the expiry {format_time(self.expiry)} is already in the past; use 0 for none"
+
+
+class InvalidCid(CustomError):
+    """The CID prefix or digest is zero."""
+
+    cid_prefix: bytes
+    cid_digest: bytes
+
+    def describe(self) -> str:
+        return "the terms carry no listing document: the CID prefix or digest is zero"
+
+
+class InvalidRulingWindow(CustomError):
+    """The ruling window given to the constructor is outside its bounds."""
+
+    ruling_window: int
+
+    def describe(self) -> str:
+        return (
+            f"a ruling window of {format_duration(self.ruling_window)} is not allowed: it must"
+            " be between 1 hour and 90 days"
+        )
+
+
+class ListingExists(CustomError):
+    """The seller already used this salt for a listing."""
+
+    listing_id: bytes
+
+    def describe(self) -> str:
+        return (
+            f"you already used this salt for listing {short_id(self.listing_id)}; list again"
+            " with a new salt"
+        )
+
+
+class ListingNotActive(CustomError):
+    """The listing is closed, cancelled, sold out or was never created."""
+
+    listing_id: bytes
+
+    def describe(self) -> str:
+        return (
+            f"listing {short_id(self.listing_id)} is not for sale: it was closed or cancelled,"
+            " sold out, or never created"
+        )
+
+
+class TermsChanged(CustomError):
+    """The terms passed are not the listing's current terms."""
+
+    listing_id: bytes
+
+    def describe(self) -> str:
+        return "the listing's terms changed since you saw them; reload it and try again"
+
+
+class ListingExpired(CustomError):
+    """The listing expired."""
+
+    listing_id: bytes
+    expiry: int
+
+    def describe(self) -> str:
+        return f"listing {short_id(self.listing_id)} expired at {format_time(self.expiry)}"
+
+
+class InsufficientQuantity(CustomError):
+    """Fewer units remain than were asked for."""
+
+    listing_id: bytes
+    remaining: int
+    requested: int
+
+    def describe(self) -> str:
+        units = "unit remains" if self.remaining == 1 else "units remain"
+        return (
+            f"only {self.remaining} {units} of listing {short_id(self.listing_id)}, but you"
+            f" asked for {self.requested}"
+        )
+
+
+class QuantityOverflow(CustomError):
+    """The sold-unit counter of a listing would overflow."""
+
+    listing_id: bytes
+
+    def describe(self) -> str:
+        return (
+            f"listing {short_id(self.listing_id)} cannot count more sold units (the limit is"
+            " 4,294,967,295); create a new listing"
+        )
+
+
+class InvalidSignature(CustomError):
+    """The seller's signature over a signed listing is invalid."""
+
+    listing_id: bytes
+    seller: str
+
+    def describe(self) -> str:
+        return (
+            f"the signature on listing {short_id(self.listing_id)} is not {self.seller}'s: the"
+            " listing was altered, or signed for another chain or marketplace"
+        )
+
+
+class SelfPurchase(CustomError):
+    """The seller tried to buy their own listing."""
+
+    seller: str
+
+    def describe(self) -> str:
+        return f"{self.seller} cannot buy their own listing"
+
+
+class WrongPayment(CustomError):
+    """The ETH sent does not match the amount due."""
+
+    expected: int
+    sent: int
+
+    def describe(self) -> str:
+        if self.expected == 0:
+            return (
+                f"this listing is paid in an ERC-20 token, so send no ETH with it (you sent"
+                f" {format_amount(self.sent)})"
+            )
+        return (
+            f"{format_amount(self.expected)} is due (price and deposit times the quantity), but"
+            f" {format_amount(self.sent)} was sent"
+        )
+
+
+class UnsupportedToken(CustomError):
+    """The token delivered a different amount than was transferred."""
+
+    token: str
+    expected: int
+    received: int
+
+    def describe(self) -> str:
+        return (
+            f"token {self.token} delivered {self.received} units instead of {self.expected}:"
+            " fee-on-transfer and rebasing tokens are not supported"
+        )
+
+
+class UnknownTrade(CustomError):
+    """The trade passed does not match the stored record (wrong id, or stale data)."""
+
+    trade_id: bytes
+
+    def describe(self) -> str:
+        return (
+            f"trade {short_id(self.trade_id)} is not as you passed it: it changed since you"
+            " loaded it, or it does not exist; reload it and try again"
+        )
+
+
+class TradeNotInState(CustomError):
+    """The trade is not in a state that allows this call."""
+
+    trade_id: bytes
+    current: TradeState
+
+    def describe(self) -> str:
+        state = self.current.name.lower().replace("_", " ")
+        return (
+            f"trade {short_id(self.trade_id)} is {state}, which does not allow"
+            f" {_GERUNDS.get(self.action or '', 'this call')}"
+        )
+
+
+class Unauthorized(CustomError):
+    """The caller is not allowed to make this call on this trade."""
+
+    trade_id: bytes
+    caller: str
+
+    _WHO: ClassVar[Mapping[str, str]] = {
+        "release": "only the buyer can release the price",
+        "returnDeposit": "only the seller can return the deposit",
+        "refund": "only the seller can refund",
+        "dispute": (
+            "only the buyer or the seller can dispute, and not after giving up that right (the"
+            " buyer by releasing the price, the seller by returning the deposit)"
+        ),
+        "proposeSettlement": "only the buyer or the seller can propose a settlement",
+        "acceptSettlement": "only the party who did not make the proposal can accept it",
+        "rule": "only the trade's arbitrator can rule",
+        "rate": "only the buyer or the seller can rate a trade",
+    }
+
+    def describe(self) -> str:
+        why = self._WHO.get(self.action or "", "this call is reserved to another party")
+        act = _ACTS_ON.get(self.action or "", "act on")
+        return f"{self.caller} may not {act} trade {short_id(self.trade_id)}: {why}"
+
+
+class NoArbitrator(CustomError):
+    """The listing has no arbitrator, so the trade cannot be disputed."""
+
+    trade_id: bytes
+
+    def describe(self) -> str:
+        return f"trade {short_id(self.trade_id)} names no arbitrator, so it cannot be disputed"
+
+
+class WindowClosed(CustomError):
+    """The window for this call has closed at ``deadline``."""
+
+    trade_id: bytes
+    deadline: int
+
+    def describe(self) -> str:
+        what = {"dispute": "the dispute window", "rule": "the ruling window"}.get(
+            self.action or "", "the window for this call"
+        )
+        return f"{what} closed at {format_time(self.deadline)}"
+
+
+class WindowOpen(CustomError):
+    """The window for this call is still open until ``deadline``."""
+
+    trade_id: bytes
+    deadline: int
+
+    def describe(self) -> str:
+        when = format_time(self.deadline)
+        if self.action == "finalize":
+            return f"the review window is open until {when}; the trade can be finalized from then"
+        if self.action == "claimRulingTimeout":
+            return f"the arbitrator may rule until {when}; the timeout can be claimed from then"
+        return f"this is not possible before {when}"
+
+
+class NothingToRelease(CustomError):
+    """The caller already released / returned the deposit, or there is no deposit to return."""
+
+    trade_id: bytes
+
+    def describe(self) -> str:
+        if self.action == "release":
+            return f"the price of trade {short_id(self.trade_id)} was already released"
+        if self.action == "returnDeposit":
+            return (
+                f"trade {short_id(self.trade_id)} holds no deposit to return (none was paid, or"
+                " it was already returned)"
+            )
+        return f"trade {short_id(self.trade_id)} has nothing left to release"
+
+
+class ShareTooLarge(CustomError):
+    """A split gives the buyer more than there is to split."""
+
+    trade_id: bytes
+    buyer_share: int
+    available: int
+
+    def describe(self) -> str:
+        return (
+            f"a buyer's share of {self.buyer_share} is more than the {self.available} available"
+            f" to split in trade {short_id(self.trade_id)}"
+        )
+
+
+class NoProposal(CustomError):
+    """There is no standing proposal from the other party."""
+
+    trade_id: bytes
+
+    def describe(self) -> str:
+        return f"there is no settlement proposal to accept on trade {short_id(self.trade_id)}"
+
+
+class NothingToWithdraw(CustomError):
+    """The caller has no credit in this token."""
+
+    token: str
+    account: str
+
+    def describe(self) -> str:
+        return f"{self.account} has no credit to withdraw in {_token_name(self.token)}"
+
+
+class InvalidRecipient(CustomError):
+    """The withdrawal recipient is the zero address."""
+
+    to: str
+
+    def describe(self) -> str:
+        return "the withdrawal recipient cannot be the zero address"
+
+
+class PayoutGasTooLow(CustomError):
+    """The transaction did not carry enough gas to forward ``gas_limit`` to a payout."""
+
+    gas_limit: int
+
+    def describe(self) -> str:
+        return (
+            f"the transaction's gas limit is too low to forward {self.gas_limit:,} gas to a"
+            " payout; retry with a higher gas limit (unused gas is not charged)"
+        )
+
+
+class WithdrawalFailed(CustomError):
+    """A withdrawal could not be paid out; the credit is kept."""
+
+    token: str
+    to: str
+    amount: int
+
+    def describe(self) -> str:
+        return (
+            f"{self.to} refused the withdrawal of {format_amount(self.amount, self.token)}; the"
+            " credit is kept: withdraw to another address"
+        )
+
+
+class TradeNotFinal(CustomError):
+    """The trade has not reached a final state, so it cannot be rated yet."""
+
+    trade_id: bytes
+    current: TradeState
+
+    def describe(self) -> str:
+        state = self.current.name.lower().replace("_", " ")
+        return f"trade {short_id(self.trade_id)} is still {state}; rate it once it is final"
+
+
+class AlreadyRated(CustomError):
+    """The caller already rated this trade."""
+
+    trade_id: bytes
+    rater: str
+
+    def describe(self) -> str:
+        return f"{self.rater} already rated trade {short_id(self.trade_id)}"
+
+
+# OpenZeppelin errors compiled into the Marketplace
+
+
+class ReentrancyGuardReentrantCall(CustomError):
+    """OpenZeppelin ReentrancyGuard: a guarded function was re-entered."""
+
+    def describe(self) -> str:
+        return (
+            "a re-entrant call was refused: a token or receiver tried to call back into the"
+            " marketplace"
+        )
+
+
+class SafeERC20FailedOperation(CustomError):
+    """OpenZeppelin SafeERC20: the token's transfer failed or returned false."""
+
+    token: str
+
+    def describe(self) -> str:
+        return f"token {self.token} refused the transfer (check your balance and allowance)"
+
+
+class InvalidShortString(CustomError):
+    """OpenZeppelin ShortStrings (EIP-712 domain, constructor only)."""
+
+    def describe(self) -> str:
+        return "the EIP-712 domain name or version is not a valid short string"
+
+
+class StringTooLong(CustomError):
+    """OpenZeppelin ShortStrings (EIP-712 domain, constructor only)."""
+
+    str_: str
+
+    def describe(self) -> str:
+        return f"the EIP-712 domain string {self.str_!r} is too long"
+
+
+# --------------------------------------------------------------------------------------------
+# Reputation errors (see contracts/interfaces/IReputation.sol)
+
+
+class InvalidScore(CustomError):
+    """The score is not between 1 and 5."""
+
+    score: int
+
+    def describe(self) -> str:
+        return f"a rating must be 1 to 5 stars, not {self.score}"
+
+
+class InvalidReviewCid(CustomError):
+    """The review CID is longer than ``MAX_CID_LENGTH`` bytes."""
+
+    length: int
+
+    def describe(self) -> str:
+        return f"the review CID is {self.length} bytes long; at most 64 bytes fit"
+
+
+class NotMarketplace(CustomError):
+    """Only the marketplace that deployed the Reputation contract may call."""
+
+    caller: str
+
+    def describe(self) -> str:
+        return f"only the marketplace may call this, not {self.caller}"
+
+
+# --------------------------------------------------------------------------------------------
+# ERC-6093 errors of OpenZeppelin ERC-20 tokens, bubbled up by SafeERC20 during a purchase
+
+
+class ERC20InsufficientBalance(CustomError):
+    """The buyer holds fewer tokens than the purchase needs."""
+
+    sender: str
+    balance: int
+    needed: int
+
+    def describe(self) -> str:
+        return (
+            f"{self.sender} holds {self.balance} units of the token, but {self.needed} are needed"
+        )
+
+
+class ERC20InsufficientAllowance(CustomError):
+    """The marketplace may not pull enough of the buyer's tokens."""
+
+    spender: str
+    allowance: int
+    needed: int
+
+    def describe(self) -> str:
+        return (
+            f"{self.spender} may spend only {self.allowance} units of your token, but"
+            f" {self.needed} are needed: approve it first"
+        )
+
+
+class ERC20InvalidSender(CustomError):
+    """The token refused a transfer from this sender."""
+
+    sender: str
+
+    def describe(self) -> str:
+        return f"the token refused a transfer from {self.sender}"
+
+
+class ERC20InvalidReceiver(CustomError):
+    """The token refused a transfer to this receiver."""
+
+    receiver: str
+
+    def describe(self) -> str:
+        return f"the token refused a transfer to {self.receiver}"
+
+
+class ERC20InvalidApprover(CustomError):
+    """The token refused an approval by this owner."""
+
+    approver: str
+
+    def describe(self) -> str:
+        return f"the token refused an approval by {self.approver}"
+
+
+class ERC20InvalidSpender(CustomError):
+    """The token refused an approval for this spender."""
+
+    spender: str
+
+    def describe(self) -> str:
+        return f"the token refused an approval for {self.spender}"
+
+
+# --------------------------------------------------------------------------------------------
+# the selector table, generated from the ABI
+
+
+def _all_subclasses(cls: type[CustomError]) -> Iterable[type[CustomError]]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _all_subclasses(sub)
+
+
+#: Hand-written classes by Solidity error name.
+ERROR_CLASSES: dict[str, type[CustomError]] = {c.__name__: c for c in _all_subclasses(CustomError)}
+
+
+def abi_errors() -> list[Mapping[str, Any]]:
+    """Every error fragment the table is built from: the shipped ABIs, then ERC-6093's."""
+    items: list[Mapping[str, Any]] = []
+    for name in ERROR_SOURCES:
+        items.extend(e for e in load_artifact(name).abi if e.get("type") == "error")
+    items.extend(TOKEN_ERRORS_ABI)
+    return items
+
+
+def _signature(fragment: Mapping[str, Any]) -> str:
+    return f"{fragment['name']}({','.join(i['type'] for i in fragment['inputs'])})"
+
+
+def _build_table(
+    fragments: Sequence[Mapping[str, Any]],
+) -> tuple[dict[bytes, type[CustomError]], list[str]]:
+    table: dict[bytes, type[CustomError]] = {}
+    undocumented: list[str] = []
+    for fragment in fragments:
+        name = str(fragment["name"])
+        signature = _signature(fragment)
+        selector = keccak(text=signature)[:4]
+        if selector in table:
+            continue
+        cls = ERROR_CLASSES.get(name)
+        if cls is None:  # a new contract error nobody wrote a class for: still decode it
+            cls = type(name, (CustomError,), {"__doc__": f"``{signature}`` (no message yet)."})
+            ERROR_CLASSES[name] = cls
+            undocumented.append(signature)
+        elif cls.signature and cls.signature != signature:
+            raise TypeError(f"error {name} has two signatures: {cls.signature}, {signature}")
+        cls.signature = signature
+        cls.selector = selector
+        cls.fields = tuple(
+            _snake(str(i["name"]) or f"arg{n}") for n, i in enumerate(fragment["inputs"])
+        )
+        cls.abi_types = tuple(str(i["type"]) for i in fragment["inputs"])
+        cls.internal_types = tuple(
+            str(i.get("internalType", i["type"])) for i in fragment["inputs"]
+        )
+        table[selector] = cls
+    return table, undocumented
+
+
+_TABLE, UNDOCUMENTED_ERRORS = _build_table(abi_errors())
+#: ``selector -> class`` for every decodable custom error.
+ERRORS_BY_SELECTOR: Mapping[bytes, type[CustomError]] = _TABLE
+
+
+def _convert(value: Any, abi_type: str, internal_type: str) -> Any:
+    if internal_type == "enum TradeState":
+        return TradeState(int(value))
+    if abi_type == "address":
+        return to_checksum_address(value)
+    if abi_type.startswith("bytes"):
+        return bytes(value)
+    return value
+
+
+def decode_revert(data: bytes | str, *, action: str | None = None) -> ContractRevert:
+    """Turn raw revert data into the matching exception (not raised).
+
+    Args:
+        data: The revert data (bytes, or 0x-prefixed hex).
+        action: The contract function that reverted, to make the message specific
+            (``dispute`` makes :class:`WindowClosed` say "the dispute window closed at...").
+
+    Returns:
+        A :class:`CustomError` subclass for a known custom error, :class:`Panic`,
+        :class:`RevertReason`, or a plain :class:`ContractRevert` for anything else.
+    """
+    raw = bytes.fromhex(data.removeprefix("0x")) if isinstance(data, str) else bytes(data)
+    selector, body = raw[:4], raw[4:]
+    call = f"the call to {action}" if action else "the call"
+    if not raw:
+        return ContractRevert(f"the contract refused {call} without giving a reason", action=action)
+    try:
+        if selector == ERROR_STRING_SELECTOR:
+            (reason,) = abi_decode(["string"], body)
+            return RevertReason(str(reason), data=raw, action=action)
+        if selector == PANIC_SELECTOR:
+            (code,) = abi_decode(["uint256"], body)
+            return Panic(int(code), data=raw, action=action)
+        cls = ERRORS_BY_SELECTOR.get(selector)
+        if cls is not None:
+            values = abi_decode(list(cls.abi_types), body)
+            converted = [
+                _convert(v, t, it)
+                for v, t, it in zip(values, cls.abi_types, cls.internal_types, strict=True)
+            ]
+            return cls(*converted, data=raw, action=action)
+    except (DecodingError, ValueError, OverflowError):
+        pass
+    return ContractRevert(
+        f"the contract refused {call} with an unknown error (revert data 0x{raw.hex()})",
+        data=raw,
+        action=action,
+    )
+
+
+def revert_data(exc: BaseException) -> bytes | None:
+    """The raw revert data carried by an exception from web3 or eth-tester, if it is a revert.
+
+    Handles web3's ``ContractLogicError`` family (data as hex, or Ganache's ``{"result": ...}``),
+    eth-tester's ``TransactionFailed`` (the embedded chain) and JSON-RPC errors whose ``data``
+    holds the revert.
+
+    Returns:
+        The revert data (possibly empty), or None if ``exc`` is not a revert.
+    """
+    from web3.exceptions import ContractLogicError, Web3RPCError
+
+    if isinstance(exc, ContractLogicError):
+        return _data_field(exc.data) or b""
+    from eth_tester.exceptions import TransactionFailed  # the embedded chain's reverts
+
+    if isinstance(exc, TransactionFailed):
+        return _tester_revert_data(exc)
+    if isinstance(exc, Web3RPCError) and isinstance(exc.rpc_response, Mapping):
+        error = exc.rpc_response.get("error")
+        if isinstance(error, Mapping) and "revert" in str(error.get("message", "")).lower():
+            return _data_field(error.get("data")) or b""
+    return None
+
+
+def _data_field(value: Any) -> bytes | None:
+    if isinstance(value, Mapping):
+        value = value.get("result", value.get("data"))
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        text = value.removeprefix("0x")
+        try:
+            return bytes.fromhex(text)
+        except ValueError:
+            return None
+    return None
+
+
+_REVERTED = "execution reverted"
+
+
+def _tester_revert_data(exc: BaseException) -> bytes | None:
+    message: Any = exc.args[0] if exc.args else b""
+    if isinstance(message, Exception) and message.args:
+        message = message.args[0]
+    if isinstance(message, bytes):
+        return message
+    text = str(message)
+    if not text.startswith(_REVERTED):
+        return None
+    text = text[len(_REVERTED) :].lstrip(": ")
+    if not text:
+        return b""
+    if text.startswith(("b'", 'b"')):
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            return None
+        return value if isinstance(value, bytes) else None
+    # eth-tester decoded an Error(string) reason itself
+    from eth_abi import encode as abi_encode
+
+    return ERROR_STRING_SELECTOR + abi_encode(["string"], [text])
+
+
+__all__ = [
+    "ERRORS_BY_SELECTOR",
+    "ERROR_CLASSES",
+    "UNDOCUMENTED_ERRORS",
+    "AlreadyRated",
+    "ArbitratorIsParty",
+    "ContractRevert",
+    "CustomError",
+    "ERC20InsufficientAllowance",
+    "ERC20InsufficientBalance",
+    "ERC20InvalidApprover",
+    "ERC20InvalidReceiver",
+    "ERC20InvalidSender",
+    "ERC20InvalidSpender",
+    "InsufficientQuantity",
+    "InvalidArbitratorFee",
+    "InvalidCid",
+    "InvalidExpiry",
+    "InvalidPrice",
+    "InvalidRecipient",
+    "InvalidReviewCid",
+    "InvalidReviewWindow",
+    "InvalidRulingWindow",
+    "InvalidScore",
+    "InvalidShortString",
+    "InvalidSignature",
+    "ListingExists",
+    "ListingExpired",
+    "ListingNotActive",
+    "NoArbitrator",
+    "NoProposal",
+    "NotMarketplace",
+    "NotSeller",
+    "NothingToRelease",
+    "NothingToWithdraw",
+    "Panic",
+    "PayoutGasTooLow",
+    "QuantityOverflow",
+    "ReentrancyGuardReentrantCall",
+    "RevertReason",
+    "SafeERC20FailedOperation",
+    "SelfPurchase",
+    "ShareTooLarge",
+    "StringTooLong",
+    "TermsChanged",
+    "TradeNotFinal",
+    "TradeNotInState",
+    "Unauthorized",
+    "UnknownTrade",
+    "UnsupportedToken",
+    "WindowClosed",
+    "WindowOpen",
+    "WithdrawalFailed",
+    "WrongPayment",
+    "ZeroQuantity",
+    "abi_errors",
+    "decode_revert",
+    "format_amount",
+    "format_duration",
+    "format_time",
+    "revert_data",
+    "short_id",
+]
