@@ -1,0 +1,1553 @@
+"""The marketplace client: every action and read, typed, without ever touching an ABI.
+
+:class:`MarketplaceClient` connects to a chain, finds the deployment for its chain id and checks
+the code on chain, then offers one method per marketplace action and read::
+
+    client = MarketplaceClient.connect("http://127.0.0.1:8545", account=seller)
+    listing = client.create_listing(client.make_terms(price=10**18, cid=cid))
+    trade = client.with_account(buyer).buy(listing)
+    trade = client.with_account(buyer).release(trade)
+
+Every write exists in two forms:
+
+* ``client.release(trade)`` signs with the client's account, sends, waits, and returns the new
+  view (here a :class:`~p2pchain._views.TradeView`);
+* ``client.prepare_release(trade, sender=...)`` returns a :class:`PreparedCall`, which can be
+  checked (``check()``), turned into an unsigned transaction for a browser wallet
+  (``unsigned()``), sent (``send()``), or submitted without waiting (``submit()``, then
+  :meth:`MarketplaceClient.results` for many at once, pipelined by the nonce manager).
+
+A call that would revert is refused before any gas is spent, with the contract's error as a typed
+exception (:mod:`p2pchain._contract_errors`). Arguments are validated first
+(:mod:`p2pchain._validation`).
+
+Listing documents: terms anchor a document by its CID (:meth:`MarketplaceClient.make_terms` takes
+the binary CID). Publishing the document to IPFS is a separate step that yields that CID, so a
+``publish_listing(document, images, backend)`` sits in front of :meth:`create_listing` without
+changing it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar, cast
+
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
+from eth_utils import event_abi_to_log_topic, keccak, to_checksum_address
+from eth_utils.abi import function_abi_to_4byte_selector, get_abi_input_types, get_abi_output_types
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.exceptions import Web3Exception
+from web3.types import BlockIdentifier, FilterParams, LogReceipt, TxParams, TxReceipt
+
+from p2pchain import _validation as check
+from p2pchain._artifacts import load_artifact
+from p2pchain._chains import DevChain, RpcChain, open_chain
+from p2pchain._contract_errors import (
+    ArbitratorIsParty,
+    InvalidArbitratorFee,
+    InvalidCid,
+    InvalidExpiry,
+    InvalidPrice,
+    InvalidReviewWindow,
+)
+from p2pchain._deploy import Deployment, load_deployment, verify_deployment
+from p2pchain._errors import ChainError, P2PChainError, WalletError
+from p2pchain._events import DecodedEvent, decode_events
+from p2pchain._model import (
+    ZERO_ADDRESS,
+    ListingTerms,
+    Trade,
+    apply_event,
+    open_trade,
+    signed_listing_typed_data,
+    split_cid,
+)
+from p2pchain._sender import (
+    CONNECTION_ERRORS,
+    NODE_ERRORS,
+    PendingTransaction,
+    SenderPolicy,
+    TransactionSender,
+)
+from p2pchain._views import (
+    Listing,
+    ListingStatus,
+    Rating,
+    ReputationSummary,
+    Role,
+    SignedListing,
+    TradeEvent,
+    TradeView,
+    TxInfo,
+    UnsignedTransaction,
+    Withdrawal,
+)
+
+T = TypeVar("T")
+
+#: The zero address, which stands for the chain's native currency as a payment token.
+ETH: ChecksumAddress = cast(ChecksumAddress, ZERO_ADDRESS)
+DAY = 86_400
+
+#: Events that move a trade from one state to the next (see :func:`p2pchain._model.apply_event`).
+TRADE_TRANSITIONS = (
+    "Released",
+    "DepositReturned",
+    "Refunded",
+    "Finalized",
+    "Disputed",
+    "SettlementProposed",
+    "Settled",
+    "Ruled",
+    "RulingTimedOut",
+)
+#: Events that carry a listing's terms.
+LISTING_TERMS_EVENTS = ("Listed", "ListingUpdated", "SignedListingUsed")
+#: Highest arbitrator fee and review window (the contract's constants).
+MAX_ARBITRATOR_FEE_BPS = 1_000
+MAX_REVIEW_WINDOW = 365 * DAY
+MAX_UNIT_AMOUNT = 2**128 - 1
+
+_ERC20_ABI: list[dict[str, Any]] = [
+    {
+        "type": "function",
+        "name": name,
+        "stateMutability": mutability,
+        "inputs": [{"name": n, "type": t} for n, t in inputs],
+        "outputs": [{"name": "", "type": out}],
+    }
+    for name, mutability, inputs, out in (
+        ("allowance", "view", [("owner", "address"), ("spender", "address")], "uint256"),
+        ("approve", "nonpayable", [("spender", "address"), ("amount", "uint256")], "bool"),
+        ("balanceOf", "view", [("account", "address")], "uint256"),
+    )
+]
+
+
+_BATCH_ERRORS: tuple[type[BaseException], ...] = (P2PChainError, *NODE_ERRORS)
+
+
+class NotFoundError(P2PChainError):
+    """No listing or trade with that id exists on this deployment."""
+
+
+class _Codec:
+    """Calldata for one contract's functions, straight from its ABI (faster than web3's)."""
+
+    def __init__(self, abi: Iterable[Mapping[str, Any]]) -> None:
+        self._functions: dict[str, tuple[bytes, list[str], list[str]]] = {}
+        for item in abi:
+            if item.get("type") == "function":
+                fn = cast(Any, item)
+                self._functions[str(item["name"])] = (
+                    function_abi_to_4byte_selector(fn),
+                    list(get_abi_input_types(fn)),
+                    list(get_abi_output_types(fn)),
+                )
+
+    def encode(self, name: str, *args: Any) -> bytes:
+        selector, types, _ = self._functions[name]
+        return selector + abi_encode(types, list(args))
+
+    def decode(self, name: str, data: bytes) -> tuple[Any, ...]:
+        return tuple(abi_decode(self._functions[name][2], data))
+
+
+# --------------------------------------------------------------------------------------------
+# prepared calls
+
+
+class PreparedCall(Generic[T]):
+    """One validated contract call, ready to be checked, sent, or handed to a wallet.
+
+    Attributes:
+        action: The contract function (``buy``, ``release``...).
+        sender: Who will send it.
+        to: The contract called.
+        data: The calldata.
+        value: Wei sent along.
+        before: Calls that must be mined first (an ERC-20 approval before a purchase).
+    """
+
+    def __init__(
+        self,
+        client: MarketplaceClient,
+        *,
+        action: str,
+        sender: ChecksumAddress,
+        to: ChecksumAddress,
+        data: bytes,
+        value: int,
+        finish: Callable[[TxReceipt], T],
+        before: Sequence[PreparedCall[Any]] = (),
+    ) -> None:
+        self._client = client
+        self.action = action
+        self.sender = sender
+        self.to = to
+        self.data = data
+        self.value = value
+        self._finish = finish
+        self.before: tuple[PreparedCall[Any], ...] = tuple(before)
+
+    def __repr__(self) -> str:
+        return f"<PreparedCall {self.action} from {self.sender} value {self.value}>"
+
+    @property
+    def call(self) -> dict[str, Any]:
+        """``from``, ``to``, ``data``, ``value``: the call without gas, fees or nonce."""
+        return {"from": self.sender, "to": self.to, "data": self.data, "value": self.value}
+
+    def check(self) -> None:
+        """Simulate the call (``eth_call`` on the pending block); raise its typed revert.
+
+        Skipped while :attr:`before` is not empty: the call can only succeed once those are mined.
+
+        Raises:
+            ContractRevert: It would revert.
+        """
+        if not self.before:
+            self._client.sender.check(self.call, action=self.action)
+
+    def unsigned(self, *, nonce: int | None = None) -> UnsignedTransaction:
+        """The transaction for a wallet to sign: gas estimated (and so checked), fees suggested.
+
+        Args:
+            nonce: Include this nonce (wallets normally pick it themselves).
+
+        Raises:
+            ContractRevert: It would revert (when it can be simulated; see :meth:`check`).
+        """
+        sender = self._client.sender
+        tx: dict[str, Any] = {
+            "from": self.sender,
+            "to": self.to,
+            "data": HexBytes(self.data).to_0x_hex(),
+            "value": self.value,
+            "chainId": sender.chain_id,
+        }
+        if not self.before:
+            tx["gas"] = sender.estimate_gas(self.call, action=self.action)
+        tx.update(sender.suggest_fees().as_params())
+        if nonce is not None:
+            tx["nonce"] = int(nonce)
+        return cast(UnsignedTransaction, tx)
+
+    def transactions(self) -> list[UnsignedTransaction]:
+        """Every transaction to sign and send, in order: :attr:`before`, then this one."""
+        out: list[UnsignedTransaction] = []
+        for call in self.before:
+            out.extend(call.transactions())
+        out.append(self.unsigned())
+        return out
+
+    def send(self, *, timeout: float | None = None) -> T:
+        """Sign with the client's account, send, wait, and return the result.
+
+        :attr:`before` calls are sent (and awaited) first.
+
+        Raises:
+            WalletError: The client's account is not :attr:`sender`.
+            ContractRevert: It would revert (nothing sent) or reverted on-chain.
+            TransactionError: It could not be sent or mined.
+        """
+        return self.submit().result(timeout=timeout)
+
+    def submit(self) -> PendingCall[T]:
+        """Sign and send without waiting for the receipt (the nonce manager pipelines).
+
+        :attr:`before` calls are sent and awaited first.
+        """
+        account = self._client._signer(self.sender)
+        for call in self.before:
+            call.send()
+        pending = self._client.sender.submit(account, self.call, action=self.action)
+        return PendingCall(self, pending)
+
+    def finish(self, receipt: TxReceipt) -> T:
+        """Build the result from the mined receipt."""
+        return self._finish(receipt)
+
+
+class PendingCall(Generic[T]):
+    """A sent :class:`PreparedCall` whose result can be awaited.
+
+    Attributes:
+        call: The call.
+        pending: The transaction (hash, nonce; replaceable with the sender).
+    """
+
+    def __init__(self, call: PreparedCall[T], pending: PendingTransaction) -> None:
+        self.call = call
+        self.pending = pending
+
+    @property
+    def tx_hash(self) -> str:
+        """The transaction hash (0x hex)."""
+        return self.pending.tx_hash
+
+    def result(self, *, timeout: float | None = None) -> T:
+        """Wait for the receipt and return the call's result.
+
+        Raises:
+            ContractRevert: It reverted on-chain.
+            TransactionTimeout: Not mined in time.
+        """
+        client = self.call._client
+        receipt = client.sender.wait(self.pending, timeout=timeout)
+        value = self.call.finish(receipt)
+        client._verify([value])
+        return value
+
+
+# --------------------------------------------------------------------------------------------
+# the client
+
+
+class MarketplaceClient:
+    """Typed access to one p2pchain deployment.
+
+    Args:
+        w3: Connection to the chain.
+        deployment: Where the contracts are (already verified; see :meth:`connect`).
+        account: The local account that signs; None for a read-only client or for unsigned
+            transactions only.
+        sender: The transaction sender (shared by :meth:`with_account` clients, so nonces are
+            managed per account across them).
+        verify: Check every trade this client returns against the contract (``checkTrade``).
+        max_log_range: Largest block range per ``eth_getLogs`` request (None: no limit), for
+            nodes that cap it.
+    """
+
+    def __init__(
+        self,
+        w3: Web3,
+        deployment: Deployment,
+        *,
+        account: LocalAccount | None = None,
+        sender: TransactionSender | None = None,
+        verify: bool = True,
+        max_log_range: int | None = None,
+    ) -> None:
+        self.w3 = w3
+        self.deployment = deployment
+        self.account = account
+        self.sender = sender or TransactionSender(w3)
+        self.verify = verify
+        self.max_log_range = max_log_range
+        self._market_abi = list(load_artifact("Marketplace").abi)
+        self._reputation_abi = list(load_artifact("Reputation").abi)
+        self.market = w3.eth.contract(address=deployment.marketplace, abi=self._market_abi)
+        self.reputation = w3.eth.contract(address=deployment.reputation, abi=self._reputation_abi)
+        self._m = _Codec(self._market_abi)
+        self._r = _Codec(self._reputation_abi)
+        self._erc20 = _Codec(_ERC20_ABI)
+        self._topics = {
+            str(e["name"]): event_abi_to_log_topic(cast(Any, e))
+            for e in self._market_abi
+            if e.get("type") == "event"
+        }
+        self._rated_topic = next(
+            event_abi_to_log_topic(cast(Any, e))
+            for e in self._reputation_abi
+            if e.get("type") == "event" and e["name"] == "Rated"
+        )
+        self._timestamps: dict[int, int] = {}
+        self._owned: DevChain | None = None
+
+    # ------------------------------------------------------------------ connecting
+
+    @classmethod
+    def connect(
+        cls,
+        target: str | DevChain | Web3,
+        *,
+        account: LocalAccount | None = None,
+        deployments: Deployment | Path | str | None = None,
+        policy: SenderPolicy | None = None,
+        verify: bool = True,
+    ) -> MarketplaceClient:
+        """Connect to a chain and find p2pchain's contracts on it by chain id.
+
+        Args:
+            target: A :class:`~p2pchain._chains.DevChain`, a web3 connection, an
+                ``http(s)://``/``ws(s)://`` RPC URL, or ``embedded``/``anvil``/``ganache`` to
+                start a fresh dev chain (stopped by :meth:`close`).
+            account: The signing account.
+            deployments: A :class:`Deployment`, or the deployments file to look the chain id up
+                in (default: :func:`p2pchain._deploy.default_deployments_path`).
+            policy: Fee, gas and retry settings of the transaction sender.
+            verify: See the class.
+
+        Raises:
+            ChainError: The node cannot be reached.
+            DeploymentError: No deployment for this chain id, a deployment recorded for another
+                chain id, or code on chain that is not the shipped build.
+        """
+        owned: DevChain | None = None
+        if isinstance(target, str):
+            owned = RpcChain(target) if "://" in target else open_chain(target)
+            w3 = owned.w3
+        elif isinstance(target, DevChain):
+            w3 = target.w3
+        else:
+            w3 = target
+        try:
+            try:
+                w3.eth.chain_id  # noqa: B018 - fail early and clearly if the node is unreachable
+            except CONNECTION_ERRORS as exc:
+                raise ChainError(f"cannot reach the node: {exc}") from exc
+            if isinstance(deployments, Deployment):
+                verify_deployment(w3, deployments)
+                deployment = deployments
+            else:
+                deployment = load_deployment(w3, deployments)
+        except BaseException:
+            if owned is not None:
+                owned.stop()
+            raise
+        client = cls(
+            w3,
+            deployment,
+            account=account,
+            sender=TransactionSender(w3, policy),
+            verify=verify,
+        )
+        client._owned = owned
+        return client
+
+    def with_account(self, account: LocalAccount | None) -> MarketplaceClient:
+        """A client for another account on the same connection, sender and caches."""
+        other = MarketplaceClient(
+            self.w3,
+            self.deployment,
+            account=account,
+            sender=self.sender,
+            verify=self.verify,
+            max_log_range=self.max_log_range,
+        )
+        other._timestamps = self._timestamps
+        return other
+
+    def close(self) -> None:
+        """Stop the chain :meth:`connect` started, if any."""
+        if self._owned is not None:
+            self._owned.stop()
+            self._owned = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def address(self) -> ChecksumAddress:
+        """The client account's address.
+
+        Raises:
+            WalletError: The client has no account.
+        """
+        if self.account is None:
+            raise WalletError(
+                "this client has no account: connect with account=..., or use"
+                " prepare_*(..., sender=address).unsigned() for a wallet to sign"
+            )
+        return self.account.address
+
+    @property
+    def chain_id(self) -> int:
+        """The chain id."""
+        return self.deployment.chain_id
+
+    def _sender_address(self, sender: str | None) -> ChecksumAddress:
+        if sender is None:
+            return self.address
+        return check.address(sender, "sender", allow_zero=False)
+
+    def _signer(self, sender: ChecksumAddress) -> LocalAccount:
+        if self.account is None or self.account.address != sender:
+            raise WalletError(
+                f"this client signs as {self.account.address if self.account else 'nobody'},"
+                f" not {sender}: use with_account(...) or unsigned()"
+            )
+        return self.account
+
+    def _prepare(
+        self,
+        action: str,
+        sender: ChecksumAddress,
+        data: bytes,
+        finish: Callable[[TxReceipt], T],
+        *,
+        value: int = 0,
+        to: ChecksumAddress | None = None,
+        before: Sequence[PreparedCall[Any]] = (),
+    ) -> PreparedCall[T]:
+        return PreparedCall(
+            self,
+            action=action,
+            sender=sender,
+            to=to or self.deployment.marketplace,
+            data=data,
+            value=value,
+            finish=finish,
+            before=before,
+        )
+
+    # ------------------------------------------------------------------ pipelining
+
+    def submit_all(self, calls: Sequence[PreparedCall[T]]) -> list[PendingCall[T]]:
+        """Send many prepared calls without waiting, in as few requests as the node allows.
+
+        Pre-flight checks run first, as one batch: nothing is sent if any would revert.
+        Nonces come from the sender's nonce manager, so calls from one account pipeline. Calls
+        with :attr:`PreparedCall.before` steps are refused (send those with
+        :meth:`PreparedCall.send`).
+
+        Raises:
+            ContractRevert: One would revert (``err.batch_index``); nothing was sent.
+            BatchSubmitError: Some could not be sent (``err.results``).
+        """
+        items: list[tuple[LocalAccount, Mapping[str, Any], str | None]] = []
+        for call in calls:
+            if call.before:
+                raise check.InputError(
+                    f"{call.action} needs {len(call.before)} earlier transaction(s) (an ERC-20"
+                    " approval): send it on its own"
+                )
+            items.append((self._signer(call.sender), call.call, call.action))
+        pendings = self.sender.submit_many(items)
+        return [PendingCall(c, p) for c, p in zip(calls, pendings, strict=True)]
+
+    def results(
+        self, pendings: Sequence[PendingCall[T]], *, timeout: float | None = None
+    ) -> list[T]:
+        """Wait for many submitted calls (receipts polled in batches); their results in order.
+
+        Raises:
+            ContractRevert: One reverted on-chain.
+            TransactionTimeout: One was not mined in time.
+        """
+        receipts = self.sender.wait_many([p.pending for p in pendings], timeout=timeout)
+        self._prefetch_timestamps(int(r["blockNumber"]) for r in receipts)
+        values = [p.call.finish(r) for p, r in zip(pendings, receipts, strict=True)]
+        self._verify(values)
+        return values
+
+    # ------------------------------------------------------------------ terms and signed listings
+
+    def make_terms(
+        self,
+        *,
+        price: int,
+        cid: bytes,
+        seller: str | None = None,
+        token: str = ETH,
+        deposit: int = 0,
+        arbitrator: str = ETH,
+        arbitrator_fee_bps: int = 0,
+        review_window: int = 7 * DAY,
+        expiry: int = 0,
+    ) -> ListingTerms:
+        """Listing terms, validated, seller defaulting to the client's account.
+
+        Args:
+            price: Price per unit, in the token's smallest unit (wei for ETH).
+            cid: Binary CID of the listing document (CIDv0, or CIDv1 with a 32-byte digest).
+            seller: The seller; the client's account by default.
+            token: ERC-20 token address; ETH (zero address) by default.
+            deposit: Refundable deposit per unit (rentals).
+            arbitrator: Who rules disputes; zero address for none.
+            arbitrator_fee_bps: The arbitrator's fee in basis points (at most 1000).
+            review_window: Seconds after a purchase during which the parties may dispute.
+            expiry: Unix time from which the listing can no longer be bought; 0 for never.
+
+        Raises:
+            InputError: A value that cannot be encoded, or a CID that does not fit.
+        """
+        if not isinstance(cid, (bytes, bytearray)):
+            raise check.IdError(f"cid must be a binary CID (bytes), got {type(cid).__name__}")
+        try:
+            prefix, digest = split_cid(bytes(cid))
+        except ValueError as exc:
+            raise check.IdError(f"cid: {exc}") from None
+        return check.terms(
+            ListingTerms(
+                seller=seller if seller is not None else self.address,
+                token=token,
+                price=price,
+                deposit=deposit,
+                arbitrator=arbitrator,
+                arbitrator_fee_bps=arbitrator_fee_bps,
+                review_window=review_window,
+                expiry=expiry,
+                cid_prefix=prefix,
+                cid_digest=digest,
+            )
+        )
+
+    def check_terms(self, terms: ListingTerms, *, at: int | None = None) -> ListingTerms:
+        """Check terms the way the contract will (for signed listings, which it sees late).
+
+        Raises the same typed errors the contract would: :class:`InvalidPrice`,
+        :class:`ArbitratorIsParty`, :class:`InvalidArbitratorFee`, :class:`InvalidReviewWindow`,
+        :class:`InvalidCid`, and :class:`InvalidExpiry` for an expiry at or before ``at``
+        (default: the latest block's time).
+        """
+        t = check.terms(terms)
+        action = "buySigned"
+        if t.price == 0 or t.price > MAX_UNIT_AMOUNT or t.deposit > MAX_UNIT_AMOUNT:
+            raise InvalidPrice(t.price, t.deposit, action=action)
+        if t.arbitrator == t.seller:
+            raise ArbitratorIsParty(t.arbitrator, action=action)
+        if t.arbitrator_fee_bps > MAX_ARBITRATOR_FEE_BPS or (
+            t.arbitrator == ZERO_ADDRESS and t.arbitrator_fee_bps != 0
+        ):
+            raise InvalidArbitratorFee(t.arbitrator_fee_bps, action=action)
+        if t.review_window == 0 or t.review_window > MAX_REVIEW_WINDOW:
+            raise InvalidReviewWindow(t.review_window, action=action)
+        if not any(t.cid_prefix) or not any(t.cid_digest):
+            raise InvalidCid(t.cid_prefix, t.cid_digest, action=action)
+        if t.expiry != 0 and t.expiry <= (self.now() if at is None else at):
+            raise InvalidExpiry(t.expiry, action=action)
+        return t
+
+    def listing_typed_data(
+        self, terms: ListingTerms, quantity: int = 1, *, salt: bytes | str | None = None
+    ) -> dict[str, Any]:
+        """The EIP-712 typed data a seller signs for a signed listing (``eth_signTypedData_v4``).
+
+        Give the wallet's signature to :meth:`signed_listing` to get a shareable
+        :class:`SignedListing`.
+
+        Raises:
+            InputError: Malformed arguments.
+            CustomError: Terms the contract would refuse (see :meth:`check_terms`).
+        """
+        t = self.check_terms(terms)
+        raw_salt = os.urandom(32) if salt is None else check.bytes32(salt, "salt")
+        return signed_listing_typed_data(
+            t,
+            check.quantity(quantity),
+            raw_salt,
+            chain_id=self.chain_id,
+            marketplace=self.deployment.marketplace,
+        )
+
+    def signed_listing(
+        self, typed_data: Mapping[str, Any], signature: bytes | str
+    ) -> SignedListing:
+        """A :class:`SignedListing` from typed data and the seller's signature over it.
+
+        Raises:
+            InputError: The typed data is not this marketplace's, or the signature is not the
+                seller's.
+        """
+        sig = HexBytes(signature)
+        domain = typed_data.get("domain", {})
+        if (
+            int(domain.get("chainId", -1)) != self.chain_id
+            or to_checksum_address(domain.get("verifyingContract", ETH))
+            != self.deployment.marketplace
+        ):
+            raise check.InputError("the typed data is for another chain or marketplace")
+        message = typed_data["message"]
+        terms = _terms_from_message(message["terms"])
+        quantity = check.quantity(int(message["quantity"]))
+        salt = check.bytes32(message["salt"], "salt")
+        full = signed_listing_typed_data(
+            terms, quantity, salt, chain_id=self.chain_id, marketplace=self.deployment.marketplace
+        )
+        signable = encode_typed_data(full_message=full)
+        try:
+            signer = Account.recover_message(signable, signature=sig)
+        except (ValueError, TypeError) as exc:
+            raise check.InputError(f"malformed signature: {exc}") from None
+        if signer != terms.seller:
+            raise check.InputError(
+                f"the signature is by {signer}, not by the listing's seller {terms.seller}"
+            )
+        return SignedListing(
+            terms=terms,
+            quantity=quantity,
+            salt=salt,
+            signature=bytes(sig),
+            chain_id=self.chain_id,
+            marketplace=self.deployment.marketplace,
+            id=_digest(signable),
+        )
+
+    def sign_listing(
+        self, terms: ListingTerms, quantity: int = 1, *, salt: bytes | str | None = None
+    ) -> SignedListing:
+        """Sign a listing off-chain with the client's account (EIP-712); costs no gas.
+
+        Raises:
+            WalletError: No account.
+            InputError: ``terms.seller`` is not the client's account, or malformed arguments.
+            CustomError: Terms the contract would refuse (see :meth:`check_terms`).
+        """
+        account = self._signer(self.address)
+        if to_checksum_address(terms.seller) != account.address:
+            raise check.InputError(
+                f"terms.seller is {terms.seller}: only the seller can sign its listing"
+            )
+        typed = self.listing_typed_data(terms, quantity, salt=salt)
+        signed = account.sign_typed_data(full_message=typed)
+        return self.signed_listing(typed, bytes(signed.signature))
+
+    # ------------------------------------------------------------------ listing actions
+
+    def prepare_create_listing(
+        self,
+        terms: ListingTerms,
+        quantity: int = 1,
+        *,
+        salt: bytes | str | None = None,
+        sender: str | None = None,
+    ) -> PreparedCall[Listing]:
+        """Prepare listing ``quantity`` units on-chain under ``terms``; see :meth:`create_listing`."""
+        t = check.terms(terms)
+        units = check.quantity(quantity)
+        raw_salt = os.urandom(32) if salt is None else check.bytes32(salt, "salt")
+        who = self._sender_address(sender)
+
+        def finish(receipt: TxReceipt) -> Listing:
+            event = self._one(receipt, "Listed")
+            return Listing(
+                id=bytes(event.args["listingId"]),
+                seller=to_checksum_address(event.args["seller"]),
+                salt=raw_salt,
+                terms=t,
+                listed_quantity=units,
+                sold=0,
+                remaining=units,
+                status=ListingStatus.LIVE,
+                signed=False,
+                block_number=event.block_number,
+                tx=TxInfo.from_receipt(receipt),
+            )
+
+        return self._prepare(
+            "list", who, self._m.encode("list", t.as_tuple(), raw_salt, units), finish
+        )
+
+    def create_listing(
+        self, terms: ListingTerms, quantity: int = 1, *, salt: bytes | str | None = None
+    ) -> Listing:
+        """List ``quantity`` units on-chain under ``terms`` (the seller must be the account).
+
+        Returns:
+            The live listing.
+
+        Raises:
+            InputError: Malformed arguments.
+            CustomError: The contract refuses (:class:`NotSeller`, :class:`InvalidPrice`,
+                :class:`ListingExists`...), before any gas is spent.
+        """
+        return self.prepare_create_listing(terms, quantity, salt=salt).send()
+
+    def _onchain_listing(self, listing: Listing | bytes | str) -> Listing:
+        if not isinstance(listing, Listing):
+            listing = self.listing(listing)
+        if listing.signed:
+            raise check.InputError(
+                "this is a signed listing: cancel it with cancel_signed_listing; signed listings"
+                " cannot be updated"
+            )
+        return listing
+
+    def prepare_update_listing(
+        self,
+        listing: Listing | bytes | str,
+        terms: ListingTerms,
+        remaining: int,
+        *,
+        sender: str | None = None,
+    ) -> PreparedCall[Listing]:
+        """Prepare changing an on-chain listing; see :meth:`update_listing`."""
+        current = self._onchain_listing(listing)
+        t = check.terms(terms)
+        units = check.quantity(remaining, "remaining")
+        who = self._sender_address(sender)
+
+        def finish(receipt: TxReceipt) -> Listing:
+            self._one(receipt, "ListingUpdated")
+            return replace(
+                current,
+                terms=t,
+                remaining=units,
+                status=ListingStatus.LIVE,
+                tx=TxInfo.from_receipt(receipt),
+            )
+
+        data = self._m.encode("updateListing", current.salt, t.as_tuple(), units)
+        return self._prepare("updateListing", who, data, finish)
+
+    def update_listing(
+        self, listing: Listing | bytes | str, terms: ListingTerms, remaining: int
+    ) -> Listing:
+        """Change an on-chain listing's terms and units on offer (units sold stay sold).
+
+        Buyers holding the old terms are then refused with :class:`TermsChanged`.
+        """
+        return self.prepare_update_listing(listing, terms, remaining).send()
+
+    def prepare_close_listing(
+        self, listing: Listing | bytes | str, *, sender: str | None = None
+    ) -> PreparedCall[Listing]:
+        """Prepare closing an on-chain listing; see :meth:`close_listing`."""
+        current = self._onchain_listing(listing)
+        who = self._sender_address(sender)
+
+        def finish(receipt: TxReceipt) -> Listing:
+            self._one(receipt, "ListingClosed")
+            return replace(
+                current, remaining=0, status=ListingStatus.CLOSED, tx=TxInfo.from_receipt(receipt)
+            )
+
+        return self._prepare(
+            "closeListing", who, self._m.encode("closeListing", current.salt), finish
+        )
+
+    def close_listing(self, listing: Listing | bytes | str) -> Listing:
+        """Close an on-chain listing for good. Open trades are not affected."""
+        return self.prepare_close_listing(listing).send()
+
+    def prepare_cancel_signed_listing(
+        self, listing: SignedListing | Listing, *, sender: str | None = None
+    ) -> PreparedCall[Listing]:
+        """Prepare cancelling a signed listing; see :meth:`cancel_signed_listing`."""
+        view = self._listing_of_signed(listing)
+        who = self._sender_address(sender)
+
+        def finish(receipt: TxReceipt) -> Listing:
+            self._one(receipt, "ListingClosed")
+            return replace(
+                view, remaining=0, status=ListingStatus.CLOSED, tx=TxInfo.from_receipt(receipt)
+            )
+
+        data = self._m.encode(
+            "cancelSignedListing", view.terms.as_tuple(), view.listed_quantity, view.salt
+        )
+        return self._prepare("cancelSignedListing", who, data, finish)
+
+    def cancel_signed_listing(self, listing: SignedListing | Listing) -> Listing:
+        """Cancel a signed listing so its signature can no longer be used."""
+        return self.prepare_cancel_signed_listing(listing).send()
+
+    def _listing_of_signed(self, listing: SignedListing | Listing) -> Listing:
+        if isinstance(listing, SignedListing):
+            return self.listing(listing)
+        if not listing.signed:
+            raise check.InputError("this is an on-chain listing: close it with close_listing")
+        return listing
+
+    # ------------------------------------------------------------------ buying
+
+    def prepare_approve(
+        self, token: str, amount: int, *, spender: str | None = None, sender: str | None = None
+    ) -> PreparedCall[TxInfo]:
+        """Prepare an ERC-20 ``approve`` (of the marketplace by default)."""
+        token_address = check.address(token, "token", allow_zero=False)
+        value = check.amount(amount)
+        target = (
+            self.deployment.marketplace if spender is None else check.address(spender, "spender")
+        )
+        who = self._sender_address(sender)
+        return self._prepare(
+            "approve",
+            who,
+            self._erc20.encode("approve", target, value),
+            TxInfo.from_receipt,
+            to=token_address,
+        )
+
+    def approve(self, token: str, amount: int, *, spender: str | None = None) -> TxInfo:
+        """Let the marketplace (or ``spender``) pull ``amount`` of ``token`` from the account."""
+        return self.prepare_approve(token, amount, spender=spender).send()
+
+    def prepare_buy(
+        self,
+        listing: Listing | SignedListing,
+        quantity: int = 1,
+        *,
+        sender: str | None = None,
+    ) -> PreparedCall[TradeView]:
+        """Prepare buying ``quantity`` units; see :meth:`buy`.
+
+        For ERC-20 listings, when the buyer's allowance is short, the result's
+        :attr:`PreparedCall.before` holds the approval (of exactly the amount due), and
+        :meth:`PreparedCall.transactions` returns ``[approve, buy]`` for a wallet.
+        """
+        units = check.quantity(quantity)
+        who = self._sender_address(sender)
+        if isinstance(listing, SignedListing):
+            terms, listing_id = listing.terms, listing.id
+            data = self._m.encode(
+                "buySigned",
+                terms.as_tuple(),
+                listing.quantity,
+                listing.salt,
+                listing.signature,
+                units,
+            )
+            action = "buySigned"
+        elif isinstance(listing, Listing):
+            terms, listing_id = listing.terms, listing.id
+            if listing.signed:  # known on-chain already: the signature is no longer checked
+                data = self._m.encode(
+                    "buySigned",
+                    terms.as_tuple(),
+                    listing.listed_quantity,
+                    listing.salt,
+                    listing.signature or b"",
+                    units,
+                )
+                action = "buySigned"
+            else:
+                data = self._m.encode("buy", listing.id, terms.as_tuple(), units)
+                action = "buy"
+        else:
+            raise check.InputError(
+                f"listing must be a Listing or a SignedListing, got {type(listing).__name__}"
+            )
+        total = (terms.price + terms.deposit) * units
+        before: list[PreparedCall[Any]] = []
+        if terms.token != ETH and self.allowance(terms.token, who) < total:
+            before.append(self.prepare_approve(terms.token, total, sender=who))
+
+        def finish(receipt: TxReceipt) -> TradeView:
+            event = self._one(receipt, "Purchased")
+            opened = self._timestamp(event.block_number)
+            trade = open_trade(terms, who, units, opened)
+            return TradeView(
+                id=bytes(event.args["tradeId"]),
+                listing_id=listing_id,
+                trade=trade,
+                quantity=units,
+                opened_at=opened,
+                history=(self._trade_event(event, opened),),
+                tx=TxInfo.from_receipt(receipt),
+            )
+
+        value = total if terms.token == ETH else 0
+        return self._prepare(action, who, data, finish, value=value, before=before)
+
+    def buy(self, listing: Listing | SignedListing, quantity: int = 1) -> TradeView:
+        """Buy ``quantity`` units of a listing, paying price and deposit into escrow.
+
+        Works for on-chain and signed listings. For ERC-20 listings the allowance is checked and
+        an approval of exactly the amount due is sent first when needed.
+
+        Returns:
+            The new trade (state ``PAID``).
+
+        Raises:
+            CustomError: The contract refuses (:class:`TermsChanged`, :class:`ListingExpired`,
+                :class:`InsufficientQuantity`, :class:`SelfPurchase`...), before any gas is spent.
+        """
+        return self.prepare_buy(listing, quantity).send()
+
+    # ------------------------------------------------------------------ settling
+
+    def _trade_call(
+        self, action: str, trade: TradeView | bytes | str, sender: str | None, *extra: Any
+    ) -> PreparedCall[TradeView]:
+        view = self._view(trade)
+        who = self._sender_address(sender)
+
+        def finish(receipt: TxReceipt) -> TradeView:
+            return self._advance(view, receipt)
+
+        data = self._m.encode(action, view.id, view.trade.as_tuple(), *extra)
+        return self._prepare(action, who, data, finish)
+
+    def prepare_release(
+        self, trade: TradeView | bytes | str, *, sender: str | None = None
+    ) -> PreparedCall[TradeView]:
+        """Prepare the buyer's release of the price; see :meth:`release`."""
+        return self._trade_call("release", trade, sender)
+
+    def release(self, trade: TradeView | bytes | str) -> TradeView:
+        """Buyer: release the price to the seller (completes the trade unless a deposit is held)."""
+        return self.prepare_release(trade).send()
+
+    def prepare_return_deposit(
+        self, trade: TradeView | bytes | str, *, sender: str | None = None
+    ) -> PreparedCall[TradeView]:
+        """Prepare the seller's return of the deposit; see :meth:`return_deposit`."""
+        return self._trade_call("returnDeposit", trade, sender)
+
+    def return_deposit(self, trade: TradeView | bytes | str) -> TradeView:
+        """Seller: return the deposit to the buyer (completes the trade if the price was released)."""
+        return self.prepare_return_deposit(trade).send()
+
+    def prepare_refund(
+        self, trade: TradeView | bytes | str, *, sender: str | None = None
+    ) -> PreparedCall[TradeView]:
+        """Prepare the seller's refund; see :meth:`refund`."""
+        return self._trade_call("refund", trade, sender)
+
+    def refund(self, trade: TradeView | bytes | str) -> TradeView:
+        """Seller: refund everything still held to the buyer (also during a dispute)."""
+        return self.prepare_refund(trade).send()
+
+    def prepare_finalize(
+        self, trade: TradeView | bytes | str, *, sender: str | None = None
+    ) -> PreparedCall[TradeView]:
+        """Prepare finalizing; see :meth:`finalize`."""
+        return self._trade_call("finalize", trade, sender)
+
+    def finalize(self, trade: TradeView | bytes | str) -> TradeView:
+        """Anyone, once the review window ended without a dispute: pay the default outcome."""
+        return self.prepare_finalize(trade).send()
+
+    def prepare_dispute(
+        self, trade: TradeView | bytes | str, *, sender: str | None = None
+    ) -> PreparedCall[TradeView]:
+        """Prepare a dispute; see :meth:`dispute`."""
+        return self._trade_call("dispute", trade, sender)
+
+    def dispute(self, trade: TradeView | bytes | str) -> TradeView:
+        """Buyer or seller, before the review window ends: ask the arbitrator to rule."""
+        return self.prepare_dispute(trade).send()
+
+    def prepare_propose_settlement(
+        self, trade: TradeView | bytes | str, buyer_share: int, *, sender: str | None = None
+    ) -> PreparedCall[TradeView]:
+        """Prepare a settlement proposal; see :meth:`propose_settlement`."""
+        return self._trade_call(
+            "proposeSettlement", trade, sender, check.amount(buyer_share, "buyer_share")
+        )
+
+    def propose_settlement(self, trade: TradeView | bytes | str, buyer_share: int) -> TradeView:
+        """Buyer or seller: propose that the buyer gets ``buyer_share`` of the held funds."""
+        return self.prepare_propose_settlement(trade, buyer_share).send()
+
+    def prepare_accept_settlement(
+        self, trade: TradeView | bytes | str, *, sender: str | None = None
+    ) -> PreparedCall[TradeView]:
+        """Prepare accepting the standing proposal; see :meth:`accept_settlement`."""
+        return self._trade_call("acceptSettlement", trade, sender)
+
+    def accept_settlement(self, trade: TradeView | bytes | str) -> TradeView:
+        """The party who did not propose: accept the standing proposal and pay it out."""
+        return self.prepare_accept_settlement(trade).send()
+
+    def prepare_rule(
+        self, trade: TradeView | bytes | str, buyer_share: int, *, sender: str | None = None
+    ) -> PreparedCall[TradeView]:
+        """Prepare the arbitrator's ruling; see :meth:`rule`."""
+        return self._trade_call("rule", trade, sender, check.amount(buyer_share, "buyer_share"))
+
+    def rule(self, trade: TradeView | bytes | str, buyer_share: int) -> TradeView:
+        """Arbitrator, before the ruling deadline: give the buyer ``buyer_share`` after the fee."""
+        return self.prepare_rule(trade, buyer_share).send()
+
+    def prepare_claim_ruling_timeout(
+        self, trade: TradeView | bytes | str, *, sender: str | None = None
+    ) -> PreparedCall[TradeView]:
+        """Prepare the ruling-timeout claim; see :meth:`claim_ruling_timeout`."""
+        return self._trade_call("claimRulingTimeout", trade, sender)
+
+    def claim_ruling_timeout(self, trade: TradeView | bytes | str) -> TradeView:
+        """Anyone, after the ruling deadline passed without a ruling: refund all to the buyer."""
+        return self.prepare_claim_ruling_timeout(trade).send()
+
+    def prepare_withdraw(
+        self, token: str = ETH, to: str | None = None, *, sender: str | None = None
+    ) -> PreparedCall[Withdrawal]:
+        """Prepare withdrawing credited payouts; see :meth:`withdraw`."""
+        token_address = check.address(token, "token")
+        who = self._sender_address(sender)
+        recipient = who if to is None else check.address(to, "to", allow_zero=False)
+
+        def finish(receipt: TxReceipt) -> Withdrawal:
+            event = self._one(receipt, "Withdrawn")
+            return Withdrawal(
+                token=to_checksum_address(event.args["token"]),
+                account=to_checksum_address(event.args["account"]),
+                to=to_checksum_address(event.args["to"]),
+                amount=int(event.args["amount"]),
+                tx=TxInfo.from_receipt(receipt),
+            )
+
+        return self._prepare(
+            "withdraw", who, self._m.encode("withdraw", token_address, recipient), finish
+        )
+
+    def withdraw(self, token: str = ETH, to: str | None = None) -> Withdrawal:
+        """Withdraw the account's credited payouts in ``token`` (to itself by default)."""
+        return self.prepare_withdraw(token, to).send()
+
+    def prepare_rate(
+        self,
+        trade: TradeView | bytes | str,
+        score: int,
+        review_cid: bytes = b"",
+        *,
+        sender: str | None = None,
+    ) -> PreparedCall[Rating]:
+        """Prepare a rating; see :meth:`rate`."""
+        view = self._view(trade)
+        stars = check.score(score)
+        cid = check.review_cid(review_cid)
+        who = self._sender_address(sender)
+
+        def finish(receipt: TxReceipt) -> Rating:
+            (event,) = [
+                e for e in decode_events(self.reputation, receipt["logs"]) if e.name == "Rated"
+            ]
+            return self._rating(event, TxInfo.from_receipt(receipt))
+
+        data = self._r.encode("rate", view.id, view.trade.as_tuple(), stars, cid)
+        return self._prepare("rate", who, data, finish, to=self.deployment.reputation)
+
+    def rate(self, trade: TradeView | bytes | str, score: int, review_cid: bytes = b"") -> Rating:
+        """Rate the counterparty of a final trade, 1 to 5 stars, with an optional review CID."""
+        return self.prepare_rate(trade, score, review_cid).send()
+
+    # ------------------------------------------------------------------ reads
+
+    def now(self) -> int:
+        """The latest block's timestamp (the chain's clock)."""
+        block = self.sender.retry("eth_getBlockByNumber", lambda: self.w3.eth.get_block("latest"))
+        return int(block["timestamp"])
+
+    def balance(self, account: str | None = None, token: str = ETH) -> int:
+        """``account``'s balance in ``token`` (ETH by default), in the smallest unit."""
+        owner = self.address if account is None else check.address(account, "account")
+        token_address = check.address(token, "token")
+        if token_address == ETH:
+            return int(self.sender.retry("eth_getBalance", lambda: self.w3.eth.get_balance(owner)))
+        return int(
+            self._eth_call(token_address, self._erc20.encode("balanceOf", owner), "balanceOf")[0]
+        )
+
+    def allowance(self, token: str, owner: str | None = None) -> int:
+        """How much of ``token`` the marketplace may pull from ``owner``."""
+        token_address = check.address(token, "token", allow_zero=False)
+        who = self.address if owner is None else check.address(owner, "owner")
+        data = self._erc20.encode("allowance", who, self.deployment.marketplace)
+        return int(self._eth_call(token_address, data, "allowance")[0])
+
+    def credit(self, account: str | None = None, token: str = ETH) -> int:
+        """Payouts credited to ``account`` in ``token`` that it can :meth:`withdraw`."""
+        who = self.address if account is None else check.address(account, "account")
+        data = self._m.encode("credit", check.address(token, "token"), who)
+        return int(self._eth_call(self.deployment.marketplace, data, "credit", self._m)[0])
+
+    def reputation_of(self, subject: str, token: str = ETH) -> ReputationSummary:
+        """The on-chain rating totals of ``subject`` for trades in ``token``."""
+        who = check.address(subject, "subject")
+        token_address = check.address(token, "token")
+        data = self._r.encode("aggregate", who, token_address)
+        ((count, score_sum, volume),) = self._eth_call(
+            self.deployment.reputation, data, "aggregate", self._r
+        )
+        return ReputationSummary(who, token_address, int(count), int(score_sum), int(volume))
+
+    def ratings_of(self, subject: str) -> list[Rating]:
+        """Every rating ``subject`` received, oldest first (``Rated`` events by indexed subject)."""
+        who = check.address(subject, "subject")
+        logs = self._logs([self._rated_topic, None, None, _topic(who)], self.deployment.reputation)
+        return [self._rating(e, None) for e in decode_events(self.reputation, logs)]
+
+    def listing(self, listing: bytes | str | Listing | SignedListing) -> Listing:
+        """A listing's current terms and state, from its events and ``listingState``.
+
+        Args:
+            listing: A listing id, or a listing or signed listing to refresh.
+
+        Raises:
+            NotFoundError: No such listing (signed listings are found from their
+                :class:`SignedListing` even before their first purchase).
+        """
+        signed = listing if isinstance(listing, SignedListing) else None
+        if isinstance(listing, (Listing, SignedListing)):
+            listing_id = listing.id
+        else:
+            listing_id = check.bytes32(listing, "listing id")
+        names = [*LISTING_TERMS_EVENTS, "ListingClosed"]
+        events = self._events([[self._topics[n] for n in names], listing_id])
+        record = int(self._eth_call_m("record", listing_id)[0])
+        live, _, sold, remaining = self._eth_call_m("listingState", listing_id)
+        created = next((e for e in events if e.name in ("Listed", "SignedListingUsed")), None)
+        if created is None:
+            if signed is None:
+                raise NotFoundError(f"no listing {_hex(listing_id)} on this marketplace")
+            status = ListingStatus.UNUSED if record == 0 else ListingStatus.CLOSED
+            return Listing(
+                id=signed.id,
+                seller=to_checksum_address(signed.terms.seller),
+                salt=signed.salt,
+                terms=signed.terms,
+                listed_quantity=signed.quantity,
+                sold=0,
+                remaining=signed.quantity if status == ListingStatus.UNUSED else 0,
+                status=status,
+                signed=True,
+                signature=signed.signature,
+            )
+        terms_events = [e for e in events if e.name in LISTING_TERMS_EVENTS]
+        terms = ListingTerms.from_abi(terms_events[-1].args["terms"])
+        if live:
+            status = ListingStatus.LIVE
+        elif record == 1:
+            status = ListingStatus.CLOSED
+        else:
+            status = ListingStatus.SOLD_OUT
+        if not live:
+            purchases = self._events([self._topics["Purchased"], None, listing_id])
+            sold = sum(int(e.args["quantity"]) for e in purchases)
+            remaining = 0
+        signature = signed.signature if signed is not None else None
+        if signature is None and isinstance(listing, Listing):
+            signature = listing.signature
+        return Listing(
+            id=listing_id,
+            seller=to_checksum_address(created.args["seller"]),
+            salt=bytes(created.args["salt"]),
+            terms=terms,
+            listed_quantity=int(created.args["quantity"]),
+            sold=int(sold),
+            remaining=int(remaining),
+            status=status,
+            signed=created.name == "SignedListingUsed",
+            signature=signature,
+            block_number=created.block_number,
+        )
+
+    def listings_of(self, seller: str) -> list[Listing]:
+        """Every on-chain listing of ``seller`` and every signed one bought at least once."""
+        who = check.address(seller, "seller")
+        topics = [[self._topics["Listed"], self._topics["SignedListingUsed"]], None, _topic(who)]
+        return [self.listing(bytes(e.args["listingId"])) for e in self._events(topics)]
+
+    def trade(self, trade_id: bytes | str) -> TradeView:
+        """A trade, rebuilt from its events and checked against the contract.
+
+        Raises:
+            NotFoundError: No trade with this id.
+            ChainError: The node's logs do not rebuild the stored trade (incomplete logs).
+        """
+        tid = check.bytes32(trade_id, "trade id")
+        for attempt in range(2):
+            view = self._rebuild(tid)
+            current, rated = self._eth_call_m("checkTrade", tid, view.trade.as_tuple())
+            if current:
+                return replace(
+                    view, rated_by_buyer=bool(int(rated) & 1), rated_by_seller=bool(int(rated) & 2)
+                )
+            if attempt == 0:
+                continue  # an event may have landed between the two reads
+        raise ChainError(
+            f"trade {_hex(tid)} rebuilt from the node's logs does not match the contract's"
+            " record: the node may be missing logs (is it pruned?)"
+        )
+
+    def trades_of(self, account: str, role: Role | None = None) -> list[TradeView]:
+        """Every trade ``account`` takes part in (as ``role``, or any), oldest first.
+
+        Buyers are found through the indexed ``Purchased.buyer`` topic, sellers through their
+        listings' indexed seller topic. Arbitrators are not indexed: finding their trades scans
+        every listing's terms.
+        """
+        who = check.address(account, "account")
+        ids: list[tuple[tuple[int, int], bytes]] = []
+        if role in (None, Role.BUYER):
+            for e in self._events([self._topics["Purchased"], None, None, _topic(who)]):
+                ids.append((e.position, bytes(e.args["tradeId"])))
+        listing_ids: set[bytes] = set()
+        if role in (None, Role.SELLER):
+            topics = [
+                [self._topics["Listed"], self._topics["SignedListingUsed"]],
+                None,
+                _topic(who),
+            ]
+            listing_ids.update(bytes(e.args["listingId"]) for e in self._events(topics))
+        if role in (None, Role.ARBITRATOR):
+            names = [self._topics[n] for n in LISTING_TERMS_EVENTS]
+            for e in self._events([names]):
+                if ListingTerms.from_abi(e.args["terms"]).arbitrator == who:
+                    listing_ids.add(bytes(e.args["listingId"]))
+        ordered = sorted(listing_ids)
+        for start in range(0, len(ordered), 100):
+            chunk = ordered[start : start + 100]
+            for e in self._events([self._topics["Purchased"], None, chunk]):
+                ids.append((e.position, bytes(e.args["tradeId"])))
+        seen: set[bytes] = set()
+        views: list[TradeView] = []
+        for _, tid in sorted(ids):
+            if tid in seen:
+                continue
+            seen.add(tid)
+            view = self.trade(tid)
+            found = view.role_of(who)
+            if found is not None and (role is None or found == role):
+                views.append(view)
+        return views
+
+    # ------------------------------------------------------------------ internals
+
+    def _eth_call(
+        self, to: str, data: bytes, name: str, codec: _Codec | None = None
+    ) -> tuple[Any, ...]:
+        call = cast(TxParams, {"to": to, "data": data})
+        raw = self.sender.retry(name, lambda: self.w3.eth.call(call, "latest"))
+        return (codec or self._erc20).decode(name, bytes(raw))
+
+    def _eth_call_m(self, name: str, *args: Any) -> tuple[Any, ...]:
+        return self._eth_call(
+            self.deployment.marketplace, self._m.encode(name, *args), name, self._m
+        )
+
+    def _logs(self, topics: Sequence[Any], address: str | None = None) -> list[LogReceipt]:
+        start = self.deployment.block
+        latest = int(self.sender.retry("eth_blockNumber", lambda: self.w3.eth.block_number))
+        step = self.max_log_range or (latest - start + 1)
+        out: list[LogReceipt] = []
+        encoded = [_topic_filter(t) for t in topics]
+        while start <= latest:
+            end = min(latest, start + step - 1)
+            params = cast(
+                FilterParams,
+                {
+                    "address": address or self.deployment.marketplace,
+                    "fromBlock": start,
+                    "toBlock": end,
+                    "topics": encoded,
+                },
+            )
+            out.extend(self._get_logs(params))
+            start = end + 1
+        return out
+
+    def _get_logs(self, params: FilterParams) -> list[LogReceipt]:
+        return list(self.sender.retry("eth_getLogs", lambda: self.w3.eth.get_logs(params)))
+
+    def _events(self, topics: Sequence[Any]) -> list[DecodedEvent]:
+        events = decode_events(self.market, self._logs(topics))
+        return sorted(events, key=lambda e: e.position)
+
+    def _one(self, receipt: TxReceipt, name: str) -> DecodedEvent:
+        found = [e for e in decode_events(self.market, receipt["logs"]) if e.name == name]
+        if len(found) != 1:
+            raise ChainError(f"expected one {name} event in the receipt, found {len(found)}")
+        return found[0]
+
+    def _timestamp(self, block_number: int) -> int:
+        cached = self._timestamps.get(block_number)
+        if cached is None:
+            block = self.sender.retry(
+                "eth_getBlockByNumber", lambda: self.w3.eth.get_block(block_number)
+            )
+            cached = self._timestamps[block_number] = int(block["timestamp"])
+        return cached
+
+    def _prefetch_timestamps(self, blocks: Iterable[int]) -> None:
+        missing = sorted({b for b in blocks if b not in self._timestamps})
+        if len(missing) < 2:
+            return
+        calls = [("eth_getBlockByNumber", [hex(b), False]) for b in missing]
+        try:
+            answers = self.sender.retry("block batch", lambda: self.sender.batch(calls))
+        except _BATCH_ERRORS:
+            return  # fetched one by one later
+        for number, answer in zip(missing, answers, strict=True):
+            result = answer.get("result")
+            if isinstance(result, Mapping) and "timestamp" in result:
+                self._timestamps[number] = int(result["timestamp"], 16)
+
+    @staticmethod
+    def _trade_event(event: DecodedEvent, timestamp: int) -> TradeEvent:
+        return TradeEvent(
+            name=event.name,
+            args=dict(event.args),
+            block_number=event.block_number,
+            log_index=event.log_index,
+            tx_hash=event.tx_hash,
+            timestamp=timestamp,
+        )
+
+    def _advance(self, view: TradeView, receipt: TxReceipt) -> TradeView:
+        trade = view.trade
+        history = list(view.history)
+        for event in decode_events(self.market, receipt["logs"]):
+            if event.name in TRADE_TRANSITIONS and bytes(event.args["tradeId"]) == view.id:
+                timestamp = self._timestamp(event.block_number)
+                trade = apply_event(trade, event.name, event.args, timestamp)
+                history.append(self._trade_event(event, timestamp))
+        return replace(view, trade=trade, history=tuple(history), tx=TxInfo.from_receipt(receipt))
+
+    def _view(self, trade: TradeView | bytes | str) -> TradeView:
+        if isinstance(trade, TradeView):
+            return trade
+        return self.trade(trade)
+
+    def _rebuild(self, tid: bytes) -> TradeView:
+        events = self._events([None, tid])
+        purchase = next(
+            (e for e in events if e.name == "Purchased" and bytes(e.args["tradeId"]) == tid), None
+        )
+        if purchase is None:
+            raise NotFoundError(f"no trade {_hex(tid)} on this marketplace")
+        listing_id = bytes(purchase.args["listingId"])
+        if listing_id == tid:
+            listing_events = [e for e in events if e.name in LISTING_TERMS_EVENTS]
+        else:
+            listing_events = self._events(
+                [[self._topics[n] for n in LISTING_TERMS_EVENTS], listing_id]
+            )
+        before = [e for e in listing_events if e.position < purchase.position]
+        if not before:
+            raise ChainError(f"no terms event before the purchase of trade {_hex(tid)}")
+        terms = ListingTerms.from_abi(before[-1].args["terms"])
+        opened = self._timestamp(purchase.block_number)
+        quantity = int(purchase.args["quantity"])
+        trade: Trade = open_trade(terms, purchase.args["buyer"], quantity, opened)
+        history = [self._trade_event(purchase, opened)]
+        for event in events:
+            if event.name in TRADE_TRANSITIONS and event.position > purchase.position:
+                timestamp = self._timestamp(event.block_number)
+                trade = apply_event(trade, event.name, event.args, timestamp)
+                history.append(self._trade_event(event, timestamp))
+        return TradeView(
+            id=tid,
+            listing_id=listing_id,
+            trade=trade,
+            quantity=quantity,
+            opened_at=opened,
+            history=tuple(history),
+        )
+
+    def _verify(self, values: Sequence[Any]) -> None:
+        """Check returned trades against the contract (one batch when the node allows)."""
+        views = [v for v in values if isinstance(v, TradeView)]
+        if not self.verify or not views:
+            return
+        calls = [
+            (
+                "eth_call",
+                [
+                    {
+                        "to": self.deployment.marketplace,
+                        "data": HexBytes(
+                            self._m.encode("checkTrade", v.id, v.trade.as_tuple())
+                        ).to_0x_hex(),
+                    },
+                    hex(v.tx.block_number) if v.tx else "latest",
+                ],
+            )
+            for v in views
+        ]
+        if self.sender._batching and len(calls) > 1:
+            answers = self.sender.retry("checkTrade batch", lambda: self.sender.batch(calls))
+            results = [HexBytes(a.get("result", "0x")) for a in answers]
+        else:
+            results = [self._check_trade_at(v) for v in views]
+        for view, raw in zip(views, results, strict=True):
+            current = bool(len(raw) >= 32 and self._m.decode("checkTrade", bytes(raw))[0])
+            if not current:
+                raise ChainError(
+                    f"trade {_hex(view.id)} as rebuilt by the client does not match the contract"
+                    " (a p2pchain bug: please report it)"
+                )
+
+    def _check_trade_at(self, view: TradeView) -> HexBytes:
+        call = cast(
+            TxParams,
+            {
+                "to": self.deployment.marketplace,
+                "data": self._m.encode("checkTrade", view.id, view.trade.as_tuple()),
+            },
+        )
+        block: BlockIdentifier = view.tx.block_number if view.tx else "latest"
+        return HexBytes(self.sender.retry("eth_call", lambda: self.w3.eth.call(call, block)))
+
+    def _rating(self, event: DecodedEvent, tx: TxInfo | None) -> Rating:
+        args = event.args
+        return Rating(
+            trade_id=bytes(args["tradeId"]),
+            rater=to_checksum_address(args["rater"]),
+            subject=to_checksum_address(args["subject"]),
+            score=int(args["score"]),
+            token=to_checksum_address(args["token"]),
+            value=int(args["value"]),
+            review_cid=bytes(args["reviewCid"]),
+            block_number=event.block_number,
+            tx=tx,
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+def _topic(address: str) -> bytes:
+    return bytes(12) + bytes.fromhex(address[2:])
+
+
+def _topic_filter(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return [_topic_filter(v) for v in value]
+    return HexBytes(value).to_0x_hex()
+
+
+def _digest(signable: Any) -> bytes:
+    """The EIP-712 digest of an ``encode_typed_data`` result: keccak(0x19 01 ‖ domain ‖ struct)."""
+    return keccak(b"\x19" + signable.version + signable.header + signable.body)
+
+
+def _terms_from_message(message: Mapping[str, Any]) -> ListingTerms:
+    try:
+        return check.terms(
+            ListingTerms(
+                seller=message["seller"],
+                token=message["token"],
+                price=int(message["price"]),
+                deposit=int(message["deposit"]),
+                arbitrator=message["arbitrator"],
+                arbitrator_fee_bps=int(message["arbitratorFeeBps"]),
+                review_window=int(message["reviewWindow"]),
+                expiry=int(message["expiry"]),
+                cid_prefix=HexBytes(message["cidPrefix"]),
+                cid_digest=HexBytes(message["cidDigest"]),
+            )
+        )
+    except (KeyError, TypeError, ValueError, Web3Exception) as exc:
+        if isinstance(exc, check.InputError):
+            raise
+        raise check.InputError(f"malformed listing terms in the typed data: {exc}") from None
+
+
+__all__ = [
+    "ETH",
+    "MarketplaceClient",
+    "NotFoundError",
+    "PendingCall",
+    "PreparedCall",
+]

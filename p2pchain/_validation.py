@@ -1,0 +1,196 @@
+"""Checking what callers pass before it reaches web3: addresses, amounts, ids, scores, terms.
+
+Every check raises a subclass of :class:`InputError` (itself a :class:`P2PChainError` and a
+``ValueError``) naming the argument and what is wrong with it, so a front end shows one clear line
+instead of a web3 or eth-abi traceback. Nothing has been sent when one of these is raised.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_typing import ChecksumAddress
+from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
+
+from p2pchain._errors import P2PChainError
+from p2pchain._model import ZERO_ADDRESS, ListingTerms
+
+UINT256_MAX = 2**256 - 1
+UINT32_MAX = 2**32 - 1
+#: Longest review CID the Reputation contract accepts (``MAX_CID_LENGTH``).
+MAX_REVIEW_CID_LENGTH = 64
+
+
+class InputError(P2PChainError, ValueError):
+    """An argument is malformed or out of range; nothing was sent."""
+
+
+class AddressError(InputError):
+    """Not an Ethereum address, a mistyped checksum, or the zero address where none is allowed."""
+
+
+class AmountError(InputError):
+    """An amount is not a whole number, is negative, or does not fit its Solidity type."""
+
+
+class QuantityError(InputError):
+    """A quantity is not a whole number of units between 1 and 2^32 - 1."""
+
+
+class ScoreError(InputError):
+    """A rating score is not 1, 2, 3, 4 or 5."""
+
+
+class IdError(InputError):
+    """An id, salt, digest or CID has the wrong form or length."""
+
+
+def address(value: Any, what: str, *, allow_zero: bool = True) -> ChecksumAddress:
+    """An address in checksum form.
+
+    Args:
+        value: ``0x`` + 40 hex digits (all lower, all upper, or correctly checksummed), or 20
+            bytes.
+        what: The argument's name, for the message.
+        allow_zero: Whether the zero address is acceptable (it means "ETH" for a token and "none"
+            for an arbitrator).
+
+    Raises:
+        AddressError: Anything else.
+    """
+    if isinstance(value, (bytes, bytearray)) and len(value) == 20:
+        value = "0x" + bytes(value).hex()
+    if not isinstance(value, str) or not is_hex_address(value):
+        raise AddressError(
+            f"{what} must be an address (0x followed by 40 hex digits), got {value!r}"
+        )
+    body = value[2:]
+    mixed = body != body.lower() and body != body.upper()
+    if mixed and not is_checksum_address(value):
+        raise AddressError(f"{what} {value} has a wrong checksum: is there a typo?")
+    checksummed = to_checksum_address(value)
+    if not allow_zero and checksummed == ZERO_ADDRESS:
+        raise AddressError(f"{what} cannot be the zero address")
+    return checksummed
+
+
+def uint(value: Any, what: str, *, bits: int = 256, error: type[InputError] = AmountError) -> int:
+    """A non-negative whole number that fits ``uint<bits>``.
+
+    Raises:
+        AmountError: (or ``error``) Not an int (bools and floats are refused), negative, or too
+            large.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise error(f"{what} must be a whole number (in the token's smallest unit), got {value!r}")
+    if value < 0:
+        raise error(f"{what} cannot be negative, got {value}")
+    if value >= 1 << bits:
+        raise error(f"{what} {value} is too large: at most 2^{bits} - 1")
+    return int(value)
+
+
+def amount(value: Any, what: str = "amount") -> int:
+    """A uint256 amount in the token's smallest unit (wei for ETH)."""
+    return uint(value, what)
+
+
+def quantity(value: Any, what: str = "quantity") -> int:
+    """A number of units: 1 to 2^32 - 1.
+
+    Raises:
+        QuantityError: Not a whole number in that range.
+    """
+    number = uint(value, what, bits=32, error=QuantityError)
+    if number == 0:
+        raise QuantityError(f"{what} must be at least 1")
+    return number
+
+
+def score(value: Any) -> int:
+    """A rating: 1 to 5 stars.
+
+    Raises:
+        ScoreError: Anything else.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+        raise ScoreError(f"a rating must be a whole number of stars from 1 to 5, got {value!r}")
+    return int(value)
+
+
+def bytes32(value: Any, what: str) -> bytes:
+    """A 32-byte value: bytes, or ``0x`` + 64 hex digits.
+
+    Raises:
+        IdError: Anything else.
+    """
+    if isinstance(value, str):
+        text = value.removeprefix("0x")
+        try:
+            value = bytes.fromhex(text)
+        except ValueError:
+            raise IdError(f"{what} must be 32 bytes (0x + 64 hex digits), got {value!r}") from None
+    if not isinstance(value, (bytes, bytearray)) or len(value) != 32:
+        raise IdError(f"{what} must be 32 bytes (0x + 64 hex digits), got {value!r}")
+    return bytes(value)
+
+
+def review_cid(value: Any) -> bytes:
+    """A binary review CID: empty, or at most 64 bytes.
+
+    Raises:
+        IdError: Not bytes, or too long.
+    """
+    if not isinstance(value, (bytes, bytearray)):
+        raise IdError(f"the review CID must be bytes (a binary CID), got {type(value).__name__}")
+    if len(value) > MAX_REVIEW_CID_LENGTH:
+        raise IdError(
+            f"the review CID is {len(value)} bytes long; at most {MAX_REVIEW_CID_LENGTH} fit"
+        )
+    return bytes(value)
+
+
+def terms(value: Any) -> ListingTerms:
+    """Listing terms whose every field fits its Solidity type, addresses checksummed.
+
+    Whether the values make sense (a price above zero, a fee within bounds...) is the
+    contract's call: its typed errors say so on the pre-flight check.
+
+    Raises:
+        InputError: Not a :class:`ListingTerms`, or a field that cannot be encoded.
+    """
+    if not isinstance(value, ListingTerms):
+        raise InputError(f"terms must be a ListingTerms, got {type(value).__name__}")
+    prefix = value.cid_prefix
+    if not isinstance(prefix, (bytes, bytearray)) or len(prefix) > 8:
+        raise IdError("terms.cid_prefix must be at most 8 bytes")
+    return ListingTerms(
+        seller=address(value.seller, "terms.seller", allow_zero=False),
+        token=address(value.token, "terms.token"),
+        price=uint(value.price, "terms.price"),
+        deposit=uint(value.deposit, "terms.deposit"),
+        arbitrator=address(value.arbitrator, "terms.arbitrator"),
+        arbitrator_fee_bps=uint(value.arbitrator_fee_bps, "terms.arbitrator_fee_bps", bits=16),
+        review_window=uint(value.review_window, "terms.review_window", bits=32),
+        expiry=uint(value.expiry, "terms.expiry", bits=40),
+        cid_prefix=bytes(prefix).ljust(8, b"\0"),
+        cid_digest=bytes32(value.cid_digest, "terms.cid_digest"),
+    )
+
+
+__all__ = [
+    "AddressError",
+    "AmountError",
+    "IdError",
+    "InputError",
+    "QuantityError",
+    "ScoreError",
+    "address",
+    "amount",
+    "bytes32",
+    "quantity",
+    "review_cid",
+    "score",
+    "terms",
+    "uint",
+]
