@@ -47,7 +47,7 @@ from eth_utils.abi import function_abi_to_4byte_selector, get_abi_input_types, g
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import Web3Exception
-from web3.types import BlockIdentifier, FilterParams, LogReceipt, TxParams, TxReceipt
+from web3.types import BlockIdentifier, FilterParams, LogReceipt, TxReceipt
 
 from p2pchain import _validation as check
 from p2pchain._artifacts import load_artifact
@@ -62,7 +62,7 @@ from p2pchain._contract_errors import (
 )
 from p2pchain._deploy import Deployment, load_deployment, verify_deployment
 from p2pchain._errors import ChainError, P2PChainError, WalletError
-from p2pchain._events import DecodedEvent, decode_events
+from p2pchain._events import DecodedEvent, EventDecoder
 from p2pchain._model import (
     ZERO_ADDRESS,
     ListingTerms,
@@ -352,6 +352,8 @@ class MarketplaceClient:
         self._m = _Codec(self._market_abi)
         self._r = _Codec(self._reputation_abi)
         self._erc20 = _Codec(_ERC20_ABI)
+        self._market_events = EventDecoder(self._market_abi)
+        self._rep_events = EventDecoder(self._reputation_abi)
         self._topics = {
             str(e["name"]): event_abi_to_log_topic(cast(Any, e))
             for e in self._market_abi
@@ -1113,7 +1115,9 @@ class MarketplaceClient:
 
         def finish(receipt: TxReceipt) -> Rating:
             (event,) = [
-                e for e in decode_events(self.reputation, receipt["logs"]) if e.name == "Rated"
+                e
+                for e in self._rep_events.decode(receipt["logs"], self.deployment.reputation)
+                if e.name == "Rated"
             ]
             return self._rating(event, TxInfo.from_receipt(receipt))
 
@@ -1168,7 +1172,9 @@ class MarketplaceClient:
         """Every rating ``subject`` received, oldest first (``Rated`` events by indexed subject)."""
         who = check.address(subject, "subject")
         logs = self._logs([self._rated_topic, None, None, _topic(who)], self.deployment.reputation)
-        return [self._rating(e, None) for e in decode_events(self.reputation, logs)]
+        return [
+            self._rating(e, None) for e in self._rep_events.decode(logs, self.deployment.reputation)
+        ]
 
     def listing(self, listing: bytes | str | Listing | SignedListing) -> Listing:
         """A listing's current terms and state, from its events and ``listingState``.
@@ -1310,9 +1316,8 @@ class MarketplaceClient:
     def _eth_call(
         self, to: str, data: bytes, name: str, codec: _Codec | None = None
     ) -> tuple[Any, ...]:
-        call = cast(TxParams, {"to": to, "data": data})
-        raw = self.sender.retry(name, lambda: self.w3.eth.call(call, "latest"))
-        return (codec or self._erc20).decode(name, bytes(raw))
+        raw = self.sender.call({"to": to, "data": data})
+        return (codec or self._erc20).decode(name, raw)
 
     def _eth_call_m(self, name: str, *args: Any) -> tuple[Any, ...]:
         return self._eth_call(
@@ -1344,11 +1349,15 @@ class MarketplaceClient:
         return list(self.sender.retry("eth_getLogs", lambda: self.w3.eth.get_logs(params)))
 
     def _events(self, topics: Sequence[Any]) -> list[DecodedEvent]:
-        events = decode_events(self.market, self._logs(topics))
+        events = self._market_events.decode(self._logs(topics), self.deployment.marketplace)
         return sorted(events, key=lambda e: e.position)
 
     def _one(self, receipt: TxReceipt, name: str) -> DecodedEvent:
-        found = [e for e in decode_events(self.market, receipt["logs"]) if e.name == name]
+        found = [
+            e
+            for e in self._market_events.decode(receipt["logs"], self.deployment.marketplace)
+            if e.name == name
+        ]
         if len(found) != 1:
             raise ChainError(f"expected one {name} event in the receipt, found {len(found)}")
         return found[0]
@@ -1390,7 +1399,7 @@ class MarketplaceClient:
     def _advance(self, view: TradeView, receipt: TxReceipt) -> TradeView:
         trade = view.trade
         history = list(view.history)
-        for event in decode_events(self.market, receipt["logs"]):
+        for event in self._market_events.decode(receipt["logs"], self.deployment.marketplace):
             if event.name in TRADE_TRANSITIONS and bytes(event.args["tradeId"]) == view.id:
                 timestamp = self._timestamp(event.block_number)
                 trade = apply_event(trade, event.name, event.args, timestamp)
@@ -1472,15 +1481,12 @@ class MarketplaceClient:
                 )
 
     def _check_trade_at(self, view: TradeView) -> HexBytes:
-        call = cast(
-            TxParams,
-            {
-                "to": self.deployment.marketplace,
-                "data": self._m.encode("checkTrade", view.id, view.trade.as_tuple()),
-            },
-        )
+        call = {
+            "to": self.deployment.marketplace,
+            "data": self._m.encode("checkTrade", view.id, view.trade.as_tuple()),
+        }
         block: BlockIdentifier = view.tx.block_number if view.tx else "latest"
-        return HexBytes(self.sender.retry("eth_call", lambda: self.w3.eth.call(call, block)))
+        return HexBytes(self.sender.call(call, block))
 
     def _rating(self, event: DecodedEvent, tx: TxInfo | None) -> Rating:
         args = event.args
