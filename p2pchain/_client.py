@@ -558,7 +558,7 @@ class MarketplaceClient:
         self,
         *,
         price: int,
-        cid: bytes,
+        cid: bytes | str,
         seller: str | None = None,
         token: str = ETH,
         deposit: int = 0,
@@ -571,7 +571,8 @@ class MarketplaceClient:
 
         Args:
             price: Price per unit, in the token's smallest unit (wei for ETH).
-            cid: Binary CID of the listing document (CIDv0, or CIDv1 with a 32-byte digest).
+            cid: The listing document's CID (CIDv0, or CIDv1 with a 32-byte digest): bytes, or
+                text as an IPFS backend returns it (``Qm...``, ``b...``).
             seller: The seller; the client's account by default.
             token: ERC-20 token address; ETH (zero address) by default.
             deposit: Refundable deposit per unit (rentals).
@@ -583,10 +584,8 @@ class MarketplaceClient:
         Raises:
             InputError: A value that cannot be encoded, or a CID that does not fit.
         """
-        if not isinstance(cid, (bytes, bytearray)):
-            raise check.IdError(f"cid must be a binary CID (bytes), got {type(cid).__name__}")
         try:
-            prefix, digest = split_cid(bytes(cid))
+            prefix, digest = split_cid(check.cid(cid))
         except ValueError as exc:
             raise check.IdError(f"cid: {exc}") from None
         return check.terms(

@@ -870,6 +870,9 @@ class TransactionSender:
             action = items[index][2]
             if "error" in answer:
                 error = Web3RPCError(str(answer["error"]), rpc_response=cast(Any, answer))
+                if call[0] == "eth_estimateGas" and _method_missing(error):
+                    self._pending_estimates = False  # this node cannot estimate on "pending"
+                    return self._fill_many(items, check=check)
                 typed = self._estimate_error(error, prepared[index], action)
                 typed.batch_index = index  # type: ignore[attr-defined]
                 raise typed

@@ -150,6 +150,53 @@ def review_cid(value: Any) -> bytes:
     return bytes(value)
 
 
+_BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def _base58(text: str) -> bytes:
+    number = 0
+    for char in text:
+        index = _BASE58.find(char)
+        if index < 0:
+            raise ValueError(f"{char!r} is not a base58 digit")
+        number = number * 58 + index
+    body = number.to_bytes((number.bit_length() + 7) // 8, "big")
+    return bytes(len(text) - len(text.lstrip("1"))) + body
+
+
+def cid(value: Any, what: str = "cid") -> bytes:
+    """A binary CID from bytes, a CID object (``bytes(cid)``), or CID text.
+
+    Text may be a CIDv0 (``Qm...``, base58btc) or a multibase CIDv1: ``b...`` (base32, what
+    ``ipfs add --cid-version=1`` prints), ``z...`` (base58btc) or ``f...`` (base16). So the CID an
+    IPFS backend returns for a published listing document can be passed as it is.
+
+    Raises:
+        IdError: Not a CID in one of these forms.
+    """
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    if not isinstance(value, str) and hasattr(value, "__bytes__"):
+        return bytes(value)
+    if not isinstance(value, str) or len(value) < 2:
+        raise IdError(f"{what} must be a CID (bytes or text), got {value!r}")
+    try:
+        if value.startswith("Qm") and len(value) == 46:
+            return _base58(value)
+        prefix, body = value[0], value[1:]
+        if prefix == "b":
+            import base64
+
+            return base64.b32decode(body.upper() + "=" * (-len(body) % 8))
+        if prefix == "z":
+            return _base58(body)
+        if prefix == "f":
+            return bytes.fromhex(body)
+    except ValueError as exc:
+        raise IdError(f"{what} {value!r} is not a valid CID: {exc}") from None
+    raise IdError(f"{what} {value!r} is not a CIDv0 (Qm...) or a b/z/f multibase CIDv1")
+
+
 def terms(value: Any) -> ListingTerms:
     """Listing terms whose every field fits its Solidity type, addresses checksummed.
 
@@ -188,6 +235,7 @@ __all__ = [
     "address",
     "amount",
     "bytes32",
+    "cid",
     "quantity",
     "review_cid",
     "score",
