@@ -98,6 +98,7 @@ class KuboBackend(VerifiedReader):
         self._errors: tuple[type[BaseException], ...] = (ipfshttpclient.exceptions.Error,)
         # Client(), not connect(): connect() rejects every Kubo >= 0.8.0 (VersionMismatch).
         self._client = ipfshttpclient.Client(addr, base, timeout=timeout)
+        self._http = requests.Session()  # block/get, one connection reused for a whole DAG walk
 
     def __repr__(self) -> str:
         return f"KuboBackend({self.url!r})"
@@ -105,6 +106,7 @@ class KuboBackend(VerifiedReader):
     def close(self) -> None:
         """Release the HTTP client's connections."""
         self._client.close()
+        self._http.close()
 
     def __enter__(self) -> Self:
         return self
@@ -122,7 +124,7 @@ class KuboBackend(VerifiedReader):
         self, command: str, params: dict[str, str], *, stream: bool = False
     ) -> requests.Response:
         try:
-            response = requests.post(
+            response = self._http.post(
                 f"{self._api}/{command}", params=params, timeout=self.timeout, stream=stream
             )
         except requests.RequestException as exc:
