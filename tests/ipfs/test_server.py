@@ -270,3 +270,42 @@ def test_server_python_dash_m_refuses_public_host() -> None:
         check=False,
     )
     assert out.returncode == 1 and "127.0.0.1 only" in out.stderr
+
+
+def test_server_junk_input_is_never_a_500(dev_node: DevNode, store: LocalStore) -> None:
+    """A bounded sweep of malformed requests: every answer is a 2xx/4xx, never a server error."""
+    good = store.add(b"x")
+    args = [
+        "",
+        "Qm" + "0" * 44,
+        "b" + "a" * 300,
+        "z",
+        "k1",
+        "u" + "-" * 40,
+        "../../etc/passwd",
+        "\x00",
+        "\u2603",
+        "f0155" + "00" * 40,
+        good + "?x",
+        "/ipfs/" + good,
+        "/ipns/x",
+        "%",
+    ]
+    numbers = ["", "-5", "1e3", "9" * 30, "0x10", "abc"]
+    seen: set[int] = set()
+    for command in API_COMMANDS:
+        for arg in args:
+            response = _post(
+                dev_node, command, params={"arg": arg, "offset": numbers[len(arg) % 6]}
+            )
+            seen.add(response.status_code)
+            assert response.status_code < 500, (command, arg, response.text)
+        for number in numbers:
+            params = {"arg": good, "offset": number, "length": number, "cid-version": number}
+            response = _post(dev_node, command, params=params, files={"file": ("f", b"y")})
+            seen.add(response.status_code)
+            assert response.status_code < 500, (command, number, response.text)
+    for arg in args:
+        response = requests.get(f"{dev_node.url}/ipfs/{arg}", timeout=10)
+        assert response.status_code < 500, (arg, response.text)
+    assert 400 in seen
