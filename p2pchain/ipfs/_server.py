@@ -437,11 +437,17 @@ class DevNode:
         """Start serving; return once the socket accepts connections.
 
         Raises:
-            IpfsError: If the server does not come up within 15 seconds.
+            IpfsError: If the port is taken or the server does not come up within 15 seconds.
         """
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self._requested_port))
+        try:
+            sock.bind((self.host, self._requested_port))
+        except OSError as exc:
+            sock.close()
+            raise IpfsError(
+                f"cannot listen on {self.host}:{self._requested_port}: {exc.strerror or exc}"
+            ) from None
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
             create_app(self.store), log_level="warning", lifespan="off", access_log=False

@@ -1,6 +1,6 @@
 """Our CIDs equal Kubo's at every DAG boundary, checked against two independent oracles.
 
-What each oracle can tell (found by running them, see the report in docs/bench-ipfs.md):
+What each oracle can tell (found by running them on these files):
 
 * ``ipfs_cid``: CIDv0 of Kubo's default layout; its "CIDv1" is that same root block written as
   CIDv1 (same multihash, CIDv0 links inside), not a ``--cid-version=1`` import.

@@ -215,6 +215,11 @@ def test_server_refuses_to_bind_beyond_loopback(host: str, tmp_path: Path) -> No
         serve(tmp_path, host=host)
 
 
+def test_server_port_in_use_raises_ipfs_error(dev_node: DevNode, tmp_path: Path) -> None:
+    with pytest.raises(IpfsError, match="cannot listen"):
+        DevNode(tmp_path, port=dev_node.port).start()
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
