@@ -10,9 +10,9 @@ NPM_STAMP := node_modules/.p2pchain-installed
 # Lint tools, installed into .venv only by `make typecheck`.
 LINT_PINS := mypy==2.4.1 ruff==0.17.5
 
-.PHONY: test demo compile gas deploy solc venv node typecheck
+.PHONY: test demo compile gas deploy solc venv node typecheck oracles
 
-test: $(VENV_STAMP) $(NPM_STAMP)
+test: $(VENV_STAMP) $(NPM_STAMP) oracles
 	$(VPY) -m pytest -q -n 2
 
 demo: $(VENV_STAMP) $(NPM_STAMP)
@@ -53,3 +53,12 @@ $(NPM_STAMP): package.json $(wildcard package-lock.json)
 	if [ -d node_modules ] || [ ! -f package-lock.json ]; then npm install --no-audit --no-fund; \
 	else npm ci --no-audit --no-fund; fi
 	touch $@
+
+# The IPFS tests compare our CIDs with the Debian package ipfs-cid (`ipfs_cid`). Install it with
+# apt when missing (root only); otherwise say what to install.
+oracles:
+	@command -v ipfs_cid >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ipfs-cid \
+	    || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ipfs-cid; }; \
+	  else echo "ipfs_cid not found: install the Debian package ipfs-cid (sudo apt-get install ipfs-cid)" >&2; exit 1; fi; }
