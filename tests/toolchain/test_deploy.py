@@ -171,7 +171,3 @@ def test_deploy_script_fails_in_one_line(capsys: pytest.CaptureFixture[str]) -> 
     err = capsys.readouterr().err
     assert err.startswith("error: unknown network 'nowhere'") and err.count("\n") == 1
 
-
-def test_demo_script_prints_the_addresses(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _load_script("demo").main() == 0
-    assert "Marketplace  0x" in capsys.readouterr().out
