@@ -1466,7 +1466,7 @@ class MarketplaceClient:
             )
             for v in views
         ]
-        if self.sender._batching and len(calls) > 1:
+        if self.sender.batching and len(calls) > 1:
             answers = self.sender.retry("checkTrade batch", lambda: self.sender.batch(calls))
             results = [HexBytes(a.get("result", "0x")) for a in answers]
         else:

@@ -249,6 +249,9 @@ class SenderPolicy:
         retry_delay: First delay between attempts (seconds); doubles, at most 2 s.
         fallback_gas: Gas limit used when the pre-flight ``eth_call`` succeeds but the node cannot
             estimate (eth-tester estimates on the latest block, not the pending one).
+        replace_after: Seconds without progress after which waits replace (speed up) stuck
+            transactions; None: only on Anvil in automine mode (see
+            :meth:`TransactionSender.stall_replacement`).
     """
 
     gas_margin: float = 1.2
@@ -264,6 +267,7 @@ class SenderPolicy:
     rpc_attempts: int = 6
     retry_delay: float = 0.1
     fallback_gas: int = 1_000_000
+    replace_after: float | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -511,6 +515,7 @@ class TransactionSender:
         self._pending_estimates = True  # cleared for nodes that cannot estimate on "pending"
         self._batching = isinstance(w3.provider, HTTPProvider)
         self._signers: dict[ChecksumAddress, LocalAccount] = {}  # for replacements
+        self._anvil_automine: bool | None = None
 
     # ------------------------------------------------------------------ plumbing
 
@@ -551,6 +556,11 @@ class TransactionSender:
                 return [dict(r) for r in response]
             raise ChainError(f"the node refused a batch request: {response.get('error')}")
         return [dict(provider.make_request(RPCEndpoint(m), list(p))) for m, p in calls]
+
+    @property
+    def batching(self) -> bool:
+        """Whether requests go to the node as JSON-RPC batches (HTTP nodes)."""
+        return self._batching
 
     @property
     def chain_id(self) -> int:
@@ -1109,7 +1119,7 @@ class TransactionSender:
             timeout: Seconds; ``policy.receipt_timeout`` by default.
             require_success: Raise if it reverted on-chain.
             replace_after: Replace it with higher fees (:meth:`replace`) each time this many
-                seconds pass without it being mined.
+                seconds pass without it being mined; default: see :meth:`stall_replacement`.
 
         Raises:
             TransactionTimeout: Not mined in time (it may still be).
@@ -1117,6 +1127,8 @@ class TransactionSender:
         """
         limit = self.policy.receipt_timeout if timeout is None else timeout
         start = self._clock()
+        if replace_after is None:
+            replace_after = self.stall_replacement()
         next_replacement = start + replace_after if replace_after else None
         while True:
             receipt = self.poll(pending)
@@ -1143,15 +1155,26 @@ class TransactionSender:
         *,
         timeout: float | None = None,
         require_success: bool = True,
+        replace_after: float | None = None,
     ) -> list[TxReceipt]:
         """Wait for many transactions, polling their receipts in batches; receipts in order.
+
+        Args:
+            pendings: From :meth:`submit` or :meth:`submit_many`.
+            timeout: Seconds; ``policy.receipt_timeout`` by default.
+            require_success: Raise if one reverted on-chain.
+            replace_after: When no transaction got mined for this many seconds, replace the
+                lowest-nonce waiting transaction of each account (:meth:`replace`); default: see
+                :meth:`stall_replacement`.
 
         Raises:
             TransactionTimeout: One was not mined in time (``err.pending``).
             ContractRevert: One reverted on-chain (with ``require_success``).
         """
         limit = self.policy.receipt_timeout if timeout is None else timeout
-        start = self._clock()
+        stall = self.stall_replacement() if replace_after is None else replace_after
+        start = last_progress = self._clock()
+        mined = sum(p.receipt is not None for p in pendings)
         while True:
             waiting = [p for p in pendings if p.receipt is None]
             if not waiting:
@@ -1163,11 +1186,18 @@ class TransactionSender:
                     self.poll(pending)
             if all(p.receipt is not None for p in waiting):
                 break
-            if self._clock() - start >= limit:
+            now = self._clock()
+            if now - start >= limit:
                 late = next(p for p in pendings if p.receipt is None)
                 raise TransactionTimeout(
                     f"{late.describe()} was not mined within {limit:g} s; it may still be", late
                 )
+            progress = sum(p.receipt is not None for p in pendings)
+            if progress > mined:
+                mined, last_progress = progress, now
+            elif stall is not None and now - last_progress >= stall:
+                self._replace_heads([p for p in pendings if p.receipt is None])
+                last_progress = now
             self._sleep(self.policy.poll_interval)
         receipts = [cast(TxReceipt, p.receipt) for p in pendings]
         if require_success:
@@ -1175,6 +1205,41 @@ class TransactionSender:
                 if int(receipt["status"]) != 1:
                     raise self.explain_failure(pending, receipt)
         return receipts
+
+    def _replace_heads(self, waiting: Sequence[PendingTransaction]) -> None:
+        """Replace the lowest-nonce waiting transaction of each account (the one blocking)."""
+        heads: dict[ChecksumAddress, PendingTransaction] = {}
+        for pending in waiting:
+            head = heads.get(pending.sender)
+            if head is None or pending.nonce < head.nonce:
+                heads[pending.sender] = pending
+        for pending in heads.values():
+            try:
+                self.replace(pending)
+            except TransactionError:
+                continue  # mined meanwhile, or refused: keep waiting
+
+    def stall_replacement(self) -> float | None:
+        """Seconds without progress after which waits replace stuck transactions, by default.
+
+        ``policy.replace_after`` when set. Otherwise 2 s on Anvil in automine mode, where a
+        transaction that arrives while a block is being mined can be left unmined, queued behind
+        a nonce that was just mined (foundry-rs/foundry#10122, reproduced by batches of 100
+        transactions); a replacement (same nonce, higher fees) un-sticks it. None (never)
+        elsewhere: on a real network, speeding up costs fees and is the caller's decision.
+        """
+        if self.policy.replace_after is not None:
+            return self.policy.replace_after
+        if self._anvil_automine is None:
+            self._anvil_automine = False
+            if self._batching:
+                try:
+                    version = str(self._raw("web3_clientVersion", []))
+                    if version.lower().startswith("anvil"):
+                        self._anvil_automine = bool(self._raw("anvil_getAutomine", []))
+                except (*NODE_ERRORS, *CONNECTION_ERRORS):
+                    pass
+        return 2.0 if self._anvil_automine else None
 
     def _poll_batch(self, waiting: Sequence[PendingTransaction]) -> None:
         from web3._utils.method_formatters import receipt_formatter

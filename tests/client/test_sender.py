@@ -34,7 +34,11 @@ def paused_anvil() -> Iterator[AnvilChain]:
         yield node
 
 
-def test_nonce_manager_sends_50_without_waiting_all_land(chain: DevChain) -> None:
+@pytest.mark.parametrize("node", ["embedded_chain", "anvil_chain", "ganache_chain"])
+def test_nonce_manager_sends_50_without_waiting_all_land(
+    request: pytest.FixtureRequest, node: str
+) -> None:
+    chain: DevChain = request.getfixturevalue(node)
     sender = TransactionSender(chain.w3)
     account, to = chain.accounts[6], chain.accounts[7].address
     start = chain.w3.eth.get_transaction_count(account.address)
@@ -147,3 +151,29 @@ def test_legacy_fees_when_policy_says_so(chain: DevChain) -> None:
     pending = sender.submit(account, {"to": to, "value": 1})
     assert "gasPrice" in pending.tx and "maxFeePerGas" not in pending.tx
     assert sender.wait(pending)["status"] == 1
+
+
+def test_stalled_batch_replaces_only_the_blocking_transaction(paused_anvil: AnvilChain) -> None:
+    w3 = paused_anvil.w3
+    sender = TransactionSender(w3, SenderPolicy(poll_interval=0.01))
+    account, to = paused_anvil.accounts[4], paused_anvil.accounts[2].address
+    before = w3.eth.get_balance(to)
+    pendings = sender.submit_many([(account, {"to": to, "value": 1}, None) for _ in range(3)])
+    with pytest.raises(TransactionTimeout):
+        sender.wait_many(pendings, timeout=0.35, replace_after=0.1)
+    assert len(pendings[0].versions) >= 2
+    assert [len(p.versions) for p in pendings[1:]] == [1, 1]
+    paused_anvil.mine()
+    assert [r["status"] for r in sender.wait_many(pendings, timeout=10)] == [1, 1, 1]
+    assert w3.eth.get_balance(to) == before + 3
+
+
+def test_stall_replacement_only_by_default_on_automining_anvil(
+    anvil_chain: AnvilChain, paused_anvil: AnvilChain, embedded_chain: DevChain
+) -> None:
+    assert TransactionSender(anvil_chain.w3).stall_replacement() == 2.0
+    assert TransactionSender(paused_anvil.w3).stall_replacement() is None
+    assert TransactionSender(embedded_chain.w3).stall_replacement() is None
+    assert (
+        TransactionSender(embedded_chain.w3, SenderPolicy(replace_after=5)).stall_replacement() == 5
+    )
