@@ -177,3 +177,29 @@ def test_stall_replacement_only_by_default_on_automining_anvil(
     assert (
         TransactionSender(embedded_chain.w3, SenderPolicy(replace_after=5)).stall_replacement() == 5
     )
+
+
+def test_batch_with_a_refused_transaction_reports_it_and_reuses_its_nonce(
+    anvil_chain: AnvilChain,
+) -> None:
+    from p2pchain import BatchSubmitError, PendingTransaction
+
+    w3 = anvil_chain.w3
+    sender = TransactionSender(w3)
+    account, to = anvil_chain.accounts[5], anvil_chain.accounts[2].address
+    start = w3.eth.get_transaction_count(account.address)
+    items = [
+        (account, {"to": to, "value": 1, "gas": 21_000}, None),
+        (account, {"to": to, "value": 10**30, "gas": 21_000}, None),  # more than it has
+        (account, {"to": to, "value": 3, "gas": 21_000}, None),
+    ]
+    with pytest.raises(BatchSubmitError) as info:
+        sender.submit_many(items, check=False)
+    first, refused, third = info.value.results
+    assert isinstance(first, PendingTransaction) and isinstance(third, PendingTransaction)
+    assert isinstance(refused, TransactionRejected)
+    assert (first.nonce, third.nonce) == (start, start + 2)
+    # the refused nonce is handed out next, which un-blocks the third transaction
+    filler = sender.submit(account, {"to": to, "value": 2})
+    assert filler.nonce == start + 1
+    assert [r["status"] for r in sender.wait_many([first, filler, third])] == [1, 1, 1]
