@@ -110,6 +110,18 @@ _ALREADY_KNOWN = (
 )
 _NONCE_TOO_LOW = ("nonce too low", "nonce is too low", "oldnonce", "nonce has already been used")
 _UNDERPRICED = ("underpriced", "fee too low", "replacement fee")
+_RETRYABLE: tuple[type[BaseException], ...] = (*CONNECTION_ERRORS, Web3RPCError)
+
+#: Node errors that say "try again later" (rate limits, a node still catching up).
+_TRANSIENT = (
+    "rate limit",
+    "too many requests",
+    "limit exceeded",
+    "header not found",
+    "temporarily unavailable",
+    "service unavailable",
+    "request timed out",
+)
 _TESTER_NONCE = re.compile(r"invalid transaction nonce: expected (\d+), but got (\d+)")
 
 
@@ -459,6 +471,16 @@ def _classify(exc: BaseException) -> str:
     return "other"
 
 
+def _transient(exc: BaseException) -> bool:
+    """Whether a node's error answer means "try again later"."""
+    if isinstance(exc, CONNECTION_ERRORS):
+        return True
+    if not isinstance(exc, Web3RPCError):
+        return False
+    text = _error_message(exc).lower()
+    return any(s in text for s in _TRANSIENT)
+
+
 def _method_missing(exc: BaseException) -> bool:
     """Whether a node error says the method (or its block parameter) is not supported."""
     if isinstance(exc, Web3RPCError) and isinstance(exc.rpc_response, Mapping):
@@ -520,7 +542,7 @@ class TransactionSender:
     # ------------------------------------------------------------------ plumbing
 
     def retry(self, what: str, fn: Callable[[], T]) -> T:
-        """Run a read-only request, retrying connection errors with back-off.
+        """Run a read-only request, retrying connection errors and "try again" answers.
 
         Raises:
             ChainError: Still failing after ``policy.rpc_attempts`` attempts.
@@ -530,7 +552,9 @@ class TransactionSender:
         for attempt in range(self.policy.rpc_attempts):
             try:
                 return fn()
-            except CONNECTION_ERRORS as exc:
+            except _RETRYABLE as exc:
+                if not _transient(exc):
+                    raise
                 last = exc
                 if attempt + 1 < self.policy.rpc_attempts:
                     self._sleep(delay)
@@ -938,6 +962,13 @@ class TransactionSender:
                     return
                 continue  # the node never got it: send the identical bytes again
             except NODE_ERRORS as exc:
+                if _transient(exc) and attempts < self.policy.rpc_attempts:
+                    uncertain = True  # a rate limit may come after the node took it
+                    self._sleep(delay)
+                    delay = min(delay * 2, 2.0)
+                    if self._resolve_uncertain(pending):
+                        return
+                    continue
                 self._on_send_error(pending, exc, uncertain=uncertain, release=release)
                 return
 

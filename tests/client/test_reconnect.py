@@ -2,8 +2,8 @@
 
 A tiny HTTP proxy on 127.0.0.1 sits between the buyer's client and the node. It forwards the
 buyer's ``eth_sendRawTransaction`` to the node and then closes the connection without passing the
-answer back (or drops the request before forwarding it), exactly like a network failure at the
-worst moment. The client must find out whether the transaction got through, and must not send
+answer back (or drops the request before forwarding it, or answers "rate limit exceeded"), like a
+network failure at the worst moment. The client must find out whether the transaction got through, and must not send
 it a second time if it did.
 """
 
@@ -51,7 +51,7 @@ class DroppingProxy:
 
     def drop_next_raw_transaction(self, sender: str, *, when: str) -> None:
         """Drop the connection of ``sender``'s next raw transaction, ``after`` or ``before`` forwarding it."""
-        assert when in ("after", "before")
+        assert when in ("after", "before", "rate-limited")
         with self._lock:
             self._drop = (when, sender)
 
@@ -102,6 +102,14 @@ class DroppingProxy:
         buffer[:] = body[length:]
         return bytes(body[:length])
 
+    @staticmethod
+    def _respond(conn: socket.socket, answer: bytes) -> None:
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(answer)}\r\n\r\n".encode()
+            + answer
+        )
+
     def _handle(self, conn: socket.socket) -> None:
         upstream = http.client.HTTPConnection(*self._upstream, timeout=30)
         buffer = bytearray()
@@ -113,17 +121,18 @@ class DroppingProxy:
                 payload = json.loads(body)
                 if self._should_drop(payload, "before"):
                     return
+                if self._should_drop(payload, "rate-limited"):
+                    error = {"code": -32005, "message": "rate limit exceeded, retry later"}
+                    answer = json.dumps({"jsonrpc": "2.0", "id": payload["id"], "error": error})
+                    self._respond(conn, answer.encode())
+                    continue
                 if isinstance(payload, dict) and payload.get("method") == "eth_sendRawTransaction":
                     self.forwarded_raw.append(payload["params"][0])
                 upstream.request("POST", "/", body, {"Content-Type": "application/json"})
                 answer = upstream.getresponse().read()
                 if self._should_drop(payload, "after"):
                     return
-                conn.sendall(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                    + f"Content-Length: {len(answer)}\r\n\r\n".encode()
-                    + answer
-                )
+                self._respond(conn, answer)
         except OSError:
             return
         finally:
@@ -150,7 +159,7 @@ def proxy(node_market: Market) -> Iterator[DroppingProxy]:
     server.close()
 
 
-@pytest.mark.parametrize("when", ["after", "before"])
+@pytest.mark.parametrize("when", ["after", "before", "rate-limited"])
 def test_dropped_connection_during_purchase_recovers_and_pays_once(
     node_market: Market, proxy: DroppingProxy, when: str
 ) -> None:
