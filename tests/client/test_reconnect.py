@@ -2,9 +2,9 @@
 
 A tiny HTTP proxy on 127.0.0.1 sits between the buyer's client and the node. It forwards the
 buyer's ``eth_sendRawTransaction`` to the node and then closes the connection without passing the
-answer back (or drops the request before forwarding it, or answers "rate limit exceeded"), like a
-network failure at the worst moment. The client must find out whether the transaction got through, and must not send
-it a second time if it did.
+answer back (or drops the request before forwarding it, or answers "rate limit exceeded"), like
+a network failure at the worst moment. The client must find out whether the transaction got
+through, and must not send it a second time if it did.
 """
 
 from __future__ import annotations
