@@ -90,6 +90,14 @@ from p2pchain._errors import (
     P2PChainError,
     WalletError,
 )
+from p2pchain._listings import (
+    ListingDocument,
+    PublishedListing,
+    VerifiedListing,
+    fetch_listing,
+    parse_listing_document,
+    publish_listing,
+)
 from p2pchain._model import ListingTerms, Trade, TradeState
 from p2pchain._sender import (
     BatchSubmitError,
@@ -186,6 +194,7 @@ __all__ = [
     "IpfsError",
     "KeystoreEntry",
     "Listing",
+    "ListingDocument",
     "ListingError",
     "ListingExists",
     "ListingExpired",
@@ -210,6 +219,7 @@ __all__ = [
     "PendingCall",
     "PendingTransaction",
     "PreparedCall",
+    "PublishedListing",
     "QuantityError",
     "QuantityOverflow",
     "Rating",
@@ -241,6 +251,7 @@ __all__ = [
     "UnknownTrade",
     "UnsignedTransaction",
     "UnsupportedToken",
+    "VerifiedListing",
     "Wallet",
     "WalletError",
     "WindowClosed",
@@ -254,9 +265,12 @@ __all__ = [
     "default_keystore_dir",
     "deploy",
     "dev_accounts",
+    "fetch_listing",
     "load_artifact",
     "load_deployment",
     "open_chain",
+    "parse_listing_document",
+    "publish_listing",
     "read_passphrase_file",
     "resolve_passphrase",
     "send_transaction",

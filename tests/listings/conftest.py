@@ -1,0 +1,82 @@
+"""Fixtures for the listing-document tests: a fresh market, and an IPFS backend of each kind.
+
+``backend`` runs a test twice: on a :class:`LocalStore` in ``tmp_path``, and over real HTTP with
+:class:`KuboBackend` against the dev node (127.0.0.1, a free port) serving another LocalStore.
+``store`` is the LocalStore underneath either way, so tests can tamper with stored blocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from client.conftest import ONE, Market, make_market
+
+from p2pchain._chains import EmbeddedChain
+from p2pchain.ipfs import DevNode, IpfsBackend, KuboBackend, LocalStore
+
+
+@pytest.fixture
+def market(embedded_chain: EmbeddedChain) -> Market:
+    """A fresh deployment on the embedded chain."""
+    return make_market(embedded_chain)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalStore:
+    """An empty LocalStore in a temp folder."""
+    return LocalStore(tmp_path / "ipfs")
+
+
+@pytest.fixture(params=["local", "kubo"])
+def backend(request: pytest.FixtureRequest, store: LocalStore) -> Iterator[IpfsBackend]:
+    """The LocalStore itself, then a KuboBackend talking HTTP to a dev node over it."""
+    if request.param == "local":
+        yield store
+        return
+    with DevNode(store) as node, KuboBackend(node.url, timeout=30) as kubo:
+        yield kubo
+
+
+def sale_document(market: Market, **overrides: Any) -> dict[str, Any]:
+    """A valid sale document by the market's seller, 1 ETH, the market's arbitrator at 2%."""
+    doc: dict[str, Any] = {
+        "schema_version": 1,
+        "title": "Road bike, 56 cm",
+        "description": "Steel frame, new tyres. Ünïcode wörks 🚲",
+        "category": "sports/bikes",
+        "kind": "sale",
+        "condition": "good",
+        "price": str(ONE),
+        "token": "ETH",
+        "quantity": 1,
+        "seller": market.seller_account.address,
+        "created_at": 1_700_000_000,
+        "language": "en",
+        "tags": ["bike", "steel"],
+        "location": {"text": "Berlin Kreuzberg", "country": "DE", "lat": 52.5, "lon": 13.4},
+        "delivery": [
+            {"method": "pickup", "note": "evenings"},
+            {"method": "shipping", "cost": "1000"},
+        ],
+        "contact": "matrix: @ann:example.org",
+        "terms_note": "14 days return if unused",
+        "arbitrator": {"address": market.arbitrator_account.address, "fee_bps": 200},
+    }
+    doc.update(overrides)
+    return doc
+
+
+def rental_document(market: Market, **overrides: Any) -> dict[str, Any]:
+    """A valid rental document: 0.1 ETH rent, 1 ETH deposit."""
+    values: dict[str, Any] = {
+        "kind": "rental",
+        "price": str(ONE // 10),
+        "deposit": str(ONE),
+        "condition": None,
+        "rental": {"start": 1_800_000_000, "end": 1_800_086_400},
+    }
+    values.update(overrides)
+    return sale_document(market, **values)
