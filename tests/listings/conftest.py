@@ -15,7 +15,7 @@ import pytest
 from client.conftest import ONE, Market, make_market
 
 from p2pchain._chains import EmbeddedChain
-from p2pchain.ipfs import DevNode, IpfsBackend, KuboBackend, LocalStore
+from p2pchain.ipfs import CID, CIDLike, DevNode, IpfsBackend, KuboBackend, LocalStore
 
 
 @pytest.fixture
@@ -24,10 +24,30 @@ def market(embedded_chain: EmbeddedChain) -> Market:
     return make_market(embedded_chain)
 
 
+class NodeStore(LocalStore):
+    """A LocalStore that, once ``lying`` is set, serves blocks as they are on disk, unverified.
+
+    The dev node refuses to serve a corrupted block of an honest store; a lying node (or a
+    corrupted disk under a careless one) serves it. Setting ``lying`` lets the tests prove that
+    the *client* catches tampering over HTTP. Only the node's reads lie: a LocalStore used
+    directly keeps verifying (``cat`` goes through ``iter_cat`` only while ``lying`` is False).
+    """
+
+    lying = False
+
+    def get_block(self, cid: CIDLike) -> bytes:
+        return self._fetch_block(CID.parse(cid)) if self.lying else super().get_block(cid)
+
+    def iter_cat(self, cid: CIDLike, *, max_size: int | None = None) -> Iterator[bytes]:
+        if self.lying:  # single-block files only, which is what the tests tamper with
+            return iter([self._fetch_block(CID.parse(cid))])
+        return super().iter_cat(cid, max_size=max_size)
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> LocalStore:
+def store(tmp_path: Path) -> NodeStore:
     """An empty LocalStore in a temp folder."""
-    return LocalStore(tmp_path / "ipfs")
+    return NodeStore(tmp_path / "ipfs")
 
 
 @pytest.fixture(params=["local", "kubo"])
