@@ -21,7 +21,7 @@ from p2pchain import (
 from p2pchain._listings import MAX_DOCUMENT_SIZE, MAX_IMAGE_SIZE
 from p2pchain.ipfs import IpfsBackend, LocalStore
 
-from .conftest import rental_document, sale_document
+from .conftest import NodeStore, rental_document, sale_document
 
 PHOTO = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40
 PHOTO2 = b"\x89PNG\r\n\x1a\n" + b"second photo" * 100
@@ -84,7 +84,7 @@ def test_publish_storage_failure_sends_nothing(market: Market, store: LocalStore
     before = nonce(market)
     failing = FailingSecondAdd(store)
     with pytest.raises(IpfsError, match="disk full"):
-        publish_listing(market.seller, failing, sale_document(market), [PHOTO, PHOTO2])  # type: ignore[arg-type]
+        publish_listing(market.seller, failing, sale_document(market), [PHOTO, PHOTO2])
     assert failing.adds == 2
     assert nonce(market) == before
     assert market.seller.listings_of(market.seller_account.address) == []
@@ -103,7 +103,7 @@ class ForgetfulStore(FailingSecondAdd):
 def test_publish_missing_after_store_sends_nothing(market: Market, store: LocalStore) -> None:
     before = nonce(market)
     with pytest.raises(IpfsError, match="does not hold"):
-        publish_listing(market.seller, ForgetfulStore(store), sale_document(market), [PHOTO])  # type: ignore[arg-type]
+        publish_listing(market.seller, ForgetfulStore(store), sale_document(market), [PHOTO])
     assert nonce(market) == before
 
 
@@ -132,7 +132,7 @@ def test_publish_validates_before_storing(market: Market, store: LocalStore) -> 
     assert store.pins() == []
 
 
-def test_tampered_document_refused(market: Market, backend: IpfsBackend, store: LocalStore) -> None:
+def test_tampered_document_refused(market: Market, backend: IpfsBackend, store: NodeStore) -> None:
     published = publish_listing(market.seller, backend, sale_document(market), [PHOTO])
     path = store.block_path(published.document_cid)
     path.write_bytes(path.read_bytes().replace(b"Road bike", b"Road bikE"))
