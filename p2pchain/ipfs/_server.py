@@ -397,6 +397,11 @@ def serve(
         IpfsError: If asked to bind anywhere but loopback, or the store cannot be opened.
     """
     bind = _check_host(host)
+    with socket.socket() as probe:  # fail with one clear line instead of uvicorn's log and exit
+        try:
+            probe.bind((bind, port))
+        except OSError as exc:
+            raise IpfsError(f"cannot listen on {bind}:{port}: {exc.strerror}; choose another port") from None
     uvicorn.run(create_app(_open_store(store)), host=bind, port=port, log_level=log_level)
 
 
