@@ -11,7 +11,7 @@ import pytest
 
 def test_bench_ipfs_writes_a_report(tmp_path: Path, repo_root: Path) -> None:
     if shutil.which("ipfs_cid") is None:
-        pytest.skip("ipfs_cid not installed (.ci/run installs the Debian package ipfs-cid)")
+        pytest.fail("ipfs_cid is not installed: run `make oracles` (Debian package ipfs-cid)")
     sys.path.insert(0, str(repo_root / "scripts"))
     try:
         import bench_ipfs
