@@ -15,9 +15,9 @@ import requests
 
 from p2pchain._errors import IpfsError
 from p2pchain.ipfs._backend import CIDLike, VerifiedReader
+from p2pchain.ipfs._http import read_block_body
 from p2pchain.ipfs._importer import AddSource
 from p2pchain.ipfs._multiformats import CID
-from p2pchain.ipfs._reader import MAX_BLOCK_SIZE
 
 RAW_BLOCK_TYPE = "application/vnd.ipld.raw"
 
@@ -69,17 +69,10 @@ class GatewayBackend(VerifiedReader):
                     f"gateway {self.url}: {cid} not available (HTTP {response.status_code}: "
                     f"{response.text[:200].strip()})"
                 )
-            data = bytearray()
             try:
-                for piece in response.iter_content(65536):
-                    data += piece
-                    if len(data) > MAX_BLOCK_SIZE:
-                        raise IpfsError(
-                            f"gateway {self.url}: block {cid} is over the {MAX_BLOCK_SIZE}-byte limit"
-                        )
+                return read_block_body(response, cid, f"gateway {self.url}")
             except requests.RequestException as exc:
                 raise IpfsError(f"gateway {self.url}: reading {cid} failed: {exc}") from None
-        return bytes(data)
 
     def has(self, cid: CIDLike) -> bool:
         """Tell whether the gateway can serve the block from its cache right now.

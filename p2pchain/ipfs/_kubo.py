@@ -29,9 +29,9 @@ import requests
 
 from p2pchain._errors import IpfsError
 from p2pchain.ipfs._backend import CIDLike, VerifiedReader
+from p2pchain.ipfs._http import read_block_body
 from p2pchain.ipfs._importer import DEFAULT_CHUNK_SIZE, AddSource, ImportResult, UnixFSImporter
 from p2pchain.ipfs._multiformats import CID
-from p2pchain.ipfs._reader import MAX_BLOCK_SIZE
 
 # ipfshttpclient 0.7.0 still passes urllib3's removed ``strict`` flag; harmless, and not ours.
 warnings.filterwarnings(
@@ -148,17 +148,10 @@ class KuboBackend(VerifiedReader):
                     f"Kubo at {self.url}: block/get {cid} failed "
                     f"(HTTP {response.status_code}): {self._error_message(response)}"
                 )
-            data = bytearray()
             try:
-                for piece in response.iter_content(65536):
-                    data += piece
-                    if len(data) > MAX_BLOCK_SIZE:
-                        raise IpfsError(
-                            f"Kubo at {self.url}: block {cid} is over the {MAX_BLOCK_SIZE}-byte limit"
-                        )
+                return read_block_body(response, cid, f"Kubo at {self.url}")
             except requests.RequestException as exc:
                 raise self._fail(f"block/get {cid}", exc) from None
-        return bytes(data)
 
     def has(self, cid: CIDLike) -> bool:
         """Tell whether the node holds the block locally (asked offline: no network search).
