@@ -1,13 +1,8 @@
 """Shared helpers for the functional contract tests (listings, buying, settlement, disputes...).
 
-What ``market.py`` does not do yet lives here:
+What the functional tests need beyond ``market.py``:
 
-* :class:`Market` decodes reverts on the embedded chain too. web3's ``EthereumTesterProvider``
-  re-raises a reverted ``eth_call`` as ``eth_tester.exceptions.TransactionFailed`` carrying the
-  ``repr`` of the raw revert data, which the base driver's ``send`` does not catch; here that data
-  is parsed back and decoded like any custom error (and TestERC20's errors are known as well).
-  It also judges each transaction at the timestamp it will be mined with after ``warp_to``: the
-  pre-flight call runs on the pending block and gas is not estimated on the latest one.
+* :class:`Market` also decodes TestERC20's custom errors.
 * :func:`reverts` asserts a revert by custom error name *and* arguments.
 * Gas costs, event lookups, a TestERC20 deployment, chain snapshots that also rewind trade refs.
 
@@ -17,7 +12,6 @@ module-level fixture named ``market`` in place of the one from ``conftest.py``.
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -28,7 +22,7 @@ from eth_account.signers.local import LocalAccount
 from eth_tester.exceptions import TransactionFailed
 from eth_utils import is_hex_address, to_checksum_address
 from web3.contract import Contract
-from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError
+from web3.exceptions import ContractCustomError
 from web3.types import TxParams, TxReceipt
 
 from p2pchain._artifacts import load_artifact
@@ -36,26 +30,8 @@ from p2pchain._chains import EmbeddedChain
 from p2pchain._model import ListingTerms, Trade, TradeState
 from p2pchain._tx import send_transaction
 
-from .market import Listing, Reverted, TradeRef, _error_table
+from .market import Listing, Reverted, TradeRef, _error_table, _raw_revert_data
 from .market import Market as _BaseMarket
-
-_REVERT_PREFIX = "execution reverted: "
-
-
-def _raw_revert_data(exc: TransactionFailed) -> bytes | None:
-    """The raw revert data inside an eth-tester ``TransactionFailed``, if it carries any."""
-    message = exc.args[0] if exc.args else b""
-    if isinstance(message, Exception) and message.args:
-        message = message.args[0]
-    if isinstance(message, bytes):
-        return message
-    text = str(message)
-    text = text.removeprefix(_REVERT_PREFIX)
-    if text.startswith(("b'", 'b"')):
-        value = ast.literal_eval(text)
-        if isinstance(value, bytes):
-            return value
-    return None
 
 
 def _normalize(value: Any) -> Any:
@@ -67,43 +43,12 @@ def _normalize(value: Any) -> Any:
     return value
 
 
-#: Gas limit of every transaction on the embedded chain (see :meth:`Market.send`).
-EMBEDDED_TX_GAS = 3_000_000
-
-
 class Market(_BaseMarket):
-    """The test driver, with reverts decoded and the clock honoured on the embedded chain.
-
-    On the embedded chain, eth-tester runs ``eth_call`` and ``eth_estimateGas`` for ``latest``
-    against the last *mined* block, whose timestamp is not the one the transaction will be mined
-    with after :meth:`warp_to`. So here the pre-flight call runs against the ``pending`` block
-    (which carries the warped timestamp) and the gas limit is fixed instead of estimated: a
-    transaction at a time boundary is judged at the time it is actually mined.
-    """
+    """The test driver, with TestERC20's custom errors decoded too."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._errors.update(_error_table(list(load_artifact("TestERC20", test=True).abi)))
-
-    def send(self, account: LocalAccount, fn: Any, value: int = 0) -> TxReceipt:
-        if not isinstance(self.chain, EmbeddedChain):
-            return super().send(account, fn, value)
-        tx: dict[str, Any] = {"from": account.address, "value": value}
-        try:
-            fn.call(tx, block_identifier="pending")
-        except TransactionFailed as exc:
-            data = _raw_revert_data(exc)
-            if data is None:
-                raise
-            raise (self.decode_revert(data) if data else Reverted("Revert", ())) from None
-        except ContractCustomError as exc:
-            raise self.decode_revert(exc.data) from None
-        except ContractPanicError as exc:
-            raise Reverted("Panic", (str(exc),)) from None
-        except ContractLogicError as exc:
-            raise Reverted("Revert", (str(exc),)) from None
-        tx["gas"] = EMBEDDED_TX_GAS
-        return send_transaction(self.w3, account, fn.build_transaction(tx))
 
 
 def simulate(market: Market, tx: dict[str, Any]) -> Reverted | None:

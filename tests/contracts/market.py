@@ -7,12 +7,14 @@ record (``checkTrade``), so the Python mirror of the state machine is verified o
 
 from __future__ import annotations
 
+import ast
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from eth_abi import decode
 from eth_account.signers.local import LocalAccount
+from eth_tester.exceptions import TransactionFailed
 from eth_utils import keccak
 from web3 import Web3
 from web3.contract import Contract
@@ -20,7 +22,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError, ContractPan
 from web3.types import TxReceipt
 
 from p2pchain._artifacts import load_artifact
-from p2pchain._chains import DevChain
+from p2pchain._chains import DevChain, EmbeddedChain
 from p2pchain._deploy import Deployment, deploy
 from p2pchain._events import receipt_events
 from p2pchain._model import (
@@ -38,6 +40,26 @@ ETH = ZERO_ADDRESS
 ONE = 10**18
 DAY = 86_400
 CIDV0_PREFIX = bytes.fromhex("1220").ljust(8, b"\0")
+
+
+#: Gas limit of every transaction on the embedded chain (see :meth:`Market.send`).
+EMBEDDED_TX_GAS = 3_000_000
+_REVERT_PREFIX = "execution reverted: "
+
+
+def _raw_revert_data(exc: TransactionFailed) -> bytes | None:
+    """The raw revert data inside an eth-tester ``TransactionFailed``, if it carries any."""
+    message = exc.args[0] if exc.args else b""
+    if isinstance(message, Exception) and message.args:
+        message = message.args[0]
+    if isinstance(message, bytes):
+        return message
+    text = str(message).removeprefix(_REVERT_PREFIX)
+    if text.startswith(("b'", 'b"')):
+        value = ast.literal_eval(text)
+        if isinstance(value, bytes):
+            return value
+    return None
 
 
 class Reverted(Exception):
@@ -129,16 +151,28 @@ class Market:
         return Reverted(name, tuple(decode(types, body)))
 
     def send(self, account: LocalAccount, fn: Any, value: int = 0) -> TxReceipt:
-        """Send a contract call as a signed transaction; raise :class:`Reverted` if it reverts."""
+        """Send a contract call as a signed transaction; raise :class:`Reverted` if it reverts.
+
+        The call is first simulated on the pending block, so a transaction after
+        :meth:`warp_to` is judged at the timestamp it will be mined with. On the embedded chain
+        (which cannot estimate gas on the pending block) the gas limit is fixed instead.
+        """
         tx: dict[str, Any] = {"from": account.address, "value": value}
         try:
-            fn.call(tx)  # decode custom errors exactly, before spending gas
+            fn.call(tx, block_identifier="pending")  # decode custom errors before spending gas
+        except TransactionFailed as exc:  # the embedded chain's revert, raw data in its text
+            data = _raw_revert_data(exc)
+            if data is None:
+                raise
+            raise (self.decode_revert(data) if data else Reverted("Revert", ())) from None
         except ContractCustomError as exc:
             raise self.decode_revert(exc.data) from None
         except ContractPanicError as exc:
             raise Reverted("Panic", (str(exc),)) from None
         except ContractLogicError as exc:
             raise Reverted("Revert", (str(exc),)) from None
+        if isinstance(self.chain, EmbeddedChain):
+            tx["gas"] = EMBEDDED_TX_GAS
         return send_transaction(self.w3, account, fn.build_transaction(tx))
 
     def events(self, receipt: TxReceipt, contract: Contract | None = None) -> list[tuple[str, Any]]:
