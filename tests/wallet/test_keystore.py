@@ -524,6 +524,32 @@ def test_keystore_of_invalid_key_rejected(wallet: Wallet) -> None:
         wallet.load_account("zero", PASSPHRASE)
 
 
+@pytest.mark.parametrize("iv_bytes", [16, 15, 1])
+def test_keystore_with_short_iv_loads(wallet: Wallet, iv_bytes: int) -> None:
+    """eth-keyfile writes the IV as an integer, so 1 keystore in 256 has a 15-byte IV."""
+    salt, iv = bytes(range(16)), 0x5A << (8 * (iv_bytes - 1))
+    key = bytes.fromhex(KEY_HEX.removeprefix("0x"))
+    derived = _scrypt_hash(PASSPHRASE, salt=salt, buflen=32, r=8, p=1, n=LIGHT_SCRYPT_N)
+    ciphertext = encrypt_aes_ctr(key, derived[:16], iv)
+    keystore = {
+        "version": 3,
+        "address": KEY_ADDRESS[2:].lower(),
+        "crypto": {
+            "cipher": "aes-128-ctr",
+            "cipherparams": {"iv": iv.to_bytes(iv_bytes, "big").hex()},
+            "ciphertext": ciphertext.hex(),
+            "kdf": "scrypt",
+            "kdfparams": {"dklen": 32, "n": LIGHT_SCRYPT_N, "r": 8, "p": 1, "salt": salt.hex()},
+            "mac": keccak(derived[16:32] + ciphertext).hex(),
+        },
+    }
+    wallet.directory.mkdir(parents=True)
+    (wallet.directory / "short.json").write_text(json.dumps(keystore))
+
+    assert wallet.address("short") == KEY_ADDRESS
+    assert wallet.load_account("short", PASSPHRASE).address == KEY_ADDRESS
+
+
 # --- listing and deleting ---------------------------------------------------------------------
 
 
