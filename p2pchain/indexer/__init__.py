@@ -1,0 +1,34 @@
+"""The indexer: the marketplace rebuilt from the chain into SQLite or PostgreSQL, searchable.
+
+* :class:`Indexer` (write side) reads the Marketplace and Reputation events from any RPC
+  (batched ``eth_getLogs`` over adaptive block ranges, a confirmation depth, reorgs rolled
+  back), fetches and verifies the listing documents from IPFS, and keeps trust scores.
+* :class:`IndexReader` (read side) answers searches, listings, trades and trust from the
+  database alone; an :class:`Indexer` is also a reader.
+
+Anyone can run one and rebuild it from the deployment block: the chain is the only source.
+"""
+
+from p2pchain.indexer._errors import IndexerError
+from p2pchain.indexer._models import (
+    IndexedListing,
+    IndexedTrade,
+    SearchPage,
+    SearchQuery,
+    SyncReport,
+    TrustView,
+)
+from p2pchain.indexer._reader import IndexReader
+from p2pchain.indexer._sync import Indexer
+
+__all__ = [
+    "IndexReader",
+    "IndexedListing",
+    "IndexedTrade",
+    "Indexer",
+    "IndexerError",
+    "SearchPage",
+    "SearchQuery",
+    "SyncReport",
+    "TrustView",
+]
