@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import typer
 
+from p2pchain.cli._demo import demo
 from p2pchain.cli._ipfs import ipfs_app
 
 app = typer.Typer(
@@ -19,6 +20,7 @@ app = typer.Typer(
     add_completion=True,
 )
 app.add_typer(ipfs_app, name="ipfs")
+app.command("demo")(demo)
 
 
 def main() -> None:

@@ -1,0 +1,754 @@
+"""The whole marketplace in one run, through the public library, with nothing to set up.
+
+:func:`run_demo` starts a chain (embedded py-evm by default; Anvil or Ganache, started and
+stopped here), deploys the contracts and plays a short story with three dev accounts:
+
+1. the seller publishes a car for a weekend rental (a photo and a document on IPFS, rent plus a
+   refundable deposit, an arbitrator named) and a helmet as a gasless signed listing;
+2. the buyer finds the car, fetches the listing (document and photo verified against their
+   CIDs and the on-chain terms), rents it and releases the rent; the owner returns the deposit;
+3. both rate each other;
+4. the buyer buys the helmet, disputes it, and the arbitrator rules a split.
+
+Every step is printed with its transaction hash and gas used (from the receipts); the run ends
+with balances, reputations and a gas table. The returned :class:`DemoResult` holds the same
+figures for tests and ``--json``.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+import tempfile
+import time
+import zlib
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from p2pchain._errors import ListingError
+from p2pchain._validation import InputError
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+    from rich.console import Console
+    from rich.table import Table
+
+    from p2pchain._chains import DevChain
+    from p2pchain._client import MarketplaceClient
+    from p2pchain._listings import PublishedListing
+    from p2pchain._views import Listing, SignedListing, TradeView, TxInfo
+    from p2pchain.ipfs import IpfsBackend
+
+#: Networks the demo can start by itself.
+NETWORKS = ("embedded", "anvil", "ganache")
+
+ETHER = 10**18
+DAY = 86_400
+#: The car: rent for the weekend, refundable deposit, arbitrator fee (basis points).
+CAR_RENT = ETHER // 2
+CAR_DEPOSIT = ETHER
+CAR_FEE_BPS = 200
+#: The helmet: price, arbitrator fee, and the buyer's share the arbitrator rules.
+HELMET_PRICE = ETHER // 10
+HELMET_FEE_BPS = 500
+HELMET_BUYER_SHARE = 3 * ETHER // 100
+#: Seconds a dispute may wait for a ruling on the demo's deployment.
+RULING_WINDOW = 3 * DAY
+ROLES = ("seller", "buyer", "arbitrator")
+
+
+# ---------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class DemoStep:
+    """One thing that happened.
+
+    Attributes:
+        section: The part of the story (``listing``, ``rental``...).
+        actor: ``deployer``, ``seller``, ``buyer`` or ``arbitrator``.
+        action: What happened, in words.
+        tx_hash: The transaction (0x hex), or None for an off-chain step.
+        gas_used: Gas from the receipt, or None for an off-chain step.
+        fee: Wei the actor paid for gas.
+    """
+
+    section: str
+    actor: str
+    action: str
+    tx_hash: str | None = None
+    gas_used: int | None = None
+    fee: int = 0
+
+
+@dataclass(frozen=True)
+class PartySummary:
+    """One party's figures at the end of the run.
+
+    Attributes:
+        role: ``seller``, ``buyer`` or ``arbitrator``.
+        address: Its address.
+        balance_before: ETH balance (wei) before the first listing.
+        balance_after: ETH balance (wei) at the end.
+        fees_paid: Wei it paid for gas in between.
+        expected_payout: What the trades' terms say it should gain (negative: pay), gas aside.
+        ratings: Ratings it received (ETH trades).
+        score_sum: Sum of their scores.
+        rated_volume: Sum of the rated trades' prices (wei).
+    """
+
+    role: str
+    address: str
+    balance_before: int
+    balance_after: int
+    fees_paid: int
+    expected_payout: int
+    ratings: int
+    score_sum: int
+    rated_volume: int
+
+    @property
+    def payout(self) -> int:
+        """The balance change with gas fees added back: what the trades moved."""
+        return self.balance_after - self.balance_before + self.fees_paid
+
+    @property
+    def average(self) -> float | None:
+        """Mean score received, or None without ratings."""
+        return self.score_sum / self.ratings if self.ratings else None
+
+
+@dataclass(frozen=True)
+class TradeSummary:
+    """One trade of the run.
+
+    Attributes:
+        name: ``car`` or ``helmet``.
+        listing_id: The listing (0x hex).
+        trade_id: The trade (0x hex).
+        signed_listing: Whether it was bought from a signed (gasless) listing.
+        state: Its final state (``COMPLETED``, ``RULED``...).
+        price: Price (rent) in wei.
+        deposit: Deposit in wei.
+        arbitrator_fee_bps: The arbitrator's fee in basis points.
+        buyer_share: What the ruling gave the buyer, if ruled.
+        arbitrator_fee: What the arbitrator was paid (wei).
+        document_cid: The listing document's CID.
+        image_cids: The photos' CIDs.
+    """
+
+    name: str
+    listing_id: str
+    trade_id: str
+    signed_listing: bool
+    state: str
+    price: int
+    deposit: int
+    arbitrator_fee_bps: int
+    buyer_share: int | None
+    arbitrator_fee: int
+    document_cid: str
+    image_cids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What :func:`run_demo` did, with every figure it printed.
+
+    Attributes:
+        network: ``embedded``, ``anvil`` or ``ganache``.
+        chain_id: The chain id.
+        marketplace: Marketplace address.
+        reputation: Reputation address.
+        node_pid: PID of the node the demo started (already stopped), None in-process.
+        found_via: How the buyer found the car (``listing id`` or ``indexer search``).
+        steps: Every step, in order.
+        parties: Seller, buyer and arbitrator at the end.
+        trades: The car and helmet trades.
+        elapsed: Wall time of the run in seconds.
+    """
+
+    network: str
+    chain_id: int
+    marketplace: str
+    reputation: str
+    node_pid: int | None
+    found_via: str
+    steps: tuple[DemoStep, ...]
+    parties: tuple[PartySummary, ...]
+    trades: tuple[TradeSummary, ...]
+    elapsed: float
+
+    def party(self, role: str) -> PartySummary:
+        """The party playing ``role``."""
+        return next(p for p in self.parties if p.role == role)
+
+    def trade(self, name: str) -> TradeSummary:
+        """The trade called ``name`` (``car`` or ``helmet``)."""
+        return next(t for t in self.trades if t.name == name)
+
+    @property
+    def total_gas(self) -> int:
+        """Gas of every transaction after the deployment."""
+        return sum(s.gas_used or 0 for s in self.steps if s.section != "setup")
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready summary; wei amounts as decimal strings."""
+        return _jsonable(
+            {
+                **asdict(self),
+                "total_gas": self.total_gas,
+                "parties": [
+                    {**asdict(p), "payout": p.payout, "average": p.average} for p in self.parties
+                ],
+            }
+        )
+
+
+_WEI_KEYS = {
+    "fee",
+    "balance_before",
+    "balance_after",
+    "fees_paid",
+    "expected_payout",
+    "rated_volume",
+    "price",
+    "deposit",
+    "buyer_share",
+    "arbitrator_fee",
+    "payout",
+}
+
+
+def _jsonable(value: Any, key: str = "") -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v, k) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v, key) for v in value]
+    if key in _WEI_KEYS and isinstance(value, int):
+        return str(value)
+    return value
+
+
+# ---------------------------------------------------------------------- the photo
+
+
+def car_photo(width: int = 48, height: int = 24) -> bytes:
+    """A small PNG of a red car on a road (RGB, 8 bits), written with zlib and struct only."""
+    rows = bytearray()
+    for y in range(height):
+        rows.append(0)  # filter type: none
+        for x in range(width):
+            rows.extend(_car_pixel(x, y, width, height))
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(tag + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(bytes(rows), 9))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _car_pixel(x: int, y: int, width: int, height: int) -> tuple[int, int, int]:
+    wheel_y = height - 6
+    for wheel_x in (width * 3 // 10, width * 7 // 10):
+        if (x - wheel_x) ** 2 + (y - wheel_y) ** 2 <= 9:
+            return (20, 20, 20)
+    if y >= height - 3:
+        return (90, 90, 90)  # road
+    left, right = width // 8, width * 7 // 8
+    if left <= x < right and height // 2 - 2 <= y < height - 6:
+        return (200, 30, 30)  # body
+    if width * 3 // 10 <= x < width * 2 // 3 and height // 5 <= y < height // 2 - 2:
+        inner = width * 3 // 10 + 1 <= x < width * 2 // 3 - 1 and y > height // 5
+        return (170, 220, 255) if inner else (200, 30, 30)  # cabin and window
+    return (135, 206, 235)  # sky
+
+
+# ---------------------------------------------------------------------- the run
+
+
+@dataclass
+class _Ledger:
+    """Steps so far, printed as they happen."""
+
+    console: Console
+    steps: list[DemoStep] = field(default_factory=list)
+
+    def section(self, title: str) -> None:
+        self.console.print(f"\n[bold]{title}[/]")
+
+    def note(self, text: str) -> None:
+        self.console.print(f"    {text}", highlight=False)
+
+    def offchain(self, section: str, actor: str, action: str) -> None:
+        self.steps.append(DemoStep(section, actor, action))
+        self.console.print(
+            f"  [green]✓[/] [cyan]{actor:<10}[/] {action:<52} [dim]no transaction, no gas[/]",
+            highlight=False,
+        )
+
+    def tx(self, section: str, actor: str, action: str, info: TxInfo | None) -> None:
+        if info is None:
+            raise InputError(f"{action}: the library returned no transaction")
+        step = DemoStep(section, actor, action, info.tx_hash, info.gas_used, info.fee)
+        self.steps.append(step)
+        self.console.print(
+            f"  [green]✓[/] [cyan]{actor:<10}[/] {action:<52} gas {info.gas_used:>9,}",
+            highlight=False,
+        )
+        self.console.print(f"    {'':<10} [dim]tx {info.tx_hash}[/]", highlight=False)
+
+
+@dataclass
+class _Cast:
+    """The clients and accounts of the story."""
+
+    deployer: LocalAccount
+    seller: MarketplaceClient
+    buyer: MarketplaceClient
+    arbitrator: MarketplaceClient
+
+    def address(self, role: str) -> str:
+        client: MarketplaceClient = getattr(self, role)
+        return client.address
+
+
+def run_demo(
+    network: str = "embedded",
+    console: Console | None = None,
+    *,
+    chain: DevChain | None = None,
+    ipfs: IpfsBackend | None = None,
+) -> DemoResult:
+    """Run the whole marketplace story and print it.
+
+    Args:
+        network: ``embedded``, ``anvil`` or ``ganache``: started here and stopped at the end.
+        console: Where to print (a rich console); a new one on stdout by default.
+        chain: A running dev chain to use instead (not stopped; ``network`` is ignored).
+        ipfs: An IPFS backend to use instead of a LocalStore in a temporary folder.
+
+    Returns:
+        Every step and the final figures.
+
+    Raises:
+        InputError: An unknown network.
+        P2PChainError: A chain, IPFS or contract step failed.
+    """
+    if chain is None and network not in NETWORKS:
+        raise InputError(f"unknown network {network!r}: use one of {', '.join(NETWORKS)}")
+    out = console if console is not None else _default_console()
+    started = time.perf_counter()
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="p2pchain-demo-")))
+        running = chain if chain is not None else stack.enter_context(_started(network, out))
+        pid = getattr(running, "pid", None)
+        store = ipfs if ipfs is not None else _local_store(tmp)
+        result = _Story(running, store, tmp, _Ledger(out)).play()
+    result = _finish(result, pid, time.perf_counter() - started)
+    _print_summary(out, result)
+    return result
+
+
+def _default_console() -> Console:
+    """Stdout; 120 columns when it is not a terminal (logs, pipes), so lines do not wrap."""
+    from rich.console import Console
+
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+
+
+@contextmanager
+def _started(network: str, console: Console) -> Iterator[DevChain]:
+    from p2pchain._chains import open_chain
+
+    with console.status(f"starting the {network} chain"):
+        chain = open_chain(network)
+    try:
+        yield chain
+    finally:
+        chain.stop()
+
+
+def _local_store(folder: Path) -> IpfsBackend:
+    from p2pchain.ipfs import LocalStore
+
+    return LocalStore(folder / "ipfs")
+
+
+def _finish(result: DemoResult, pid: int | None, elapsed: float) -> DemoResult:
+    return replace(result, node_pid=pid, elapsed=elapsed)
+
+
+class _Story:
+    """The demo's story, one method per part."""
+
+    def __init__(self, chain: DevChain, ipfs: IpfsBackend, tmp: Path, ledger: _Ledger) -> None:
+        self.chain = chain
+        self.ipfs = ipfs
+        self.tmp = tmp
+        self.log = ledger
+        self.found_via = "listing id"
+
+    def play(self) -> DemoResult:
+        """Run every part; the result (without PID and wall time)."""
+        cast, deployment = self._setup()
+        before = {role: cast.seller.balance(cast.address(role)) for role in ROLES}
+        car, helmet = self._list(cast)
+        car_trade = self._rent(cast, _listing_of(car).id)
+        self._rate(cast, car_trade)
+        helmet_trade = self._dispute(cast, helmet)
+        trades = (
+            _trade_summary("car", car, car_trade),
+            _trade_summary("helmet", helmet, helmet_trade),
+        )
+        return DemoResult(
+            network=self.chain.name,
+            chain_id=deployment.chain_id,
+            marketplace=deployment.marketplace,
+            reputation=deployment.reputation,
+            node_pid=None,
+            found_via=self.found_via,
+            steps=tuple(self.log.steps),
+            parties=self._parties(cast, before, trades),
+            trades=trades,
+            elapsed=0.0,
+        )
+
+    # -- setup
+
+    def _setup(self) -> tuple[_Cast, Any]:
+        from p2pchain._client import MarketplaceClient
+        from p2pchain._deploy import deploy
+        from p2pchain._views import TxInfo
+
+        self.log.section(
+            f"0. Deploy on the {self.chain.name} chain (chain id {self.chain.chain_id})"
+        )
+        deployer, seller, buyer, arbitrator = self.chain.accounts[:4]
+        deployment = deploy(self.chain, deployer, constructor_args={"rulingWindow": RULING_WINDOW})
+        receipt = self.chain.w3.eth.get_transaction_receipt(deployment.tx_hash)  # type: ignore[arg-type]
+        self.log.tx(
+            "setup", "deployer", "deploys Marketplace (+ Reputation)", TxInfo.from_receipt(receipt)
+        )
+        client = MarketplaceClient.connect(self.chain, account=seller, deployments=deployment)
+        cast = _Cast(deployer, client, client.with_account(buyer), client.with_account(arbitrator))
+        self.log.note(f"Marketplace {deployment.marketplace}, Reputation {deployment.reputation}")
+        for role in ROLES:
+            self.log.note(f"{role:<10} {cast.address(role)}")
+        return cast, deployment
+
+    # -- listing
+
+    def _list(self, cast: _Cast) -> tuple[PublishedListing, PublishedListing]:
+        from p2pchain._listings import publish_listing
+
+        self.log.section("1. The seller lists a car for a weekend and a helmet (gasless)")
+        photo = self.tmp / "car.png"
+        photo.write_bytes(car_photo())
+        car = publish_listing(
+            cast.seller, self.ipfs, _car_document(cast), [photo], review_window=2 * DAY
+        )
+        self.log.offchain("listing", "seller", "stores the car's photo + document on IPFS (pinned)")
+        self.log.note(f"document {car.document_cid}, photo {car.image_cids[0]}")
+        self.log.tx(
+            "listing",
+            "seller",
+            "lists the car on-chain (0.5 ETH + 1 ETH deposit)",
+            _listing_of(car).tx,
+        )
+        helmet = publish_listing(
+            cast.seller, self.ipfs, _helmet_document(cast), signed=True, review_window=7 * DAY
+        )
+        self.log.offchain("listing", "seller", "signs the helmet listing off-chain (EIP-712)")
+        self.log.note(f"signed listing 0x{_signed_of(helmet).id.hex()}")
+        return car, helmet
+
+    # -- rental
+
+    def _find_car(self, cast: _Cast, listing_id: bytes) -> bytes:
+        self.log.note(
+            "the indexer's search is not available yet: the buyer looks the car up by its"
+            f" listing id 0x{listing_id.hex()}"
+        )
+        self.found_via = "listing id"
+        return listing_id
+
+    def _rent(self, cast: _Cast, listing_id: bytes) -> TradeView:
+        from p2pchain._listings import fetch_listing
+
+        self.log.section("2. The buyer finds the car, checks it, rents it")
+        seen = fetch_listing(cast.buyer, self.ipfs, self._find_car(cast, listing_id))
+        doc = seen.document
+        self.log.offchain("rental", "buyer", "fetches the listing: document + photo verified")
+        self.log.note(
+            f"{doc.title!r}: {len(seen.images[0])}-byte photo matches {seen.image_cids[0]};"
+            f" rent {_eth(seen.terms.price)}, deposit {_eth(seen.terms.deposit)} as on-chain"
+        )
+        trade = cast.buyer.buy(seen.listing)
+        self.log.tx("rental", "buyer", "rents it: 1.5 ETH into escrow", trade.tx)
+        trade = cast.buyer.release(trade)
+        self.log.tx("rental", "buyer", "releases the rent to the owner", trade.tx)
+        trade = cast.seller.return_deposit(trade)
+        self.log.tx("rental", "seller", "returns the deposit to the renter", trade.tx)
+        self.log.note(f"trade state: [bold]{trade.state.name}[/]")
+        return trade
+
+    def _rate(self, cast: _Cast, trade: TradeView) -> None:
+        self.log.section("3. Both rate each other")
+        rating = cast.buyer.rate(trade, 5)
+        self.log.tx("rating", "buyer", "rates the seller 5 stars", rating.tx)
+        rating = cast.seller.rate(trade, 4)
+        self.log.tx("rating", "seller", "rates the buyer 4 stars", rating.tx)
+
+    # -- dispute
+
+    def _dispute(self, cast: _Cast, helmet: PublishedListing) -> TradeView:
+        from p2pchain._listings import fetch_listing
+
+        self.log.section("4. The helmet is bought, disputed and ruled")
+        signed = _signed_of(helmet)
+        seen = fetch_listing(cast.buyer, self.ipfs, signed)
+        self.log.offchain("dispute", "buyer", "fetches the signed listing: document verified")
+        trade = cast.buyer.buy(signed)
+        self.log.tx("dispute", "buyer", "buys the helmet (0.1 ETH) from the signature", trade.tx)
+        self.log.note(f"{seen.document.title!r} arrives scratched")
+        trade = cast.buyer.dispute(trade)
+        self.log.tx("dispute", "buyer", "disputes: the helmet is scratched", trade.tx)
+        trade = cast.arbitrator.rule(trade, HELMET_BUYER_SHARE)
+        self.log.tx(
+            "dispute",
+            "arbitrator",
+            f"rules: {_eth(HELMET_BUYER_SHARE)} back to the buyer",
+            trade.tx,
+        )
+        self.log.note(f"trade state: [bold]{trade.state.name}[/]")
+        return trade
+
+    # -- summary
+
+    def _parties(
+        self, cast: _Cast, before: dict[str, int], trades: tuple[TradeSummary, ...]
+    ) -> tuple[PartySummary, ...]:
+        expected = _expected_payouts(trades)
+        parties = []
+        for role in ROLES:
+            address = cast.address(role)
+            rep = cast.seller.reputation_of(address)
+            fees = sum(s.fee for s in self.log.steps if s.actor == role)
+            parties.append(
+                PartySummary(
+                    role=role,
+                    address=address,
+                    balance_before=before[role],
+                    balance_after=cast.seller.balance(address),
+                    fees_paid=fees,
+                    expected_payout=expected[role],
+                    ratings=rep.count,
+                    score_sum=rep.score_sum,
+                    rated_volume=rep.volume,
+                )
+            )
+        return tuple(parties)
+
+
+def _listing_of(published: PublishedListing) -> Listing:
+    if published.listing is None:
+        raise ListingError("publish_listing sent no on-chain listing")
+    return published.listing
+
+
+def _signed_of(published: PublishedListing) -> SignedListing:
+    if published.signed_listing is None:
+        raise ListingError("publish_listing returned no signed listing")
+    return published.signed_listing
+
+
+def _car_document(cast: _Cast) -> dict[str, Any]:
+    now = cast.seller.now()
+    saturday = _next_saturday(now)
+    return {
+        "schema_version": 1,
+        "title": "VW Golf for the weekend, Saturday to Monday",
+        "description": "Full tank, child seat on request. Return it clean and the deposit is yours.",
+        "category": "vehicles/cars",
+        "kind": "rental",
+        "condition": "good",
+        "price": str(CAR_RENT),
+        "deposit": str(CAR_DEPOSIT),
+        "token": "ETH",
+        "seller": cast.seller.address,
+        "created_at": now,
+        "rental": {"start": saturday + 9 * 3600, "end": saturday + 2 * DAY + 9 * 3600},
+        "location": {"text": "Berlin Kreuzberg", "country": "DE"},
+        "delivery": [{"method": "pickup", "note": "Saturday 9:00"}],
+        "arbitrator": {"address": cast.arbitrator.address, "fee_bps": CAR_FEE_BPS},
+        "tags": ["car", "weekend"],
+    }
+
+
+def _next_saturday(timestamp: int) -> int:
+    """Midnight (UTC) of the first Saturday after ``timestamp``; 1970-01-01 was a Thursday."""
+    days = timestamp // DAY
+    weekday = (days + 3) % 7  # Monday is 0
+    return (days + ((5 - weekday) % 7 or 7)) * DAY
+
+
+def _helmet_document(cast: _Cast) -> dict[str, Any]:
+    return {
+        "schema_version": 1,
+        "title": "Bike helmet, size M",
+        "category": "sports/bikes",
+        "kind": "sale",
+        "condition": "like_new",
+        "price": str(HELMET_PRICE),
+        "token": "ETH",
+        "seller": cast.seller.address,
+        "created_at": cast.seller.now(),
+        "delivery": [{"method": "shipping", "note": "within Germany"}],
+        "arbitrator": {"address": cast.arbitrator.address, "fee_bps": HELMET_FEE_BPS},
+    }
+
+
+def _trade_summary(name: str, published: PublishedListing, view: TradeView) -> TradeSummary:
+    ruled = next((e for e in view.history if e.name == "Ruled"), None)
+    terms = published.terms
+    return TradeSummary(
+        name=name,
+        listing_id="0x" + view.listing_id.hex(),
+        trade_id="0x" + view.id.hex(),
+        signed_listing=published.signed_listing is not None,
+        state=view.state.name,
+        price=terms.price,
+        deposit=terms.deposit,
+        arbitrator_fee_bps=terms.arbitrator_fee_bps,
+        buyer_share=int(ruled.args["buyerShare"]) if ruled else None,
+        arbitrator_fee=int(ruled.args["fee"]) if ruled else 0,
+        document_cid=published.document_cid,
+        image_cids=tuple(published.image_cids),
+    )
+
+
+def _expected_payouts(trades: tuple[TradeSummary, ...]) -> dict[str, int]:
+    """What each role gains from the trades by their terms (gas aside)."""
+    out = dict.fromkeys(ROLES, 0)
+    for t in trades:
+        held = t.price + t.deposit
+        if t.buyer_share is None:  # completed: rent to the seller, deposit back to the buyer
+            out["seller"] += t.price
+            out["buyer"] -= t.price
+            continue
+        fee = held * t.arbitrator_fee_bps // 10_000
+        out["arbitrator"] += fee
+        out["buyer"] += t.buyer_share - held
+        out["seller"] += held - fee - t.buyer_share
+    return out
+
+
+# ---------------------------------------------------------------------- printing
+
+
+def _eth(wei: int) -> str:
+    text = f"{wei / ETHER:.6f}".rstrip("0").rstrip(".")
+    return f"{text} ETH"
+
+
+def _signed_eth(wei: int) -> str:
+    return ("+" if wei > 0 else "") + _eth(wei) if wei else "0 ETH"
+
+
+#: Parts of the story in the gas table, by step section.
+_PARTS = {
+    "setup": "deployment",
+    "listing": "listings",
+    "rental": "car rental",
+    "rating": "ratings",
+    "dispute": "helmet dispute",
+}
+
+
+def _short(tx_hash: str | None) -> str:
+    return f"{tx_hash[:10]}…{tx_hash[-6:]}" if tx_hash else ""
+
+
+def _gas_table(result: DemoResult) -> Table:
+    from rich.table import Table
+
+    gas = Table(title="Gas used (from the receipts)", title_justify="left")
+    for column in ("part", "step", "by", "gas", "tx"):
+        gas.add_column(column, justify="right" if column == "gas" else "left")
+    for section, part in _PARTS.items():
+        steps = [s for s in result.steps if s.section == section and s.gas_used is not None]
+        for i, s in enumerate(steps):
+            gas.add_row(
+                part if i == 0 else "", s.action, s.actor, f"{s.gas_used:,}", _short(s.tx_hash)
+            )
+        if len(steps) > 1:
+            subtotal = sum(s.gas_used or 0 for s in steps)
+            gas.add_row("", f"[dim]{part}, total", "", f"[dim]{subtotal:,}", "", end_section=True)
+        elif steps:
+            gas.rows[-1].end_section = True
+    gas.add_row(
+        "[bold]all", "[bold]every step after the deployment", "", f"[bold]{result.total_gas:,}", ""
+    )
+    return gas
+
+
+def _print_summary(console: Console, result: DemoResult) -> None:
+    from rich.panel import Panel
+    from rich.table import Table
+
+    console.print()
+    balances = Table(title="Balances (ETH)", title_justify="left")
+    for column in ("party", "before", "after", "gas paid", "trades moved", "terms say"):
+        balances.add_column(column, justify="left" if column == "party" else "right")
+    for p in result.parties:
+        balances.add_row(
+            p.role,
+            _eth(p.balance_before),
+            _eth(p.balance_after),
+            _eth(p.fees_paid),
+            _signed_eth(p.payout),
+            _signed_eth(p.expected_payout),
+        )
+    console.print(balances)
+
+    reputations = Table(title="Reputation (on-chain, ETH trades)", title_justify="left")
+    for column in ("party", "ratings", "average", "rated volume"):
+        reputations.add_column(column, justify="left" if column == "party" else "right")
+    for p in result.parties:
+        average = f"{p.average:.1f} ★" if p.average is not None else "-"
+        reputations.add_row(p.role, str(p.ratings), average, _eth(p.rated_volume))
+    console.print(reputations)
+
+    console.print(_gas_table(result))
+
+    matches = all(p.payout == p.expected_payout for p in result.parties)
+    verdict = "every balance moved exactly as the terms say" if matches else "BALANCES DIFFER"
+    console.print(
+        Panel(
+            f"{verdict}; car found by {result.found_via};"
+            f" {result.network} chain, {result.elapsed:.1f} s",
+            title="p2pchain demo",
+            border_style="green" if matches else "red",
+        )
+    )
+
+
+__all__ = [
+    "NETWORKS",
+    "DemoResult",
+    "DemoStep",
+    "PartySummary",
+    "TradeSummary",
+    "car_photo",
+    "run_demo",
+]
