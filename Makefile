@@ -10,9 +10,9 @@ NPM_STAMP := node_modules/.p2pchain-installed
 # Lint tools, installed into .venv only by `make typecheck`.
 LINT_PINS := mypy==2.4.1 ruff==0.17.5
 
-.PHONY: test demo compile gas deploy solc venv node typecheck oracles
+.PHONY: test demo compile gas deploy solc venv node typecheck oracles browser
 
-test: $(VENV_STAMP) $(NPM_STAMP) oracles
+test: $(VENV_STAMP) $(NPM_STAMP) oracles browser
 	$(VPY) -m pytest -q -n 2
 
 demo: $(VENV_STAMP) $(NPM_STAMP)
@@ -62,3 +62,12 @@ oracles:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ipfs-cid \
 	    || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ipfs-cid; }; \
 	  else echo "ipfs_cid not found: install the Debian package ipfs-cid (sudo apt-get install ipfs-cid)" >&2; exit 1; fi; }
+
+# The web page is tested in Debian's Chromium (driven by playwright; never `playwright install`)
+# and the API is load-tested with wrk. Install both with apt when missing (root only).
+browser:
+	@{ command -v chromium >/dev/null 2>&1 && command -v wrk >/dev/null 2>&1; } || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium wrk \
+	    || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium wrk; }; \
+	  else echo "chromium or wrk not found: install the Debian packages (sudo apt-get install chromium wrk)" >&2; exit 1; fi; }

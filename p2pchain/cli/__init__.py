@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import typer
 
+from p2pchain.cli._api import api_app
 from p2pchain.cli._demo import demo
 from p2pchain.cli._ipfs import ipfs_app
 
@@ -20,6 +21,7 @@ app = typer.Typer(
     add_completion=True,
 )
 app.add_typer(ipfs_app, name="ipfs")
+app.add_typer(api_app, name="api")
 app.command("demo")(demo)
 
 

@@ -1,0 +1,137 @@
+"""Listings: search over the index, and a listing's detail with its verified document."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from pydantic import ValidationError
+
+from frontend_api.deps import ServicesDep
+from frontend_api.errors import ApiError
+from frontend_api.schemas import ListingDetailOut, ListingOut, SearchOut, TermsOut
+from frontend_api.services import Services
+from p2pchain._errors import IpfsError, ListingError
+from p2pchain._views import Listing
+from p2pchain.indexer import IndexedListing, SearchQuery, TrustView
+from p2pchain.ipfs import CID
+
+router = APIRouter(prefix="/api/listings", tags=["listings"])
+
+Text = Annotated[str | None, Query(max_length=200, description="Words to match.")]
+AmountQuery = Annotated[
+    str | None, Query(pattern=r"^(0|[1-9][0-9]{0,77})$", description="Base units.")
+]
+
+
+def listing_out(services: Services, item: IndexedListing) -> ListingOut:
+    """An indexed listing with its image URLs."""
+    return ListingOut(
+        **item.model_dump(), image_urls=[services.image_url(c) for c in item.image_cids]
+    )
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors(include_url=False)[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    return f"{loc}: {msg}" if loc else msg
+
+
+@router.get("", operation_id="search_listings")
+def search(
+    services: ServicesDep,
+    text: Text = None,
+    kind: Annotated[str | None, Query(pattern=r"^(sale|service|rental)$")] = None,
+    token: Annotated[str | None, Query(max_length=42)] = None,
+    min_price: AmountQuery = None,
+    max_price: AmountQuery = None,
+    min_trust: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
+    available_only: bool = True,
+    sort: Annotated[str, Query(pattern=r"^(price_asc|price_desc|newest|trust)$")] = "newest",
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+) -> SearchOut:
+    """Search the indexed listings: free text, filters, sorting, pages."""
+    try:
+        query = SearchQuery(
+            text=text,
+            kind=kind,
+            token=token,
+            min_price=min_price,
+            max_price=max_price,
+            min_trust=min_trust,
+            available_only=available_only,
+            sort=sort,
+            limit=limit,
+            offset=offset,
+        )
+    except ValidationError as exc:
+        raise ApiError(422, _first_error(exc)) from None
+    page = services.index.search(query)
+    return SearchOut(
+        items=[listing_out(services, item) for item in page.items],
+        total=page.total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def _terms_out(listing: Listing) -> TermsOut:
+    t = listing.terms
+    return TermsOut(
+        seller=t.seller,
+        token=t.token,
+        price=str(t.price),
+        deposit=str(t.deposit),
+        arbitrator=t.arbitrator,
+        arbitrator_fee_bps=t.arbitrator_fee_bps,
+        review_window=t.review_window,
+        expiry=t.expiry,
+        cid=str(CID.parse(t.cid)),
+    )
+
+
+def seller_trust(services: Services, address: str) -> TrustView | None:
+    """The index's trust view of ``address``, or None when the index cannot answer."""
+    try:
+        return services.index.trust(address)
+    except (IpfsError, ListingError):
+        return None
+
+
+@router.get("/{listing_id}", operation_id="get_listing")
+def detail(
+    listing_id: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")], services: ServicesDep
+) -> ListingDetailOut:
+    """A listing from the chain, its document fetched from IPFS and verified, its seller's trust."""
+    from p2pchain._listings import fetch_listing
+
+    client = services.client
+    listing = client.listing(listing_id)
+    terms = _terms_out(listing)
+    document = None
+    error = None
+    images: list[str] = []
+    try:
+        verified = fetch_listing(client, services.backend, listing, with_images=False)
+    except (ListingError, IpfsError) as exc:
+        error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    else:
+        document = verified.document.model_dump(mode="json")
+        images = [services.image_url(cid) for cid in verified.image_cids]
+    return ListingDetailOut(
+        id="0x" + listing.id.hex(),
+        seller=listing.seller,
+        status=listing.status.value,
+        signed=listing.signed,
+        terms=terms,
+        listed_quantity=listing.listed_quantity,
+        sold=listing.sold,
+        remaining=listing.remaining,
+        document_cid=terms.cid,
+        document=document,
+        document_error=error,
+        image_urls=images,
+        seller_trust=seller_trust(services, listing.seller),
+    )

@@ -1,0 +1,252 @@
+"""Writes, for a browser wallet: unsigned transactions, EIP-712 typed data, raw submission.
+
+The API holds no keys. Each ``POST /api/tx/<action>`` checks the call against the chain (a call
+the contract would refuse answers 409 with the contract's error) and returns the transactions to
+pass to ``eth_sendTransaction``, in order. ``POST /api/tx/submit`` forwards a transaction a
+wallet signed itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import rlp
+from eth_account import Account
+from eth_account.typed_transactions import TypedTransaction
+from eth_utils import keccak
+from fastapi import APIRouter, Path
+from hexbytes import HexBytes
+from web3.exceptions import TransactionNotFound, Web3RPCError
+
+from frontend_api.deps import ClientDep
+from frontend_api.errors import ApiError
+from frontend_api.schemas import (
+    BuyIn,
+    CloseListingIn,
+    PreparedOut,
+    RateIn,
+    ShareIn,
+    SignedListingIn,
+    SubmitIn,
+    SubmittedOut,
+    TermsIn,
+    TradeActionIn,
+    TxStatusOut,
+    TypedDataOut,
+    UnsignedTx,
+    WithdrawIn,
+)
+from p2pchain._client import MarketplaceClient, PreparedCall
+from p2pchain._validation import InputError
+from p2pchain._views import SignedListing, to_json_rpc
+
+router = APIRouter(prefix="/api/tx", tags=["transactions"])
+
+#: Trade actions that take only the sender and the trade: path name -> client method.
+SIMPLE_TRADE_ACTIONS: dict[str, str] = {
+    "release": "prepare_release",
+    "return-deposit": "prepare_return_deposit",
+    "refund": "prepare_refund",
+    "finalize": "prepare_finalize",
+    "dispute": "prepare_dispute",
+    "accept-settlement": "prepare_accept_settlement",
+    "claim-ruling-timeout": "prepare_claim_ruling_timeout",
+}
+
+
+def prepared(call: PreparedCall[Any]) -> PreparedOut:
+    """The call's transactions (an approval first, if needed) in wallet form."""
+    txs = [UnsignedTx.model_validate(to_json_rpc(tx)) for tx in call.transactions()]
+    return PreparedOut(action=call.action, transactions=txs)
+
+
+def _hexify(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, dict):
+        return {k: _hexify(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_hexify(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # uint256 values exceed JavaScript's safe integers
+    return value
+
+
+def typed_data_json(typed: dict[str, Any]) -> dict[str, Any]:
+    """Typed data as ``eth_signTypedData_v4`` takes it: bytes as 0x hex, integers as strings."""
+    out = _hexify(typed)
+    out["domain"]["chainId"] = int(typed["domain"]["chainId"])
+    return out
+
+
+def _make_trade_route(path: str, method: str) -> Callable[[TradeActionIn, MarketplaceClient], PreparedOut]:
+    def route(body: TradeActionIn, client: ClientDep) -> PreparedOut:
+        call = getattr(client, method)(body.trade_id, sender=body.sender)
+        return prepared(call)
+
+    route.__name__ = method
+    route.__doc__ = f"The unsigned ``{path}`` transaction of a trade, for the sender's wallet."
+    return route
+
+
+for _path, _method in SIMPLE_TRADE_ACTIONS.items():
+    router.add_api_route(
+        f"/{_path}",
+        _make_trade_route(_path, _method),
+        methods=["POST"],
+        response_model=PreparedOut,
+        operation_id=_method,
+        summary=f"Prepare {_path.replace('-', ' ')}",
+    )
+
+
+@router.post("/propose-settlement", operation_id="prepare_propose_settlement")
+def propose_settlement(body: ShareIn, client: ClientDep) -> PreparedOut:
+    """A settlement proposal: the buyer gets ``buyer_share`` of the held funds."""
+    return prepared(
+        client.prepare_propose_settlement(body.trade_id, int(body.buyer_share), sender=body.sender)
+    )
+
+
+@router.post("/rule", operation_id="prepare_rule")
+def rule(body: ShareIn, client: ClientDep) -> PreparedOut:
+    """The arbitrator's ruling: the buyer gets ``buyer_share`` after the fee."""
+    return prepared(client.prepare_rule(body.trade_id, int(body.buyer_share), sender=body.sender))
+
+
+@router.post("/rate", operation_id="prepare_rate")
+def rate(body: RateIn, client: ClientDep) -> PreparedOut:
+    """A 1-5 star rating of the counterparty of a final trade."""
+    return prepared(client.prepare_rate(body.trade_id, body.score, sender=body.sender))
+
+
+def _signed_listing(client: MarketplaceClient, data: dict[str, Any]) -> SignedListing:
+    """A signed listing from its shared JSON, its signature checked."""
+    try:
+        shared = SignedListing.from_json(data)
+        return client.signed_listing(shared.typed_data(), shared.signature)
+    except InputError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ApiError(400, f"signed_listing: malformed: {exc}") from None
+
+
+@router.post("/buy", operation_id="prepare_buy")
+def buy(body: BuyIn, client: ClientDep) -> PreparedOut:
+    """A purchase of an on-chain listing (``listing_id``) or a signed one (``signed_listing``)."""
+    if (body.listing_id is None) == (body.signed_listing is None):
+        raise ApiError(422, "give listing_id or signed_listing, exactly one")
+    if body.signed_listing is not None:
+        listing: Any = _signed_listing(client, body.signed_listing)
+    else:
+        listing = client.listing(body.listing_id or "")
+    return prepared(client.prepare_buy(listing, body.quantity, sender=body.buyer))
+
+
+@router.post("/withdraw", operation_id="prepare_withdraw")
+def withdraw(body: WithdrawIn, client: ClientDep) -> PreparedOut:
+    """Withdrawing the sender's credited payouts in ``token`` (to ``to``, default the sender)."""
+    return prepared(client.prepare_withdraw(body.token, body.to, sender=body.sender))
+
+
+def _terms(client: MarketplaceClient, body: TermsIn) -> Any:
+    return client.make_terms(
+        price=int(body.price),
+        cid=body.cid,
+        seller=body.seller,
+        token=body.token,
+        deposit=int(body.deposit),
+        arbitrator=body.arbitrator,
+        arbitrator_fee_bps=body.arbitrator_fee_bps,
+        review_window=body.review_window,
+        expiry=body.expiry,
+    )
+
+
+@router.post("/create-listing", operation_id="prepare_create_listing")
+def create_listing(body: TermsIn, client: ClientDep) -> PreparedOut:
+    """An on-chain listing of ``quantity`` units under the terms (the seller sends it)."""
+    terms = _terms(client, body)
+    return prepared(
+        client.prepare_create_listing(terms, body.quantity, salt=body.salt, sender=body.seller)
+    )
+
+
+@router.post("/close-listing", operation_id="prepare_close_listing")
+def close_listing(body: CloseListingIn, client: ClientDep) -> PreparedOut:
+    """Closing an on-chain listing for good (its seller sends it)."""
+    return prepared(client.prepare_close_listing(body.listing_id, sender=body.sender))
+
+
+@router.post("/listing-typed-data", operation_id="listing_typed_data")
+def listing_typed_data(body: TermsIn, client: ClientDep) -> TypedDataOut:
+    """The EIP-712 typed data of a signed listing, for the seller's ``eth_signTypedData_v4``."""
+    terms = client.check_terms(_terms(client, body))
+    typed = client.listing_typed_data(terms, body.quantity, salt=body.salt)
+    from eth_account.messages import encode_typed_data
+
+    signable = encode_typed_data(full_message=typed)
+    digest = keccak(b"\x19" + signable.version + signable.header + signable.body)
+    return TypedDataOut(typed_data=typed_data_json(typed), listing_id="0x" + digest.hex())
+
+
+@router.post("/signed-listing", operation_id="verify_signed_listing")
+def signed_listing(body: SignedListingIn, client: ClientDep) -> dict[str, Any]:
+    """Check a seller's signature over listing typed data; return the shareable signed listing."""
+    try:
+        listing = client.signed_listing(body.typed_data, body.signature)
+    except InputError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ApiError(400, f"typed_data: malformed: {exc!s}") from None
+    return listing.to_json()
+
+
+def _chain_id_of(raw: bytes) -> int | None:
+    if raw[0] <= 0x7F:
+        return int(TypedTransaction.from_bytes(HexBytes(raw)).as_dict()["chainId"])
+    v = int.from_bytes(rlp.decode(raw)[6], "big")
+    return (v - 35) // 2 if v >= 35 else None
+
+
+@router.post("/submit", operation_id="submit_raw_transaction")
+def submit(body: SubmitIn, client: ClientDep) -> SubmittedOut:
+    """Send a transaction a wallet signed (``eth_sendRawTransaction``)."""
+    raw = bytes.fromhex(body.raw[2:])
+    try:
+        Account.recover_transaction(raw)
+        chain_id = _chain_id_of(raw)
+    except Exception as exc:  # noqa: BLE001 - any decoding failure is bad input
+        raise ApiError(400, f"raw: not a signed transaction: {exc}") from None
+    if chain_id is not None and chain_id != client.chain_id:
+        raise ApiError(400, f"raw: signed for chain id {chain_id}, this is chain {client.chain_id}")
+    try:
+        tx_hash = client.w3.eth.send_raw_transaction(raw)
+    except Web3RPCError as exc:
+        message = exc.rpc_response.get("error", {}) if exc.rpc_response else {}
+        text = message.get("message", str(exc)) if isinstance(message, dict) else str(exc)
+        raise ApiError(400, f"the node refused the transaction: {text}") from None
+    return SubmittedOut(tx_hash=HexBytes(tx_hash).to_0x_hex())
+
+
+@router.get("/{tx_hash}", operation_id="transaction_status")
+def status(
+    tx_hash: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")], client: ClientDep
+) -> TxStatusOut:
+    """Whether a transaction is pending, succeeded or reverted."""
+    text = tx_hash.lower()
+    try:
+        receipt = client.w3.eth.get_transaction_receipt(text)  # type: ignore[arg-type]
+    except TransactionNotFound:
+        try:
+            client.w3.eth.get_transaction(text)  # type: ignore[arg-type]
+        except TransactionNotFound:
+            raise ApiError(404, f"no transaction {text} on this chain") from None
+        return TxStatusOut(tx_hash=text, status="pending")
+    ok = int(receipt["status"]) == 1
+    return TxStatusOut(
+        tx_hash=text,
+        status="success" if ok else "reverted",
+        block_number=int(receipt["blockNumber"]),
+    )

@@ -1,0 +1,258 @@
+"""Request and response bodies. Amounts are decimal strings of base units (wei for ETH), ids are
+0x hex, addresses are 0x + 40 hex digits (checksummed when mixed case)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from p2pchain.indexer import IndexedListing, IndexedTrade, TrustView
+
+#: An address: 0x + 40 hex digits.
+Address = Annotated[
+    str, Field(pattern=r"^0x[0-9a-fA-F]{40}$", examples=["0x70997970C51812dc3A010C7d01b50e0d17dc79C8"])
+]
+#: A 32-byte id: 0x + 64 hex digits.
+Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
+#: An amount in base units, as a decimal string.
+Amount = Annotated[str, Field(pattern=r"^(0|[1-9][0-9]{0,77})$", examples=["1000000000000000000"])]
+#: A positive amount in base units, as a decimal string.
+PositiveAmount = Annotated[str, Field(pattern=r"^[1-9][0-9]{0,77}$")]
+#: A CID as text.
+CidText = Annotated[str, Field(min_length=2, max_length=200, pattern=r"^[A-Za-z0-9]+$")]
+#: Units of a listing.
+Quantity = Annotated[int, Field(ge=1, le=2**32 - 1)]
+ZERO = "0x0000000000000000000000000000000000000000"
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorOut(BaseModel):
+    """Every error: one line naming the problem."""
+
+    detail: str
+
+
+# ---------------------------------------------------------------------- transactions
+
+
+class UnsignedTx(BaseModel):
+    """A transaction for ``eth_sendTransaction``: quantities as 0x hex, as EIP-1193 wallets take them."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: str = Field(alias="from")
+    to: str
+    data: str
+    value: str
+    chainId: str
+    gas: str | None = None
+    maxFeePerGas: str | None = None
+    maxPriorityFeePerGas: str | None = None
+    gasPrice: str | None = None
+
+
+class PreparedOut(BaseModel):
+    """Transactions to sign and send in order (an ERC-20 approval may come first)."""
+
+    action: str
+    transactions: list[UnsignedTx]
+
+
+class TradeActionIn(_Body):
+    """A party's action on a trade."""
+
+    sender: Address
+    trade_id: Hex32
+
+
+class ShareIn(TradeActionIn):
+    """A settlement proposal or ruling: the buyer's share of the held funds."""
+
+    buyer_share: Amount
+
+
+class RateIn(TradeActionIn):
+    """A rating of the counterparty of a final trade."""
+
+    score: Annotated[int, Field(ge=1, le=5)]
+
+
+class BuyIn(_Body):
+    """A purchase: an on-chain listing by id, or a signed listing as the seller shared it."""
+
+    buyer: Address
+    listing_id: Hex32 | None = None
+    signed_listing: dict[str, Any] | None = None
+    quantity: Quantity = 1
+
+
+class WithdrawIn(_Body):
+    """Withdrawing credited payouts."""
+
+    sender: Address
+    token: Address = ZERO
+    to: Address | None = None
+
+
+class TermsIn(_Body):
+    """A seller's listing terms."""
+
+    seller: Address
+    price: PositiveAmount
+    cid: CidText
+    token: Address = ZERO
+    deposit: Amount = "0"
+    arbitrator: Address = ZERO
+    arbitrator_fee_bps: Annotated[int, Field(ge=0, le=1000)] = 0
+    review_window: Annotated[int, Field(ge=0, le=365 * 86_400)] = 7 * 86_400
+    expiry: Annotated[int, Field(ge=0, le=2**40 - 1)] = 0
+    quantity: Quantity = 1
+    salt: Hex32 | None = None
+
+
+class CloseListingIn(_Body):
+    """Closing an on-chain listing."""
+
+    sender: Address
+    listing_id: Hex32
+
+
+class TypedDataOut(BaseModel):
+    """EIP-712 typed data for ``eth_signTypedData_v4`` (bytes as 0x hex)."""
+
+    typed_data: dict[str, Any]
+    listing_id: str
+
+
+class SignedListingIn(_Body):
+    """Typed data and the seller's signature over it."""
+
+    typed_data: dict[str, Any]
+    signature: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{130}$")]
+
+
+class SubmitIn(_Body):
+    """A signed raw transaction (0x hex)."""
+
+    raw: Annotated[str, Field(pattern=r"^0x([0-9a-fA-F][0-9a-fA-F])+$", max_length=262_146)]
+
+
+class SubmittedOut(BaseModel):
+    """A transaction the node accepted."""
+
+    tx_hash: str
+
+
+class TxStatusOut(BaseModel):
+    """Whether a transaction is mined, and how it ended."""
+
+    tx_hash: str
+    status: Literal["pending", "success", "reverted"]
+    block_number: int | None = None
+
+
+# ---------------------------------------------------------------------- reads
+
+
+class ListingOut(IndexedListing):
+    """An indexed listing, with its images' URLs through the gateway."""
+
+    image_urls: list[str] = Field(default_factory=list)
+
+
+class SearchOut(BaseModel):
+    """One page of search results."""
+
+    items: list[ListingOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class TermsOut(BaseModel):
+    """On-chain terms (amounts as decimal strings)."""
+
+    seller: str
+    token: str
+    price: str
+    deposit: str
+    arbitrator: str
+    arbitrator_fee_bps: int
+    review_window: int
+    expiry: int
+    cid: str
+
+
+class ListingDetailOut(BaseModel):
+    """A listing read from the chain, with its document fetched and verified against its CID.
+
+    ``document`` is None and ``document_error`` says why when the document cannot be fetched,
+    does not verify, or disagrees with the terms.
+    """
+
+    id: str
+    seller: str
+    status: str
+    signed: bool
+    terms: TermsOut
+    listed_quantity: int
+    sold: int
+    remaining: int
+    document_cid: str
+    document: dict[str, Any] | None = None
+    document_error: str | None = None
+    image_urls: list[str] = Field(default_factory=list)
+    seller_trust: TrustView | None = None
+
+
+class NextStepOut(BaseModel):
+    """Something a party may do with a trade (a ``/api/tx/<action>``), and when."""
+
+    action: str
+    actor: str | None
+    not_before: int | None = None
+    until: int | None = None
+
+
+class TradeOut(IndexedTrade):
+    """An indexed trade, with the caller's role and who may do what next."""
+
+    role: str | None = None
+    next_steps: list[NextStepOut] = Field(default_factory=list)
+
+
+class TradesOut(BaseModel):
+    """An account's trades, newest first."""
+
+    address: str
+    items: list[TradeOut]
+
+
+class TrustOut(BaseModel):
+    """An address's trust: the index's score and evidence, and its on-chain ETH rating totals."""
+
+    address: str
+    trust: TrustView
+    onchain_rating_count: int
+    onchain_average: float | None
+
+
+class UploadOut(BaseModel):
+    """Content stored (and pinned) on IPFS."""
+
+    cid: str
+    size: int
+    url: str
+
+
+class ConfigOut(BaseModel):
+    """What a page needs to know about the deployment."""
+
+    chain_id: int
+    marketplace: str
+    reputation: str
+    gateway_url: str

@@ -1,0 +1,133 @@
+"""What the routes use: the chain client, the IPFS backend and the index, opened on first use.
+
+The API holds no keys: its :class:`~p2pchain.MarketplaceClient` has no account and only reads,
+simulates, and prepares unsigned transactions. Opening is lazy so that the app (and its OpenAPI
+spec) can be built without a chain; a node that cannot be reached answers 503 per request.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from frontend_api.settings import ApiSettings
+
+if TYPE_CHECKING:
+    from p2pchain._client import MarketplaceClient
+    from p2pchain.indexer import Indexer, IndexReader
+    from p2pchain.ipfs import IpfsBackend
+
+
+class Services:
+    """The API's connections, shared by every request.
+
+    Args:
+        settings: Where to connect.
+        client: A ready client to use instead of connecting (tests, embedding).
+        backend: A ready IPFS backend to use instead of the settings'.
+        indexer: A ready index (an ``Indexer`` or ``IndexReader``) to use instead of opening
+            ``settings.index_db``; the caller syncs it.
+    """
+
+    def __init__(
+        self,
+        settings: ApiSettings,
+        *,
+        client: MarketplaceClient | None = None,
+        backend: IpfsBackend | None = None,
+        indexer: IndexReader | None = None,
+    ) -> None:
+        self.settings = settings
+        self._client = client
+        self._backend = backend
+        self._indexer = indexer
+        self._owns_index = indexer is None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        #: Why the background sync stopped, if it did.
+        self.follow_error: str | None = None
+
+    @property
+    def client(self) -> MarketplaceClient:
+        """The read-only marketplace client (connected on first use).
+
+        Raises:
+            ChainError: The node cannot be reached.
+            DeploymentError: No verified deployment on that chain.
+        """
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    from p2pchain._client import MarketplaceClient
+
+                    self._client = MarketplaceClient.connect(
+                        self.settings.network, deployments=self.settings.deployments
+                    )
+        return self._client
+
+    @property
+    def backend(self) -> IpfsBackend:
+        """The IPFS backend: Kubo at ``ipfs_url``, else the local store."""
+        if self._backend is None:
+            with self._lock:
+                if self._backend is None:
+                    from p2pchain.ipfs import KuboBackend, LocalStore
+
+                    url = self.settings.ipfs_url
+                    self._backend = (
+                        KuboBackend(url) if url else LocalStore(self.settings.ipfs_store)
+                    )
+        return self._backend
+
+    @property
+    def index(self) -> IndexReader:
+        """The index the reads come from; with ``settings.sync``, followed in the background."""
+        if self._indexer is None:
+            with self._lock:
+                if self._indexer is None:
+                    self._indexer = self._open_index()
+        return self._indexer
+
+    def _open_index(self) -> IndexReader:
+        from p2pchain.indexer import Indexer, IndexReader
+
+        url = self.settings.index_url()
+        if not self.settings.sync:
+            return IndexReader(url)
+        client = self.client
+        indexer = Indexer(
+            url,
+            client.w3,
+            client.deployment,
+            ipfs=self.backend,
+            confirmations=self.settings.confirmations,
+        )
+        indexer.sync()
+        self._follow(indexer)
+        return IndexReader(url)  # its own connection: reads never wait on the writer's
+
+    def _follow(self, indexer: Indexer) -> None:
+        def run() -> None:
+            try:
+                indexer.follow(poll_interval=self.settings.poll_interval, stop=self._stop)
+            except Exception as exc:  # noqa: BLE001 - reported, reads go on from the database
+                self.follow_error = f"{type(exc).__name__}: {exc}"
+
+        self._thread = threading.Thread(target=run, name="p2pchain-api-index", daemon=True)
+        self._thread.start()
+
+    def image_url(self, cid: str) -> str:
+        """Where a browser fetches ``cid``: the configured gateway, or this API's ``/ipfs/``."""
+        base = self.settings.gateway_url or ""
+        return f"{base}/ipfs/{cid}"
+
+    def close(self) -> None:
+        """Stop the background sync and close what this object opened."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        if self._owns_index and self._indexer is not None:
+            self._indexer.close()
+            self._indexer = None

@@ -1,0 +1,90 @@
+"""The API's settings: one pydantic-settings object, read from ``P2PCHAIN_API_*`` variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlparse
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+#: Largest upload the API accepts (a listing image: 5 MiB; see ``p2pchain._listings``).
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+
+
+def _http_url(value: str | None, what: str) -> str | None:
+    if value is None or value == "":
+        return None
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ValueError(f"{what} must be an http(s):// URL, got {value!r}")
+    return value.rstrip("/")
+
+
+class ApiSettings(BaseSettings):
+    """Where the API reads and writes; every field has a ``P2PCHAIN_API_<NAME>`` variable.
+
+    Attributes:
+        network: The chain: an ``http(s)://`` / ``ws(s)://`` RPC URL, or ``embedded`` /
+            ``anvil`` / ``ganache`` for a fresh dev chain (deploy it first).
+        deployments: The deployments file to find the contracts in (default: the library's).
+        index_db: The index database URL (``sqlite:///path`` or ``postgresql://...``); default
+            ``index.sqlite`` in the library's data folder.
+        sync: Keep the index in step with the chain from this process (a background thread);
+            off when a separate indexer fills ``index_db``.
+        confirmations: Blocks the index stays behind the chain head.
+        poll_interval: Seconds between index syncs.
+        ipfs_url: A Kubo node's RPC URL (``http://127.0.0.1:5001``) for uploads and reads.
+        ipfs_store: A local IPFS store folder, used when ``ipfs_url`` is not set (default: the
+            library's data folder).
+        gateway_url: Base URL of the gateway image URLs point to; None: this API's own ``/ipfs``.
+        cors_origins: Origins allowed to call the API from a browser (``*`` for any).
+        max_upload_bytes: Largest file ``/api/ipfs/upload`` accepts.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="P2PCHAIN_API_", extra="ignore")
+
+    network: str = Field("http://127.0.0.1:8545", description="Chain RPC URL or dev chain name.")
+    deployments: Path | None = Field(None, description="Deployments file.")
+    index_db: str | None = Field(None, description="Index database URL.")
+    sync: bool = Field(True, description="Follow the chain into the index from this process.")
+    confirmations: int = Field(2, ge=0, le=1000, description="Blocks behind the head.")
+    poll_interval: float = Field(2.0, gt=0, le=3600, description="Seconds between syncs.")
+    ipfs_url: str | None = Field(None, description="Kubo RPC URL; None: the local store.")
+    ipfs_store: Path | None = Field(None, description="Local IPFS store folder.")
+    gateway_url: str | None = Field(None, description="Gateway base URL for image URLs.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated origins allowed by CORS."
+    )
+    max_upload_bytes: int = Field(MAX_UPLOAD_BYTES, ge=1, le=64 * 1024 * 1024)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*":
+                _http_url(origin, "a CORS origin")
+        return value
+
+    def index_url(self) -> str:
+        """The index database URL, defaulting to ``index.sqlite`` in the data folder."""
+        if self.index_db:
+            return self.index_db
+        from p2pchain.ipfs import default_store_dir
+
+        path = default_store_dir().parent / "index.sqlite"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{path}"
+
+    @field_validator("ipfs_url", "gateway_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        return _http_url(value, "the URL")
