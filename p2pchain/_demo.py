@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from p2pchain._chains import DevChain
     from p2pchain._client import MarketplaceClient
+    from p2pchain._deploy import Deployment
     from p2pchain._listings import PublishedListing
     from p2pchain._views import Listing, SignedListing, TradeView, TxInfo
     from p2pchain.ipfs import IpfsBackend
@@ -160,9 +161,7 @@ class DemoResult:
 
     Attributes:
         network: ``embedded``, ``anvil`` or ``ganache``.
-        chain_id: The chain id.
-        marketplace: Marketplace address.
-        reputation: Reputation address.
+        deployment: The contracts the run deployed (chain id, addresses, block).
         node_pid: PID of the node the demo started (already stopped), None in-process.
         found_via: How the buyer found the car (``listing id`` or ``indexer search``).
         steps: Every step, in order.
@@ -172,15 +171,23 @@ class DemoResult:
     """
 
     network: str
-    chain_id: int
-    marketplace: str
-    reputation: str
+    deployment: Deployment
     node_pid: int | None
     found_via: str
     steps: tuple[DemoStep, ...]
     parties: tuple[PartySummary, ...]
     trades: tuple[TradeSummary, ...]
     elapsed: float
+
+    @property
+    def chain_id(self) -> int:
+        """The chain id."""
+        return self.deployment.chain_id
+
+    @property
+    def marketplace(self) -> str:
+        """The Marketplace address."""
+        return self.deployment.marketplace
 
     def party(self, role: str) -> PartySummary:
         """The party playing ``role``."""
@@ -412,9 +419,7 @@ class _Story:
         )
         return DemoResult(
             network=self.chain.name,
-            chain_id=deployment.chain_id,
-            marketplace=deployment.marketplace,
-            reputation=deployment.reputation,
+            deployment=deployment,
             node_pid=None,
             found_via=self.found_via,
             steps=tuple(self.log.steps),
@@ -425,7 +430,7 @@ class _Story:
 
     # -- setup
 
-    def _setup(self) -> tuple[_Cast, Any]:
+    def _setup(self) -> tuple[_Cast, Deployment]:
         from p2pchain._client import MarketplaceClient
         from p2pchain._deploy import deploy
         from p2pchain._views import TxInfo
