@@ -355,6 +355,8 @@ def run_demo(
         raise InputError(f"unknown network {network!r}: use one of {', '.join(NETWORKS)}")
     out = console if console is not None else _default_console()
     started = time.perf_counter()
+    where = chain.name if chain is not None else network
+    out.rule(f"[bold]p2pchain demo[/]: the whole marketplace on the {where} chain")
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="p2pchain-demo-")))
         running = chain if chain is not None else stack.enter_context(_started(network, out))
