@@ -99,7 +99,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(P2PChainError)
     async def library_error(request: Request, exc: P2PChainError) -> JSONResponse:
-        return error_response(status_of(exc), str(exc))
+        detail = str(exc)
+        if isinstance(exc, ContractError):  # name the contract's error for programs to match
+            detail = f"{type(exc).__name__}: {detail}"
+        return error_response(status_of(exc), detail)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

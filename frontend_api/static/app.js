@@ -1,0 +1,237 @@
+// The p2pchain web page: browse and search listings, open one, buy it with an injected EIP-1193
+// wallet (window.ethereum), see your trades and release or dispute them. Plain JavaScript, no
+// build step, no external URLs: everything comes from this API.
+"use strict";
+
+const state = { account: null, config: null };
+const view = document.getElementById("view");
+const statusLine = document.getElementById("status");
+
+// ------------------------------------------------------------------ helpers
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "onclick" || key === "onsubmit") node[key] = value;
+    else if (value !== null && value !== undefined) node.setAttribute(key, value);
+  }
+  for (const child of children) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function setStatus(text, kind = "info") {
+  statusLine.textContent = text;
+  statusLine.dataset.state = kind;
+}
+
+async function api(path, options = {}) {
+  const init = { headers: { "Content-Type": "application/json" }, ...options };
+  if (init.body && typeof init.body !== "string") init.body = JSON.stringify(init.body);
+  const response = await fetch(path, init);
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.detail || `HTTP ${response.status}`);
+  return body;
+}
+
+// Amounts are decimal strings of base units; show them with 18 decimals (ETH) without floats.
+function formatUnits(value, decimals = 18) {
+  const n = BigInt(value);
+  const base = 10n ** BigInt(decimals);
+  const whole = n / base;
+  const frac = (n % base).toString().padStart(decimals, "0").replace(/0+$/, "");
+  return frac ? `${whole}.${frac}` : `${whole}`;
+}
+
+function priceText(amount, token) {
+  return token === "ETH" || /^0x0{40}$/i.test(token) ? `${formatUnits(amount)} ETH` : `${amount} units of ${token}`;
+}
+
+function short(address) {
+  return address ? `${address.slice(0, 6)}…${address.slice(-4)}` : "";
+}
+
+function trustText(score) {
+  return `seller trust ${(Number(score) * 100).toFixed(0)}%`;
+}
+
+// ------------------------------------------------------------------ wallet
+
+function wallet() {
+  if (!window.ethereum) throw new Error("no wallet found: install a browser wallet (EIP-1193)");
+  return window.ethereum;
+}
+
+async function connect() {
+  const accounts = await wallet().request({ method: "eth_requestAccounts" });
+  if (!accounts || !accounts.length) throw new Error("the wallet shared no account");
+  state.account = accounts[0];
+  document.getElementById("account").textContent = short(state.account);
+  document.getElementById("account").title = state.account;
+  document.getElementById("connect").textContent = "Connected";
+  return state.account;
+}
+
+async function waitMined(hash) {
+  for (let i = 0; i < 240; i++) {
+    try {
+      const s = await api(`/api/tx/${hash}`);
+      if (s.status === "success") return s;
+      if (s.status === "reverted") throw new Error(`transaction ${hash} reverted`);
+    } catch (err) {
+      if (!String(err.message).startsWith("no transaction")) throw err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`transaction ${hash} not mined after 2 minutes`);
+}
+
+// Sign and send each prepared transaction in turn with the wallet (an approval may come first).
+async function sendPrepared(prepared) {
+  let last = null;
+  for (const tx of prepared.transactions) {
+    const params = Object.fromEntries(Object.entries(tx).filter(([, v]) => v !== null));
+    setStatus(`Confirm "${prepared.action}" in your wallet…`, "busy");
+    const hash = await wallet().request({ method: "eth_sendTransaction", params: [params] });
+    setStatus(`Waiting for ${hash} to be mined…`, "busy");
+    last = await waitMined(hash);
+  }
+  return last;
+}
+
+async function act(label, work) {
+  try {
+    setStatus(`${label}…`, "busy");
+    await work();
+  } catch (err) {
+    setStatus(`${label} failed: ${err.message}`, "error");
+  }
+}
+
+// ------------------------------------------------------------------ screens
+
+async function showBrowse(params) {
+  const text = params.get("q") || "";
+  const kind = params.get("kind") || "";
+  const input = el("input", { name: "q", type: "search", placeholder: "Search listings", value: text, "data-testid": "search-input" });
+  const select = el("select", { name: "kind", "data-testid": "search-kind" },
+    el("option", { value: "" }, "All kinds"), el("option", { value: "sale" }, "For sale"),
+    el("option", { value: "service" }, "Services"), el("option", { value: "rental" }, "Rentals"));
+  select.value = kind;
+  const form = el("form", { class: "search", onsubmit: (event) => {
+    event.preventDefault();
+    const next = new URLSearchParams();
+    if (input.value.trim()) next.set("q", input.value.trim());
+    if (select.value) next.set("kind", select.value);
+    location.hash = `#/?${next}`;
+  } }, input, select, el("button", { type: "submit", "data-testid": "search-button" }, "Search"));
+  const grid = el("div", { class: "grid", "data-testid": "results" });
+  view.replaceChildren(form, grid);
+  const query = new URLSearchParams({ limit: "50" });
+  if (text) query.set("text", text);
+  if (kind) query.set("kind", kind);
+  const page = await api(`/api/listings?${query}`);
+  if (!page.items.length) grid.append(el("p", { class: "empty", "data-testid": "no-results" }, "No listings found."));
+  for (const item of page.items) {
+    const image = item.image_urls.length
+      ? el("img", { src: item.image_urls[0], alt: item.title || "listing photo" })
+      : el("div", { class: "noimg" });
+    grid.append(el("article", { class: "card", "data-testid": "listing-card", "data-id": item.listing_id,
+      onclick: () => { location.hash = `#/listing/${item.listing_id}`; } },
+      image,
+      el("div", { class: "body" },
+        el("h3", {}, item.title || "(document unavailable)"),
+        el("div", { class: "price" }, priceText(item.price, item.token)),
+        el("div", { class: "trust", "data-testid": "card-trust" }, trustText(item.seller_trust)))));
+  }
+  setStatus(`${page.total} listing(s)`, "info");
+}
+
+async function showListing(id) {
+  const listing = await api(`/api/listings/${id}`);
+  const doc = listing.document || {};
+  const images = el("div", {}, ...listing.image_urls.map((url) => el("img", { src: url, alt: doc.title || "photo", "data-testid": "listing-image" })));
+  const trust = listing.seller_trust;
+  const buy = el("button", { "data-testid": "buy", onclick: () => act("Buying", async () => {
+    const buyer = state.account || (await connect());
+    const prepared = await api("/api/tx/buy", { method: "POST", body: { buyer, listing_id: listing.id, quantity: 1 } });
+    await sendPrepared(prepared);
+    setStatus("Bought: the price is held in escrow until you release it.", "done");
+    await route();
+  }) }, "Buy with wallet");
+  buy.disabled = !(listing.status === "live" || listing.status === "unused");
+  const info = el("dl", {},
+    el("dt", {}, "Price"), el("dd", { class: "price", "data-testid": "listing-price" }, priceText(listing.terms.price, listing.terms.token)),
+    el("dt", {}, "Status"), el("dd", { "data-testid": "listing-status" }, `${listing.status} (${listing.remaining} left)`),
+    el("dt", {}, "Seller"), el("dd", { class: "mono" }, listing.seller),
+    el("dt", {}, "Trust"), el("dd", { "data-testid": "listing-trust" }, trust
+      ? `${trustText(trust.score)}, ${trust.rating_count} rating(s)${trust.average_stars ? `, ${trust.average_stars.toFixed(1)}★` : ""}`
+      : "unknown"),
+    el("dt", {}, "Document"), el("dd", { class: "mono" }, listing.document_cid));
+  view.replaceChildren(el("section", { class: "detail", "data-testid": "listing-detail" },
+    images,
+    el("div", {},
+      el("h2", { "data-testid": "listing-title" }, doc.title || "(document unavailable)"),
+      listing.document_error ? el("p", { class: "empty" }, listing.document_error) : null,
+      el("p", {}, doc.description || ""),
+      info, buy)));
+  setStatus("", "info");
+}
+
+function tradeButtons(trade) {
+  const mine = (step) => step.actor && state.account && step.actor.toLowerCase() === state.account.toLowerCase();
+  const now = Date.now() / 1000;
+  const open = (step) => (step.not_before === null || now >= step.not_before) && (step.until === null || now < step.until);
+  const wanted = { release: ["Release", "release", ""], dispute: ["Dispute", "dispute", "danger"] };
+  const buttons = [];
+  for (const step of trade.next_steps) {
+    const spec = wanted[step.action];
+    if (!spec || !mine(step) || !open(step) || buttons.some((b) => b.dataset.action === step.action)) continue;
+    buttons.push(el("button", { class: spec[2], "data-action": step.action, "data-testid": `${step.action}-${trade.trade_id}`,
+      onclick: () => act(spec[0], async () => {
+        const prepared = await api(`/api/tx/${spec[1]}`, { method: "POST", body: { sender: state.account, trade_id: trade.trade_id } });
+        await sendPrepared(prepared);
+        setStatus(`${spec[0]}d: trade ${short(trade.trade_id)}.`, "done");
+        await route();
+      }) }, spec[0]));
+  }
+  return buttons;
+}
+
+async function showTrades() {
+  const account = state.account || (await connect());
+  const result = await api(`/api/accounts/${account}/trades`);
+  const rows = result.items.map((trade) => el("tr", { "data-testid": "trade-row", "data-id": trade.trade_id, "data-state": trade.state },
+    el("td", { class: "mono" }, short(trade.trade_id)),
+    el("td", {}, trade.role || ""),
+    el("td", { "data-testid": "trade-state" }, trade.state),
+    el("td", {}, priceText(trade.amount, trade.token)),
+    el("td", { class: "mono" }, short(trade.role === "buyer" ? trade.seller : trade.buyer)),
+    el("td", { class: "actions" }, ...tradeButtons(trade))));
+  const table = el("table", { "data-testid": "trades" },
+    el("thead", {}, el("tr", {}, ...["Trade", "Role", "State", "Amount", "With", ""].map((h) => el("th", {}, h)))),
+    el("tbody", {}, ...rows));
+  view.replaceChildren(el("h2", {}, "My trades"), rows.length ? table : el("p", { class: "empty", "data-testid": "no-trades" }, "No trades yet."));
+}
+
+async function route() {
+  const hash = location.hash || "#/";
+  const [path, query] = hash.slice(1).split("?");
+  try {
+    if (path.startsWith("/listing/")) await showListing(path.slice("/listing/".length));
+    else if (path === "/trades") await showTrades();
+    else await showBrowse(new URLSearchParams(query || ""));
+  } catch (err) {
+    setStatus(err.message, "error");
+  }
+}
+
+document.getElementById("connect").onclick = () => act("Connecting", async () => {
+  await connect();
+  setStatus(`Connected as ${state.account}`, "done");
+  await route();
+});
+window.addEventListener("hashchange", route);
+route();
