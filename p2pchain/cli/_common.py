@@ -1,0 +1,703 @@
+"""What every CLI command shares: options, the config file, output, confirmations, errors.
+
+Kept light at import time: web3, eth-account, rich and the IPFS backends are imported inside the
+functions that need them, so ``p2pchain --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+
+import typer
+
+from p2pchain._errors import P2PChainError
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+    from eth_typing import ChecksumAddress
+
+    from p2pchain._client import MarketplaceClient
+    from p2pchain._wallet import Wallet
+    from p2pchain.ipfs import IpfsBackend
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+CONFIG_ENV = "P2PCHAIN_CONFIG"
+DEPLOYMENTS_ENV = "P2PCHAIN_DEPLOYMENTS"
+#: Names that mean "the dev node ``p2pchain node start`` runs".
+LOCAL_NAMES = ("local", "anvil", "ganache")
+#: Chain ids of the dev nodes (Anvil, Ganache); deploy may use the dev mnemonic's account there.
+DEV_CHAIN_IDS = (31337, 1337)
+#: Keys ``p2pchain config set`` accepts (plus ``networks.<name>``).
+CONFIG_KEYS = {
+    "network": "default network: local, a name from [networks], or an http(s) RPC URL",
+    "account": "default account: a keystore name from `p2pchain wallet list`",
+    "ipfs": "IPFS backend: local (the data folder's store) or a Kubo RPC URL",
+    "gateway": "IPFS gateway URL used for reads instead of the backend",
+}
+
+
+def noun_app(help_text: str) -> typer.Typer:
+    """A sub-app for one noun. Help is plain click text: typer's rich help costs ~0.1 s of
+    start-up, and ``p2pchain <noun> --help`` must answer within 0.3 s."""
+    return typer.Typer(
+        help=help_text,
+        no_args_is_help=True,
+        rich_markup_mode=None,
+        pretty_exceptions_show_locals=False,
+    )
+
+
+class CliError(P2PChainError):
+    """A problem with the command line's own input (a flag, a file, the config)."""
+
+
+# ------------------------------------------------------------------------------------- paths
+
+
+def data_dir() -> Path:
+    """The data folder: ``$P2PCHAIN_DATA_DIR``, else the user's data folder."""
+    from p2pchain._wallet import data_dir as wallet_data_dir
+
+    return wallet_data_dir()
+
+
+def config_path() -> Path:
+    """The config file: ``$P2PCHAIN_CONFIG``, else ``<user config dir>/p2pchain/config.toml``."""
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env).expanduser().absolute()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "p2pchain" / "config.toml"
+
+
+def deployments_path() -> Path:
+    """The deployments file: ``$P2PCHAIN_DEPLOYMENTS``, else ``<data dir>/deployments.json``."""
+    env = os.environ.get(DEPLOYMENTS_ENV)
+    return Path(env).expanduser() if env else data_dir() / "deployments.json"
+
+
+# ------------------------------------------------------------------------------------ config
+
+
+def load_config(path: Path | None = None) -> dict[str, Any]:
+    """Read the config file (TOML, or JSON when it ends in ``.json``); empty if missing.
+
+    Raises:
+        CliError: The file is unreadable or malformed, or holds unknown keys.
+    """
+    file = path or config_path()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read config file {file}: {exc}") from None
+    try:
+        if file.suffix == ".json":
+            data = json.loads(text)
+        else:
+            import tomllib
+
+            data = tomllib.loads(text)
+    except ValueError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CliError(f"config file {file} is malformed: {first}") from None
+    if not isinstance(data, dict):
+        raise CliError(f"config file {file} must hold a table of settings")
+    for key, value in data.items():
+        if key == "networks":
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                raise CliError(f"config file {file}: [networks] must map names to RPC URLs")
+        elif key not in CONFIG_KEYS:
+            raise CliError(
+                f"config file {file}: unknown setting {key!r} (known: {', '.join(CONFIG_KEYS)},"
+                " networks)"
+            )
+        elif not isinstance(value, str):
+            raise CliError(f"config file {file}: {key} must be a string")
+    return data
+
+
+def _toml_string(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def save_config(data: Mapping[str, Any], path: Path | None = None) -> Path:
+    """Write the config file (TOML, or JSON for a ``.json`` path) atomically."""
+    file = path or config_path()
+    if file.suffix == ".json":
+        text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+    else:
+        lines = [f"{k} = {_toml_string(v)}" for k, v in sorted(data.items()) if k != "networks"]
+        networks = data.get("networks") or {}
+        if networks:
+            lines.append("")
+            lines.append("[networks]")
+            lines.extend(
+                f"{_toml_string(k)} = {_toml_string(v)}" for k, v in sorted(networks.items())
+            )
+        text = "\n".join(lines) + "\n"
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = file.with_name(file.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, file)
+    except OSError as exc:
+        raise CliError(f"cannot write config file {file}: {exc.strerror or exc}") from None
+    return file
+
+
+# ------------------------------------------------------------------------------- input checks
+
+_URL_RE = re.compile(r"^(https?|wss?)://[^\s/:?#]+(:\d{1,5})?(/[^\s]*)?$")
+
+
+def check_url(value: str, what: str, schemes: Sequence[str] = ("http", "https")) -> str:
+    """Return ``value`` if it is a URL with one of ``schemes`` and a host.
+
+    Raises:
+        CliError: It is not.
+    """
+    from urllib.parse import urlparse
+
+    parsed = urlparse(value)
+    if parsed.scheme not in schemes or not parsed.hostname or not _URL_RE.match(value):
+        raise CliError(f"invalid {what} {value!r}: expected {schemes[0]}://host[:port][/path]")
+    try:
+        parsed.port  # noqa: B018 - raises on a port out of range
+    except ValueError:
+        raise CliError(f"invalid {what} {value!r}: the port must be 1-65535") from None
+    return value.rstrip("/")
+
+
+_UNITS = {
+    "wei": 0,
+    "kwei": 3,
+    "mwei": 6,
+    "gwei": 9,
+    "szabo": 12,
+    "finney": 15,
+    "eth": 18,
+    "ether": 18,
+}
+_AMOUNT_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([a-zA-Z]*)\s*$")
+
+
+def parse_amount(text: str, what: str = "amount") -> int:
+    """Parse ``0.5eth``, ``1.2 ether``, ``100wei``, ``3 gwei`` or plain base units (``1000``).
+
+    Returns:
+        The amount in base units (wei for ETH).
+
+    Raises:
+        CliError: Not a non-negative amount, an unknown unit, or a fraction of a base unit.
+    """
+    match = _AMOUNT_RE.match(text or "")
+    if not match:
+        raise CliError(
+            f"invalid {what} {text!r}: expected a number with an optional unit, like 0.5eth,"
+            " 20gwei or 1000 (base units)"
+        )
+    number, unit = match.group(1), match.group(2).lower()
+    if unit not in _UNITS and unit != "":
+        raise CliError(f"invalid {what} {text!r}: unknown unit {unit!r} (use eth, gwei or wei)")
+    try:
+        value = Decimal(number) * (Decimal(10) ** _UNITS.get(unit, 0))
+    except InvalidOperation:
+        raise CliError(f"invalid {what} {text!r}") from None
+    if value != value.to_integral_value():
+        raise CliError(f"invalid {what} {text!r}: finer than one base unit (wei)")
+    result = int(value)
+    if result >= 2**256:
+        raise CliError(f"invalid {what} {text!r}: too large")
+    return result
+
+
+def format_amount(value: int, token: str = ZERO_ADDRESS, *, short: bool = False) -> str:
+    """``0.1 ETH (100000000000000000 wei)`` for ETH (``0.1 ETH`` if ``short``); base units
+    and the token otherwise."""
+    if token.lower() != ZERO_ADDRESS:
+        return f"{value} units of {token[:10]}..." if short else f"{value} base units of {token}"
+    ether = (Decimal(value) / Decimal(10**18)).normalize()
+    text = f"{ether:f}"
+    return f"{text} ETH" if short else f"{text} ETH ({value} wei)"
+
+
+_DURATION_RE = re.compile(r"^\s*([0-9]+)\s*([smhdw]?)\s*$")
+_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str, what: str = "duration") -> int:
+    """Parse ``90``, ``90s``, ``15m``, ``12h``, ``7d`` or ``2w`` into seconds.
+
+    Raises:
+        CliError: Not a duration.
+    """
+    match = _DURATION_RE.match(text or "")
+    if not match:
+        raise CliError(f"invalid {what} {text!r}: expected e.g. 3600, 90m, 12h, 7d or 2w")
+    return int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+
+
+def format_duration(seconds: int) -> str:
+    """``7d``, ``12h``, ``1d 6h``... for showing windows."""
+    if seconds == 0:
+        return "0s"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return " ".join(parts)
+
+
+def format_time(timestamp: int | None) -> str:
+    """A unix timestamp as ``YYYY-MM-DD HH:MM:SS UTC``."""
+    if timestamp is None:
+        return "-"
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def hex_id(value: bytes) -> str:
+    """Bytes as ``0x`` hex."""
+    return "0x" + bytes(value).hex()
+
+
+# --------------------------------------------------------------------------------- options
+
+NetworkOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--network",
+        "-n",
+        envvar="P2PCHAIN_NETWORK",
+        show_envvar=True,
+        help="local (the node from `p2pchain node start`), a name from the config, or an RPC URL.",
+    ),
+]
+AccountOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--account",
+        "-a",
+        envvar="P2PCHAIN_ACCOUNT",
+        show_envvar=True,
+        help="Keystore name from `p2pchain wallet list`.",
+    ),
+]
+PassphraseFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--passphrase-file",
+        help="Read the passphrase from this file's first line (else $P2PCHAIN_PASSPHRASE or a prompt).",
+    ),
+]
+IpfsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ipfs",
+        envvar="P2PCHAIN_IPFS",
+        show_envvar=True,
+        help="IPFS backend: local (the data folder's store, default) or a Kubo RPC URL.",
+    ),
+]
+GatewayOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--gateway",
+        envvar="P2PCHAIN_GATEWAY",
+        show_envvar=True,
+        help="Read listings from this IPFS gateway URL instead of the backend.",
+    ),
+]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")
+]
+YesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--yes",
+        "-y",
+        envvar="P2PCHAIN_YES",
+        show_envvar=True,
+        help="Skip the confirmation prompt (for scripts).",
+    ),
+]
+
+
+@dataclass
+class Options:
+    """The shared options of one command invocation."""
+
+    network: str | None = None
+    account: str | None = None
+    passphrase_file: Path | None = None
+    ipfs: str | None = None
+    gateway: str | None = None
+    json: bool = False
+    yes: bool = False
+    _config: dict[str, Any] | None = field(default=None, repr=False)
+    _clients: list[Any] = field(default_factory=list, repr=False)
+
+    # ------------------------------------------------------------ config-backed settings
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The config file's settings (read once)."""
+        if self._config is None:
+            self._config = load_config()
+        return self._config
+
+    def network_name(self) -> str:
+        """The network asked for: the option, the config's default, or ``local``."""
+        return (self.network or self.config.get("network") or "local").strip()
+
+    def rpc_url(self) -> str:
+        """Resolve :meth:`network_name` to an RPC URL.
+
+        Raises:
+            CliError: Unknown name, a bad URL, or no local node running.
+        """
+        from p2pchain.cli._node import local_node_url
+
+        name = self.network_name()
+        if "://" in name:
+            return check_url(name, "network URL", ("http", "https", "ws", "wss"))
+        networks = self.config.get("networks") or {}
+        if name in networks:
+            return check_url(
+                networks[name], f"network {name!r} URL", ("http", "https", "ws", "wss")
+            )
+        if name.lower() in LOCAL_NAMES:
+            return local_node_url(name.lower())
+        if name.lower() == "embedded":
+            raise CliError(
+                "the embedded chain lives inside one process, so commands cannot share it:"
+                " run `p2pchain node start` and use --network local"
+            )
+        known = ", ".join(["local", *networks]) if networks else "local"
+        raise CliError(
+            f"unknown network {name!r}: use {known}, an http(s) RPC URL, or add it with"
+            f" `p2pchain config set networks.{name} URL`"
+        )
+
+    def account_name(self, required: bool = True) -> str | None:
+        """The keystore name: the option, else the config's default."""
+        name = self.account or self.config.get("account")
+        if name is None and required:
+            raise CliError(
+                "no account: pass --account NAME (see `p2pchain wallet list`), set"
+                " P2PCHAIN_ACCOUNT, or run `p2pchain wallet new NAME` first"
+            )
+        return name
+
+    # ------------------------------------------------------------ library objects
+
+    def wallet(self) -> Wallet:
+        """The keystore folder (``<data dir>/keystores``)."""
+        from p2pchain._wallet import Wallet
+
+        return Wallet()
+
+    def passphrase(self, label: str, confirm: bool = False) -> str:
+        """The passphrase from ``--passphrase-file``, ``$P2PCHAIN_PASSPHRASE`` or a prompt."""
+        from p2pchain._wallet import resolve_passphrase
+
+        return resolve_passphrase(
+            file=self.passphrase_file, label=label, confirm=confirm, prompt=_prompt_hidden
+        )
+
+    def load_account(self) -> LocalAccount:
+        """Unlock the ``--account`` keystore."""
+        name = self.account_name()
+        assert name is not None
+        wallet = self.wallet()
+        wallet.address(name)  # unknown names fail before asking for a passphrase
+        with status(self, f"unlocking keystore {name!r}"):
+            return wallet.load_account(name, self.passphrase(f"keystore {name!r}"))
+
+    def resolve_address(self, value: str, what: str = "address") -> ChecksumAddress:
+        """An address, or the address of a keystore by that name."""
+        from eth_utils import is_address, to_checksum_address
+
+        text = value.strip()
+        if text.startswith(("0x", "0X")):
+            if not is_address(text):
+                raise CliError(f"invalid {what} {value!r}: expected 0x and 40 hex digits")
+            return to_checksum_address(text)
+        return self.wallet().address(text)
+
+    def client(self, *, signer: bool = True) -> MarketplaceClient:
+        """Connect to the network's deployment, with the unlocked account when ``signer``."""
+        from p2pchain._client import MarketplaceClient
+        from p2pchain._deploy import DeploymentsFile
+
+        url = self.rpc_url()
+        account = self.load_account() if signer else None
+        path = deployments_path()
+        if not DeploymentsFile(path).read():
+            raise CliError(
+                f"no deployment recorded in {path}: run `p2pchain deploy` on this network first"
+            )
+        client = MarketplaceClient.connect(url, account=account, deployments=path)
+        self._clients.append(client)
+        return client
+
+    def backend(self, *, read: bool = False) -> IpfsBackend:
+        """The IPFS backend; for reads, the gateway when one is set."""
+        from p2pchain.ipfs import GatewayBackend, KuboBackend, LocalStore
+
+        gateway = self.gateway or self.config.get("gateway")
+        if read and gateway:
+            return GatewayBackend(check_url(gateway, "gateway URL"))
+        spec = (self.ipfs or self.config.get("ipfs") or "local").strip()
+        if spec.lower() == "local":
+            return LocalStore(data_dir() / "ipfs")
+        return KuboBackend(check_url(spec, "Kubo RPC URL"))
+
+    def close(self) -> None:
+        """Close every client this invocation opened."""
+        for client in self._clients:
+            client.close()
+        self._clients.clear()
+
+
+_current: ContextVar[Options] = ContextVar("p2pchain_cli_options")
+
+
+def opts() -> Options:
+    """The shared options of the running command."""
+    return _current.get()
+
+
+def _prompt_hidden(prompt: str) -> str:
+    return str(typer.prompt(prompt.rstrip(": "), hide_input=True, default="", show_default=False))
+
+
+# ---------------------------------------------------------------------------------- output
+
+
+def console(err: bool = False) -> Any:
+    """A rich console on stdout (or stderr)."""
+    from rich.console import Console
+
+    return Console(stderr=err, highlight=False, soft_wrap=False)
+
+
+def emit(data: Any, render: Callable[[], None] | None = None) -> None:
+    """Print ``data`` as JSON with ``--json``, else run ``render`` (rich output)."""
+    if opts().json or render is None:
+        typer.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+    else:
+        render()
+
+
+def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Print a rich table."""
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left")
+    for column in columns:
+        t.add_column(column, overflow="fold")
+    for row in rows:
+        t.add_row(*(str(cell) for cell in row))
+    console().print(t)
+
+
+def panel(title: str, rows: Sequence[tuple[str, Any]], style: str = "cyan") -> None:
+    """Print key/value rows in a rich panel."""
+    from rich.panel import Panel
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column(overflow="fold")
+    for key, value in rows:
+        grid.add_row(key, str(value))
+    console().print(Panel(grid, title=title, title_align="left", border_style=style, expand=False))
+
+
+def info(message: str) -> None:
+    """A human note on stderr (kept out of JSON output)."""
+    if not opts().json:
+        typer.echo(message, err=True)
+
+
+@contextmanager
+def status(o: Options, message: str) -> Iterator[None]:
+    """A spinner on stderr while waiting (only on a terminal, never with --json)."""
+    if o.json or not sys.stderr.isatty():
+        yield
+        return
+    with console(err=True).status(message):
+        yield
+
+
+def confirm(o: Options, title: str, rows: Sequence[tuple[str, Any]]) -> None:
+    """Show what is about to happen with money and ask; ``--yes`` skips the question.
+
+    Raises:
+        CliError: Not confirmed, or no terminal to ask on and no ``--yes``.
+    """
+    if o.yes:
+        return
+    if o.json:
+        raise CliError("--json needs --yes for commands that move money (nothing to prompt on)")
+    panel(title, rows, style="yellow")
+    import click
+
+    try:
+        agreed = typer.confirm("Go ahead?", default=False)
+    except click.exceptions.Abort:
+        agreed = None
+    if agreed is None:
+        raise CliError(f"{title}: not confirmed (no answer); pass --yes to skip the prompt")
+    if not agreed:
+        raise CliError(f"{title}: cancelled, nothing was sent")
+
+
+# ---------------------------------------------------------------------------------- errors
+
+
+def _hint(exc: BaseException, o: Options | None) -> str | None:
+    from p2pchain._errors import ChainError, DeploymentError, WalletError
+
+    text = str(exc).lower()
+    if isinstance(exc, ChainError) and ("cannot reach" in text or "connection" in text):
+        return "is the node running? run `p2pchain node start`, or pass --network URL"
+    if isinstance(exc, DeploymentError) and any(
+        words in text for words in ("no p2pchain deployment", "no code", "not the shipped")
+    ):
+        return "run `p2pchain deploy` on this network"
+    if isinstance(exc, WalletError) and "wrong passphrase" in text:
+        return "check the passphrase (--passphrase-file or $P2PCHAIN_PASSPHRASE)"
+    if "insufficient funds" in text:
+        return "fund the account (on a dev node: `p2pchain node fund ACCOUNT`)"
+    return None
+
+
+def fail(message: str, hint: str | None = None) -> NoReturn:
+    """Print ``error: message`` (and a hint) on one line of stderr and exit 1."""
+    line = " ".join(str(message).split())
+    if hint and hint.lower() not in line.lower():
+        line = f"{line} (hint: {hint})"
+    typer.echo(f"error: {line}", err=True)
+    raise typer.Exit(1)
+
+
+def _handle(exc: BaseException, o: Options | None) -> NoReturn:
+    from p2pchain._errors import P2PChainError as Root
+
+    if isinstance(exc, Root):
+        fail(str(exc), _hint(exc, o))
+    if isinstance(exc, KeyboardInterrupt):
+        typer.echo("error: interrupted", err=True)
+        raise typer.Exit(130)
+    if isinstance(exc, OSError):
+        name = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        fail(f"{exc.strerror or exc}{name}")
+    text = str(exc).lower()
+    if "connection" in text or "max retries" in text or "refused" in text:
+        fail(
+            f"cannot reach the node: {str(exc).splitlines()[0][:200]}",
+            "is the node running? run `p2pchain node start`, or pass --network URL",
+        )
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    fail(f"{type(exc).__name__}: {first}", "this is a bug in p2pchain; please report it")
+
+
+# ------------------------------------------------------------------------------ commands
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+_SHARED: dict[str, tuple[Any, Any]] = {
+    "network": (NetworkOpt, None),
+    "account": (AccountOpt, None),
+    "passphrase_file": (PassphraseFileOpt, None),
+    "ipfs": (IpfsOpt, None),
+    "gateway": (GatewayOpt, None),
+    "json_output": (JsonOpt, False),
+    "yes": (YesOpt, False),
+}
+
+
+def command(
+    app: typer.Typer, name: str, *, shared: Sequence[str] = ("network", "json_output")
+) -> Callable[[_F], _F]:
+    """Register a command that gets the ``shared`` options and the one-line error handler.
+
+    The shared options are added to the command's signature (so they work after the command
+    name, e.g. ``p2pchain trade show ID --json``) and stored in :func:`opts`.
+    """
+
+    def decorate(func: _F) -> _F:
+        sig = inspect.signature(func, eval_str=True)
+        params = list(sig.parameters.values())
+        for key in shared:
+            annotation, default = _SHARED[key]
+            params.append(
+                inspect.Parameter(
+                    key, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
+                )
+            )
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            values = {key: kwargs.pop(key, _SHARED[key][1]) for key in shared}
+            o = Options(
+                network=values.get("network"),
+                account=values.get("account"),
+                passphrase_file=values.get("passphrase_file"),
+                ipfs=values.get("ipfs"),
+                gateway=values.get("gateway"),
+                json=bool(values.get("json_output")),
+                yes=bool(values.get("yes")),
+            )
+            token = _current.set(o)
+            try:
+                return func(*args, **kwargs)
+            except (typer.Exit, typer.Abort, SystemExit):
+                raise
+            except Exception as exc:  # noqa: BLE001 - every failure becomes one line
+                _handle(exc, o)
+            except KeyboardInterrupt as exc:
+                _handle(exc, o)
+            finally:
+                o.close()
+                _current.reset(token)
+
+        wrapper.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in params}
+        del wrapper.__wrapped__  # typer must see the new signature, not the original's
+        app.command(name)(wrapper)
+        return func
+
+    return decorate
+
+
+def run_with_options(o: Options, func: Callable[[], Any]) -> Any:
+    """Run ``func`` with ``o`` as the current options (for helpers outside commands)."""
+    token = _current.set(o)
+    try:
+        return func()
+    finally:
+        _current.reset(token)

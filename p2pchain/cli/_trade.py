@@ -1,0 +1,350 @@
+"""``p2pchain trade``: buy, settle and inspect trades. Every move of money asks first."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from p2pchain.cli._common import (
+    ZERO_ADDRESS,
+    CliError,
+    command,
+    confirm,
+    emit,
+    format_amount,
+    format_duration,
+    format_time,
+    hex_id,
+    noun_app,
+    opts,
+    panel,
+    parse_amount,
+    status,
+)
+from p2pchain.cli._show import arbitrator_text, show_trade, trade_json, trades_table
+
+if TYPE_CHECKING:
+    from p2pchain._client import MarketplaceClient
+    from p2pchain._views import TradeView
+
+trade_app = noun_app("Buy, settle, dispute and inspect trades.")
+settle_app = noun_app("Agree a split with the other party: one proposes, the other accepts.")
+trade_app.add_typer(settle_app, name="settle")
+
+MONEY = ("network", "account", "passphrase_file", "json_output", "yes")
+TradeArg = Annotated[str, typer.Argument(help="The trade id (0x + 64 hex digits).")]
+ShareOpt = Annotated[
+    str,
+    typer.Option(
+        "--buyer-share", help="What the buyer gets, e.g. 0.05eth; the rest goes to the seller."
+    ),
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the trade id.")]
+
+
+def _trade_id(value: str) -> str:
+    text = value.strip()
+    if not text.startswith(("0x", "0X")) or len(text) != 66:
+        raise CliError(f"invalid trade id {value!r}: expected 0x and 64 hex digits")
+    try:
+        bytes.fromhex(text[2:])
+    except ValueError:
+        raise CliError(f"invalid trade id {value!r}: not hex") from None
+    return text
+
+
+def _load(client: MarketplaceClient, trade: str) -> TradeView:
+    return client.trade(_trade_id(trade))
+
+
+def _finish(view: TradeView, what: str) -> None:
+    tx = view.tx
+    line = f"{what}: trade {hex_id(view.id)} is now {view.state.name.lower()}"
+    if tx is not None:
+        line += f" (tx {tx.tx_hash}, gas fee {format_amount(tx.fee)})"
+    emit(trade_json(view), lambda: typer.echo(line))
+
+
+def _parties(view: TradeView) -> list[tuple[str, Any]]:
+    t = view.trade
+    return [
+        ("trade", hex_id(view.id)),
+        ("buyer", t.buyer),
+        ("seller", t.seller),
+        ("arbitrator", arbitrator_text(t.arbitrator, t.arbitrator_fee_bps)),
+    ]
+
+
+def _gas_note() -> tuple[str, str]:
+    return ("fees", "no marketplace fee; you pay the network's gas for this transaction")
+
+
+@command(trade_app, "buy", shared=MONEY)
+def buy(
+    listing: Annotated[str, typer.Argument(help="A listing id, or a signed-listing JSON file.")],
+    quantity: Annotated[int, typer.Option(min=1, help="Units to buy.")] = 1,
+    quiet: QuietOpt = False,
+) -> None:
+    """Buy: pay price (and deposit) into escrow under the terms shown."""
+    from p2pchain.cli._listing import resolve_listing
+
+    o = opts()
+    client = o.client()
+    target = resolve_listing(client, listing)
+    t = target.terms
+    total = (t.price + t.deposit) * quantity
+    rows: list[tuple[str, Any]] = [
+        ("listing", hex_id(target.id)),
+        ("to", f"the escrow; the price goes to seller {t.seller} when released"),
+        ("you pay", format_amount(total, t.token)),
+        ("price", f"{format_amount(t.price, t.token)} x {quantity}"),
+    ]
+    if t.deposit:
+        rows.append(("deposit", f"{format_amount(t.deposit, t.token)} x {quantity}, refundable"))
+    window = format_duration(t.review_window)
+    rows += [
+        _gas_note(),
+        ("arbitrator", arbitrator_text(t.arbitrator, t.arbitrator_fee_bps)),
+        ("review window", f"{window} after purchase; then anyone can finalize (seller paid)"),
+    ]
+    if t.expiry:
+        rows.append(("listing expires", format_time(t.expiry)))
+    rows.append(("from", client.address))
+    confirm(o, "buy", rows)
+    with status(o, "waiting for the purchase to be mined"):
+        view = client.buy(target, quantity)
+    if quiet:
+        typer.echo(hex_id(view.id))
+        return
+    emit(
+        trade_json(view),
+        lambda: panel(
+            "bought",
+            [
+                ("trade", hex_id(view.id)),
+                ("held in escrow", format_amount(view.held.total, view.token)),
+                ("review window ends", format_time(view.review_deadline)),
+                ("next", f"p2pchain trade release {hex_id(view.id)}   (when you have the item)"),
+            ],
+            style="green",
+        ),
+    )
+
+
+def _simple(action: str, trade: str, title: str, describe: Any, send: Any, done: str) -> None:
+    o = opts()
+    client = o.client()
+    view = _load(client, trade)
+    confirm(o, title, [*_parties(view), *describe(view), _gas_note()])
+    with status(o, "waiting for the transaction"):
+        result = send(client, view)
+    _finish(result, done)
+
+
+@command(trade_app, "release", shared=MONEY)
+def release(trade: TradeArg) -> None:
+    """Buyer: release the price to the seller (completes a sale)."""
+    _simple(
+        "release",
+        trade,
+        "release payment",
+        lambda v: [
+            ("pays", f"{format_amount(v.held.seller_pot, v.token)} to the seller {v.seller}")
+        ],
+        lambda c, v: c.release(v),
+        "released",
+    )
+
+
+@command(trade_app, "return-deposit", shared=MONEY)
+def return_deposit(trade: TradeArg) -> None:
+    """Seller: return a rental's deposit to the buyer."""
+    _simple(
+        "return_deposit",
+        trade,
+        "return deposit",
+        lambda v: [("pays", f"{format_amount(v.held.buyer_pot, v.token)} to the buyer {v.buyer}")],
+        lambda c, v: c.return_deposit(v),
+        "deposit returned",
+    )
+
+
+@command(trade_app, "refund", shared=MONEY)
+def refund(trade: TradeArg) -> None:
+    """Seller: refund everything held to the buyer."""
+    _simple(
+        "refund",
+        trade,
+        "refund",
+        lambda v: [("pays", f"{format_amount(v.held.total, v.token)} to the buyer {v.buyer}")],
+        lambda c, v: c.refund(v),
+        "refunded",
+    )
+
+
+@command(trade_app, "finalize", shared=MONEY)
+def finalize(trade: TradeArg) -> None:
+    """Anyone, after the review window: pay the price to the seller and the deposit back."""
+    _simple(
+        "finalize",
+        trade,
+        "finalize",
+        lambda v: [
+            ("pays", f"{format_amount(v.held.seller_pot, v.token)} to the seller {v.seller}"),
+            ("returns", f"{format_amount(v.held.buyer_pot, v.token)} to the buyer {v.buyer}"),
+            ("review window ended", format_time(v.review_deadline)),
+        ],
+        lambda c, v: c.finalize(v),
+        "finalized",
+    )
+
+
+@command(trade_app, "dispute", shared=MONEY)
+def dispute(trade: TradeArg) -> None:
+    """Buyer or seller, before the review window ends: ask the arbitrator to rule."""
+
+    def describe(v: TradeView) -> list[tuple[str, Any]]:
+        if v.arbitrator.lower() == ZERO_ADDRESS:
+            raise CliError("this trade names no arbitrator: it cannot be disputed")
+        fee = v.held.total * v.trade.arbitrator_fee_bps // 10_000
+        return [
+            ("held", format_amount(v.held.total, v.token)),
+            ("arbitrator fee", f"up to {format_amount(fee, v.token)}, only if it rules"),
+            ("window", f"open until {format_time(v.review_deadline)}"),
+        ]
+
+    _simple("dispute", trade, "open a dispute", describe, lambda c, v: c.dispute(v), "disputed")
+
+
+@command(trade_app, "rule", shared=MONEY)
+def rule(trade: TradeArg, buyer_share: ShareOpt) -> None:
+    """Arbitrator, before the ruling deadline: split what is held (after your fee)."""
+    share = parse_amount(buyer_share, "buyer share")
+
+    def describe(v: TradeView) -> list[tuple[str, Any]]:
+        fee = v.held.total * v.trade.arbitrator_fee_bps // 10_000
+        rest = v.held.total - fee - share
+        return [
+            ("buyer gets", format_amount(share, v.token)),
+            ("seller gets", format_amount(max(rest, 0), v.token)),
+            ("your fee", format_amount(fee, v.token)),
+            ("ruling deadline", format_time(v.ruling_deadline)),
+        ]
+
+    _simple("rule", trade, "rule", describe, lambda c, v: c.rule(v, share), "ruled")
+
+
+@command(trade_app, "claim-timeout", shared=MONEY)
+def claim_timeout(trade: TradeArg) -> None:
+    """Anyone, after an unanswered dispute's deadline: return everything held to the buyer."""
+    _simple(
+        "claim_ruling_timeout",
+        trade,
+        "claim ruling timeout",
+        lambda v: [("pays", f"{format_amount(v.held.total, v.token)} to the buyer {v.buyer}")],
+        lambda c, v: c.claim_ruling_timeout(v),
+        "ruling timed out",
+    )
+
+
+@command(settle_app, "propose", shared=MONEY)
+def propose(trade: TradeArg, buyer_share: ShareOpt) -> None:
+    """Buyer or seller: propose a split; the other party accepts it with `settle accept`."""
+    share = parse_amount(buyer_share, "buyer share")
+
+    def describe(v: TradeView) -> list[tuple[str, Any]]:
+        return [
+            ("held", format_amount(v.held.total, v.token)),
+            ("buyer would get", format_amount(share, v.token)),
+            ("seller would get", format_amount(max(v.held.total - share, 0), v.token)),
+        ]
+
+    _simple(
+        "propose",
+        trade,
+        "propose a settlement",
+        describe,
+        lambda c, v: c.propose_settlement(v, share),
+        "proposed",
+    )
+
+
+@command(settle_app, "accept", shared=MONEY)
+def accept(trade: TradeArg) -> None:
+    """Accept the other party's settlement proposal; the split is paid out at once."""
+
+    def describe(v: TradeView) -> list[tuple[str, Any]]:
+        if v.proposal is None:
+            raise CliError("there is no settlement proposal on this trade to accept")
+        by, share = v.proposal
+        return [
+            ("proposed by", by),
+            ("buyer gets", format_amount(share, v.token)),
+            ("seller gets", format_amount(v.held.total - share, v.token)),
+        ]
+
+    _simple(
+        "accept", trade, "accept the settlement", describe,
+        lambda c, v: c.accept_settlement(v), "settled",
+    )  # fmt: skip
+
+
+@command(trade_app, "withdraw", shared=MONEY)
+def withdraw(
+    token: Annotated[str, typer.Option(help="Token address (default: ETH).")] = ZERO_ADDRESS,
+    to: Annotated[str | None, typer.Option(help="Send to this address or wallet.")] = None,
+) -> None:
+    """Withdraw payouts that could not be pushed to you (credited by the marketplace)."""
+    o = opts()
+    client = o.client()
+    recipient = o.resolve_address(to, "recipient") if to else client.address
+    owed = client.credit(client.address, token)
+    if owed == 0:
+        raise CliError(f"nothing to withdraw: {client.address} has no credit in this token")
+    confirm(
+        o,
+        "withdraw",
+        [("amount", format_amount(owed, token)), ("to", recipient), _gas_note()],
+    )
+    with status(o, "waiting for the transaction"):
+        result = client.withdraw(token, recipient)
+    emit(
+        {"token": result.token, "account": result.account, "to": result.to,
+         "amount": str(result.amount), "tx": result.tx.tx_hash if result.tx else None},
+        lambda: typer.echo(f"withdrew {format_amount(result.amount, result.token)} to {result.to}"),
+    )  # fmt: skip
+
+
+@command(trade_app, "show", shared=("network", "json_output"))
+def show(trade: TradeArg) -> None:
+    """Show a trade: state, parties, funds held, deadlines, who may do what next."""
+    client = opts().client(signer=False)
+    view = _load(client, trade)
+    now = client.now()
+    emit({**trade_json(view, now), "now": now}, lambda: show_trade(view, now))
+
+
+@command(trade_app, "mine", shared=("network", "account", "json_output"))
+def mine(
+    role: Annotated[str | None, typer.Option(help="Only as buyer, seller or arbitrator.")] = None,
+) -> None:
+    """List your trades."""
+    from p2pchain._views import Role
+
+    o = opts()
+    chosen = None
+    if role is not None:
+        try:
+            chosen = Role(role.lower())
+        except ValueError:
+            raise CliError(f"invalid role {role!r}: use buyer, seller or arbitrator") from None
+    name = o.account_name()
+    assert name is not None
+    me = o.wallet().address(name)
+    client = o.client(signer=False)
+    views = client.trades_of(me, chosen)
+    emit(
+        [trade_json(v) for v in views],
+        lambda: trades_table(views, me) if views else typer.echo("no trades yet"),
+    )

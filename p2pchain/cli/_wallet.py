@@ -1,0 +1,174 @@
+"""``p2pchain wallet``: named, encrypted keystores in the data folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from p2pchain.cli._common import (
+    CliError,
+    command,
+    emit,
+    format_amount,
+    noun_app,
+    opts,
+    panel,
+    table,
+)
+
+wallet_app = noun_app("Create, import, list and export accounts.")
+
+NameArg = Annotated[str, typer.Argument(help="Keystore name: letters, digits, - and _.")]
+
+
+@command(wallet_app, "new", shared=("passphrase_file", "json_output"))
+def new(name: NameArg) -> None:
+    """Create a new random account, encrypted with a passphrase."""
+    o = opts()
+    wallet = o.wallet()
+    _valid(name)
+    wallet._check_free(name)  # fail before asking for a passphrase
+    passphrase = o.passphrase(f"new keystore {name!r}", confirm=True)
+    address = wallet.create(name, passphrase)
+    emit(
+        {"name": name, "address": address, "keystore": str(wallet.keystore_path(name))},
+        lambda: panel(
+            f"wallet {name} created",
+            [
+                ("address", address),
+                ("keystore", wallet.keystore_path(name)),
+                ("next", f"p2pchain node fund {name}   (on a dev node)"),
+            ],
+            style="green",
+        ),
+    )
+
+
+def _valid(name: str) -> bool:
+    from p2pchain._wallet import _name_problem
+
+    problem = _name_problem(name)
+    if problem is not None:
+        raise CliError(problem)
+    return True
+
+
+def _read_secret_file(path: Path, what: str) -> str:
+    try:
+        text = path.expanduser().read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CliError(f"{what} file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read {what} file {path}: {exc}") from None
+    text = text.strip()
+    if not text:
+        raise CliError(f"{what} file {path} is empty")
+    return text
+
+
+@command(wallet_app, "import", shared=("passphrase_file", "json_output"))
+def import_(
+    name: NameArg,
+    keystore: Annotated[
+        Path | None, typer.Option(help="A v3 keystore JSON file (geth, cast, MetaMask export).")
+    ] = None,
+    private_key_file: Annotated[
+        Path | None, typer.Option(help="A file holding the private key (64 hex digits).")
+    ] = None,
+    mnemonic_file: Annotated[
+        Path | None, typer.Option(help="A file holding a BIP-39 mnemonic.")
+    ] = None,
+    account_path: Annotated[
+        str, typer.Option(help="BIP-32 path for --mnemonic-file.")
+    ] = "m/44'/60'/0'/0/0",
+) -> None:
+    """Import an account: a keystore file, a private key or a mnemonic (prompted if no file)."""
+    o = opts()
+    _valid(name)
+    sources = [s for s in (keystore, private_key_file, mnemonic_file) if s is not None]
+    if len(sources) > 1:
+        raise CliError("give one of --keystore, --private-key-file, --mnemonic-file")
+    wallet = o.wallet()
+    wallet._check_free(name)
+    if keystore is not None:
+        passphrase = o.passphrase(f"keystore file {keystore}")
+        address = wallet.import_keystore(name, keystore, passphrase)
+    elif mnemonic_file is not None:
+        words = _read_secret_file(mnemonic_file, "mnemonic")
+        passphrase = o.passphrase(f"new keystore {name!r}", confirm=True)
+        address = wallet.import_mnemonic(name, words, passphrase, account_path=account_path)
+    else:
+        if private_key_file is not None:
+            key = _read_secret_file(private_key_file, "private key")
+        else:
+            key = typer.prompt("Private key (hidden)", hide_input=True)
+        passphrase = o.passphrase(f"new keystore {name!r}", confirm=True)
+        address = wallet.import_private_key(name, key, passphrase)
+    emit(
+        {"name": name, "address": address, "keystore": str(wallet.keystore_path(name))},
+        lambda: panel(f"wallet {name} imported", [("address", address)], style="green"),
+    )
+
+
+@command(wallet_app, "list", shared=("json_output",))
+def list_() -> None:
+    """List the keystores and their addresses."""
+    wallet = opts().wallet()
+    entries = wallet.list()
+    emit(
+        [{"name": e.name, "address": e.address} for e in entries],
+        lambda: (
+            table(
+                f"wallets in {wallet.directory}",
+                ["name", "address"],
+                [(e.name, e.address) for e in entries],
+            )
+            if entries
+            else typer.echo("no wallets yet: create one with `p2pchain wallet new NAME`")
+        ),
+    )
+
+
+@command(wallet_app, "show", shared=("network", "json_output"))
+def show(
+    name: NameArg,
+    balance: Annotated[
+        bool, typer.Option("--balance/--no-balance", help="Also ask the network for the balance.")
+    ] = True,
+) -> None:
+    """Show a keystore's address (and its ETH balance when the network answers)."""
+    from p2pchain._chains import RpcChain
+
+    o = opts()
+    wallet = o.wallet()
+    address = wallet.address(name)
+    data: dict[str, object] = {
+        "name": name,
+        "address": address,
+        "keystore": str(wallet.keystore_path(name)),
+    }
+    if balance:
+        try:
+            wei = int(RpcChain(o.rpc_url()).w3.eth.get_balance(address))
+            data["balance"] = str(wei)
+        except Exception as exc:  # noqa: BLE001 - the balance is optional here
+            data["balance_error"] = " ".join(str(exc).split())[:160]
+    rows = [("address", address), ("keystore", data["keystore"])]
+    if "balance" in data:
+        rows.append(("balance", format_amount(int(str(data["balance"])))))
+    elif "balance_error" in data:
+        rows.append(("balance", f"unknown ({data['balance_error']})"))
+    emit(data, lambda: panel(f"wallet {name}", rows))
+
+
+@command(wallet_app, "export", shared=("json_output",))
+def export(
+    name: NameArg,
+    dest: Annotated[Path, typer.Argument(help="A file, or a folder to write NAME.json into.")],
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+) -> None:
+    """Copy a keystore (still encrypted) to a file, e.g. for MetaMask or geth."""
+    target = opts().wallet().export_keystore(name, dest, overwrite=overwrite)
+    emit({"name": name, "file": str(target)}, lambda: typer.echo(f"exported {name} to {target}"))
