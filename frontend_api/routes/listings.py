@@ -11,7 +11,7 @@ from frontend_api.deps import ServicesDep
 from frontend_api.errors import ApiError
 from frontend_api.schemas import ListingDetailOut, ListingOut, SearchOut, TermsOut
 from frontend_api.services import Services
-from p2pchain._errors import IpfsError, ListingError
+from p2pchain._errors import IpfsError, ListingError, P2PChainError
 from p2pchain._views import Listing
 from p2pchain.indexer import IndexedListing, SearchQuery, TrustView
 from p2pchain.ipfs import CID
@@ -96,7 +96,7 @@ def seller_trust(services: Services, address: str) -> TrustView | None:
     """The index's trust view of ``address``, or None when the index cannot answer."""
     try:
         return services.index.trust(address)
-    except (IpfsError, ListingError):
+    except P2PChainError:  # no index yet: the detail still shows the chain and the document
         return None
 
 
