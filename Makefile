@@ -10,9 +10,9 @@ NPM_STAMP := node_modules/.p2pchain-installed
 # Lint tools, installed into .venv only by `make typecheck`.
 LINT_PINS := mypy==2.4.1 ruff==0.17.5
 
-.PHONY: test demo compile gas deploy solc venv node typecheck oracles browser
+.PHONY: test demo compile gas deploy solc venv node typecheck oracles browser postgres
 
-test: $(VENV_STAMP) $(NPM_STAMP) oracles browser
+test: $(VENV_STAMP) $(NPM_STAMP) oracles browser postgres
 	$(VPY) -m pytest -q -n 2
 
 demo: $(VENV_STAMP) $(NPM_STAMP)
@@ -71,3 +71,12 @@ browser:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium wrk \
 	    || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium wrk; }; \
 	  else echo "chromium or wrk not found: install the Debian packages (sudo apt-get install chromium wrk)" >&2; exit 1; fi; }
+
+# The indexer tests run on SQLite and on a throwaway PostgreSQL cluster (initdb/pg_ctl from
+# Debian's postgresql). Install it with apt when missing (root only); otherwise say what to install.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql \
+	    || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; }; \
+	  else echo "PostgreSQL not found: install the Debian package postgresql (sudo apt-get install postgresql)" >&2; exit 1; fi; }

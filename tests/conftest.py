@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from _postgres import postgres_server, postgres_url  # noqa: F401 (shared fixtures)
+
 from p2pchain._chains import AnvilChain, DevChain, EmbeddedChain, GanacheChain
 from p2pchain._solc import ensure_solc
 

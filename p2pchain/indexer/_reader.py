@@ -2,6 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from eth_utils import is_address, to_checksum_address
+from pydantic import ValidationError
+
+from p2pchain._model import TradeState
+from p2pchain.indexer._apply import LISTING_COLUMNS, TRADE_COLUMNS
+from p2pchain.indexer._db import Database, price_key
+from p2pchain.indexer._errors import IndexerError
 from p2pchain.indexer._models import (
     IndexedListing,
     IndexedTrade,
@@ -10,37 +23,272 @@ from p2pchain.indexer._models import (
     TrustView,
 )
 
+_READ_COLUMNS = ("seq", *LISTING_COLUMNS, "seller_trust")
+_WORD = re.compile(r"\w+", re.UNICODE)
+#: Most words of a free-text query that are used.
+MAX_WORDS = 16
+_ORDER = {
+    "price_asc": "l.price_key ASC, l.seq ASC",
+    "price_desc": "l.price_key DESC, l.seq DESC",
+    "newest": "l.block_number DESC, l.seq DESC",
+    "trust": "l.seller_trust DESC, l.seq DESC",
+}
+
+
+def _listing_key(listing_id: str | bytes) -> str:
+    if isinstance(listing_id, (bytes, bytearray)) and len(listing_id) == 32:
+        return "0x" + bytes(listing_id).hex()
+    if isinstance(listing_id, str) and re.fullmatch(r"(0x)?[0-9a-fA-F]{64}", listing_id.strip()):
+        return "0x" + listing_id.strip().removeprefix("0x").lower()
+    raise IndexerError(f"listing id {str(listing_id)[:80]!r} is not 32 bytes of 0x hex")
+
+
+def _address(value: str) -> str:
+    if not isinstance(value, str) or not is_address(value.strip()):
+        raise IndexerError(f"{str(value)[:80]!r} is not a 0x-prefixed 20-byte address")
+    return to_checksum_address(value.strip())
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)][:MAX_WORDS]
+
 
 class IndexReader:
     """Answers queries from an index database that an :class:`~p2pchain.indexer.Indexer` fills.
 
     Args:
-        db_url: ``sqlite:///path/to/index.sqlite`` (or a plain file path) or
-            ``postgresql://user@host:port/dbname``.
+        db_url: ``sqlite:///relative.sqlite``, ``sqlite:////abs/index.sqlite``, a plain file path,
+            or ``postgresql://user@host:port/dbname``. The schema is created if missing.
 
     Raises:
         IndexerError: The URL is not SQLite or PostgreSQL, or the database cannot be opened.
     """
 
     def __init__(self, db_url: str) -> None:
-        raise NotImplementedError
+        self.db = Database(db_url)
 
-    def search(self, query: SearchQuery) -> SearchPage:
-        """Full-text search with filters and sorting (see :class:`SearchQuery`)."""
-        raise NotImplementedError
+    # ------------------------------------------------------------------ helpers
+
+    def _now(self) -> int:
+        head_time = self.db.get_meta("head_time")
+        return int(head_time) if head_time is not None else int(time.time())
+
+    def _listing(self, row: Mapping[str, Any], now: int) -> IndexedListing:
+        document = json.loads(row["document"]) if row["document"] else None
+        arbitrator = row["arbitrator"]
+        return IndexedListing(
+            listing_id=row["listing_id"],
+            seller=row["seller"],
+            signed=bool(row["signed"]),
+            token=row["token"],
+            price=int(row["price"]),
+            deposit=int(row["deposit"]),
+            arbitrator=None if int(arbitrator, 16) == 0 else arbitrator,
+            arbitrator_fee_bps=int(row["arbitrator_fee_bps"]),
+            review_window=int(row["review_window"]),
+            expiry=int(row["expiry"]),
+            cid=row["cid"],
+            content_status=row["content_status"],
+            content_reason=row["content_reason"],
+            title=row["title"],
+            description=row["description"],
+            category=row["category"],
+            kind=row["kind"],
+            image_cids=tuple(json.loads(row["images"])) if row["images"] else (),
+            document=document,
+            listed_quantity=int(row["listed_quantity"]),
+            remaining=int(row["remaining"]),
+            sold=int(row["sold"]),
+            closed=bool(row["closed"]),
+            available=not row["closed"]
+            and int(row["remaining"]) > 0
+            and (int(row["expiry"]) == 0 or int(row["expiry"]) > now),
+            block_number=int(row["block_number"]),
+            updated_block=int(row["updated_block"]),
+            listed_at=int(row["listed_at"]),
+            seller_trust=float(row["seller_trust"]),
+        )
+
+    # ------------------------------------------------------------------ queries
+
+    def search(self, query: SearchQuery | Mapping[str, Any]) -> SearchPage:
+        """Full-text search with filters and sorting.
+
+        Args:
+            query: A :class:`SearchQuery` (or its fields as a mapping, validated here).
+
+        Returns:
+            The requested page and the number of matches in all.
+
+        Raises:
+            IndexerError: The query's fields are invalid (the message names the first one).
+        """
+        q = _validated_query(query)
+        now = self._now()
+        joins, where, params = "", [], {"now": now}
+        words = _words(q.text or "")
+        if words:
+            if self.db.engine == "sqlite":
+                joins = " JOIN listing_fts ON listing_fts.rowid = l.seq"
+                where.append("listing_fts MATCH :text")
+                params["text"] = " ".join('"' + w.replace('"', "") + '"' for w in words)
+            else:
+                where.append("l.search @@ plainto_tsquery('english', :text)")
+                params["text"] = " ".join(words)
+        if q.kind is not None:
+            where.append("l.kind = :kind")
+            params["kind"] = q.kind
+        if q.token is not None:
+            where.append("l.token = :token")
+            params["token"] = q.token
+        if q.min_price is not None:
+            where.append("l.price_key >= :min_price")
+            params["min_price"] = price_key(q.min_price)
+        if q.max_price is not None:
+            where.append("l.price_key <= :max_price")
+            params["max_price"] = price_key(q.max_price)
+        if q.min_trust is not None:
+            where.append("l.seller_trust >= :min_trust")
+            params["min_trust"] = q.min_trust
+        if q.available_only:
+            where.append("l.closed = 0 AND l.remaining > 0 AND (l.expiry = 0 OR l.expiry > :now)")
+        clause = (" WHERE " + " AND ".join(where)) if where else ""
+        columns = ", ".join(f"l.{c}" for c in _READ_COLUMNS)
+        cursor = self.db.execute(
+            f"SELECT {columns} FROM listings l{joins}{clause}"
+            f" ORDER BY {_ORDER[q.sort]} LIMIT :limit OFFSET :offset",
+            {**params, "limit": q.limit, "offset": q.offset},
+        )
+        rows = [dict(zip(_READ_COLUMNS, r, strict=True)) for r in cursor.fetchall()]
+        if q.offset == 0 and len(rows) < q.limit:
+            total = len(rows)
+        else:
+            total = int(self.db.one(f"SELECT count(*) FROM listings l{joins}{clause}", params)[0])  # type: ignore[index]
+        return SearchPage(items=tuple(self._listing(r, now) for r in rows), total=total)
 
     def listing(self, listing_id: str | bytes) -> IndexedListing | None:
-        """One listing by id (0x hex or 32 bytes), or ``None`` if the index has never seen it."""
-        raise NotImplementedError
+        """One listing by id (0x hex or 32 bytes), or ``None`` if the index has never seen it.
+
+        Raises:
+            IndexerError: The id is not 32 bytes.
+        """
+        key = _listing_key(listing_id)
+        row = self.db.one(
+            f"SELECT {', '.join(_READ_COLUMNS)} FROM listings WHERE listing_id = :id", {"id": key}
+        )
+        if row is None:
+            return None
+        return self._listing(dict(zip(_READ_COLUMNS, row, strict=True)), self._now())
 
     def trades_of(self, address: str) -> list[IndexedTrade]:
-        """Every trade where ``address`` is buyer or seller, newest first."""
-        raise NotImplementedError
+        """Every trade where ``address`` is buyer or seller, newest first.
+
+        Raises:
+            IndexerError: Not an address.
+        """
+        who = _address(address)
+        rows = self.db.all(
+            f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades WHERE buyer = :a OR seller = :a"
+            " ORDER BY block_number DESC, trade_id",
+            {"a": who},
+        )
+        return [_trade(dict(zip(TRADE_COLUMNS, r, strict=True))) for r in rows]
+
+    def trade(self, trade_id: str | bytes) -> IndexedTrade | None:
+        """One trade by id, or ``None``.
+
+        Raises:
+            IndexerError: The id is not 32 bytes.
+        """
+        key = _listing_key(trade_id)
+        row = self.db.one(
+            f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades WHERE trade_id = :id", {"id": key}
+        )
+        return None if row is None else _trade(dict(zip(TRADE_COLUMNS, row, strict=True)))
 
     def trust(self, address: str) -> TrustView:
-        """The trust score of ``address`` and its evidence (score 0 without any)."""
-        raise NotImplementedError
+        """The trust score of ``address`` and its evidence (score 0 without any).
+
+        Raises:
+            IndexerError: Not an address.
+        """
+        who = _address(address)
+        row = self.db.one(
+            "SELECT score, rating_count, average_stars, weighted_stars, volume, counterparties,"
+            " details FROM trust WHERE address = :a",
+            {"a": who},
+        )
+        if row is None:
+            return TrustView(
+                address=who,
+                score=0.0,
+                rating_count=0,
+                average_stars=None,
+                weighted_stars=None,
+                volume={},
+                counterparties=0,
+                details={},
+            )
+        score, count, average, weighted, volume, parties, details = row
+        return TrustView(
+            address=who,
+            score=float(score),
+            rating_count=int(count),
+            average_stars=average,
+            weighted_stars=weighted,
+            volume={k: int(v) for k, v in json.loads(volume).items()},
+            counterparties=int(parties),
+            details=json.loads(details),
+        )
+
+    def cursor(self) -> int | None:
+        """The last block indexed, or ``None`` before the first sync."""
+        value = self.db.get_meta("cursor")
+        return None if value is None else int(value)
 
     def close(self) -> None:
         """Close the database connection."""
-        raise NotImplementedError
+        self.db.close()
+
+    def __enter__(self) -> IndexReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _validated_query(query: SearchQuery | Mapping[str, Any]) -> SearchQuery:
+    if isinstance(query, SearchQuery):
+        return query
+    try:
+        return SearchQuery.model_validate(dict(query))
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        loc = ".".join(str(p) for p in err["loc"]) or "query"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise IndexerError(f"search query: {loc}: {msg}".splitlines()[0]) from None
+
+
+def _trade(row: Mapping[str, Any]) -> IndexedTrade:
+    arbitrator = row["arbitrator"]
+    return IndexedTrade(
+        trade_id=row["trade_id"],
+        listing_id=row["listing_id"],
+        buyer=row["buyer"],
+        seller=row["seller"],
+        token=row["token"],
+        arbitrator=None if int(arbitrator, 16) == 0 else arbitrator,
+        arbitrator_fee_bps=int(row["arbitrator_fee_bps"]),
+        quantity=int(row["quantity"]),
+        amount=int(row["amount"]),
+        deposit=int(row["deposit"]),
+        deadline=int(row["deadline"]),
+        state=TradeState(int(row["state"])).name.lower(),  # type: ignore[arg-type]
+        flags=int(row["flags"]),
+        proposed_buyer_share=int(row["proposed"]),
+        buyer_rated=bool(row["buyer_rated"]),
+        seller_rated=bool(row["seller_rated"]),
+        block_number=int(row["block_number"]),
+        updated_block=int(row["updated_block"]),
+        opened_at=int(row["opened_at"]),
+    )

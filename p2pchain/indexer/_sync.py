@@ -1,33 +1,88 @@
-"""The write side of the index: chain events in, listings, trades, ratings and trust out."""
+"""The write side of the index: chain events in, listings, trades, ratings and trust out.
+
+Reading: ``eth_getLogs`` for both contracts over a block range that adapts to the answers (it
+doubles while answers are small, halves when they are big or the node refuses the range), block
+headers in JSON-RPC batches. Each range is committed in one transaction together with the new
+cursor, so a process killed at any point resumes from the last committed block with no
+duplicates and no gaps. Only blocks at least ``confirmations`` deep are read. Before each sync the
+stored hash of the cursor block is compared with the chain's: if it changed, the newest stored
+block that is still on the chain is found, everything after it is rolled back (the entities it
+touched are rebuilt from their remaining stored events), and reading resumes from there.
+"""
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from p2pchain._deploy import Deployment
+from eth_utils import to_checksum_address
+
+from p2pchain._artifacts import load_artifact
+from p2pchain._deploy import MARKETPLACE, REPUTATION, Deployment
+from p2pchain._errors import P2PChainError
+from p2pchain._events import DecodedEvent, EventDecoder
+from p2pchain.indexer._apply import Batch, decode_args, refresh_fulltext
+from p2pchain.indexer._content import MAX_ATTEMPTS, fetch_document, resolve
+from p2pchain.indexer._errors import IndexerError
 from p2pchain.indexer._models import SyncReport
 from p2pchain.indexer._reader import IndexReader
+from p2pchain.indexer._rpc import Rpc, RpcError, as_hex, as_int
+from p2pchain.indexer._trust import RatingRow, compute_trust
 
 #: Default confirmation depth: blocks newer than ``head - confirmations`` are not indexed yet.
 DEFAULT_CONFIRMATIONS = 2
+#: Default largest ``eth_getLogs`` block range.
+DEFAULT_MAX_RANGE = 50_000
+#: Logs per answer the adaptive range aims at.
+TARGET_LOGS = 5_000
+_HEADER_BATCH = 200
+_CHUNK = 500
+_BINDING = ("chain_id", "marketplace", "reputation", "deployment_block")
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> list[Sequence[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _marks(values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    return ", ".join(f":k{i}" for i in range(len(values))), {
+        f"k{i}": v for i, v in enumerate(values)
+    }
+
+
+def _normalize_log(log: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "address": to_checksum_address(log["address"]),
+        "topics": [bytes.fromhex(as_hex(t)[2:]) for t in log["topics"]],
+        "data": bytes.fromhex(as_hex(log["data"])[2:]),
+        "blockNumber": as_int(log["blockNumber"]),
+        "blockHash": as_hex(log["blockHash"]),
+        "logIndex": as_int(log["logIndex"]),
+        "transactionHash": bytes.fromhex(as_hex(log["transactionHash"])[2:]),
+        "blockTimestamp": log.get("blockTimestamp"),
+        "removed": bool(log.get("removed", False)),
+    }
 
 
 class Indexer(IndexReader):
     """Follows one deployment's events into an index database (and reads it, as a reader).
 
     Args:
-        db_url: ``sqlite:///path`` (or a plain path) or ``postgresql://...``.
+        db_url: ``sqlite:///relative.sqlite``, ``sqlite:////abs.sqlite``, a plain path, or
+            ``postgresql://...``.
         chain: A chain (``DevChain``), a ``Web3``, or an ``http(s)://`` RPC URL.
         deployment: The deployment to follow; read from the deployments file when ``None``.
         ipfs: Where to fetch listing documents from (any ``IpfsBackend``); ``None`` leaves them
             ``pending``.
-        confirmations: Blocks to stay behind the head.
-        max_range: Largest ``eth_getLogs`` block range.
+        confirmations: Blocks to stay behind the head (0..1000).
+        max_range: Largest ``eth_getLogs`` block range (1..1,000,000).
 
     Raises:
-        IndexerError: Bad URL, or the database already indexes another deployment.
+        IndexerError: Bad arguments or URL, a node on another chain than the deployment, or a
+            database that already indexes another deployment.
     """
 
     def __init__(
@@ -38,13 +93,370 @@ class Indexer(IndexReader):
         *,
         ipfs: Any = None,
         confirmations: int = DEFAULT_CONFIRMATIONS,
-        max_range: int = 50_000,
+        max_range: int = DEFAULT_MAX_RANGE,
     ) -> None:
-        raise NotImplementedError
+        if isinstance(confirmations, bool) or not isinstance(confirmations, int):
+            raise IndexerError("confirmations must be an integer")
+        if not 0 <= confirmations <= 1000:
+            raise IndexerError(f"confirmations must be 0..1000, not {confirmations}")
+        if isinstance(max_range, bool) or not isinstance(max_range, int):
+            raise IndexerError("max_range must be an integer")
+        if not 1 <= max_range <= 1_000_000:
+            raise IndexerError(f"max_range must be 1..1000000 blocks, not {max_range}")
+        self.rpc = Rpc(chain)
+        self.deployment = deployment if deployment is not None else _load_deployment(chain)
+        chain_id = as_int(self.rpc.call("eth_chainId"))
+        if chain_id != self.deployment.chain_id:
+            raise IndexerError(
+                f"the deployment is on chain id {self.deployment.chain_id}, the node on {chain_id}"
+            )
+        super().__init__(db_url)
+        self.ipfs = ipfs
+        self.confirmations = confirmations
+        self.max_range = max_range
+        self._range = min(1_000, max_range)
+        self._market = EventDecoder(load_artifact(MARKETPLACE).abi)
+        self._reputation = EventDecoder(load_artifact(REPUTATION).abi)
+        self._bind()
+
+    def _bind(self) -> None:
+        d = self.deployment
+        want = {
+            "chain_id": str(d.chain_id),
+            "marketplace": d.marketplace,
+            "reputation": d.reputation,
+            "deployment_block": str(d.block),
+        }
+        with self.db.transaction():
+            for key in _BINDING:
+                have = self.db.get_meta(key)
+                if have is None:
+                    self.db.set_meta(key, want[key])
+                elif have != want[key]:
+                    raise IndexerError(
+                        f"this index follows {key} {have}, not {want[key]}: use another database"
+                        " (or rebuild into a new one)"
+                    )
+
+    # ------------------------------------------------------------------ syncing
 
     def sync(self, to_block: int | None = None) -> SyncReport:
-        """Index every confirmed block up to ``to_block`` (default: ``head - confirmations``)."""
-        raise NotImplementedError
+        """Index every confirmed block up to ``to_block`` (default: ``head - confirmations``).
+
+        Rolls back blocks that vanished from the chain first, then reads, fetches pending
+        listing documents (when an IPFS backend was given) and refreshes trust scores if ratings
+        changed.
+
+        Raises:
+            IndexerError: The node or the database failed (everything committed so far stays).
+        """
+        started = time.monotonic()
+        if to_block is not None and (isinstance(to_block, bool) or not isinstance(to_block, int) or to_block < 0):
+            raise IndexerError(f"to_block must be a block number >= 0, not {to_block!r}")
+        head = as_int(self.rpc.call("eth_blockNumber"))
+        target = head - self.confirmations
+        if to_block is not None:
+            target = min(target, to_block)
+        reorged = self._check_reorg()
+        cursor = self.cursor()
+        start = (cursor if cursor is not None else self.deployment.block - 1) + 1
+        first = start
+        totals = {"events": 0, "listings": 0, "trades": 0, "ratings": 0, "requests": 0}
+        while start <= target:
+            end = min(start + self._range - 1, target)
+            try:
+                logs = self._get_logs(start, end)
+            except RpcError:
+                if self._range == 1:
+                    raise
+                self._range = max(1, self._range // 2)
+                totals["requests"] += 1
+                continue
+            totals["requests"] += 1
+            counts = self._commit_range(start, end, logs)
+            for key, value in counts.items():
+                totals[key] += value
+            if len(logs) > TARGET_LOGS:
+                self._range = max(1, self._range // 2)
+            elif len(logs) < TARGET_LOGS // 4:
+                self._range = min(self.max_range, self._range * 2)
+            start = end + 1
+        fetched = self.fetch_documents() if self.ipfs is not None else 0
+        if totals["ratings"] or reorged:
+            self.refresh_trust()
+        elif totals["listings"]:
+            self._refresh_seller_trust(first)
+        final = self.cursor()
+        return SyncReport(
+            from_block=first,
+            to_block=final if final is not None else first - 1,
+            head=head,
+            reorged_blocks=reorged,
+            documents_fetched=fetched,
+            seconds=time.monotonic() - started,
+            **totals,
+        )
+
+    def _get_logs(self, start: int, end: int) -> list[dict[str, Any]]:
+        d = self.deployment
+        raw = self.rpc.call(
+            "eth_getLogs",
+            [{"fromBlock": hex(start), "toBlock": hex(end), "address": [d.marketplace, d.reputation]}],
+        )
+        if not isinstance(raw, list):
+            raise IndexerError(f"eth_getLogs answered {type(raw).__name__}, not a list")
+        return [_normalize_log(log) for log in raw if not log.get("removed", False)]
+
+    def _headers(self, numbers: Sequence[int]) -> dict[int, tuple[str, int] | None]:
+        out: dict[int, tuple[str, int] | None] = {}
+        for chunk in _chunks(list(numbers), _HEADER_BATCH):
+            answers = self.rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in chunk])
+            for number, block in zip(chunk, answers, strict=True):
+                out[number] = (
+                    None if block is None else (as_hex(block["hash"]), as_int(block["timestamp"]))
+                )
+        return out
+
+    def _commit_range(self, start: int, end: int, logs: list[dict[str, Any]]) -> dict[str, int]:
+        d = self.deployment
+        events = self._market.decode(logs, d.marketplace) + self._reputation.decode(
+            logs, d.reputation
+        )
+        events.sort(key=lambda e: e.position)
+        blocks: dict[int, tuple[str, int | None]] = {}
+        for log in logs:
+            stamp = log["blockTimestamp"]
+            blocks[log["blockNumber"]] = (
+                log["blockHash"],
+                as_int(stamp) if stamp is not None else None,
+            )
+        missing = [n for n, (_, t) in blocks.items() if t is None]
+        headers = self._headers(sorted({*missing, end}))
+        if headers[end] is None:
+            raise IndexerError(f"block {end} vanished while reading it; sync again")
+        for number in missing:
+            header = headers[number]
+            if header is None or header[0] != blocks[number][0]:
+                raise IndexerError(f"block {number} changed while reading it; sync again")
+            blocks[number] = header
+        blocks[end] = headers[end]
+        times = {n: int(t) for n, (_, t) in blocks.items() if t is not None}
+        with self.db.transaction():
+            batch = Batch(self.db, times)
+            batch.prefetch(events)
+            for event in events:
+                batch.apply(event)
+            listings, trades, ratings = batch.write()
+            self.db.executemany(
+                "INSERT INTO blocks (number, hash, time) VALUES (:n, :h, :t)"
+                " ON CONFLICT (number) DO UPDATE SET hash = excluded.hash, time = excluded.time",
+                [{"n": n, "h": h, "t": t} for n, (h, t) in sorted(blocks.items())],
+            )
+            self.db.set_meta("cursor", str(end))
+            self.db.set_meta("head_time", str(times[end]))
+        return {"events": len(events), "listings": listings, "trades": trades, "ratings": ratings}
+
+    # ------------------------------------------------------------------ reorgs
+
+    def _check_reorg(self) -> int:
+        cursor = self.cursor()
+        if cursor is None:
+            return 0
+        stored = self.db.one("SELECT hash FROM blocks WHERE number = :n", {"n": cursor})
+        current = self._headers([cursor])[cursor]
+        if stored is not None and current is not None and current[0] == stored[0]:
+            return 0
+        fork = self._find_fork(cursor)
+        self._rollback(fork)
+        return cursor - fork
+
+    def _find_fork(self, cursor: int) -> int:
+        below = cursor + 1
+        while True:
+            rows = self.db.all(
+                "SELECT number, hash FROM blocks WHERE number < :b ORDER BY number DESC LIMIT 100",
+                {"b": below},
+            )
+            if not rows:
+                return self.deployment.block - 1
+            headers = self._headers([int(r[0]) for r in rows])
+            for number, stored_hash in rows:
+                header = headers[int(number)]
+                if header is not None and header[0] == stored_hash:
+                    return int(number)
+            below = int(rows[-1][0])
+
+    def _rollback(self, fork: int) -> None:
+        """Forget everything after block ``fork`` and rebuild what it touched."""
+        db = self.db
+        with db.transaction():
+            removed = db.all(
+                "SELECT listing_id, trade_id FROM events WHERE block > :f", {"f": fork}
+            )
+            listings = {r[0] for r in removed if r[0]}
+            trades = {r[1] for r in removed if r[1]}
+            for chunk in _chunks(sorted(trades)):
+                marks, params = _marks(chunk)
+                listings |= {
+                    r[0]
+                    for r in db.all(f"SELECT listing_id FROM trades WHERE trade_id IN ({marks})", params)
+                }
+            for chunk in _chunks(sorted(listings)):
+                marks, params = _marks(chunk)
+                trades |= {
+                    r[0]
+                    for r in db.all(f"SELECT trade_id FROM trades WHERE listing_id IN ({marks})", params)
+                }
+            for table, column in (("events", "block"), ("ratings", "block"), ("blocks", "number")):
+                db.execute(f"DELETE FROM {table} WHERE {column} > :f", {"f": fork})
+            self._delete("listings", "listing_id", sorted(listings))
+            self._delete("trades", "trade_id", sorted(trades))
+            replay = self._stored_events(sorted(listings), sorted(trades))
+            times = {int(n): int(t) for n, t in db.all("SELECT number, time FROM blocks")}
+            batch = Batch(db, times)
+            batch.prefetch(replay)
+            for event in replay:
+                batch.apply(event, record=False)
+            batch.write()
+            if fork < self.deployment.block:
+                db.execute("DELETE FROM meta WHERE key IN ('cursor', 'head_time')")
+            else:
+                db.set_meta("cursor", str(fork))
+                row = db.one("SELECT time FROM blocks WHERE number = :n", {"n": fork})
+                if row is not None:
+                    db.set_meta("head_time", str(row[0]))
+
+    def _delete(self, table: str, key: str, ids: Sequence[str]) -> None:
+        for chunk in _chunks(ids):
+            marks, params = _marks(chunk)
+            if table == "listings" and self.db.engine == "sqlite":
+                self.db.execute(
+                    "DELETE FROM listing_fts WHERE rowid IN"
+                    f" (SELECT seq FROM listings WHERE listing_id IN ({marks}))",
+                    params,
+                )
+            self.db.execute(f"DELETE FROM {table} WHERE {key} IN ({marks})", params)
+
+    def _stored_events(self, listings: Sequence[str], trades: Sequence[str]) -> list[DecodedEvent]:
+        found: dict[tuple[int, int], DecodedEvent] = {}
+        for column, ids in (("listing_id", listings), ("trade_id", trades)):
+            for chunk in _chunks(ids):
+                marks, params = _marks(chunk)
+                for block, index, tx, name, args in self.db.all(
+                    "SELECT block, log_index, tx_hash, name, args FROM events"
+                    f" WHERE {column} IN ({marks})",
+                    params,
+                ):
+                    found[(int(block), int(index))] = DecodedEvent(
+                        name=name,
+                        args=decode_args(args),
+                        address="",
+                        block_number=int(block),
+                        log_index=int(index),
+                        tx_hash=tx,
+                    )
+        return [found[k] for k in sorted(found)]
+
+    # ------------------------------------------------------------------ documents and trust
+
+    def fetch_documents(self, limit: int = 10_000) -> int:
+        """Fetch the listing documents not fetched yet (and retry unavailable ones).
+
+        Each document is verified against its CID, parsed, and checked against the terms of each
+        listing that anchors it; the listings are marked ``ok``, ``unavailable`` or ``invalid``
+        with the reason.
+
+        Returns:
+            Documents fetched.
+        """
+        if self.ipfs is None:
+            raise IndexerError("no IPFS backend given: cannot fetch listing documents")
+        rows = self.db.all(
+            "SELECT DISTINCT l.cid FROM listings l LEFT JOIN documents d ON d.cid = l.cid"
+            " WHERE d.cid IS NULL OR (d.status = 'unavailable' AND d.attempts < :max)"
+            " ORDER BY l.cid LIMIT :limit",
+            {"max": MAX_ATTEMPTS, "limit": limit},
+        )
+        for (cid,) in rows:
+            self._store_document(cid, fetch_document(self.ipfs, cid))
+        return len(rows)
+
+    def _store_document(self, cid: str, fetched: Any) -> None:
+        from p2pchain.indexer._apply import LISTING_COLUMNS
+
+        db = self.db
+        with db.transaction():
+            db.execute(
+                "INSERT INTO documents (cid, status, reason, body, attempts)"
+                " VALUES (:cid, :status, :reason, :body, 1) ON CONFLICT (cid) DO UPDATE SET"
+                " status = excluded.status, reason = excluded.reason, body = excluded.body,"
+                " attempts = documents.attempts + 1",
+                {"cid": cid, "status": fetched.status, "reason": fetched.reason, "body": fetched.body},
+            )
+            rows = db.all(
+                f"SELECT {', '.join(LISTING_COLUMNS)} FROM listings WHERE cid = :cid", {"cid": cid}
+            )
+            updates = []
+            for values in rows:
+                row = dict(zip(LISTING_COLUMNS, values, strict=True))
+                resolve(row, (fetched.status, fetched.reason, fetched.body))
+                updates.append(row)
+            db.executemany(
+                "UPDATE listings SET content_status = :content_status,"
+                " content_reason = :content_reason, title = :title, description = :description,"
+                " category = :category, kind = :kind, images = :images, document = :document"
+                " WHERE listing_id = :listing_id",
+                updates,
+            )
+            refresh_fulltext(db, [r["listing_id"] for r in updates])
+
+    def refresh_trust(self) -> int:
+        """Recompute every trust score from the indexed ratings (docs/trust.md).
+
+        Returns:
+            Addresses scored.
+        """
+        db = self.db
+        rows = db.all(
+            "SELECT r.rater, r.subject, r.score, r.token, r.value, t.buyer FROM ratings r"
+            " LEFT JOIN trades t ON t.trade_id = r.trade_id"
+        )
+        results = compute_trust(
+            RatingRow(rater, subject, int(score), token, int(value), buyer == rater)
+            for rater, subject, score, token, value, buyer in rows
+        )
+        with db.transaction():
+            db.execute("DELETE FROM trust")
+            db.executemany(
+                "INSERT INTO trust (address, score, rating_count, average_stars, weighted_stars,"
+                " volume, counterparties, details) VALUES (:address, :score, :rating_count,"
+                " :average_stars, :weighted_stars, :volume, :counterparties, :details)",
+                [
+                    {
+                        "address": address,
+                        "score": r.score,
+                        "rating_count": r.rating_count,
+                        "average_stars": r.average_stars,
+                        "weighted_stars": r.weighted_stars,
+                        "volume": json.dumps({k: str(v) for k, v in r.volume.items()}),
+                        "counterparties": r.counterparties,
+                        "details": json.dumps(r.details),
+                    }
+                    for address, r in results.items()
+                ],
+            )
+            self._refresh_seller_trust(None)
+        return len(results)
+
+    def _refresh_seller_trust(self, since_block: int | None) -> None:
+        where = "" if since_block is None else " WHERE block_number >= :b"
+        self.db.execute(
+            "UPDATE listings SET seller_trust = COALESCE("
+            f"(SELECT score FROM trust WHERE trust.address = listings.seller), 0){where}",
+            {} if since_block is None else {"b": since_block},
+        )
+
+    # ------------------------------------------------------------------ loops
 
     def follow(
         self,
@@ -53,9 +465,38 @@ class Indexer(IndexReader):
         stop: threading.Event | None = None,
         on_sync: Callable[[SyncReport], None] | None = None,
     ) -> None:
-        """Sync, then keep syncing every ``poll_interval`` seconds until ``stop`` is set."""
-        raise NotImplementedError
+        """Sync, then keep syncing every ``poll_interval`` seconds until ``stop`` is set.
+
+        Raises:
+            IndexerError: A sync failed (everything committed before stays).
+        """
+        if not 0 < poll_interval <= 3600:
+            raise IndexerError(f"poll_interval must be in (0, 3600] seconds, not {poll_interval}")
+        stop = stop or threading.Event()
+        while not stop.is_set():
+            report = self.sync()
+            if on_sync is not None:
+                on_sync(report)
+            stop.wait(poll_interval)
 
     def rebuild(self) -> SyncReport:
         """Drop everything indexed and sync again from the deployment block."""
-        raise NotImplementedError
+        db = self.db
+        with db.transaction():
+            for table in ("events", "blocks", "listings", "trades", "ratings", "trust"):
+                db.execute(f"DELETE FROM {table}")
+            if db.engine == "sqlite":
+                db.execute("DELETE FROM listing_fts")
+            db.execute("DELETE FROM meta WHERE key IN ('cursor', 'head_time')")
+        return self.sync()
+
+
+def _load_deployment(chain: Any) -> Deployment:
+    from p2pchain._chains import RpcChain
+    from p2pchain._deploy import load_deployment
+
+    target = RpcChain(chain) if isinstance(chain, str) else chain
+    try:
+        return load_deployment(target)
+    except P2PChainError as exc:
+        raise IndexerError(str(exc)) from None

@@ -1,0 +1,413 @@
+"""Applying decoded events to the index's rows: listings, trades, ratings, raw events.
+
+One :class:`Batch` holds the rows a block range touches in memory: it loads them in bulk, applies
+each event in chain order (trades through :func:`p2pchain._model.open_trade` and
+:func:`~p2pchain._model.apply_event`, exactly as the contract computes them), and writes them back
+with one upsert per table, inside the caller's transaction. The same code replays stored events
+after a reorg.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from eth_utils import to_checksum_address
+
+from p2pchain._events import DecodedEvent
+from p2pchain._model import ZERO_ADDRESS, ListingTerms, Trade, TradeState, apply_event, open_trade
+from p2pchain.indexer._content import resolve
+from p2pchain.indexer._db import Database, price_key
+
+LISTING_EVENTS = ("Listed", "ListingUpdated", "ListingClosed", "SignedListingUsed")
+TRADE_EVENTS = (
+    "Released",
+    "DepositReturned",
+    "Refunded",
+    "Finalized",
+    "Disputed",
+    "SettlementProposed",
+    "Settled",
+    "Ruled",
+    "RulingTimedOut",
+)
+LISTING_COLUMNS = (
+    "listing_id", "seller", "signed", "salt", "token", "price", "price_key", "deposit",
+    "arbitrator", "arbitrator_fee_bps", "review_window", "expiry", "cid", "listed_quantity",
+    "remaining", "sold", "closed", "block_number", "updated_block", "listed_at",
+    "content_status", "content_reason", "title", "description", "category", "kind", "images",
+    "document",
+)  # fmt: skip
+TRADE_COLUMNS = (
+    "trade_id", "listing_id", "buyer", "seller", "token", "arbitrator", "arbitrator_fee_bps",
+    "quantity", "amount", "deposit", "deadline", "state", "flags", "proposed", "buyer_rated",
+    "seller_rated", "block_number", "updated_block", "opened_at",
+)  # fmt: skip
+_CHUNK = 500
+
+
+def hex32(value: bytes) -> str:
+    """A 32-byte id as lowercase 0x hex."""
+    return "0x" + bytes(value).hex()
+
+
+def token_text(address: str) -> str:
+    """``"ETH"`` for the zero address, else the checksummed token."""
+    return "ETH" if int(address, 16) == 0 else to_checksum_address(address)
+
+
+def cid_text(terms: ListingTerms) -> str:
+    """The document CID the terms anchor, as text (``invalid:<hex>`` if it does not parse)."""
+    from p2pchain.ipfs import CID
+
+    try:
+        return str(CID.parse(terms.cid))
+    except Exception:  # noqa: BLE001 - any parse failure marks the listing invalid
+        return "invalid:" + terms.cid.hex()
+
+
+def encode_args(args: Mapping[str, Any]) -> str:
+    """Event arguments as JSON: bytes as ``{"$b": hex}``, tuples as lists, ints as ints."""
+    return json.dumps({k: _enc(v) for k, v in args.items()}, separators=(",", ":"))
+
+
+def _enc(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray)):
+        return {"$b": bytes(value).hex()}
+    if isinstance(value, (tuple, list)):
+        return [_enc(v) for v in value]
+    return value
+
+
+def decode_args(text: str) -> dict[str, Any]:
+    """The inverse of :func:`encode_args`."""
+    return {k: _dec(v) for k, v in json.loads(text).items()}
+
+
+def _dec(value: Any) -> Any:
+    if isinstance(value, dict) and "$b" in value:
+        return bytes.fromhex(value["$b"])
+    if isinstance(value, list):
+        return tuple(_dec(v) for v in value)
+    return value
+
+
+def entity_ids(event: DecodedEvent) -> tuple[str | None, str | None]:
+    """``(listing_id, trade_id)`` an event belongs to."""
+    args = event.args
+    listing = args.get("listingId")
+    trade = args.get("tradeId")
+    return (hex32(listing) if listing is not None else None, hex32(trade) if trade else None)
+
+
+class Batch:
+    """Rows touched by a run of events, applied in memory and written back together.
+
+    Args:
+        db: The index database (the caller holds the transaction).
+        times: Block number -> timestamp for every block the events sit in.
+    """
+
+    def __init__(self, db: Database, times: Mapping[int, int]) -> None:
+        self.db = db
+        self.times = times
+        self.listings: dict[str, dict[str, Any] | None] = {}
+        self.trades: dict[str, dict[str, Any] | None] = {}
+        self.documents: dict[str, tuple[str, str | None, str | None] | None] = {}
+        self.changed_listings: set[str] = set()
+        self.changed_trades: set[str] = set()
+        self.content_changed: set[str] = set()
+        self.ratings: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+
+    # ------------------------------------------------------------------ loading
+
+    def prefetch(self, events: Sequence[DecodedEvent]) -> None:
+        """Load every listing, trade and document the events refer to, in bulk."""
+        listing_ids: set[str] = set()
+        trade_ids: set[str] = set()
+        for event in events:
+            listing, trade = entity_ids(event)
+            if listing:
+                listing_ids.add(listing)
+            if trade:
+                trade_ids.add(trade)
+        self._load("trades", "trade_id", TRADE_COLUMNS, trade_ids - self.trades.keys(), self.trades)
+        for row in self.trades.values():
+            if row is not None:
+                listing_ids.add(row["listing_id"])
+        self._load(
+            "listings", "listing_id", LISTING_COLUMNS, listing_ids - self.listings.keys(), self.listings
+        )
+        cids = {
+            cid_text(ListingTerms.from_abi(e.args["terms"]))
+            for e in events
+            if "terms" in e.args
+        }
+        self._load_documents(cids - self.documents.keys())
+
+    def _load(
+        self,
+        table: str,
+        key: str,
+        columns: Sequence[str],
+        ids: Iterable[str],
+        into: dict[str, dict[str, Any] | None],
+    ) -> None:
+        wanted = sorted(ids)
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            params = {f"k{i}": v for i, v in enumerate(chunk)}
+            marks = ", ".join(f":k{i}" for i in range(len(chunk)))
+            rows = self.db.all(
+                f"SELECT {', '.join(columns)} FROM {table} WHERE {key} IN ({marks})", params
+            )
+            for value in chunk:
+                into.setdefault(value, None)
+            for row in rows:
+                into[row[0]] = dict(zip(columns, row, strict=True))
+
+    def _load_documents(self, cids: Iterable[str]) -> None:
+        wanted = sorted(cids)
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            params = {f"k{i}": v for i, v in enumerate(chunk)}
+            marks = ", ".join(f":k{i}" for i in range(len(chunk)))
+            for value in chunk:
+                self.documents.setdefault(value, None)
+            for cid, status, reason, body in self.db.all(
+                f"SELECT cid, status, reason, body FROM documents WHERE cid IN ({marks})", params
+            ):
+                self.documents[cid] = (status, reason, body)
+
+    # ------------------------------------------------------------------ applying
+
+    def apply(self, event: DecodedEvent, *, record: bool = True) -> None:
+        """Apply one event (in chain order); ``record`` also stores it in ``events``."""
+        listing_id, trade_id = entity_ids(event)
+        if record:
+            self.events.append(
+                {
+                    "block": event.block_number,
+                    "log_index": event.log_index,
+                    "tx_hash": event.tx_hash,
+                    "name": event.name,
+                    "listing_id": listing_id,
+                    "trade_id": trade_id,
+                    "args": encode_args(event.args),
+                }
+            )
+        name = event.name
+        if name in ("Listed", "SignedListingUsed", "ListingUpdated"):
+            self._listing_terms(event, listing_id or "")
+        elif name == "ListingClosed":
+            row = self.listings.get(listing_id or "")
+            if row is not None:
+                row.update(closed=1, remaining=0, updated_block=event.block_number)
+                self.changed_listings.add(row["listing_id"])
+        elif name == "Purchased":
+            self._purchased(event, listing_id or "", trade_id or "")
+        elif name in TRADE_EVENTS:
+            self._trade_event(event, trade_id or "")
+        elif name == "Rated":
+            self._rated(event, trade_id or "")
+
+    def _listing_terms(self, event: DecodedEvent, listing_id: str) -> None:
+        args = event.args
+        terms = ListingTerms.from_abi(args["terms"])
+        row = self.listings.get(listing_id)
+        if row is None or event.name != "ListingUpdated":
+            row = {
+                "listing_id": listing_id,
+                "seller": to_checksum_address(args["seller"]),
+                "signed": int(event.name == "SignedListingUsed"),
+                "salt": hex32(args["salt"]),
+                "listed_quantity": int(args["quantity"]),
+                "remaining": int(args["quantity"]),
+                "sold": 0,
+                "closed": 0,
+                "block_number": event.block_number,
+                "listed_at": self.times[event.block_number],
+            }
+            self.listings[listing_id] = row
+        else:
+            row["remaining"] = int(args["remaining"])
+        cid = cid_text(terms)
+        row.update(
+            token=token_text(terms.token),
+            price=str(terms.price),
+            price_key=price_key(terms.price),
+            deposit=str(terms.deposit),
+            arbitrator=terms.arbitrator,
+            arbitrator_fee_bps=terms.arbitrator_fee_bps,
+            review_window=terms.review_window,
+            expiry=terms.expiry,
+            cid=cid,
+            updated_block=event.block_number,
+        )
+        resolve(row, self.documents.get(cid))
+        self.changed_listings.add(listing_id)
+        self.content_changed.add(listing_id)
+
+    def _purchased(self, event: DecodedEvent, listing_id: str, trade_id: str) -> None:
+        args = event.args
+        listing = self.listings.get(listing_id)
+        if listing is None:  # cannot happen on a consistent chain; keep the raw event only
+            return
+        quantity = int(args["quantity"])
+        listing.update(
+            sold=int(listing["sold"]) + quantity,
+            remaining=int(args["remaining"]),
+            updated_block=event.block_number,
+        )
+        self.changed_listings.add(listing_id)
+        terms = ListingTerms(
+            seller=listing["seller"],
+            token=ZERO_ADDRESS if listing["token"] == "ETH" else listing["token"],
+            price=int(listing["price"]),
+            deposit=int(listing["deposit"]),
+            arbitrator=listing["arbitrator"],
+            arbitrator_fee_bps=int(listing["arbitrator_fee_bps"]),
+            review_window=int(listing["review_window"]),
+            expiry=int(listing["expiry"]),
+            cid_prefix=b"",
+            cid_digest=b"",
+        )
+        time = self.times[event.block_number]
+        trade = open_trade(terms, args["buyer"], quantity, time)
+        row = {
+            "trade_id": trade_id,
+            "listing_id": listing_id,
+            "quantity": quantity,
+            "buyer_rated": 0,
+            "seller_rated": 0,
+            "block_number": event.block_number,
+            "opened_at": time,
+        }
+        _store_trade(row, trade, event.block_number)
+        self.trades[trade_id] = row
+        self.changed_trades.add(trade_id)
+
+    def _trade_event(self, event: DecodedEvent, trade_id: str) -> None:
+        row = self.trades.get(trade_id)
+        if row is None:
+            return
+        trade = apply_event(_trade_of(row), event.name, event.args, self.times[event.block_number])
+        _store_trade(row, trade, event.block_number)
+        self.changed_trades.add(trade_id)
+
+    def _rated(self, event: DecodedEvent, trade_id: str) -> None:
+        args = event.args
+        rater = to_checksum_address(args["rater"])
+        self.ratings.append(
+            {
+                "trade_id": trade_id,
+                "rater": rater,
+                "subject": to_checksum_address(args["subject"]),
+                "score": int(args["score"]),
+                "token": token_text(args["token"]),
+                "value": str(int(args["value"])),
+                "review_cid": "0x" + bytes(args["reviewCid"]).hex(),
+                "block": event.block_number,
+                "log_index": event.log_index,
+            }
+        )
+        row = self.trades.get(trade_id)
+        if row is not None:
+            if rater == row["buyer"]:
+                row["buyer_rated"] = 1
+            if rater == row["seller"]:
+                row["seller_rated"] = 1
+            row["updated_block"] = event.block_number
+            self.changed_trades.add(trade_id)
+
+    # ------------------------------------------------------------------ writing
+
+    def write(self) -> tuple[int, int, int]:
+        """Write every change back; returns ``(listings, trades, ratings)`` written."""
+        db = self.db
+        db.executemany(
+            "INSERT INTO events (block, log_index, tx_hash, name, listing_id, trade_id, args)"
+            " VALUES (:block, :log_index, :tx_hash, :name, :listing_id, :trade_id, :args)",
+            self.events,
+        )
+        listings = [self.listings[i] for i in sorted(self.changed_listings)]
+        db.executemany(_upsert("listings", LISTING_COLUMNS, "listing_id"), listings)
+        trades = [self.trades[i] for i in sorted(self.changed_trades)]
+        db.executemany(_upsert("trades", TRADE_COLUMNS, "trade_id"), trades)
+        db.executemany(
+            "INSERT INTO ratings (trade_id, rater, subject, score, token, value, review_cid,"
+            " block, log_index) VALUES (:trade_id, :rater, :subject, :score, :token, :value,"
+            " :review_cid, :block, :log_index) ON CONFLICT (trade_id, rater) DO NOTHING",
+            self.ratings,
+        )
+        refresh_fulltext(db, sorted(self.content_changed))
+        return len(listings), len(trades), len(self.ratings)
+
+
+def _upsert(table: str, columns: Sequence[str], key: str) -> str:
+    names = ", ".join(columns)
+    values = ", ".join(f":{c}" for c in columns)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
+    return (
+        f"INSERT INTO {table} ({names}) VALUES ({values})"
+        f" ON CONFLICT ({key}) DO UPDATE SET {updates}"
+    )
+
+
+def refresh_fulltext(db: Database, listing_ids: Sequence[str]) -> None:
+    """Re-index the searchable text of these listings (SQLite FTS5; PostgreSQL does it itself)."""
+    if db.engine != "sqlite" or not listing_ids:
+        return
+    for start in range(0, len(listing_ids), _CHUNK):
+        chunk = listing_ids[start : start + _CHUNK]
+        params = {f"k{i}": v for i, v in enumerate(chunk)}
+        marks = ", ".join(f":k{i}" for i in range(len(chunk)))
+        rows = db.all(
+            f"SELECT seq, title, category, description FROM listings WHERE listing_id IN ({marks})",
+            params,
+        )
+        db.executemany("DELETE FROM listing_fts WHERE rowid = :seq", [{"seq": r[0]} for r in rows])
+        db.executemany(
+            "INSERT INTO listing_fts (rowid, title, category, description)"
+            " VALUES (:seq, :title, :category, :description)",
+            [
+                {"seq": r[0], "title": r[1], "category": r[2], "description": r[3]}
+                for r in rows
+                if r[1] is not None
+            ],
+        )
+
+
+def _trade_of(row: Mapping[str, Any]) -> Trade:
+    return Trade(
+        buyer=row["buyer"],
+        seller=row["seller"],
+        token=ZERO_ADDRESS if row["token"] == "ETH" else row["token"],
+        arbitrator=row["arbitrator"],
+        arbitrator_fee_bps=int(row["arbitrator_fee_bps"]),
+        amount=int(row["amount"]),
+        deposit=int(row["deposit"]),
+        deadline=int(row["deadline"]),
+        state=TradeState(int(row["state"])),
+        flags=int(row["flags"]),
+        proposed_buyer_share=int(row["proposed"]),
+    )
+
+
+def _store_trade(row: dict[str, Any], trade: Trade, block: int) -> None:
+    row.update(
+        buyer=trade.buyer,
+        seller=trade.seller,
+        token=token_text(trade.token),
+        arbitrator=trade.arbitrator,
+        arbitrator_fee_bps=trade.arbitrator_fee_bps,
+        amount=str(trade.amount),
+        deposit=str(trade.deposit),
+        deadline=trade.deadline,
+        state=int(trade.state),
+        flags=trade.flags,
+        proposed=str(trade.proposed_buyer_share),
+        updated_block=block,
+    )

@@ -1,0 +1,299 @@
+"""One thin DB-API layer over SQLite and PostgreSQL, and the index schema.
+
+SQL is written once with ``:name`` parameters (SQLite's named style) and rewritten to psycopg's
+``%(name)s`` for PostgreSQL. Only the schema's types and the full-text parts differ: an FTS5
+virtual table on SQLite, a generated ``tsvector`` column with a GIN index on PostgreSQL.
+
+Big integers (prices, values: up to 2**256 - 1) are stored as decimal text; prices also as a
+zero-padded 78-digit key (``C`` collation) so text order is numeric order.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import unquote, urlparse
+
+from p2pchain.indexer._errors import IndexerError
+
+Engine = Literal["sqlite", "postgresql"]
+#: Version of the schema below; a database of another version is refused.
+SCHEMA_VERSION = "1"
+#: Width of the zero-padded price key (2**256 - 1 has 78 digits).
+PRICE_KEY_WIDTH = 78
+
+_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+def price_key(value: int) -> str:
+    """The sortable text form of an amount: zero-padded decimal."""
+    return str(value).zfill(PRICE_KEY_WIDTH)
+
+
+def _tables(engine: Engine) -> list[str]:
+    serial = "INTEGER PRIMARY KEY" if engine == "sqlite" else "BIGSERIAL PRIMARY KEY"
+    collate = "" if engine == "sqlite" else ' COLLATE "C"'
+    return [
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS blocks (number BIGINT PRIMARY KEY, hash TEXT NOT NULL,"
+        " time BIGINT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS events (block BIGINT NOT NULL, log_index BIGINT NOT NULL,"
+        " tx_hash TEXT NOT NULL, name TEXT NOT NULL, listing_id TEXT, trade_id TEXT,"
+        " args TEXT NOT NULL, PRIMARY KEY (block, log_index))",
+        "CREATE INDEX IF NOT EXISTS events_listing ON events (listing_id)",
+        "CREATE INDEX IF NOT EXISTS events_trade ON events (trade_id)",
+        f"CREATE TABLE IF NOT EXISTS listings (seq {serial}, listing_id TEXT NOT NULL UNIQUE,"
+        " seller TEXT NOT NULL, signed INTEGER NOT NULL, salt TEXT NOT NULL,"
+        " token TEXT NOT NULL, price TEXT NOT NULL,"
+        f" price_key TEXT{collate} NOT NULL, deposit TEXT NOT NULL, arbitrator TEXT NOT NULL,"
+        " arbitrator_fee_bps INTEGER NOT NULL, review_window BIGINT NOT NULL,"
+        " expiry BIGINT NOT NULL, cid TEXT NOT NULL, listed_quantity BIGINT NOT NULL,"
+        " remaining BIGINT NOT NULL, sold BIGINT NOT NULL, closed INTEGER NOT NULL,"
+        " block_number BIGINT NOT NULL, updated_block BIGINT NOT NULL,"
+        " listed_at BIGINT NOT NULL, content_status TEXT NOT NULL, content_reason TEXT,"
+        " title TEXT, description TEXT, category TEXT, kind TEXT, images TEXT, document TEXT,"
+        " seller_trust DOUBLE PRECISION NOT NULL DEFAULT 0"
+        + (
+            ""
+            if engine == "sqlite"
+            else ", search tsvector GENERATED ALWAYS AS ("
+            "setweight(to_tsvector('english'::regconfig, coalesce(title, '')), 'A') ||"
+            " setweight(to_tsvector('english'::regconfig, coalesce(category, '')), 'B') ||"
+            " setweight(to_tsvector('english'::regconfig, coalesce(description, '')), 'C')"
+            ") STORED"
+        )
+        + ")",
+        "CREATE INDEX IF NOT EXISTS listings_seller ON listings (seller)",
+        "CREATE INDEX IF NOT EXISTS listings_cid ON listings (cid)",
+        "CREATE INDEX IF NOT EXISTS listings_price ON listings (price_key)",
+        "CREATE INDEX IF NOT EXISTS listings_newest ON listings (block_number, seq)",
+        "CREATE INDEX IF NOT EXISTS listings_trust ON listings (seller_trust)",
+        "CREATE INDEX IF NOT EXISTS listings_content ON listings (content_status)",
+        "CREATE TABLE IF NOT EXISTS trades (trade_id TEXT PRIMARY KEY, listing_id TEXT NOT NULL,"
+        " buyer TEXT NOT NULL, seller TEXT NOT NULL, token TEXT NOT NULL,"
+        " arbitrator TEXT NOT NULL, arbitrator_fee_bps INTEGER NOT NULL,"
+        " quantity BIGINT NOT NULL, amount TEXT NOT NULL, deposit TEXT NOT NULL,"
+        " deadline BIGINT NOT NULL, state INTEGER NOT NULL, flags INTEGER NOT NULL,"
+        " proposed TEXT NOT NULL, buyer_rated INTEGER NOT NULL, seller_rated INTEGER NOT NULL,"
+        " block_number BIGINT NOT NULL, updated_block BIGINT NOT NULL,"
+        " opened_at BIGINT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS trades_buyer ON trades (buyer)",
+        "CREATE INDEX IF NOT EXISTS trades_seller ON trades (seller)",
+        "CREATE INDEX IF NOT EXISTS trades_listing ON trades (listing_id)",
+        "CREATE TABLE IF NOT EXISTS ratings (trade_id TEXT NOT NULL, rater TEXT NOT NULL,"
+        " subject TEXT NOT NULL, score INTEGER NOT NULL, token TEXT NOT NULL,"
+        " value TEXT NOT NULL, review_cid TEXT NOT NULL, block BIGINT NOT NULL,"
+        " log_index BIGINT NOT NULL, PRIMARY KEY (trade_id, rater))",
+        "CREATE INDEX IF NOT EXISTS ratings_subject ON ratings (subject)",
+        "CREATE INDEX IF NOT EXISTS ratings_block ON ratings (block)",
+        "CREATE TABLE IF NOT EXISTS documents (cid TEXT PRIMARY KEY, status TEXT NOT NULL,"
+        " reason TEXT, body TEXT, attempts INTEGER NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS trust (address TEXT PRIMARY KEY,"
+        " score DOUBLE PRECISION NOT NULL, rating_count INTEGER NOT NULL,"
+        " average_stars DOUBLE PRECISION, weighted_stars DOUBLE PRECISION,"
+        " volume TEXT NOT NULL, counterparties INTEGER NOT NULL, details TEXT NOT NULL)",
+    ]
+
+
+def _fulltext(engine: Engine) -> list[str]:
+    if engine == "sqlite":
+        return [
+            "CREATE VIRTUAL TABLE IF NOT EXISTS listing_fts USING fts5("
+            "title, category, description, tokenize = 'porter unicode61')"
+        ]
+    return ["CREATE INDEX IF NOT EXISTS listings_search ON listings USING GIN (search)"]
+
+
+def parse_db_url(url: str) -> tuple[Engine, str]:
+    """Split a database URL into its engine and what the driver connects with.
+
+    Args:
+        url: ``sqlite:///relative/path``, ``sqlite:////absolute/path`` (SQLAlchemy's form),
+            ``sqlite:///:memory:``, a plain file path, or a
+            ``postgresql://`` / ``postgres://`` URL.
+
+    Returns:
+        ``("sqlite", path)`` or ``("postgresql", url)``.
+
+    Raises:
+        IndexerError: Another scheme, or an empty path.
+    """
+    if not isinstance(url, str) or not url.strip():
+        raise IndexerError("database URL is empty: use sqlite:///path or postgresql://...")
+    text = url.strip()
+    scheme = urlparse(text).scheme.lower() if "://" in text else ""
+    if scheme in ("postgresql", "postgres"):
+        return "postgresql", text
+    if scheme == "sqlite":
+        path = unquote(text.split("://", 1)[1]).removeprefix("/")  # sqlite:////abs, sqlite:///rel
+        if not path:
+            raise IndexerError(f"database URL {url!r} has no file path: use sqlite:///index.sqlite")
+        return "sqlite", path
+    if scheme:
+        raise IndexerError(
+            f"unsupported database URL scheme {scheme!r}: use sqlite:///path or postgresql://..."
+        )
+    return "sqlite", text
+
+
+class Database:
+    """A connection to the index database with the schema in place.
+
+    Args:
+        url: See :func:`parse_db_url`.
+
+    Raises:
+        IndexerError: Bad URL, unreachable server, unwritable file, or another schema version.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.engine, target = parse_db_url(url)
+        self.url = url
+        self._in_tx = False
+        if self.engine == "sqlite":
+            self._conn: Any = self._open_sqlite(target)
+        else:
+            self._conn = self._open_postgres(target)
+        self._create_schema()
+
+    @staticmethod
+    def _open_sqlite(path: str) -> sqlite3.Connection:
+        if path != ":memory:":
+            folder = Path(path).expanduser().resolve().parent
+            if not folder.is_dir():
+                raise IndexerError(f"cannot open the index {path}: folder {folder} does not exist")
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute("PRAGMA cache_size = -65536")
+        except sqlite3.Error as exc:
+            raise IndexerError(f"cannot open the index {path}: {exc}") from None
+        return conn
+
+    @staticmethod
+    def _open_postgres(url: str) -> Any:
+        import psycopg
+
+        try:
+            return psycopg.connect(url, autocommit=True, connect_timeout=10)
+        except psycopg.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise IndexerError(f"cannot connect to PostgreSQL: {first}") from None
+
+    def _create_schema(self) -> None:
+        with self.transaction():
+            if self.engine == "postgresql":  # one creator at a time on a shared server
+                self._conn.execute("SELECT pg_advisory_xact_lock(7262616)")
+            for statement in _tables(self.engine) + _fulltext(self.engine):
+                self._conn.execute(statement)
+            row = self.one("SELECT value FROM meta WHERE key = 'schema'")
+            if row is None:
+                self.execute("INSERT INTO meta (key, value) VALUES ('schema', :v)", {"v": SCHEMA_VERSION})
+            elif row[0] != SCHEMA_VERSION:
+                raise IndexerError(
+                    f"index schema version {row[0]} is not this library's {SCHEMA_VERSION}:"
+                    " rebuild the index into a new database"
+                )
+
+    def _sql(self, sql: str) -> str:
+        return sql if self.engine == "sqlite" else _PARAM.sub(r"%(\1)s", sql)
+
+    def _error(self, exc: Exception) -> IndexerError:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return IndexerError(f"index database error ({self.engine}): {first}")
+
+    def _driver_errors(self) -> tuple[type[Exception], ...]:
+        if self.engine == "sqlite":
+            return (sqlite3.Error,)
+        import psycopg
+
+        return (psycopg.Error,)
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        """Run one statement; returns the driver's cursor."""
+        try:
+            return self._conn.execute(self._sql(sql), params or {})
+        except self._driver_errors() as exc:
+            raise self._error(exc) from None
+
+    def executemany(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Run one statement for each parameter set."""
+        if not rows:
+            return
+        try:
+            if self.engine == "sqlite":
+                self._conn.executemany(sql, rows)
+            else:
+                with self._conn.cursor() as cur:
+                    cur.executemany(self._sql(sql), rows)
+        except self._driver_errors() as exc:
+            raise self._error(exc) from None
+
+    def all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """Every row of a query."""
+        return list(self.execute(sql, params).fetchall())
+
+    def one(self, sql: str, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
+        """The first row of a query, or ``None``."""
+        row = self.execute(sql, params).fetchone()
+        return tuple(row) if row is not None else None
+
+    def columns(self, cursor: Any) -> list[str]:
+        """Column names of a cursor's result."""
+        return [d[0] for d in cursor.description]
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run the block in one transaction (nested calls join the outer one)."""
+        if self._in_tx:
+            yield
+            return
+        errors = self._driver_errors()
+        try:
+            if self.engine == "sqlite":
+                self._conn.execute("BEGIN IMMEDIATE")
+            else:
+                self._conn.execute("BEGIN")
+        except errors as exc:
+            raise self._error(exc) from None
+        self._in_tx = True
+        try:
+            yield
+        except BaseException:
+            self._in_tx = False
+            try:
+                self._conn.execute("ROLLBACK")
+            except errors:
+                pass
+            raise
+        self._in_tx = False
+        try:
+            self._conn.execute("COMMIT")
+        except errors as exc:
+            raise self._error(exc) from None
+
+    def get_meta(self, key: str) -> str | None:
+        """A value of the ``meta`` table."""
+        row = self.one("SELECT value FROM meta WHERE key = :k", {"k": key})
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a value of the ``meta`` table."""
+        self.execute(
+            "INSERT INTO meta (key, value) VALUES (:k, :v)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            {"k": key, "v": value},
+        )
+
+    def close(self) -> None:
+        """Close the connection."""
+        try:
+            self._conn.close()
+        except self._driver_errors():
+            pass
