@@ -57,9 +57,9 @@ def document(market: Market, **overrides: Any) -> dict[str, Any]:
     return doc
 
 
-def publish(market: Market, ipfs: LocalStore, **overrides: Any) -> Listing:
+def publish(market: Market, ipfs: LocalStore, *, expiry: int = 0, **overrides: Any) -> Listing:
     """Publish a document (IPFS first) and list it on-chain; returns the listing."""
-    published = publish_listing(market.seller, ipfs, document(market, **overrides))
+    published = publish_listing(market.seller, ipfs, document(market, **overrides), expiry=expiry)
     assert published.listing is not None
     return published.listing
 
