@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 
 from p2pchain.cli._api import api_app
-from p2pchain.cli._common import command
+from p2pchain.cli._common import command, global_options
 from p2pchain.cli._completion import completion_app
 from p2pchain.cli._config import config_app
 from p2pchain.cli._demo import demo
@@ -30,6 +30,7 @@ app = typer.Typer(
     rich_markup_mode=None,  # plain help: rich help costs ~0.1 s of the 0.3 s start-up budget
     add_completion=False,  # `p2pchain completion` instead: keeps `<noun> --help` fast
 )
+app.callback()(global_options)
 app.add_typer(wallet_app, name="wallet")
 app.add_typer(node_app, name="node")
 app.add_typer(ipfs_app, name="ipfs")
@@ -41,7 +42,6 @@ command(app, "reputation", shared=("network", "json_output"))(reputation)
 app.add_typer(config_app, name="config")
 app.add_typer(completion_app, name="completion")
 app.add_typer(api_app, name="api")
-app.add_typer(__import__("p2pchain.cli._index", fromlist=["index_app"]).index_app, name="index")
 app.command("demo")(demo)
 
 

@@ -355,6 +355,7 @@ class Options:
     gateway: str | None = None
     json: bool = False
     yes: bool = False
+    last_url: str | None = None
     _config: dict[str, Any] | None = field(default=None, repr=False)
     _clients: list[Any] = field(default_factory=list, repr=False)
 
@@ -372,21 +373,23 @@ class Options:
         return (self.network or self.config.get("network") or "local").strip()
 
     def rpc_url(self) -> str:
-        """Resolve :meth:`network_name` to an RPC URL.
+        """Resolve :meth:`network_name` to an RPC URL (remembered for error messages).
 
         Raises:
             CliError: Unknown name, a bad URL, or no local node running.
         """
+        self.last_url = self._resolve_url(self.network_name())
+        return self.last_url
+
+    def _resolve_url(self, name: str) -> str:
         from p2pchain.cli._node import local_node_url
 
-        name = self.network_name()
+        schemes = ("http", "https", "ws", "wss")
         if "://" in name:
-            return check_url(name, "network URL", ("http", "https", "ws", "wss"))
+            return check_url(name, "network URL", schemes)
         networks = self.config.get("networks") or {}
         if name in networks:
-            return check_url(
-                networks[name], f"network {name!r} URL", ("http", "https", "ws", "wss")
-            )
+            return check_url(networks[name], f"network {name!r} URL", schemes)
         if name.lower() in LOCAL_NAMES:
             return local_node_url(name.lower())
         if name.lower() == "embedded":
@@ -482,6 +485,55 @@ class Options:
 
 
 _current: ContextVar[Options] = ContextVar("p2pchain_cli_options")
+#: Shared options given before the noun (``p2pchain --network URL trade show ID``).
+_before_noun: ContextVar[dict[str, Any]] = ContextVar("p2pchain_cli_global_options")
+
+_ENVVARS = {
+    "network": "P2PCHAIN_NETWORK",
+    "account": "P2PCHAIN_ACCOUNT",
+    "ipfs": "P2PCHAIN_IPFS",
+    "gateway": "P2PCHAIN_GATEWAY",
+    "yes": "P2PCHAIN_YES",
+}
+
+
+def global_options(
+    network: NetworkOpt = None,
+    account: AccountOpt = None,
+    passphrase_file: PassphraseFileOpt = None,
+    ipfs: IpfsOpt = None,
+    gateway: GatewayOpt = None,
+    json_output: JsonOpt = False,
+    yes: YesOpt = False,
+) -> None:
+    """A decentralized peer-to-peer marketplace: escrow, reputation, listings on IPFS.
+
+    The shared options work before the noun (for every command) or after the command.
+    """
+    _before_noun.set(
+        {
+            "network": network,
+            "account": account,
+            "passphrase_file": passphrase_file,
+            "ipfs": ipfs,
+            "gateway": gateway,
+            "json_output": json_output,
+            "yes": yes,
+        }
+    )
+
+
+def _merged(key: str, value: Any) -> Any:
+    """A command's option value, else the one given before the noun (which beats the env)."""
+    before = _before_noun.get({}).get(key)
+    if before in (None, False):
+        return value
+    if value in (None, False):
+        return before
+    env = os.environ.get(_ENVVARS.get(key, ""))
+    if env is not None and str(value) == env and isinstance(value, str):
+        return before  # the command's value came from the environment
+    return value
 
 
 def opts() -> Options:
@@ -513,18 +565,20 @@ def emit(data: Any, render: Callable[[], None] | None = None) -> None:
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Print a rich table."""
+    from rich.markup import escape
     from rich.table import Table
 
-    t = Table(title=title, title_justify="left")
+    t = Table(title=escape(title) if title else None, title_justify="left")
     for column in columns:
         t.add_column(column, overflow="fold")
     for row in rows:
-        t.add_row(*(str(cell) for cell in row))
+        t.add_row(*(escape(str(cell)) for cell in row))
     console().print(t)
 
 
 def panel(title: str, rows: Sequence[tuple[str, Any]], style: str = "cyan") -> None:
     """Print key/value rows in a rich panel."""
+    from rich.markup import escape
     from rich.panel import Panel
     from rich.table import Table
 
@@ -532,8 +586,10 @@ def panel(title: str, rows: Sequence[tuple[str, Any]], style: str = "cyan") -> N
     grid.add_column(style="bold")
     grid.add_column(overflow="fold")
     for key, value in rows:
-        grid.add_row(key, str(value))
-    console().print(Panel(grid, title=title, title_align="left", border_style=style, expand=False))
+        grid.add_row(escape(key), escape(str(value)))
+    console().print(
+        Panel(grid, title=escape(title), title_align="left", border_style=style, expand=False)
+    )
 
 
 def info(message: str) -> None:
@@ -608,6 +664,12 @@ def _handle(exc: BaseException, o: Options | None) -> NoReturn:
     from p2pchain._errors import P2PChainError as Root
 
     if isinstance(exc, Root):
+        from p2pchain._errors import ChainError
+
+        if isinstance(exc, ChainError) and "cannot reach the node" in str(exc):
+            where = f" at {o.last_url}" if o is not None and o.last_url else ""
+            reason = "connection refused" if "refused" in str(exc).lower() else "no answer"
+            fail(f"cannot reach the node{where} ({reason})", _hint(exc, o))
         fail(str(exc), _hint(exc, o))
     if isinstance(exc, KeyboardInterrupt):
         typer.echo("error: interrupted", err=True)
@@ -662,7 +724,7 @@ def command(
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            values = {key: kwargs.pop(key, _SHARED[key][1]) for key in shared}
+            values = {key: _merged(key, kwargs.pop(key, _SHARED[key][1])) for key in shared}
             o = Options(
                 network=values.get("network"),
                 account=values.get("account"),

@@ -1,0 +1,141 @@
+"""``p2pchain listing``: create (flags or file, images first), sign, update, close, show, mine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from p2pchain.ipfs import LocalStore
+
+from .conftest import Market, write_photo
+
+
+def _create(market: Market, *extra: str) -> str:
+    result = market(
+        "listing", "create", "--account", "alice", "--title", "Road bike", "--price", "0.1eth",
+        "--category", "sports/bikes", "--quiet", *extra,
+    )  # fmt: skip
+    listing_id = result.stdout.strip()
+    assert listing_id.startswith("0x") and len(listing_id) == 66, result.stdout
+    return listing_id
+
+
+def test_listing_create_with_image_stores_it_and_show_verifies(market: Market) -> None:
+    photo = write_photo(market.cli.home)
+    listing_id = _create(market, "--image", str(photo), "--condition", "like_new")
+    shown = json.loads(market("listing", "show", listing_id, "--json").stdout)
+    assert shown["status"] == "live"
+    assert shown["terms"]["price"] == str(10**17)
+    assert shown["terms"]["seller"] == market.addresses["alice"]
+    document = shown["document"]
+    assert document["title"] == "Road bike" and document["condition"] == "like_new"
+    [image_cid] = document["images"]
+    store = LocalStore(Path(market.cli.env["P2PCHAIN_DATA_DIR"]) / "ipfs")
+    assert store.cat(image_cid) == photo.read_bytes()
+    assert store.is_pinned(image_cid) and store.is_pinned(shown["terms"]["cid"])
+
+
+def test_listing_show_human_output_has_title_and_price(market: Market) -> None:
+    listing_id = _create(market)
+    out = market("listing", "show", listing_id).stdout
+    assert "Road bike" in out and "0.1 ETH" in out and "live" in out
+
+
+def test_listing_create_from_yaml_file_uploads_its_images(market: Market) -> None:
+    home = market.cli.home
+    write_photo(home, "lamp.jpg")
+    (home / "lamp.yaml").write_text(
+        "title: Desk lamp\ncategory: home/lighting\nkind: sale\ncondition: good\n"
+        "price: 20000000gwei\nquantity: 2\ntags: [lamp, desk]\nimages: [lamp.jpg]\n",
+        encoding="utf-8",
+    )
+    out = market(
+        "listing", "create", "--account", "alice", "--file", str(home / "lamp.yaml"), "--json"
+    ).stdout  # fmt: skip
+    created = json.loads(out)
+    assert created["listed_quantity"] == 2 and created["terms"]["price"] == str(2 * 10**16)
+    assert len(created["image_cids"]) == 1
+    shown = json.loads(market("listing", "show", created["id"], "--json").stdout)
+    assert shown["document"]["tags"] == ["lamp", "desk"]
+
+
+def test_listing_create_from_json_file_flags_override(market: Market) -> None:
+    home = market.cli.home
+    (home / "desk.json").write_text(
+        json.dumps({"title": "Desk", "category": "home", "kind": "sale", "condition": "fair",
+                    "price": "1000"}),
+        encoding="utf-8",
+    )  # fmt: skip
+    out = market(
+        "listing", "create", "--account", "alice", "--file", str(home / "desk.json"),
+        "--price", "2000wei", "--json",
+    ).stdout  # fmt: skip
+    assert json.loads(out)["terms"]["price"] == "2000"
+
+
+def test_listing_sign_writes_a_file_a_buyer_can_buy(market: Market) -> None:
+    out_file = market.cli.home / "signed.json"
+    market(
+        "listing", "sign", "--account", "alice", "--title", "Tent", "--price", "0.01eth",
+        "--category", "outdoor", "--out", str(out_file),
+    )  # fmt: skip
+    signed = json.loads(out_file.read_text())
+    assert signed["terms"]["seller"] == market.addresses["alice"]
+    shown = json.loads(market("listing", "show", str(out_file), "--json").stdout)
+    assert shown["status"] == "unused" and shown["signed"] is True
+    trade = json.loads(
+        market("trade", "buy", str(out_file), "--account", "bob", "--yes", "--json").stdout
+    )
+    assert trade["state"] == "paid" and trade["seller"] == market.addresses["alice"]
+
+
+def test_listing_update_price_stores_a_matching_document(market: Market) -> None:
+    listing_id = _create(market)
+    market("listing", "update", listing_id, "--account", "alice", "--price", "0.2eth")
+    shown = json.loads(market("listing", "show", listing_id, "--json").stdout)
+    assert shown["terms"]["price"] == str(2 * 10**17)
+    assert shown["document"]["price"] == str(2 * 10**17)  # verified against the terms
+
+
+def test_listing_update_by_someone_else_is_refused(market: Market) -> None:
+    listing_id = _create(market)
+    line = market.fails("listing", "update", listing_id, "--account", "bob", "--remaining", "3")
+    assert "only the seller" in line
+
+
+def test_listing_close_then_buying_fails(market: Market) -> None:
+    listing_id = _create(market)
+    market("listing", "close", listing_id, "--account", "alice")
+    shown = json.loads(market("listing", "show", listing_id, "--json").stdout)
+    assert shown["status"] == "closed"
+    line = market.fails("trade", "buy", listing_id, "--account", "bob", "--yes")
+    assert "is not for sale" in line
+
+
+def test_listing_mine_lists_live_listings_of_the_account(market: Market) -> None:
+    first = _create(market)
+    second = _create(market)
+    market("listing", "close", first, "--account", "alice")
+    live = json.loads(market("listing", "mine", "--account", "alice", "--json").stdout)
+    assert [x["id"] for x in live] == [second]
+    everything = json.loads(
+        market("listing", "mine", "--account", "alice", "--all", "--json").stdout
+    )
+    assert {x["id"] for x in everything} == {first, second}
+    assert json.loads(market("listing", "mine", "--account", "bob", "--json").stdout) == []
+
+
+def test_listing_create_without_price_names_the_flag(market: Market) -> None:
+    line = market.fails(
+        "listing", "create", "--account", "alice", "--title", "x", "--category", "a"
+    )
+    assert line == "error: a listing needs price: pass --price or a --file"
+
+
+def test_listing_create_with_missing_image_fails_before_sending(market: Market) -> None:
+    line = market.fails(
+        "listing", "create", "--account", "alice", "--title", "x", "--category", "a",
+        "--price", "1eth", "--image", str(market.cli.home / "nope.jpg"),
+    )  # fmt: skip
+    assert "nope.jpg does not exist" in line
+    assert json.loads(market("listing", "mine", "--account", "alice", "--json").stdout) == []

@@ -1,0 +1,144 @@
+"""``p2pchain trade``: buying behind a confirmation, every way a trade settles, and reads."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .conftest import Market
+
+ETHER = 10**18
+
+
+def _list(market: Market, *extra: str, price: str = "1eth") -> str:
+    result = market(
+        "listing", "create", "--account", "alice", "--title", "Camera", "--price", price,
+        "--category", "electronics/cameras", "--quiet", *extra,
+    )  # fmt: skip
+    return result.stdout.strip()
+
+
+def _buy(market: Market, listing_id: str) -> str:
+    return market("trade", "buy", listing_id, "--account", "bob", "--yes", "--quiet").stdout.strip()
+
+
+def _show(market: Market, trade_id: str) -> dict[str, Any]:
+    return json.loads(market("trade", "show", trade_id, "--json").stdout)
+
+
+def _balance(market: Market, name: str) -> int:
+    return int(market.chain.w3.eth.get_balance(market.addresses[name]))
+
+
+def test_trade_buy_shows_the_terms_and_asks_first(market: Market) -> None:
+    listing_id = _list(market, "--arbitrator", "arb", "--arbitrator-fee", "250")
+    result = market("trade", "buy", listing_id, "--account", "bob", input="n\n", ok=False)
+    assert result.exit_code == 1
+    assert "cancelled, nothing was sent" in result.stderr
+    summary = result.stdout
+    for expected in ("1 ETH (1000000000000000000 wei)", market.addresses["alice"],
+                     market.addresses["arb"], "fee 2.5%", "7d", "no marketplace fee"):  # fmt: skip
+        assert expected in summary, (expected, summary)
+    assert json.loads(market("listing", "show", listing_id, "--json").stdout)["sold"] == 0
+
+    result = market("trade", "buy", listing_id, "--account", "bob", input="y\n")
+    assert "bought" in result.stdout
+    assert json.loads(market("listing", "show", listing_id, "--json").stdout)["sold"] == 1
+
+
+def test_trade_buy_with_json_needs_yes(market: Market) -> None:
+    listing_id = _list(market)
+    line = market.fails("trade", "buy", listing_id, "--account", "bob", "--json")
+    assert "--json needs --yes" in line
+
+
+def test_trade_release_pays_the_seller(market: Market) -> None:
+    trade_id = _buy(market, _list(market))
+    assert _show(market, trade_id)["state"] == "paid"
+    before = _balance(market, "alice")
+    out = json.loads(
+        market("trade", "release", trade_id, "--account", "bob", "--yes", "--json").stdout
+    )
+    assert out["state"] == "completed"
+    assert _balance(market, "alice") == before + ETHER
+
+
+def test_trade_refund_returns_the_payment(market: Market) -> None:
+    trade_id = _buy(market, _list(market))
+    before = _balance(market, "bob")
+    market("trade", "refund", trade_id, "--account", "alice", "--yes")
+    assert _show(market, trade_id)["state"] == "refunded"
+    assert _balance(market, "bob") == before + ETHER
+
+
+def test_trade_dispute_then_rule_splits_after_the_fee(market: Market) -> None:
+    trade_id = _buy(market, _list(market, "--arbitrator", "arb", "--arbitrator-fee", "1000"))
+    market("trade", "dispute", trade_id, "--account", "bob", "--yes")
+    assert _show(market, trade_id)["state"] == "disputed"
+    bob_before, alice_before = _balance(market, "bob"), _balance(market, "alice")
+    market("trade", "rule", trade_id, "--buyer-share", "0.3eth", "--account", "arb", "--yes")
+    assert _show(market, trade_id)["state"] == "ruled"
+    assert _balance(market, "bob") == bob_before + 3 * ETHER // 10
+    assert _balance(market, "alice") == alice_before + 6 * ETHER // 10  # 1 - 0.1 fee - 0.3
+
+
+def test_trade_settle_propose_and_accept(market: Market) -> None:
+    trade_id = _buy(market, _list(market))
+    market("trade", "settle", "propose", trade_id, "--buyer-share", "0.25eth",
+           "--account", "bob", "--yes")  # fmt: skip
+    proposal = _show(market, trade_id)["proposal"]
+    assert proposal == {"by": market.addresses["bob"], "buyer_share": str(ETHER // 4)}
+    before = _balance(market, "bob")
+    market("trade", "settle", "accept", trade_id, "--account", "alice", "--yes")
+    assert _show(market, trade_id)["state"] == "settled"
+    assert _balance(market, "bob") == before + ETHER // 4
+
+
+def test_trade_settle_accept_without_proposal_fails(market: Market) -> None:
+    trade_id = _buy(market, _list(market))
+    line = market.fails("trade", "settle", "accept", trade_id, "--account", "alice", "--yes")
+    assert line == "error: there is no settlement proposal on this trade to accept"
+
+
+def test_trade_finalize_after_the_window_and_dispute_too_late(market: Market) -> None:
+    listing_id = _list(market, "--arbitrator", "arb", "--review-window", "1h")
+    trade_id = _buy(market, listing_id)
+    early = market.fails("trade", "finalize", trade_id, "--account", "arb", "--yes")
+    assert "window" in early.lower()
+    market.chain.increase_time(3601)
+    market.chain.mine()
+    late = market.fails("trade", "dispute", trade_id, "--account", "bob", "--yes")
+    assert "window" in late.lower() and "closed" in late.lower()
+    market("trade", "finalize", trade_id, "--account", "arb", "--yes")
+    assert _show(market, trade_id)["state"] == "completed"
+
+
+def test_trade_withdraw_with_no_credit_says_so(market: Market) -> None:
+    line = market.fails("trade", "withdraw", "--account", "bob", "--yes")
+    assert "nothing to withdraw" in line
+
+
+def test_trade_mine_by_role(market: Market) -> None:
+    first = _buy(market, _list(market))
+    second = _buy(market, _list(market))
+    as_buyer = json.loads(market("trade", "mine", "--account", "bob", "--json").stdout)
+    assert [t["id"] for t in as_buyer] == [first, second]
+    as_seller = json.loads(
+        market("trade", "mine", "--account", "alice", "--role", "seller", "--json").stdout
+    )
+    assert {t["id"] for t in as_seller} == {first, second}
+    assert json.loads(
+        market("trade", "mine", "--account", "alice", "--role", "buyer", "--json").stdout
+    ) == []
+    table = market("trade", "mine", "--account", "bob").stdout
+    assert "buyer" in table and "paid" in table
+
+
+def test_trade_show_lists_next_steps(market: Market) -> None:
+    trade_id = _buy(market, _list(market))
+    shown = _show(market, trade_id)
+    actions = {(s["action"], s["actor"]) for s in shown["next_steps"]}
+    assert ("release", market.addresses["bob"]) in actions
+    assert ("refund", market.addresses["alice"]) in actions
+    human = market("trade", "show", trade_id).stdout
+    assert "release" in human and "Purchased" in human
