@@ -111,7 +111,9 @@ def sync(
 
 @index_app.command("search")
 def search(
-    text: Annotated[str | None, typer.Argument(help="Words to find in title, description, category.")] = None,
+    text: Annotated[
+        str | None, typer.Argument(help="Words to find in title, description, category.")
+    ] = None,
     db: DbOption = "index.sqlite",
     kind: Annotated[str | None, typer.Option(help="sale, service or rental.")] = None,
     token: Annotated[str | None, typer.Option(help='"ETH" or an ERC-20 address.')] = None,

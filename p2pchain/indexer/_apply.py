@@ -138,12 +138,14 @@ class Batch:
             if row is not None:
                 listing_ids.add(row["listing_id"])
         self._load(
-            "listings", "listing_id", LISTING_COLUMNS, listing_ids - self.listings.keys(), self.listings
+            "listings",
+            "listing_id",
+            LISTING_COLUMNS,
+            listing_ids - self.listings.keys(),
+            self.listings,
         )
         cids = {
-            cid_text(ListingTerms.from_abi(e.args["terms"]))
-            for e in events
-            if "terms" in e.args
+            cid_text(ListingTerms.from_abi(e.args["terms"])) for e in events if "terms" in e.args
         }
         self._load_documents(cids - self.documents.keys())
 
@@ -332,9 +334,9 @@ class Batch:
             " VALUES (:block, :log_index, :tx_hash, :name, :listing_id, :trade_id, :args)",
             self.events,
         )
-        listings = [self.listings[i] for i in sorted(self.changed_listings)]
+        listings = [r for i in sorted(self.changed_listings) if (r := self.listings[i]) is not None]
         db.executemany(_upsert("listings", LISTING_COLUMNS, "listing_id"), listings)
-        trades = [self.trades[i] for i in sorted(self.changed_trades)]
+        trades = [r for i in sorted(self.changed_trades) if (r := self.trades[i]) is not None]
         db.executemany(_upsert("trades", TRADE_COLUMNS, "trade_id"), trades)
         db.executemany(
             "INSERT INTO ratings (trade_id, rater, subject, score, token, value, review_cid,"

@@ -39,11 +39,15 @@ def _tables(engine: Engine) -> list[str]:
     collate = "" if engine == "sqlite" else ' COLLATE "C"'
     return [
         "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS blocks (number BIGINT PRIMARY KEY, hash TEXT NOT NULL,"
-        " time BIGINT NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS events (block BIGINT NOT NULL, log_index BIGINT NOT NULL,"
-        " tx_hash TEXT NOT NULL, name TEXT NOT NULL, listing_id TEXT, trade_id TEXT,"
-        " args TEXT NOT NULL, PRIMARY KEY (block, log_index))",
+        (
+            "CREATE TABLE IF NOT EXISTS blocks (number BIGINT PRIMARY KEY, hash TEXT NOT NULL,"
+            " time BIGINT NOT NULL)"
+        ),
+        (
+            "CREATE TABLE IF NOT EXISTS events (block BIGINT NOT NULL, log_index BIGINT NOT NULL,"
+            " tx_hash TEXT NOT NULL, name TEXT NOT NULL, listing_id TEXT, trade_id TEXT,"
+            " args TEXT NOT NULL, PRIMARY KEY (block, log_index))"
+        ),
         "CREATE INDEX IF NOT EXISTS events_listing ON events (listing_id)",
         "CREATE INDEX IF NOT EXISTS events_trade ON events (trade_id)",
         f"CREATE TABLE IF NOT EXISTS listings (seq {serial}, listing_id TEXT NOT NULL UNIQUE,"
@@ -73,37 +77,47 @@ def _tables(engine: Engine) -> list[str]:
         "CREATE INDEX IF NOT EXISTS listings_newest ON listings (block_number, seq)",
         "CREATE INDEX IF NOT EXISTS listings_trust ON listings (seller_trust)",
         "CREATE INDEX IF NOT EXISTS listings_content ON listings (content_status)",
-        "CREATE TABLE IF NOT EXISTS trades (trade_id TEXT PRIMARY KEY, listing_id TEXT NOT NULL,"
-        " buyer TEXT NOT NULL, seller TEXT NOT NULL, token TEXT NOT NULL,"
-        " arbitrator TEXT NOT NULL, arbitrator_fee_bps INTEGER NOT NULL,"
-        " quantity BIGINT NOT NULL, amount TEXT NOT NULL, deposit TEXT NOT NULL,"
-        " deadline BIGINT NOT NULL, state INTEGER NOT NULL, flags INTEGER NOT NULL,"
-        " proposed TEXT NOT NULL, buyer_rated INTEGER NOT NULL, seller_rated INTEGER NOT NULL,"
-        " block_number BIGINT NOT NULL, updated_block BIGINT NOT NULL,"
-        " opened_at BIGINT NOT NULL)",
+        (
+            "CREATE TABLE IF NOT EXISTS trades (trade_id TEXT PRIMARY KEY, listing_id TEXT NOT NULL,"
+            " buyer TEXT NOT NULL, seller TEXT NOT NULL, token TEXT NOT NULL,"
+            " arbitrator TEXT NOT NULL, arbitrator_fee_bps INTEGER NOT NULL,"
+            " quantity BIGINT NOT NULL, amount TEXT NOT NULL, deposit TEXT NOT NULL,"
+            " deadline BIGINT NOT NULL, state INTEGER NOT NULL, flags INTEGER NOT NULL,"
+            " proposed TEXT NOT NULL, buyer_rated INTEGER NOT NULL, seller_rated INTEGER NOT NULL,"
+            " block_number BIGINT NOT NULL, updated_block BIGINT NOT NULL,"
+            " opened_at BIGINT NOT NULL)"
+        ),
         "CREATE INDEX IF NOT EXISTS trades_buyer ON trades (buyer)",
         "CREATE INDEX IF NOT EXISTS trades_seller ON trades (seller)",
         "CREATE INDEX IF NOT EXISTS trades_listing ON trades (listing_id)",
-        "CREATE TABLE IF NOT EXISTS ratings (trade_id TEXT NOT NULL, rater TEXT NOT NULL,"
-        " subject TEXT NOT NULL, score INTEGER NOT NULL, token TEXT NOT NULL,"
-        " value TEXT NOT NULL, review_cid TEXT NOT NULL, block BIGINT NOT NULL,"
-        " log_index BIGINT NOT NULL, PRIMARY KEY (trade_id, rater))",
+        (
+            "CREATE TABLE IF NOT EXISTS ratings (trade_id TEXT NOT NULL, rater TEXT NOT NULL,"
+            " subject TEXT NOT NULL, score INTEGER NOT NULL, token TEXT NOT NULL,"
+            " value TEXT NOT NULL, review_cid TEXT NOT NULL, block BIGINT NOT NULL,"
+            " log_index BIGINT NOT NULL, PRIMARY KEY (trade_id, rater))"
+        ),
         "CREATE INDEX IF NOT EXISTS ratings_subject ON ratings (subject)",
         "CREATE INDEX IF NOT EXISTS ratings_block ON ratings (block)",
-        "CREATE TABLE IF NOT EXISTS documents (cid TEXT PRIMARY KEY, status TEXT NOT NULL,"
-        " reason TEXT, body TEXT, attempts INTEGER NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS trust (address TEXT PRIMARY KEY,"
-        " score DOUBLE PRECISION NOT NULL, rating_count INTEGER NOT NULL,"
-        " average_stars DOUBLE PRECISION, weighted_stars DOUBLE PRECISION,"
-        " volume TEXT NOT NULL, counterparties INTEGER NOT NULL, details TEXT NOT NULL)",
+        (
+            "CREATE TABLE IF NOT EXISTS documents (cid TEXT PRIMARY KEY, status TEXT NOT NULL,"
+            " reason TEXT, body TEXT, attempts INTEGER NOT NULL)"
+        ),
+        (
+            "CREATE TABLE IF NOT EXISTS trust (address TEXT PRIMARY KEY,"
+            " score DOUBLE PRECISION NOT NULL, rating_count INTEGER NOT NULL,"
+            " average_stars DOUBLE PRECISION, weighted_stars DOUBLE PRECISION,"
+            " volume TEXT NOT NULL, counterparties INTEGER NOT NULL, details TEXT NOT NULL)"
+        ),
     ]
 
 
 def _fulltext(engine: Engine) -> list[str]:
     if engine == "sqlite":
         return [
-            "CREATE VIRTUAL TABLE IF NOT EXISTS listing_fts USING fts5("
-            "title, category, description, tokenize = 'porter unicode61')"
+            (
+                "CREATE VIRTUAL TABLE IF NOT EXISTS listing_fts USING fts5("
+                "title, category, description, tokenize = 'porter unicode61')"
+            )
         ]
     return ["CREATE INDEX IF NOT EXISTS listings_search ON listings USING GIN (search)"]
 
@@ -194,7 +208,9 @@ class Database:
                 self._conn.execute(statement)
             row = self.one("SELECT value FROM meta WHERE key = 'schema'")
             if row is None:
-                self.execute("INSERT INTO meta (key, value) VALUES ('schema', :v)", {"v": SCHEMA_VERSION})
+                self.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema', :v)", {"v": SCHEMA_VERSION}
+                )
             elif row[0] != SCHEMA_VERSION:
                 raise IndexerError(
                     f"index schema version {row[0]} is not this library's {SCHEMA_VERSION}:"

@@ -6,7 +6,7 @@ import json
 import re
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Self
 
 from eth_utils import is_address, to_checksum_address
 from pydantic import ValidationError
@@ -125,7 +125,8 @@ class IndexReader:
         """
         q = _validated_query(query)
         now = self._now()
-        joins, where, params = "", [], {"now": now}
+        joins, where = "", []
+        params: dict[str, Any] = {"now": now}
         words = _words(q.text or "")
         if words:
             if self.db.engine == "sqlite":
@@ -250,7 +251,7 @@ class IndexReader:
         """Close the database connection."""
         self.db.close()
 
-    def __enter__(self) -> IndexReader:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

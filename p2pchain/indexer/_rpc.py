@@ -99,7 +99,9 @@ class Rpc:
         body = []
         for method, params in calls:
             self._next_id += 1
-            body.append({"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": list(params)})
+            body.append(
+                {"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": list(params)}
+            )
         try:
             response = self._session.post(self.url, json=body, timeout=self.timeout)
             answer = response.json()

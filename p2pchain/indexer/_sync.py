@@ -16,9 +16,10 @@ import json
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from eth_utils import to_checksum_address
+from web3.types import LogReceipt
 
 from p2pchain._artifacts import load_artifact
 from p2pchain._deploy import MARKETPLACE, REPUTATION, Deployment
@@ -151,7 +152,9 @@ class Indexer(IndexReader):
             IndexerError: The node or the database failed (everything committed so far stays).
         """
         started = time.monotonic()
-        if to_block is not None and (isinstance(to_block, bool) or not isinstance(to_block, int) or to_block < 0):
+        if to_block is not None and (
+            isinstance(to_block, bool) or not isinstance(to_block, int) or to_block < 0
+        ):
             raise IndexerError(f"to_block must be a block number >= 0, not {to_block!r}")
         head = as_int(self.rpc.call("eth_blockNumber"))
         target = head - self.confirmations
@@ -201,7 +204,13 @@ class Indexer(IndexReader):
         d = self.deployment
         raw = self.rpc.call(
             "eth_getLogs",
-            [{"fromBlock": hex(start), "toBlock": hex(end), "address": [d.marketplace, d.reputation]}],
+            [
+                {
+                    "fromBlock": hex(start),
+                    "toBlock": hex(end),
+                    "address": [d.marketplace, d.reputation],
+                }
+            ],
         )
         if not isinstance(raw, list):
             raise IndexerError(f"eth_getLogs answered {type(raw).__name__}, not a list")
@@ -219,8 +228,9 @@ class Indexer(IndexReader):
 
     def _commit_range(self, start: int, end: int, logs: list[dict[str, Any]]) -> dict[str, int]:
         d = self.deployment
-        events = self._market.decode(logs, d.marketplace) + self._reputation.decode(
-            logs, d.reputation
+        raw = cast(list[LogReceipt], logs)
+        events = self._market.decode(raw, d.marketplace) + self._reputation.decode(
+            raw, d.reputation
         )
         events.sort(key=lambda e: e.position)
         blocks: dict[int, tuple[str, int | None]] = {}
@@ -238,8 +248,9 @@ class Indexer(IndexReader):
             header = headers[number]
             if header is None or header[0] != blocks[number][0]:
                 raise IndexerError(f"block {number} changed while reading it; sync again")
-            blocks[number] = header
-        blocks[end] = headers[end]
+            blocks[number] = (header[0], header[1])
+        end_header = headers[end]
+        blocks[end] = (end_header[0], end_header[1]) if end_header else blocks[end]
         times = {n: int(t) for n, (_, t) in blocks.items() if t is not None}
         with self.db.transaction():
             batch = Batch(self.db, times)
@@ -299,13 +310,17 @@ class Indexer(IndexReader):
                 marks, params = _marks(chunk)
                 listings |= {
                     r[0]
-                    for r in db.all(f"SELECT listing_id FROM trades WHERE trade_id IN ({marks})", params)
+                    for r in db.all(
+                        f"SELECT listing_id FROM trades WHERE trade_id IN ({marks})", params
+                    )
                 }
             for chunk in _chunks(sorted(listings)):
                 marks, params = _marks(chunk)
                 trades |= {
                     r[0]
-                    for r in db.all(f"SELECT trade_id FROM trades WHERE listing_id IN ({marks})", params)
+                    for r in db.all(
+                        f"SELECT trade_id FROM trades WHERE listing_id IN ({marks})", params
+                    )
                 }
             for table, column in (("events", "block"), ("ratings", "block"), ("blocks", "number")):
                 db.execute(f"DELETE FROM {table} WHERE {column} > :f", {"f": fork})
@@ -391,7 +406,12 @@ class Indexer(IndexReader):
                 " VALUES (:cid, :status, :reason, :body, 1) ON CONFLICT (cid) DO UPDATE SET"
                 " status = excluded.status, reason = excluded.reason, body = excluded.body,"
                 " attempts = documents.attempts + 1",
-                {"cid": cid, "status": fetched.status, "reason": fetched.reason, "body": fetched.body},
+                {
+                    "cid": cid,
+                    "status": fetched.status,
+                    "reason": fetched.reason,
+                    "body": fetched.body,
+                },
             )
             rows = db.all(
                 f"SELECT {', '.join(LISTING_COLUMNS)} FROM listings WHERE cid = :cid", {"cid": cid}

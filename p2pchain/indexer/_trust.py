@@ -75,9 +75,7 @@ def _seeds(ratings: list[RatingRow], scales: dict[str, float]) -> dict[str, floa
     return seeds
 
 
-def _local_trust(
-    ratings: list[RatingRow], scales: dict[str, float]
-) -> dict[str, dict[str, float]]:
+def _local_trust(ratings: list[RatingRow], scales: dict[str, float]) -> dict[str, dict[str, float]]:
     local: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for r in ratings:
         if r.rater != r.subject:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from client.conftest import DAY, ONE, random_cid
+from client.conftest import DAY, ONE
 
 from indexer.conftest import Market, publish
 from p2pchain._model import ZERO_ADDRESS
@@ -59,7 +59,9 @@ def _state(db: Database) -> dict[str, list[tuple[Any, ...]]]:
         ),
         "trades": db.all("SELECT * FROM trades ORDER BY trade_id"),
         "ratings": db.all("SELECT * FROM ratings ORDER BY trade_id, rater"),
-        "events": db.all("SELECT block, log_index, name, args FROM events ORDER BY block, log_index"),
+        "events": db.all(
+            "SELECT block, log_index, name, args FROM events ORDER BY block, log_index"
+        ),
         "trust": db.all("SELECT address, score FROM trust ORDER BY address"),
     }
 
@@ -185,14 +187,18 @@ def test_documents_are_fetched_verified_and_marked(
     market: Market, db_url: str, ipfs: LocalStore
 ) -> None:
     good = publish(market, ipfs, title="Blue road bike")
-    missing = market.seller.create_listing(market.terms(arbitrator=ZERO_ADDRESS, arbitrator_fee_bps=0))
+    missing = market.seller.create_listing(
+        market.terms(arbitrator=ZERO_ADDRESS, arbitrator_fee_bps=0)
+    )
     not_json = ipfs.add(b"this is not a listing document")
     broken = market.seller.create_listing(
         market.terms(cid=not_json, arbitrator=ZERO_ADDRESS, arbitrator_fee_bps=0)
     )
     cheap = publish(market, ipfs, title="Cheap bike")
     disagree = market.seller.create_listing(  # same document, but the terms ask twice the price
-        market.terms(price=2 * ONE, cid=cheap.terms.cid, arbitrator=ZERO_ADDRESS, arbitrator_fee_bps=0)
+        market.terms(
+            price=2 * ONE, cid=cheap.terms.cid, arbitrator=ZERO_ADDRESS, arbitrator_fee_bps=0
+        )
     )
     indexer = _indexer(market, db_url, ipfs=ipfs)
     report = indexer.sync()

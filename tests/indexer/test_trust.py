@@ -1,0 +1,112 @@
+"""Trust scores (docs/trust.md): a planted self-dealing ring must not beat an honest seller."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+from client.conftest import ONE, Market, random_cid
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from p2pchain._client import MarketplaceClient
+from p2pchain.indexer import Indexer, SearchQuery
+from p2pchain.indexer._trust import RatingRow, compute_trust
+
+CHEAP = 10**12  # a millionth of the honest price
+
+
+def _funded(market: Market, count: int) -> list[MarketplaceClient]:
+    clients = []
+    for _ in range(count):
+        account: LocalAccount = Account.create()
+        market.seller.sender.send(market.deployer, {"to": account.address, "value": 10 * ONE})
+        clients.append(market.seller.with_account(account))
+    return clients
+
+
+def _trade(seller: MarketplaceClient, buyer: MarketplaceClient, price: int, stars: int) -> None:
+    listing = seller.create_listing(seller.make_terms(price=price, cid=random_cid()))
+    trade = buyer.release(buyer.buy(listing))
+    buyer.rate(trade, stars)
+    seller.rate(trade, stars)
+
+
+def test_a_planted_ring_scores_below_an_honest_seller(
+    market: Market, tmp_path: Path, postgres_url: str
+) -> None:
+    ring = _funded(market, 4)
+    for seller, buyer in itertools.permutations(ring, 2):  # 12 pairs, 2 cheap trades each
+        for _ in range(2):
+            _trade(seller, buyer, CHEAP, 5)
+    honest = market.seller
+    buyers = _funded(market, 4)
+    for buyer, stars in zip(buyers, (5, 5, 4, 5), strict=True):
+        _trade(honest, buyer, ONE, stars)
+
+    for db_url in (f"sqlite:///{tmp_path}/index.sqlite", postgres_url):  # one chain, both engines
+        indexer = Indexer(db_url, market.chain, market.seller.deployment, confirmations=0)
+        indexer.sync()
+        honest_view = indexer.trust(honest.address)
+        ring_views = [indexer.trust(member.address) for member in ring]
+        # the naive view the ring was built to fool: more ratings, a perfect average
+        assert all(v.rating_count == 12 and v.average_stars == 5.0 for v in ring_views)
+        assert honest_view.rating_count == 4 and honest_view.average_stars == 4.75
+        # the trust score sees through it
+        assert max(v.score for v in ring_views) < honest_view.score / 10
+        assert honest_view.counterparties == 4
+        assert honest_view.volume == {"ETH": 4 * ONE}
+        listing_trust = {
+            i.seller_trust
+            for i in indexer.search(SearchQuery(available_only=False, limit=100)).items
+            if i.seller == honest.address
+        }
+        assert listing_trust == {honest_view.score}
+        indexer.close()
+
+
+def _rows(pairs: list[tuple[str, str, int, int]]) -> list[RatingRow]:
+    """Ratings both ways for each ``(seller, buyer, value, stars)`` trade."""
+    rows = []
+    for seller, buyer, value, stars in pairs:
+        rows.append(RatingRow(buyer, seller, stars, "ETH", value, True))
+        rows.append(RatingRow(seller, buyer, 5, "ETH", value, False))
+    return rows
+
+
+def test_a_large_ring_with_hundreds_of_trades_stays_below() -> None:
+    ring = [f"ring{i}" for i in range(10)]
+    trades = [(s, b, CHEAP, 5) for s, b in itertools.permutations(ring, 2) for _ in range(5)]
+    trades += [("honest", f"buyer{i}", ONE, 5) for i in range(5)]
+    scores = compute_trust(_rows(trades))
+    assert len(trades) == 455
+    assert max(scores[m].score for m in ring) < scores["honest"].score / 10
+    assert scores["honest"].score == 1.0
+
+
+def test_diverse_counterparties_beat_one_repeated_counterparty() -> None:
+    trades = [("repeat", "loyal", ONE, 5)] * 4
+    trades += [("diverse", f"b{i}", ONE, 5) for i in range(4)]
+    scores = compute_trust(_rows(trades))
+    assert scores["diverse"].score > scores["repeat"].score
+    assert scores["repeat"].rating_count == scores["diverse"].rating_count == 4
+
+
+def test_bad_ratings_lower_the_score() -> None:
+    trades = [("good", f"g{i}", ONE, 5) for i in range(4)]
+    trades += [("bad", f"b{i}", ONE, 1) for i in range(4)]
+    trades += [("mixed", f"m{i}", ONE, 5 if i % 2 else 1) for i in range(4)]
+    scores = compute_trust(_rows(trades))
+    assert scores["good"].score > scores["mixed"].score > scores["bad"].score
+    assert scores["bad"].weighted_stars == 1.0
+
+
+def test_value_weighs_more_than_count() -> None:
+    trades = [("big", f"b{i}", ONE, 5) for i in range(3)]
+    trades += [("small", f"s{i}", CHEAP, 5) for i in range(30)]
+    scores = compute_trust(_rows(trades))
+    assert scores["big"].score > scores["small"].score
+
+
+def test_no_ratings_no_scores() -> None:
+    assert compute_trust([]) == {}
