@@ -105,8 +105,8 @@ class Indexer(IndexReader):
         if not 1 <= max_range <= 1_000_000:
             raise IndexerError(f"max_range must be 1..1000000 blocks, not {max_range}")
         self.rpc = Rpc(chain)
+        chain_id = as_int(self.rpc.call("eth_chainId"))  # fails first if the node is unreachable
         self.deployment = deployment if deployment is not None else _load_deployment(chain)
-        chain_id = as_int(self.rpc.call("eth_chainId"))
         if chain_id != self.deployment.chain_id:
             raise IndexerError(
                 f"the deployment is on chain id {self.deployment.chain_id}, the node on {chain_id}"
@@ -520,3 +520,5 @@ def _load_deployment(chain: Any) -> Deployment:
         return load_deployment(target)
     except P2PChainError as exc:
         raise IndexerError(str(exc)) from None
+    except (OSError, ValueError) as exc:  # requests' connection errors are OSErrors
+        raise IndexerError(f"cannot read the deployment from the node: {exc}") from None

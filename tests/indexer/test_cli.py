@@ -1,0 +1,81 @@
+"""``p2pchain index sync|search|trust`` through typer's CliRunner, against Anvil."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from client.conftest import ONE, make_market
+from typer.testing import CliRunner
+
+from indexer.conftest import publish
+from p2pchain._chains import AnvilChain
+from p2pchain._deploy import DeploymentsFile
+from p2pchain.cli import app
+from p2pchain.ipfs import LocalStore
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args), env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_sync_search_and_trust(anvil_chain: AnvilChain, tmp_path: Path) -> None:
+    market = make_market(anvil_chain)
+    ipfs = LocalStore(tmp_path / "ipfs")
+    listing = publish(market, ipfs, title="Vintage typewriter", category="office/typewriters")
+    trade = market.buyer.release(market.buyer.buy(listing))
+    market.buyer.rate(trade, 5)
+    anvil_chain.mine(2)
+    deployments = tmp_path / "deployments.json"
+    DeploymentsFile(deployments).save(market.seller.deployment)
+    env = {"P2PCHAIN_DEPLOYMENTS": str(deployments)}
+    db = f"sqlite:///{tmp_path}/index.sqlite"
+
+    code, out, err = _run(
+        "index", "sync", "--rpc", anvil_chain.url, "--db", db, "--ipfs", str(tmp_path / "ipfs"),
+        "--json", env=env,
+    )  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["listings"] == 1 and report["ratings"] == 1 and report["documents_fetched"] == 1
+
+    code, out, err = _run("index", "search", "typewriters", "--db", db, "--all", "--json")
+    assert code == 0, err
+    page = json.loads(out)
+    assert page["total"] == 1
+    item = page["items"][0]
+    assert item["listing_id"] == "0x" + listing.id.hex()
+    assert item["price"] == str(ONE) and item["title"] == "Vintage typewriter"
+
+    code, out, _ = _run("index", "search", "typewriters", "--db", db)  # sold: not available
+    assert code == 0 and out.startswith("0 listing(s)")
+
+    code, out, err = _run("index", "trust", market.seller.address.lower(), "--db", db, "--json")
+    assert code == 0, err
+    view = json.loads(out)
+    assert view["address"] == market.seller.address
+    assert view["rating_count"] == 1 and view["score"] > 0 and view["volume"] == {"ETH": str(ONE)}
+
+    code, out, _ = _run("index", "trust", market.seller.address, "--db", db)
+    assert code == 0 and "1 rating(s)" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["index", "sync", "--rpc", "ftp://example", "--db", "x.sqlite"], "use an http(s)://"),
+        (["index", "search", "--db", "mysql://h/db"], "unsupported database URL scheme"),
+        (["index", "search", "--db", "{db}", "--sort", "cheapest"], "search query: sort"),
+        (["index", "search", "--db", "{db}", "--min-price", "1.5"], "search query: min_price"),
+        (["index", "trust", "bob", "--db", "{db}"], "'bob' is not a 0x-prefixed 20-byte address"),
+        (["index", "sync", "--rpc", "http://127.0.0.1:1", "--db", "{db}"], "cannot reach"),
+    ],
+)
+def test_bad_input_fails_with_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    db = f"sqlite:///{tmp_path}/index.sqlite"
+    code, out, err = _run(*[a.replace("{db}", db) for a in args])
+    assert code == 1
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert "Traceback" not in out + err
