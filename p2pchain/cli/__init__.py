@@ -14,6 +14,7 @@ from p2pchain.cli._common import command, global_options
 from p2pchain.cli._completion import completion_app
 from p2pchain.cli._config import config_app
 from p2pchain.cli._demo import demo
+from p2pchain.cli._fast import FastGroup
 from p2pchain.cli._deploy import deploy
 from p2pchain.cli._ipfs import ipfs_app
 from p2pchain.cli._listing import listing_app
@@ -24,6 +25,7 @@ from p2pchain.cli._wallet import wallet_app
 
 app = typer.Typer(
     name="p2pchain",
+    cls=FastGroup,  # unset options skip typer's pydantic converters: faster `<noun> --help`
     help="A decentralized peer-to-peer marketplace: escrow, reputation, listings on IPFS.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,

@@ -454,13 +454,17 @@ class Options:
         from p2pchain._client import MarketplaceClient
         from p2pchain._deploy import DeploymentsFile
 
+        if signer:  # an unknown account fails before anything else
+            name = self.account_name()
+            assert name is not None
+            self.wallet().address(name)
         url = self.rpc_url()
-        account = self.load_account() if signer else None
         path = deployments_path()
         if not DeploymentsFile(path).read():
             raise CliError(
                 f"no deployment recorded in {path}: run `p2pchain deploy` on this network first"
             )
+        account = self.load_account() if signer else None
         client = MarketplaceClient.connect(url, account=account, deployments=path)
         self._clients.append(client)
         return client

@@ -379,6 +379,26 @@ def sign(
     )
 
 
+def check_listing_ref(ref: str) -> None:
+    """Fail early (before connecting) on something that is no listing reference.
+
+    Raises:
+        CliError: Neither ``0x`` + 64 hex digits nor an existing file.
+    """
+    text = ref.strip()
+    if text.startswith(("0x", "0X")):
+        try:
+            bytes.fromhex(text[2:])
+        except ValueError:
+            raise CliError(f"invalid listing id {ref!r}: not hex") from None
+        if len(text) != 66:
+            raise CliError(f"invalid listing id {ref!r}: expected 0x and 64 hex digits")
+    elif not Path(text).expanduser().is_file():
+        raise CliError(
+            f"{ref!r} is neither a listing id (0x + 64 hex digits) nor a signed-listing file"
+        )
+
+
 def resolve_listing(client: MarketplaceClient, ref: str) -> Listing | SignedListing:
     """A listing id, or a signed-listing file (its signature checked).
 
@@ -387,16 +407,11 @@ def resolve_listing(client: MarketplaceClient, ref: str) -> Listing | SignedList
     """
     from p2pchain._views import SignedListing
 
+    check_listing_ref(ref)
     text = ref.strip()
     if text.startswith(("0x", "0X")):
-        if len(text) != 66:
-            raise CliError(f"invalid listing id {ref!r}: expected 0x and 64 hex digits")
         return client.listing(text)
     path = Path(text).expanduser()
-    if not path.is_file():
-        raise CliError(
-            f"{ref!r} is neither a listing id (0x + 64 hex digits) nor a signed-listing file"
-        )
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         signed = SignedListing.from_json(raw)
@@ -412,6 +427,7 @@ def show(listing: ListingArg) -> None:
     from p2pchain._listings import fetch_listing
 
     o = opts()
+    check_listing_ref(listing)
     client = o.client(signer=False)
     ref = resolve_listing(client, listing)
     current = client.listing(ref)
@@ -465,6 +481,7 @@ def update(
     from p2pchain._views import Listing as ListingView
 
     o = opts()
+    check_listing_ref(listing)
     client = o.client()
     current = resolve_listing(client, listing)
     if not isinstance(current, ListingView) or current.signed:
@@ -511,6 +528,7 @@ def close(listing: ListingArg) -> None:
     from p2pchain._views import SignedListing
 
     o = opts()
+    check_listing_ref(listing)
     client = o.client()
     current = resolve_listing(client, listing)
     with status(o, "waiting for the transaction"):

@@ -87,9 +87,10 @@ def buy(
     quiet: QuietOpt = False,
 ) -> None:
     """Buy: pay price (and deposit) into escrow under the terms shown."""
-    from p2pchain.cli._listing import resolve_listing
+    from p2pchain.cli._listing import check_listing_ref, resolve_listing
 
     o = opts()
+    check_listing_ref(listing)
     client = o.client()
     target = resolve_listing(client, listing)
     t = target.terms
@@ -134,8 +135,9 @@ def buy(
 
 def _simple(action: str, trade: str, title: str, describe: Any, send: Any, done: str) -> None:
     o = opts()
+    trade_id = _trade_id(trade)  # bad input fails before connecting or unlocking
     client = o.client()
-    view = _load(client, trade)
+    view = client.trade(trade_id)
     confirm(o, title, [*_parties(view), *describe(view), _gas_note()])
     with status(o, "waiting for the transaction"):
         result = send(client, view)
@@ -319,8 +321,9 @@ def withdraw(
 @command(trade_app, "show", shared=("network", "json_output"))
 def show(trade: TradeArg) -> None:
     """Show a trade: state, parties, funds held, deadlines, who may do what next."""
+    trade_id = _trade_id(trade)
     client = opts().client(signer=False)
-    view = _load(client, trade)
+    view = client.trade(trade_id)
     now = client.now()
     emit({**trade_json(view, now), "now": now}, lambda: show_trade(view, now))
 

@@ -69,7 +69,9 @@ def test_node_stale_record_is_not_used(cli: Cli) -> None:
         json.dumps({"kind": "anvil", "pid": 2**22 + 17, "port": 1, "url": "http://127.0.0.1:1"})
     )
     line = cli.fails("trade", "show", "0x" + "ab" * 32)
-    assert line == "error: no local node is running: run `p2pchain node start` (or pass --network URL)"
+    assert (
+        line == "error: no local node is running: run `p2pchain node start` (or pass --network URL)"
+    )
 
 
 def test_node_fund_refuses_a_bad_amount(cli: Cli) -> None:

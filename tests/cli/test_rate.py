@@ -25,7 +25,9 @@ def test_rate_both_ways_and_reputation(market: Market) -> None:
     rated = json.loads(market("rate", trade_id, "5", "--account", "bob", "--json").stdout)
     assert rated["subject"] == market.addresses["alice"] and rated["score"] == 5
     review = json.loads(
-        market("rate", trade_id, "4", "--account", "alice", "--review", "paid fast", "--json").stdout
+        market(
+            "rate", trade_id, "4", "--account", "alice", "--review", "paid fast", "--json"
+        ).stdout
     )
     store = LocalStore(Path(market.cli.env["P2PCHAIN_DATA_DIR"]) / "ipfs")
     assert store.cat(review["review_cid"]) == b"paid fast"

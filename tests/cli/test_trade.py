@@ -127,9 +127,12 @@ def test_trade_mine_by_role(market: Market) -> None:
         market("trade", "mine", "--account", "alice", "--role", "seller", "--json").stdout
     )
     assert {t["id"] for t in as_seller} == {first, second}
-    assert json.loads(
-        market("trade", "mine", "--account", "alice", "--role", "buyer", "--json").stdout
-    ) == []
+    assert (
+        json.loads(
+            market("trade", "mine", "--account", "alice", "--role", "buyer", "--json").stdout
+        )
+        == []
+    )
     table = market("trade", "mine", "--account", "bob").stdout
     assert "buyer" in table and "paid" in table
 
