@@ -580,8 +580,10 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
     console().print(t)
 
 
-def panel(title: str, rows: Sequence[tuple[str, Any]], style: str = "cyan") -> None:
-    """Print key/value rows in a rich panel."""
+def panel(
+    title: str, rows: Sequence[tuple[str, Any]], style: str = "cyan", *, err: bool = False
+) -> None:
+    """Print key/value rows in a rich panel (on stderr with ``err``)."""
     from rich.markup import escape
     from rich.panel import Panel
     from rich.table import Table
@@ -591,7 +593,7 @@ def panel(title: str, rows: Sequence[tuple[str, Any]], style: str = "cyan") -> N
     grid.add_column(overflow="fold")
     for key, value in rows:
         grid.add_row(escape(key), escape(str(value)))
-    console().print(
+    console(err=err).print(
         Panel(grid, title=escape(title), title_align="left", border_style=style, expand=False)
     )
 
@@ -622,11 +624,12 @@ def confirm(o: Options, title: str, rows: Sequence[tuple[str, Any]]) -> None:
         return
     if o.json:
         raise CliError("--json needs --yes for commands that move money (nothing to prompt on)")
-    panel(title, rows, style="yellow")
+    # On stderr, so `ID=$(p2pchain trade buy ... --quiet)` still shows the summary and asks.
+    panel(title, rows, style="yellow", err=True)
     import click
 
     try:
-        agreed = typer.confirm("Go ahead?", default=False)
+        agreed = typer.confirm("Go ahead?", default=False, err=True)
     except click.exceptions.Abort:
         agreed = None
     if agreed is None:
