@@ -5,7 +5,8 @@ stopped here), deploys the contracts and plays a short story with three dev acco
 
 1. the seller publishes a car for a weekend rental (a photo and a document on IPFS, rent plus a
    refundable deposit, an arbitrator named) and a helmet as a gasless signed listing;
-2. the buyer finds the car, fetches the listing (document and photo verified against their
+2. the buyer finds the car by searching a local index of the chain (:mod:`p2pchain.indexer`,
+   SQLite in a temporary folder), fetches the listing (document and photo verified against their
    CIDs and the on-chain terms), rents it and releases the rent; the owner returns the deposit;
 3. both rate each other;
 4. the buyer buys the helmet, disputes it, and the arbitrator rules a split.
@@ -163,7 +164,7 @@ class DemoResult:
         network: ``embedded``, ``anvil`` or ``ganache``.
         deployment: The contracts the run deployed (chain id, addresses, block).
         node_pid: PID of the node the demo started (already stopped), None in-process.
-        found_via: How the buyer found the car (``listing id`` or ``indexer search``).
+        found_via: How the buyer found the car (``indexer search``).
         steps: Every step, in order.
         parties: Seller, buyer and arbitrator at the end.
         trades: The car and helmet trades.
@@ -405,7 +406,7 @@ class _Story:
         self.ipfs = ipfs
         self.tmp = tmp
         self.log = ledger
-        self.found_via = "listing id"
+        self.found_via = ""
 
     def play(self) -> DemoResult:
         """Run every part; the result (without PID and wall time)."""
@@ -482,12 +483,33 @@ class _Story:
     # -- rental
 
     def _find_car(self, cast: _Cast, listing_id: bytes) -> bytes:
+        """The buyer syncs a local index of the marketplace and searches it for the car."""
+        from p2pchain.indexer import Indexer, SearchQuery
+
+        query = SearchQuery(text="golf weekend", kind="rental", max_price=ETHER)
+        database = f"sqlite:///{self.tmp / 'index.sqlite'}"
+        deployment = cast.buyer.deployment
+        with Indexer(database, self.chain, deployment, ipfs=self.ipfs, confirmations=0) as index:
+            report = index.sync()
+            page = index.search(query)
+        self.log.offchain("rental", "buyer", "indexes the chain, searches 'golf weekend' rentals")
         self.log.note(
-            "the indexer's search is not available yet: the buyer looks the car up by its"
-            f" listing id 0x{listing_id.hex()}"
+            f"index: blocks {report.from_block}..{report.to_block},"
+            f" {_count(report.events, 'event')},"
+            f" {_count(report.documents_fetched, 'document')} fetched and verified;"
+            f" {_count(page.total, 'match', 'matches')}"
         )
-        self.found_via = "listing id"
-        return listing_id
+        if not page.items:
+            raise ListingError("the index search found no car: the listing is not indexed")
+        hit = page.items[0]
+        self.log.note(
+            f"first hit: {hit.title!r}, {_eth(hit.price)}, seller trust {hit.seller_trust:.2f}"
+        )
+        found = bytes.fromhex(hit.listing_id.removeprefix("0x"))
+        if found != listing_id:
+            raise ListingError(f"the index search found listing {hit.listing_id}, not the car")
+        self.found_via = "indexer search"
+        return found
 
     def _rent(self, cast: _Cast, listing_id: bytes) -> TradeView:
         from p2pchain._listings import fetch_listing
@@ -661,6 +683,10 @@ def _expected_payouts(trades: tuple[TradeSummary, ...]) -> dict[str, int]:
 
 
 # ---------------------------------------------------------------------- printing
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def _eth(wei: int) -> str:

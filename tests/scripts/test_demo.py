@@ -158,6 +158,8 @@ def test_demo_final_state_on_chain(demo_chain: DevChain, tmp_path: Path) -> None
         if step.tx_hash is not None:
             assert step.tx_hash in text and f"{step.gas_used:,}" in text
     assert "every balance moved exactly as the terms say" in text
+    assert result.found_via == "indexer search"  # the buyer found the car by searching
+    assert "1 match" in text and "car found by indexer search" in text
     assert f"{result.total_gas:,}" in text
 
 

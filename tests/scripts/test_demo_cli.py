@@ -25,7 +25,7 @@ def test_demo_json_is_the_whole_summary() -> None:
     summary = json.loads(result.stdout)  # nothing but the JSON on stdout
     assert summary["network"] == "embedded"
     assert summary["deployment"]["marketplace"].startswith("0x")
-    assert summary["found_via"] in ("listing id", "indexer search")
+    assert summary["found_via"] == "indexer search"
     trades = {t["name"]: t for t in summary["trades"]}
     assert trades["car"]["state"] == "COMPLETED" and not trades["car"]["signed_listing"]
     assert trades["helmet"]["state"] == "RULED" and trades["helmet"]["signed_listing"]
