@@ -25,7 +25,7 @@ from p2pchain.cli._common import (
 from p2pchain.cli._show import arbitrator_text, show_trade, trade_json, trades_table
 
 if TYPE_CHECKING:
-    from p2pchain._client import MarketplaceClient
+    from p2pchain._client import MarketplaceClient, PreparedCall
     from p2pchain._views import TradeView
 
 trade_app = noun_app("Buy, settle, dispute and inspect trades.")
@@ -76,8 +76,14 @@ def _parties(view: TradeView) -> list[tuple[str, Any]]:
     ]
 
 
-def _gas_note() -> tuple[str, str]:
-    return ("fees", "no marketplace fee; you pay the network's gas for this transaction")
+def _fees(call: PreparedCall[Any]) -> tuple[str, str]:
+    """Simulate ``call`` (a revert fails here, before the prompt) and bound its network fee."""
+    if call.before:  # an ERC-20 approval goes first; the call can only be simulated after it
+        return ("fees", "no marketplace fee; network gas for the approval and the call")
+    tx: dict[str, Any] = dict(call.unsigned())
+    price = int(tx.get("maxFeePerGas") or tx.get("gasPrice") or 0)
+    fee = int(tx["gas"]) * price
+    return ("fees", f"no marketplace fee; network gas at most {format_amount(fee)}")
 
 
 @command(trade_app, "buy", shared=MONEY)
@@ -104,8 +110,9 @@ def buy(
     if t.deposit:
         rows.append(("deposit", f"{format_amount(t.deposit, t.token)} x {quantity}, refundable"))
     window = format_duration(t.review_window)
+    call = client.prepare_buy(target, quantity)
     rows += [
-        _gas_note(),
+        _fees(call),
         ("arbitrator", arbitrator_text(t.arbitrator, t.arbitrator_fee_bps)),
         ("review window", f"{window} after purchase; then anyone can finalize (seller paid)"),
     ]
@@ -114,7 +121,7 @@ def buy(
     rows.append(("from", client.address))
     confirm(o, "buy", rows)
     with status(o, "waiting for the purchase to be mined"):
-        view = client.buy(target, quantity)
+        view = call.send()
     if quiet:
         typer.echo(hex_id(view.id))
         return
@@ -133,14 +140,17 @@ def buy(
     )
 
 
-def _simple(action: str, trade: str, title: str, describe: Any, send: Any, done: str) -> None:
+def _simple(trade: str, title: str, describe: Any, prepare: Any, done: str) -> None:
+    """Load the trade, simulate the call, show what it pays, ask, send, report."""
     o = opts()
     trade_id = _trade_id(trade)  # bad input fails before connecting or unlocking
     client = o.client()
     view = client.trade(trade_id)
-    confirm(o, title, [*_parties(view), *describe(view), _gas_note()])
+    rows = [*_parties(view), *describe(view)]
+    call = prepare(client, view)
+    confirm(o, title, [*rows, _fees(call)])
     with status(o, "waiting for the transaction"):
-        result = send(client, view)
+        result = call.send()
     _finish(result, done)
 
 
@@ -148,13 +158,12 @@ def _simple(action: str, trade: str, title: str, describe: Any, send: Any, done:
 def release(trade: TradeArg) -> None:
     """Buyer: release the price to the seller (completes a sale)."""
     _simple(
-        "release",
         trade,
         "release payment",
         lambda v: [
             ("pays", f"{format_amount(v.held.seller_pot, v.token)} to the seller {v.seller}")
         ],
-        lambda c, v: c.release(v),
+        lambda c, v: c.prepare_release(v),
         "released",
     )
 
@@ -163,11 +172,10 @@ def release(trade: TradeArg) -> None:
 def return_deposit(trade: TradeArg) -> None:
     """Seller: return a rental's deposit to the buyer."""
     _simple(
-        "return_deposit",
         trade,
         "return deposit",
         lambda v: [("pays", f"{format_amount(v.held.buyer_pot, v.token)} to the buyer {v.buyer}")],
-        lambda c, v: c.return_deposit(v),
+        lambda c, v: c.prepare_return_deposit(v),
         "deposit returned",
     )
 
@@ -176,11 +184,10 @@ def return_deposit(trade: TradeArg) -> None:
 def refund(trade: TradeArg) -> None:
     """Seller: refund everything held to the buyer."""
     _simple(
-        "refund",
         trade,
         "refund",
         lambda v: [("pays", f"{format_amount(v.held.total, v.token)} to the buyer {v.buyer}")],
-        lambda c, v: c.refund(v),
+        lambda c, v: c.prepare_refund(v),
         "refunded",
     )
 
@@ -189,7 +196,6 @@ def refund(trade: TradeArg) -> None:
 def finalize(trade: TradeArg) -> None:
     """Anyone, after the review window: pay the price to the seller and the deposit back."""
     _simple(
-        "finalize",
         trade,
         "finalize",
         lambda v: [
@@ -197,7 +203,7 @@ def finalize(trade: TradeArg) -> None:
             ("returns", f"{format_amount(v.held.buyer_pot, v.token)} to the buyer {v.buyer}"),
             ("review window ended", format_time(v.review_deadline)),
         ],
-        lambda c, v: c.finalize(v),
+        lambda c, v: c.prepare_finalize(v),
         "finalized",
     )
 
@@ -216,7 +222,7 @@ def dispute(trade: TradeArg) -> None:
             ("window", f"open until {format_time(v.review_deadline)}"),
         ]
 
-    _simple("dispute", trade, "open a dispute", describe, lambda c, v: c.dispute(v), "disputed")
+    _simple(trade, "open a dispute", describe, lambda c, v: c.prepare_dispute(v), "disputed")
 
 
 @command(trade_app, "rule", shared=MONEY)
@@ -234,18 +240,17 @@ def rule(trade: TradeArg, buyer_share: ShareOpt) -> None:
             ("ruling deadline", format_time(v.ruling_deadline)),
         ]
 
-    _simple("rule", trade, "rule", describe, lambda c, v: c.rule(v, share), "ruled")
+    _simple(trade, "rule", describe, lambda c, v: c.prepare_rule(v, share), "ruled")
 
 
 @command(trade_app, "claim-timeout", shared=MONEY)
 def claim_timeout(trade: TradeArg) -> None:
     """Anyone, after an unanswered dispute's deadline: return everything held to the buyer."""
     _simple(
-        "claim_ruling_timeout",
         trade,
         "claim ruling timeout",
         lambda v: [("pays", f"{format_amount(v.held.total, v.token)} to the buyer {v.buyer}")],
-        lambda c, v: c.claim_ruling_timeout(v),
+        lambda c, v: c.prepare_claim_ruling_timeout(v),
         "ruling timed out",
     )
 
@@ -263,11 +268,10 @@ def propose(trade: TradeArg, buyer_share: ShareOpt) -> None:
         ]
 
     _simple(
-        "propose",
         trade,
         "propose a settlement",
         describe,
-        lambda c, v: c.propose_settlement(v, share),
+        lambda c, v: c.prepare_propose_settlement(v, share),
         "proposed",
     )
 
@@ -287,8 +291,8 @@ def accept(trade: TradeArg) -> None:
         ]
 
     _simple(
-        "accept", trade, "accept the settlement", describe,
-        lambda c, v: c.accept_settlement(v), "settled",
+        trade, "accept the settlement", describe,
+        lambda c, v: c.prepare_accept_settlement(v), "settled",
     )  # fmt: skip
 
 
@@ -304,13 +308,10 @@ def withdraw(
     owed = client.credit(client.address, token)
     if owed == 0:
         raise CliError(f"nothing to withdraw: {client.address} has no credit in this token")
-    confirm(
-        o,
-        "withdraw",
-        [("amount", format_amount(owed, token)), ("to", recipient), _gas_note()],
-    )
+    call = client.prepare_withdraw(token, recipient)
+    confirm(o, "withdraw", [("amount", format_amount(owed, token)), ("to", recipient), _fees(call)])
     with status(o, "waiting for the transaction"):
-        result = client.withdraw(token, recipient)
+        result = call.send()
     emit(
         {"token": result.token, "account": result.account, "to": result.to,
          "amount": str(result.amount), "tx": result.tx.tx_hash if result.tx else None},
