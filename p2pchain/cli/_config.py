@@ -15,7 +15,6 @@ from p2pchain.cli._common import (
     emit,
     load_config,
     noun_app,
-    opts,
     save_config,
     table,
 )
@@ -97,6 +96,3 @@ def unset(key: KeyArg) -> None:
 def path() -> None:
     """Print the config file's path ($P2PCHAIN_CONFIG overrides it)."""
     emit({"path": str(config_path())}, lambda: typer.echo(str(config_path())))
-
-
-_ = opts  # shared options are read through opts() by the helpers

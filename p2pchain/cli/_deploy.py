@@ -31,21 +31,18 @@ def deploy(
     On a dev node without --account, the dev mnemonic's first account pays.
     """
     from p2pchain._chains import RpcChain, dev_accounts
+    from p2pchain._client import CONNECTION_ERRORS
     from p2pchain._deploy import DeploymentsFile, verify_deployment
     from p2pchain._deploy import deploy as deploy_contracts
-    from p2pchain._errors import DeploymentError
+    from p2pchain._errors import ChainError, DeploymentError
 
     o = opts()
     window = parse_duration(ruling_window, "ruling window")
     url = o.rpc_url()
     chain = RpcChain(url, name=o.network_name())
-    from p2pchain._client import CONNECTION_ERRORS
-
     try:
         chain_id = int(chain.w3.eth.chain_id)
     except CONNECTION_ERRORS as exc:
-        from p2pchain._errors import ChainError
-
         raise ChainError(f"cannot reach the node at {url}: {exc}") from None
     store = DeploymentsFile(deployments_path())
     existing = store.get(chain_id)

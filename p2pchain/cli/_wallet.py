@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from p2pchain._wallet import Wallet
 
 from p2pchain.cli._common import (
     CliError,
@@ -28,8 +31,7 @@ def new(name: NameArg) -> None:
     """Create a new random account, encrypted with a passphrase."""
     o = opts()
     wallet = o.wallet()
-    _valid(name)
-    wallet._check_free(name)  # fail before asking for a passphrase
+    _check_new_name(wallet, name)  # fail before asking for a passphrase
     passphrase = o.passphrase(f"new keystore {name!r}", confirm=True)
     address = wallet.create(name, passphrase)
     emit(
@@ -53,6 +55,13 @@ def _valid(name: str) -> bool:
     if problem is not None:
         raise CliError(problem)
     return True
+
+
+def _check_new_name(wallet: Wallet, name: str) -> None:
+    _valid(name)
+    for entry in wallet.list():
+        if entry.name.casefold() == name.casefold():
+            raise CliError(f"keystore {name!r} already exists: choose another name")
 
 
 def _read_secret_file(path: Path, what: str) -> str:
@@ -91,7 +100,7 @@ def import_(
     if len(sources) > 1:
         raise CliError("give one of --keystore, --private-key-file, --mnemonic-file")
     wallet = o.wallet()
-    wallet._check_free(name)
+    _check_new_name(wallet, name)
     if keystore is not None:
         passphrase = o.passphrase(f"keystore file {keystore}")
         address = wallet.import_keystore(name, keystore, passphrase)
