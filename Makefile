@@ -7,12 +7,20 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.p2pchain-installed
 NPM_STAMP := node_modules/.p2pchain-installed
+# ape and brownie cannot share a virtualenv: each gets its own, from its own lock file, with
+# p2pchain installed into it (--no-deps: the lock already holds what fits beside the framework).
+APE_VENV := .venv-ape
+BROWNIE_VENV := .venv-brownie
+APE_STAMP := $(APE_VENV)/.p2pchain-installed
+BROWNIE_STAMP := $(BROWNIE_VENV)/.p2pchain-installed
 # Lint tools, installed into .venv only by `make typecheck`.
 LINT_PINS := mypy==2.4.1 ruff==0.17.5
 
 .PHONY: test demo compile gas deploy solc venv node typecheck oracles browser postgres
+.PHONY: ape-venv brownie-venv ape-check brownie-check ape-compile
 
-test: $(VENV_STAMP) $(NPM_STAMP) oracles browser postgres
+# tests/frameworks drives ape and brownie from their venvs, so the test run needs both.
+test: $(VENV_STAMP) $(NPM_STAMP) oracles browser postgres $(APE_STAMP) $(BROWNIE_STAMP)
 	$(VPY) -m pytest -q -n 2
 
 demo: $(VENV_STAMP) $(NPM_STAMP)
@@ -40,6 +48,34 @@ typecheck: $(VENV_STAMP)
 
 venv: $(VENV_STAMP)
 node: $(NPM_STAMP)
+ape-venv: $(APE_STAMP)
+brownie-venv: $(BROWNIE_STAMP)
+
+# The framework checks alone (make test runs them too): compile offline to p2pchain's exact
+# bytecode, the framework's own tests (ape: local network and Anvil; brownie: Anvil), and a
+# `run deploy` that the p2pchain client then uses.
+ape-check: $(VENV_STAMP) $(NPM_STAMP) $(APE_STAMP)
+	$(VPY) -m pytest -q tests/frameworks/test_ape.py
+
+brownie-check: $(VENV_STAMP) $(NPM_STAMP) $(BROWNIE_STAMP)
+	$(VPY) -m pytest -q tests/frameworks/test_brownie.py
+
+# `ape compile` in this checkout. ape-solidity compiles in a temporary copy of the project that
+# has no node_modules; with TMPDIR at the project it compiles in place and OpenZeppelin resolves.
+ape-compile: $(APE_STAMP) $(NPM_STAMP) solc
+	TMPDIR="$(CURDIR)" $(APE_VENV)/bin/ape compile
+
+$(APE_STAMP): requirements-ape.lock pyproject.toml
+	test -x $(APE_VENV)/bin/python || $(PYTHON) -m venv $(APE_VENV)
+	$(APE_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps -r requirements-ape.lock
+	$(APE_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
+	touch $@
+
+$(BROWNIE_STAMP): requirements-brownie.lock pyproject.toml
+	test -x $(BROWNIE_VENV)/bin/python || $(PYTHON) -m venv $(BROWNIE_VENV)
+	$(BROWNIE_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps -r requirements-brownie.lock
+	$(BROWNIE_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
+	touch $@
 
 $(VENV_STAMP): requirements.lock pyproject.toml
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)

@@ -1,0 +1,88 @@
+"""ape (eth-ape 0.8, ape-solidity, ape-foundry) on the project: compile, test, deploy.
+
+Each check runs ape's own command line from ``.venv-ape`` on a copy of the project (see
+``_project.py``): ``ape compile`` builds byte-identical contracts offline, ``ape test tests/ape``
+passes on ape's local network and on Anvil, and ``ape run deploy`` records a deployment that
+p2pchain's client then uses.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from p2pchain import MarketplaceClient
+from p2pchain._chains import AnvilChain
+from p2pchain._deploy import DeploymentsFile, load_deployment
+from p2pchain._model import TradeState
+from p2pchain._solc import SOLC_VERSION
+
+from ._bytecode import Code, differences, normalise, p2pchain_code
+from ._project import FrameworkProject, Run
+
+PASSED = re.compile(r"\b(\d+) passed\b")
+
+
+def _ape_build(project: FrameworkProject) -> dict[str, Code]:
+    manifest = json.loads((project.root / ".build" / "__local__.json").read_text(encoding="utf-8"))
+    return {
+        name: Code(
+            normalise(ct["deploymentBytecode"]["bytecode"]),
+            normalise(ct["runtimeBytecode"]["bytecode"]),
+        )
+        for name, ct in manifest["contractTypes"].items()
+    }
+
+
+def test_ape_compile_builds_p2pchain_bytecode_offline(
+    ape_compiled: tuple[FrameworkProject, Run],
+) -> None:
+    project, run = ape_compiled
+    run.check()
+    assert "SUCCESS" in run.output and "'local project' compiled" in run.output
+    assert project.solcx_files() == [f"solc-v{SOLC_VERSION}"]  # nothing downloaded
+    ours = p2pchain_code()
+    assert {"Marketplace", "Reputation"} <= set(ours)
+    assert differences(ours, _ape_build(project)) == []
+
+
+def _passed(run: Run) -> int:
+    match = PASSED.search(run.output)
+    return int(match.group(1)) if match else 0
+
+
+def test_ape_tests_pass_on_the_local_network(ape_project: FrameworkProject) -> None:
+    run = ape_project.run("test", "tests/ape", "-p", "no:cacheprovider").check()
+    assert _passed(run) == 2 and " failed" not in run.output
+
+
+def test_ape_tests_pass_on_anvil(ape_project: FrameworkProject) -> None:
+    run = ape_project.run(
+        "test", "tests/ape", "--network", "ethereum:local:foundry", "-p", "no:cacheprovider",
+        "-v", "INFO",
+    ).check()  # fmt: skip
+    assert _passed(run) == 2 and " failed" not in run.output
+    assert "Starting 'anvil' process" in run.output
+
+
+def test_ape_run_deploy_is_usable_by_the_p2pchain_client(ape_project: FrameworkProject) -> None:
+    with AnvilChain() as chain:
+        run = ape_project.run(
+            "run", "deploy", "--network", "ethereum:local:foundry", APE_FOUNDRY_HOST=chain.url
+        ).check()
+        assert "verified     ape deployed the shipped bytecode" in run.output
+        (recorded,) = DeploymentsFile(ape_project.deployments).read().values()
+        assert recorded.network == "ethereum:local:foundry"
+        assert recorded.deployer == chain.accounts[0].address
+        assert load_deployment(chain, ape_project.deployments) == recorded
+
+        seller = MarketplaceClient.connect(
+            chain, account=chain.accounts[1], deployments=ape_project.deployments
+        )
+        buyer = seller.with_account(chain.accounts[2])
+        listing = seller.create_listing(
+            seller.make_terms(price=10**16, cid=bytes.fromhex("1220") + bytes(range(32)))
+        )
+        trade = buyer.release(buyer.buy(listing))
+        assert trade.state == TradeState.COMPLETED
+        assert seller.deployment.marketplace == recorded.marketplace
