@@ -42,7 +42,7 @@ class Services:
         self._backend = backend
         self._indexer = indexer
         self._owns_index = indexer is None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         #: Why the background sync stopped, if it did.

@@ -3,7 +3,7 @@
 // build step, no external URLs: everything comes from this API.
 "use strict";
 
-const state = { account: null, config: null };
+const state = { account: null, route: 0 };
 const view = document.getElementById("view");
 const statusLine = document.getElementById("status");
 
@@ -112,7 +112,7 @@ async function act(label, work) {
 
 // ------------------------------------------------------------------ screens
 
-async function showBrowse(params) {
+async function showBrowse(params, current) {
   const text = params.get("q") || "";
   const kind = params.get("kind") || "";
   const input = el("input", { name: "q", type: "search", placeholder: "Search listings", value: text, "data-testid": "search-input" });
@@ -128,11 +128,12 @@ async function showBrowse(params) {
     location.hash = `#/?${next}`;
   } }, input, select, el("button", { type: "submit", "data-testid": "search-button" }, "Search"));
   const grid = el("div", { class: "grid", "data-testid": "results" });
-  view.replaceChildren(form, grid);
   const query = new URLSearchParams({ limit: "50" });
   if (text) query.set("text", text);
   if (kind) query.set("kind", kind);
   const page = await api(`/api/listings?${query}`);
+  if (!current()) return;
+  view.replaceChildren(form, el("p", { class: "count", "data-testid": "result-count" }, `${page.total} listing(s)`), grid);
   if (!page.items.length) grid.append(el("p", { class: "empty", "data-testid": "no-results" }, "No listings found."));
   for (const item of page.items) {
     const image = item.image_urls.length
@@ -146,11 +147,11 @@ async function showBrowse(params) {
         el("div", { class: "price" }, priceText(item.price, item.token)),
         el("div", { class: "trust", "data-testid": "card-trust" }, trustText(item.seller_trust)))));
   }
-  setStatus(`${page.total} listing(s)`, "info");
 }
 
-async function showListing(id) {
+async function showListing(id, current) {
   const listing = await api(`/api/listings/${id}`);
+  if (!current()) return;
   const doc = listing.document || {};
   const images = el("div", {}, ...listing.image_urls.map((url) => el("img", { src: url, alt: doc.title || "photo", "data-testid": "listing-image" })));
   const trust = listing.seller_trust;
@@ -158,8 +159,8 @@ async function showListing(id) {
     const buyer = state.account || (await connect());
     const prepared = await api("/api/tx/buy", { method: "POST", body: { buyer, listing_id: listing.id, quantity: 1 } });
     await sendPrepared(prepared);
-    setStatus("Bought: the price is held in escrow until you release it.", "done");
     await route();
+    setStatus("Bought: the price is held in escrow until you release it.", "done");
   }) }, "Buy with wallet");
   buy.disabled = !(listing.status === "live" || listing.status === "unused");
   const info = el("dl", {},
@@ -177,7 +178,6 @@ async function showListing(id) {
       listing.document_error ? el("p", { class: "empty" }, listing.document_error) : null,
       el("p", {}, doc.description || ""),
       info, buy)));
-  setStatus("", "info");
 }
 
 function tradeButtons(trade) {
@@ -193,16 +193,17 @@ function tradeButtons(trade) {
       onclick: () => act(spec[0], async () => {
         const prepared = await api(`/api/tx/${spec[1]}`, { method: "POST", body: { sender: state.account, trade_id: trade.trade_id } });
         await sendPrepared(prepared);
-        setStatus(`${spec[0]}d: trade ${short(trade.trade_id)}.`, "done");
         await route();
+        setStatus(`${spec[0]}d: trade ${short(trade.trade_id)}.`, "done");
       }) }, spec[0]));
   }
   return buttons;
 }
 
-async function showTrades() {
+async function showTrades(current) {
   const account = state.account || (await connect());
   const result = await api(`/api/accounts/${account}/trades`);
+  if (!current()) return;
   const rows = result.items.map((trade) => el("tr", { "data-testid": "trade-row", "data-id": trade.trade_id, "data-state": trade.state },
     el("td", { class: "mono" }, short(trade.trade_id)),
     el("td", {}, trade.role || ""),
@@ -216,13 +217,16 @@ async function showTrades() {
   view.replaceChildren(el("h2", {}, "My trades"), rows.length ? table : el("p", { class: "empty", "data-testid": "no-trades" }, "No trades yet."));
 }
 
+// Show the screen the location names. A later call supersedes an earlier one still loading.
 async function route() {
   const hash = location.hash || "#/";
   const [path, query] = hash.slice(1).split("?");
+  const mine = ++state.route;
+  const current = () => mine === state.route;
   try {
-    if (path.startsWith("/listing/")) await showListing(path.slice("/listing/".length));
-    else if (path === "/trades") await showTrades();
-    else await showBrowse(new URLSearchParams(query || ""));
+    if (path.startsWith("/listing/")) await showListing(path.slice("/listing/".length), current);
+    else if (path === "/trades") await showTrades(current);
+    else await showBrowse(new URLSearchParams(query || ""), current);
   } catch (err) {
     setStatus(err.message, "error");
   }
@@ -230,8 +234,8 @@ async function route() {
 
 document.getElementById("connect").onclick = () => act("Connecting", async () => {
   await connect();
-  setStatus(`Connected as ${state.account}`, "done");
   await route();
+  setStatus(`Connected as ${state.account}`, "done");
 });
 window.addEventListener("hashchange", route);
 route();

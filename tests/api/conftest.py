@@ -27,14 +27,16 @@ from p2pchain._listings import PublishedListing, publish_listing
 from p2pchain.ipfs import LocalStore
 
 
-def png(width: int = 4, height: int = 3, rgb: tuple[int, int, int] = (200, 60, 40)) -> bytes:
-    """A real PNG image of one colour."""
+def png(width: int = 240, height: int = 160, rgb: tuple[int, int, int] = (200, 60, 40)) -> bytes:
+    """A real PNG image: a colour fading to white from left to right."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         body = kind + data
         return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
 
-    row = b"\x00" + bytes(rgb) * width
+    row = b"\x00" + b"".join(
+        bytes(c + (255 - c) * x // max(1, width - 1) for c in rgb) for x in range(width)
+    )
     raw = zlib.compress(row * height)
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
