@@ -23,7 +23,8 @@ LINT_PINS := mypy==2.4.1 ruff==0.17.5
 test: $(VENV_STAMP) $(NPM_STAMP) oracles browser postgres $(APE_STAMP) $(BROWNIE_STAMP)
 	$(VPY) -m pytest -q -n 2
 
-demo: $(VENV_STAMP) $(NPM_STAMP)
+# The embedded demo needs only Python (shipped artifacts, in-process chain and IPFS): no npm step.
+demo: $(VENV_STAMP)
 	$(VPY) scripts/demo.py
 
 compile: $(VENV_STAMP) $(NPM_STAMP)
