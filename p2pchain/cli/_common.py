@@ -655,6 +655,11 @@ def _hint(exc: BaseException, o: Options | None) -> str | None:
         return "check the passphrase (--passphrase-file or $P2PCHAIN_PASSPHRASE)"
     if "insufficient funds" in text:
         return "fund the account (on a dev node: `p2pchain node fund ACCOUNT`)"
+    if type(exc).__name__ == "NotFoundError":
+        noun = "trade" if text.startswith("no trade") else "listing"
+        return f"check the id and --network; `p2pchain {noun} mine` lists yours"
+    if "no keystore named" in text:
+        return "see `p2pchain wallet list`, or create one with `p2pchain wallet new NAME`"
     return None
 
 

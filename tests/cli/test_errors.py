@@ -27,10 +27,13 @@ def test_error_wrong_passphrase(market: Market, tmp_path: os.PathLike[str]) -> N
 def test_error_unknown_listing_and_trade(market: Market) -> None:
     assert market.fails("listing", "show", UNKNOWN_ID) == (
         f"error: no listing {UNKNOWN_ID} on this marketplace"
+        " (hint: check the id and --network; `p2pchain listing mine` lists yours)"
     )
     assert market.fails("trade", "show", UNKNOWN_ID) == (
         f"error: no trade {UNKNOWN_ID} on this marketplace"
+        " (hint: check the id and --network; `p2pchain trade mine` lists yours)"
     )
+    assert "p2pchain wallet list" in market.fails("trade", "mine", "--account", "zed")
     assert market.fails("trade", "buy", UNKNOWN_ID, "--account", "bob", "--yes").startswith(
         "error: no listing"
     )
