@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from p2pchain._errors import ListingError
+from p2pchain._errors import ChainError, ListingError
 from p2pchain._validation import InputError
 
 if TYPE_CHECKING:
@@ -306,7 +306,7 @@ class _Ledger:
 
     def tx(self, section: str, actor: str, action: str, info: TxInfo | None) -> None:
         if info is None:
-            raise InputError(f"{action}: the library returned no transaction")
+            raise ChainError(f"{action}: the library returned no transaction")
         step = DemoStep(section, actor, action, info.tx_hash, info.gas_used, info.fee)
         self.steps.append(step)
         self.console.print(
@@ -470,7 +470,7 @@ class _Story:
         self.log.tx(
             "listing",
             "seller",
-            "lists the car on-chain (0.5 ETH + 1 ETH deposit)",
+            f"lists the car on-chain ({_eth(CAR_RENT)} + {_eth(CAR_DEPOSIT)} deposit)",
             _listing_of(car).tx,
         )
         helmet = publish_listing(
@@ -523,7 +523,8 @@ class _Story:
             f" rent {_eth(seen.terms.price)}, deposit {_eth(seen.terms.deposit)} as on-chain"
         )
         trade = cast.buyer.buy(seen.listing)
-        self.log.tx("rental", "buyer", "rents it: 1.5 ETH into escrow", trade.tx)
+        escrowed = _eth(seen.listing.total())
+        self.log.tx("rental", "buyer", f"rents it: {escrowed} into escrow", trade.tx)
         trade = cast.buyer.release(trade)
         self.log.tx("rental", "buyer", "releases the rent to the owner", trade.tx)
         trade = cast.seller.return_deposit(trade)
@@ -548,7 +549,8 @@ class _Story:
         seen = fetch_listing(cast.buyer, self.ipfs, signed)
         self.log.offchain("dispute", "buyer", "fetches the signed listing: document verified")
         trade = cast.buyer.buy(signed)
-        self.log.tx("dispute", "buyer", "buys the helmet (0.1 ETH) from the signature", trade.tx)
+        bought = f"buys the helmet ({_eth(signed.terms.price)}) from the signature"
+        self.log.tx("dispute", "buyer", bought, trade.tx)
         self.log.note(f"{seen.document.title!r} arrives scratched")
         trade = cast.buyer.dispute(trade)
         self.log.tx("dispute", "buyer", "disputes: the helmet is scratched", trade.tx)
