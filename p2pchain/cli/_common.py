@@ -606,11 +606,24 @@ def info(message: str) -> None:
 
 @contextmanager
 def status(o: Options, message: str) -> Iterator[None]:
-    """A spinner on stderr while waiting (only on a terminal, never with --json)."""
+    """A progress bar on stderr while waiting, e.g. for a transaction to be mined.
+
+    Only on a terminal, and never with ``--json``: scripts get clean output.
+    """
     if o.json or not sys.stderr.isatty():
         yield
         return
-    with console(err=True).status(message):
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console(err=True),
+        transient=True,
+    ) as progress:
+        progress.add_task(message, total=None)
         yield
 
 

@@ -139,3 +139,25 @@ def test_listing_create_with_missing_image_fails_before_sending(market: Market) 
     )  # fmt: skip
     assert "nope.jpg does not exist" in line
     assert json.loads(market("listing", "mine", "--account", "alice", "--json").stdout) == []
+
+
+def test_listing_close_a_signed_listing_cancels_its_signature(market: Market) -> None:
+    out_file = market.cli.home / "signed.json"
+    market(
+        "listing", "sign", "--account", "alice", "--title", "Chair", "--price", "0.01eth",
+        "--category", "home", "--out", str(out_file), "--quiet",
+    )  # fmt: skip
+    market("listing", "close", str(out_file), "--account", "alice")
+    shown = json.loads(market("listing", "show", str(out_file), "--json").stdout)
+    assert shown["status"] == "closed"
+    line = market.fails("trade", "buy", str(out_file), "--account", "bob", "--yes")
+    assert line.startswith("error: ")
+
+
+def test_listing_sign_without_out_prints_the_signed_listing(market: Market) -> None:
+    out = market(
+        "listing", "sign", "--account", "alice", "--title", "Rug", "--price", "0.01eth",
+        "--category", "home",
+    ).stdout  # fmt: skip
+    signed = json.loads(out)
+    assert signed["terms"]["price"] == str(10**16) and signed["signature"].startswith("0x")
