@@ -12,20 +12,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from typer._coercion import RuntimeParam, TypeDescriptor, build_runtime_param
 from typer.core import TyperGroup
 
+try:  # typer's runtime converters (0.29); older typers convert differently and need nothing
+    from typer._coercion import RuntimeParam, TypeDescriptor, build_runtime_param
+except ImportError:  # pragma: no cover - depends on the installed typer
+    RuntimeParam = None  # type: ignore[assignment,misc]
 
-@dataclass(frozen=True)
-class _Deferred(RuntimeParam):
-    """Converts unset values itself; builds typer's converter only for a real value."""
 
-    descriptor: TypeDescriptor
+if RuntimeParam is not None:
 
-    def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
-        real = build_runtime_param(self.descriptor)
-        param._runtime_param = real
-        return real._coerce_value(value, param=param, ctx=ctx)
+    @dataclass(frozen=True)
+    class _Deferred(RuntimeParam):
+        """Converts unset values itself; builds typer's converter only for a real value."""
+
+        descriptor: TypeDescriptor
+
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            real = build_runtime_param(self.descriptor)
+            param._runtime_param = real
+            return real._coerce_value(value, param=param, ctx=ctx)
 
 
 class FastGroup(TyperGroup):
@@ -46,7 +52,9 @@ class FastGroup(TyperGroup):
 
 def _defer(param: Any) -> None:
     descriptor = getattr(param, "type_descriptor", None)
-    if descriptor is not None and getattr(param, "_runtime_param", None) is None:
+    if RuntimeParam is None or descriptor is None:
+        return
+    if getattr(param, "_runtime_param", "unset") is None:
         param._runtime_param = _Deferred(
             parameter_info=descriptor.parameter_info,
             annotation=descriptor.annotation,
