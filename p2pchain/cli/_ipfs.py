@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from p2pchain._errors import P2PChainError
-from p2pchain.cli._common import noun_app
+from p2pchain.cli._common import CliError, command, emit, noun_app, opts, table
 
 ipfs_app = noun_app("The local IPFS store and dev node.")
 
@@ -46,7 +46,6 @@ _IPFS_SHARED = ("ipfs", "json_output")
 
 
 def _cid_arg(value: str) -> str:
-    from p2pchain.cli._common import CliError
     from p2pchain.ipfs import CID
 
     try:
@@ -55,69 +54,64 @@ def _cid_arg(value: str) -> str:
         raise CliError(f"invalid CID {value!r}: {exc}") from None
 
 
-def _register() -> None:
-    """Add ``add``, ``cat`` and ``pin`` (they share the CLI's options and error handling)."""
-    from p2pchain.cli._common import CliError, command, emit, opts, table
+@command(ipfs_app, "add", shared=_IPFS_SHARED)
+def add(
+    files: Annotated[list[Path], typer.Argument(help="Files to store and pin.")],
+    cid_version: Annotated[
+        int, typer.Option(min=0, max=1, help="0 (Qm...) or 1 (bafk..., raw leaves).")
+    ] = 1,
+) -> None:
+    """Store and pin files; prints their CIDs (the same CIDs Kubo computes)."""
+    from p2pchain.cli._listing import upload_images
 
-    @command(ipfs_app, "add", shared=_IPFS_SHARED)
-    def add(
-        files: Annotated[list[Path], typer.Argument(help="Files to store and pin.")],
-        cid_version: Annotated[
-            int, typer.Option(min=0, max=1, help="0 (Qm...) or 1 (bafk..., raw leaves).")
-        ] = 1,
-    ) -> None:
-        """Store and pin files; prints their CIDs (the same CIDs Kubo computes)."""
-        from p2pchain.cli._listing import upload_images
-
-        for file in files:
-            if not file.is_file():
-                raise CliError(f"{file} is not a file")
-        o = opts()
-        backend = o.backend()
-        if cid_version == 1:
-            cids = upload_images(backend, list(files), o.json)
-        else:
-            cids = [backend.add(f.read_bytes(), cid_version=0, pin=True) for f in files]
-        emit(
-            [{"file": str(f), "cid": c} for f, c in zip(files, cids, strict=True)],
-            lambda: typer.echo("\n".join(f"{c}  {f}" for f, c in zip(files, cids, strict=True))),
-        )
-
-    @command(ipfs_app, "cat", shared=("ipfs", "gateway"))
-    def cat(
-        cid: Annotated[str, typer.Argument(help="The content's CID.")],
-        output: Annotated[
-            Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")
-        ] = None,
-    ) -> None:
-        """Print (or save) content by CID, verified block by block against it."""
-        data = opts().backend(read=True).cat(_cid_arg(cid))
-        if output is not None:
-            output.write_bytes(data)
-            typer.echo(f"wrote {len(data)} bytes to {output}", err=True)
-        else:
-            typer.echo(data, nl=False)
-
-    @command(ipfs_app, "pin", shared=_IPFS_SHARED)
-    def pin(
-        cid: Annotated[str | None, typer.Argument(help="Pin this CID (omit to list pins).")] = None,
-        remove: Annotated[bool, typer.Option("--rm", help="Unpin instead.")] = False,
-    ) -> None:
-        """Pin content by CID so it is kept (--rm unpins; no CID lists the pins)."""
-        backend = opts().backend()
-        if cid is None:
-            pins = backend.pins()
-            emit(pins, lambda: table(None, ["pinned CID"], [(p,) for p in pins]))
-            return
-        parsed = _cid_arg(cid)
-        if remove:
-            backend.unpin(parsed)
-        else:
-            if not backend.has(parsed):
-                raise CliError(f"{parsed} is not in the store: add the content first")
-            backend.pin(parsed)
-        verb = "unpinned" if remove else "pinned"
-        emit({"cid": parsed, verb: True}, lambda: typer.echo(f"{verb} {parsed}"))
+    for file in files:
+        if not file.is_file():
+            raise CliError(f"{file} is not a file")
+    o = opts()
+    backend = o.backend()
+    if cid_version == 1:
+        cids = upload_images(backend, list(files), o.json)
+    else:
+        cids = [backend.add(f.read_bytes(), cid_version=0, pin=True) for f in files]
+    emit(
+        [{"file": str(f), "cid": c} for f, c in zip(files, cids, strict=True)],
+        lambda: typer.echo("\n".join(f"{c}  {f}" for f, c in zip(files, cids, strict=True))),
+    )
 
 
-_register()
+@command(ipfs_app, "cat", shared=("ipfs", "gateway"))
+def cat(
+    cid: Annotated[str, typer.Argument(help="The content's CID.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file, not stdout.")
+    ] = None,
+) -> None:
+    """Print (or save) content by CID, verified block by block against it."""
+    data = opts().backend(read=True).cat(_cid_arg(cid))
+    if output is not None:
+        output.write_bytes(data)
+        typer.echo(f"wrote {len(data)} bytes to {output}", err=True)
+    else:
+        typer.echo(data, nl=False)
+
+
+@command(ipfs_app, "pin", shared=_IPFS_SHARED)
+def pin(
+    cid: Annotated[str | None, typer.Argument(help="Pin this CID (omit to list pins).")] = None,
+    remove: Annotated[bool, typer.Option("--rm", help="Unpin instead.")] = False,
+) -> None:
+    """Pin content by CID so it is kept (--rm unpins; no CID lists the pins)."""
+    backend = opts().backend()
+    if cid is None:
+        pins = backend.pins()
+        emit(pins, lambda: table(None, ["pinned CID"], [(p,) for p in pins]))
+        return
+    parsed = _cid_arg(cid)
+    if remove:
+        backend.unpin(parsed)
+    else:
+        if not backend.has(parsed):
+            raise CliError(f"{parsed} is not in the store: add the content first")
+        backend.pin(parsed)
+    verb = "unpinned" if remove else "pinned"
+    emit({"cid": parsed, verb: True}, lambda: typer.echo(f"{verb} {parsed}"))
