@@ -1,6 +1,8 @@
 """The ``p2pchain`` command line: one typer sub-app per noun.
 
-Heavy modules (web3, the IPFS server) are imported inside commands, so ``--help`` stays fast.
+Heavy modules (web3, rich, the IPFS server) are imported inside commands, so ``--help`` stays
+fast (see ``docs/bench-cli.md``). Shared options (``--network``, ``--account``, ``--json``,
+``--yes``...) work before the noun and after the command; see :mod:`p2pchain.cli._common`.
 Commands catch :class:`~p2pchain.P2PChainError`, print one line and exit 1; tracebacks never
 show locals (they can hold keys).
 """
@@ -14,8 +16,8 @@ from p2pchain.cli._common import command, global_options
 from p2pchain.cli._completion import completion_app
 from p2pchain.cli._config import config_app
 from p2pchain.cli._demo import demo
-from p2pchain.cli._fast import FastGroup
 from p2pchain.cli._deploy import deploy
+from p2pchain.cli._fast import FastGroup
 from p2pchain.cli._ipfs import ipfs_app
 from p2pchain.cli._listing import listing_app
 from p2pchain.cli._node import node_app

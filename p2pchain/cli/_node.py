@@ -267,7 +267,7 @@ def stop() -> None:
 
 @command(node_app, "status", shared=("json_output",))
 def status() -> None:
-    """Show whether the local node runs, where, and its latest block."""
+    """Show whether the local node runs, where, and its latest block (exit 3 if not running)."""
     record = read_record()
     if record is None or not _alive(record):
         emit(
