@@ -598,12 +598,6 @@ def panel(
     )
 
 
-def info(message: str) -> None:
-    """A human note on stderr (kept out of JSON output)."""
-    if not opts().json:
-        typer.echo(message, err=True)
-
-
 @contextmanager
 def status(o: Options, message: str) -> Iterator[None]:
     """A progress bar on stderr while waiting, e.g. for a transaction to be mined.
@@ -779,12 +773,3 @@ def command(
         return func
 
     return decorate
-
-
-def run_with_options(o: Options, func: Callable[[], Any]) -> Any:
-    """Run ``func`` with ``o`` as the current options (for helpers outside commands)."""
-    token = _current.set(o)
-    try:
-        return func()
-    finally:
-        _current.reset(token)
