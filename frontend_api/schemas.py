@@ -11,7 +11,8 @@ from p2pchain.indexer import IndexedListing, IndexedTrade, TrustView
 
 #: An address: 0x + 40 hex digits.
 Address = Annotated[
-    str, Field(pattern=r"^0x[0-9a-fA-F]{40}$", examples=["0x70997970C51812dc3A010C7d01b50e0d17dc79C8"])
+    str,
+    Field(pattern=r"^0x[0-9a-fA-F]{40}$", examples=["0x70997970C51812dc3A010C7d01b50e0d17dc79C8"]),
 ]
 #: A 32-byte id: 0x + 64 hex digits.
 Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]

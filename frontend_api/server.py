@@ -51,7 +51,9 @@ class ApiServer:
             sock.bind((self.host, self.port))
         except OSError as exc:
             sock.close()
-            raise P2PChainError(f"cannot listen on {self.host}:{self.port}: {exc.strerror}") from None
+            raise P2PChainError(
+                f"cannot listen on {self.host}:{self.port}: {exc.strerror}"
+            ) from None
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="on")
         server = uvicorn.Server(config)

@@ -8,12 +8,17 @@ spec) can be built without a chain; a node that cannot be reached answers 503 pe
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from frontend_api.settings import ApiSettings
 
+#: Verified listing documents kept in memory (each at most 64 KiB).
+DOCUMENT_CACHE_SIZE = 512
+
 if TYPE_CHECKING:
     from p2pchain._client import MarketplaceClient
+    from p2pchain._listings import ListingDocument
     from p2pchain.indexer import Indexer, IndexReader
     from p2pchain.ipfs import IpfsBackend
 
@@ -43,6 +48,7 @@ class Services:
         self._indexer = indexer
         self._owns_index = indexer is None
         self._lock = threading.RLock()
+        self._documents: OrderedDict[str, ListingDocument] = OrderedDict()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         #: Why the background sync stopped, if it did.
@@ -116,6 +122,30 @@ class Services:
 
         self._thread = threading.Thread(target=run, name="p2pchain-api-index", daemon=True)
         self._thread.start()
+
+    def document(self, cid: str) -> ListingDocument:
+        """The listing document stored under ``cid``, fetched, verified and parsed once.
+
+        Content under a CID never changes, so a verified document is kept (the last
+        :data:`DOCUMENT_CACHE_SIZE`); failures are not kept, so missing content is retried.
+
+        Raises:
+            IpfsError: Missing or unreachable (ContentVerificationError: does not match the CID).
+            ListingError: Oversized or not a valid listing document.
+        """
+        with self._lock:
+            cached = self._documents.get(cid)
+            if cached is not None:
+                self._documents.move_to_end(cid)
+                return cached
+        from p2pchain._listings import MAX_DOCUMENT_SIZE, parse_listing_document
+
+        document = parse_listing_document(self.backend.cat(cid, max_size=MAX_DOCUMENT_SIZE))
+        with self._lock:
+            self._documents[cid] = document
+            while len(self._documents) > DOCUMENT_CACHE_SIZE:
+                self._documents.popitem(last=False)
+        return document
 
     def image_url(self, cid: str) -> str:
         """Where a browser fetches ``cid``: the configured gateway, or this API's ``/ipfs/``."""

@@ -45,19 +45,25 @@ class ApiSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="P2PCHAIN_API_", extra="ignore")
 
-    network: str = Field("http://127.0.0.1:8545", description="Chain RPC URL or dev chain name.")
-    deployments: Path | None = Field(None, description="Deployments file.")
-    index_db: str | None = Field(None, description="Index database URL.")
-    sync: bool = Field(True, description="Follow the chain into the index from this process.")
-    confirmations: int = Field(2, ge=0, le=1000, description="Blocks behind the head.")
-    poll_interval: float = Field(2.0, gt=0, le=3600, description="Seconds between syncs.")
-    ipfs_url: str | None = Field(None, description="Kubo RPC URL; None: the local store.")
-    ipfs_store: Path | None = Field(None, description="Local IPFS store folder.")
-    gateway_url: str | None = Field(None, description="Gateway base URL for image URLs.")
+    network: str = Field(
+        default="http://127.0.0.1:8545", description="Chain RPC URL or dev chain name."
+    )
+    deployments: Path | None = Field(default=None, description="Deployments file.")
+    index_db: str | None = Field(default=None, description="Index database URL.")
+    sync: bool = Field(
+        default=True, description="Follow the chain into the index from this process."
+    )
+    confirmations: int = Field(default=2, ge=0, le=1000, description="Blocks behind the head.")
+    poll_interval: float = Field(default=2.0, gt=0, le=3600, description="Seconds between syncs.")
+    ipfs_url: str | None = Field(default=None, description="Kubo RPC URL; None: the local store.")
+    ipfs_store: Path | None = Field(default=None, description="Local IPFS store folder.")
+    gateway_url: str | None = Field(default=None, description="Gateway base URL for image URLs.")
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated origins allowed by CORS."
     )
-    max_upload_bytes: int = Field(MAX_UPLOAD_BYTES, ge=1, le=64 * 1024 * 1024)
+    max_upload_bytes: int = Field(
+        default=MAX_UPLOAD_BYTES, ge=1, le=64 * 1024 * 1024, description="Largest upload."
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -52,9 +52,7 @@ def trade_out(item: IndexedTrade, address: str) -> TradeOut:
         NextStepOut(action=s.action, actor=s.actor, not_before=s.not_before, until=s.until)
         for s in view.next_steps()
     ]
-    return TradeOut(
-        **item.model_dump(), role=role.value if role else None, next_steps=steps
-    )
+    return TradeOut(**item.model_dump(), role=role.value if role else None, next_steps=steps)
 
 
 @router.get("/{address}/trades", operation_id="trades_of")

@@ -80,7 +80,9 @@ def typed_data_json(typed: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _make_trade_route(path: str, method: str) -> Callable[[TradeActionIn, MarketplaceClient], PreparedOut]:
+def _make_trade_route(
+    path: str, method: str
+) -> Callable[[TradeActionIn, MarketplaceClient], PreparedOut]:
     def route(body: TradeActionIn, client: ClientDep) -> PreparedOut:
         call = getattr(client, method)(body.trade_id, sender=body.sender)
         return prepared(call)

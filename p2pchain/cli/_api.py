@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-api_app = typer.Typer(help="The HTTP API for dApp front ends, and its web page.", no_args_is_help=True)
+api_app = typer.Typer(
+    help="The HTTP API for dApp front ends, and its web page.", no_args_is_help=True
+)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -18,11 +20,14 @@ def _fail(message: str) -> typer.Exit:
 @api_app.command("serve")
 def serve(
     port: Annotated[
-        int, typer.Option(min=1, max=65535, envvar="P2PCHAIN_API_PORT", help="TCP port on 127.0.0.1.")
+        int,
+        typer.Option(min=1, max=65535, envvar="P2PCHAIN_API_PORT", help="TCP port on 127.0.0.1."),
     ] = 8000,
     network: Annotated[
         str | None,
-        typer.Option(help="Chain RPC URL (default: $P2PCHAIN_API_NETWORK or http://127.0.0.1:8545)."),
+        typer.Option(
+            help="Chain RPC URL (default: $P2PCHAIN_API_NETWORK or http://127.0.0.1:8545)."
+        ),
     ] = None,
     deployments: Annotated[
         Path | None, typer.Option(dir_okay=False, help="Deployments file.")
@@ -30,9 +35,12 @@ def serve(
     index_db: Annotated[
         str | None, typer.Option(help="Index database URL (sqlite:///path or postgresql://...).")
     ] = None,
-    ipfs_url: Annotated[str | None, typer.Option(help="Kubo RPC URL for uploads and reads.")] = None,
+    ipfs_url: Annotated[
+        str | None, typer.Option(help="Kubo RPC URL for uploads and reads.")
+    ] = None,
     ipfs_store: Annotated[
-        Path | None, typer.Option(file_okay=False, help="Local IPFS store folder (without --ipfs-url).")
+        Path | None,
+        typer.Option(file_okay=False, help="Local IPFS store folder (without --ipfs-url)."),
     ] = None,
     gateway_url: Annotated[
         str | None, typer.Option(help="Gateway base URL for image URLs (default: this API).")
@@ -65,7 +73,8 @@ def serve(
     try:
         from frontend_api.settings import ApiSettings
 
-        settings = ApiSettings(**{k: v for k, v in given.items() if v is not None})
+        values: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+        settings = ApiSettings(**values)
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in err["loc"])
@@ -74,7 +83,9 @@ def serve(
         try:
             probe.bind(("127.0.0.1", port))
         except OSError as exc:
-            raise _fail(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; choose another port") from None
+            raise _fail(
+                f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; choose another port"
+            ) from None
     import uvicorn
 
     from frontend_api.app import create_app

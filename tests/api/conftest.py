@@ -121,10 +121,16 @@ def make_world(chain: AnvilChain, tmp: Path, *, index: bool = True) -> ApiWorld:
         from p2pchain.indexer import Indexer
 
         indexer = Indexer(
-            f"sqlite:///{tmp / 'index.sqlite'}", chain, reader.deployment, ipfs=store, confirmations=0
+            f"sqlite:///{tmp / 'index.sqlite'}",
+            chain,
+            reader.deployment,
+            ipfs=store,
+            confirmations=0,
         )
         indexer.sync()
-    settings = ApiSettings(network=chain.url, index_db=f"sqlite:///{tmp / 'index.sqlite'}", sync=False)
+    settings = ApiSettings(
+        network=chain.url, index_db=f"sqlite:///{tmp / 'index.sqlite'}", sync=False
+    )
     services = Services(settings, client=reader, backend=store, indexer=indexer)
     return ApiWorld(market, store, services, create_app(services=services), bike, lamp)
 

@@ -10,9 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-from api.conftest import ApiWorld, get_json
 from typer.testing import CliRunner
 
+from api.conftest import ApiWorld, get_json
 from p2pchain._chains import free_port
 from p2pchain._deploy import DeploymentsFile
 from p2pchain.cli import app
@@ -51,8 +51,16 @@ def test_taken_port_is_one_line() -> None:
 def test_unreachable_chain_is_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app,
-        ["api", "serve", "--port", str(free_port()), "--network", "http://127.0.0.1:9",
-         "--ipfs-store", str(tmp_path / "ipfs")],
+        [
+            "api",
+            "serve",
+            "--port",
+            str(free_port()),
+            "--network",
+            "http://127.0.0.1:9",
+            "--ipfs-store",
+            str(tmp_path / "ipfs"),
+        ],
     )
     assert result.exit_code == 1
     assert "cannot reach the node" in result.output
@@ -65,9 +73,19 @@ def test_serve_answers_over_a_socket_and_indexes_the_chain(bare: ApiWorld, tmp_p
     port = free_port()
     env = {**os.environ, "P2PCHAIN_API_CONFIRMATIONS": "0", "P2PCHAIN_API_POLL_INTERVAL": "0.2"}
     argv = [
-        *_entry_point(), "api", "serve", "--port", str(port), "--network", bare.chain.url,
-        "--deployments", str(deployments), "--index-db", f"sqlite:///{tmp_path / 'index.sqlite'}",
-        "--ipfs-store", str(bare.store.path),
+        *_entry_point(),
+        "api",
+        "serve",
+        "--port",
+        str(port),
+        "--network",
+        bare.chain.url,
+        "--deployments",
+        str(deployments),
+        "--index-db",
+        f"sqlite:///{tmp_path / 'index.sqlite'}",
+        "--ipfs-store",
+        str(bare.store.path),
     ]
     process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from api.conftest import ApiWorld
 from fastapi.testclient import TestClient
 
+from api.conftest import ApiWorld
 from frontend_api import ApiSettings, Services, create_app
 
 ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
@@ -29,7 +29,11 @@ JUNK: list[tuple[str, str, object]] = [
     ("post", "/api/tx/create-listing", {"seller": ADDRESS, "price": "0", "cid": "Qmnope"}),
     ("post", "/api/tx/listing-typed-data", {"seller": ADDRESS, "price": "1", "cid": "bafyzz"}),
     ("post", "/api/tx/signed-listing", {"typed_data": {}, "signature": "0x00"}),
-    ("post", "/api/tx/signed-listing", {"typed_data": {"domain": 3}, "signature": "0x" + "1" * 130}),
+    (
+        "post",
+        "/api/tx/signed-listing",
+        {"typed_data": {"domain": 3}, "signature": "0x" + "1" * 130},
+    ),
     ("post", "/api/tx/submit", {"raw": "zz"}),
     ("post", "/api/tx/submit", {"raw": "0x" + "f8" * 40}),
     ("post", "/api/ipfs/document", {"schema_version": 2}),
@@ -47,7 +51,9 @@ def test_junk_is_a_4xx_with_one_line(
     bare_api: TestClient, method: str, path: str, body: object
 ) -> None:
     if isinstance(body, str):
-        answer = bare_api.request(method, path, content=body, headers={"content-type": "application/json"})
+        answer = bare_api.request(
+            method, path, content=body, headers={"content-type": "application/json"}
+        )
     else:
         answer = bare_api.request(method, path, json=body)
     assert 400 <= answer.status_code < 500, (answer.status_code, answer.text)

@@ -3,9 +3,9 @@ verified bytes; bad CIDs, missing content, oversize and invalid documents are 4x
 
 from __future__ import annotations
 
-from api.conftest import ApiWorld, png
 from fastapi.testclient import TestClient
 
+from api.conftest import ApiWorld, png
 from p2pchain.ipfs import compute_cid
 
 
@@ -42,10 +42,14 @@ def test_gateway_refuses_tampered_content(bare: ApiWorld, bare_api: TestClient) 
 
 
 def test_upload_limits(bare: ApiWorld, bare_api: TestClient) -> None:
-    answer = bare_api.post("/api/ipfs/upload", files={"file": ("e.bin", b"", "application/octet-stream")})
+    answer = bare_api.post(
+        "/api/ipfs/upload", files={"file": ("e.bin", b"", "application/octet-stream")}
+    )
     assert answer.status_code == 422 and answer.json()["detail"] == "file: empty"
     big = b"\0" * (5 * 1024 * 1024 + 1)
-    answer = bare_api.post("/api/ipfs/upload", files={"file": ("b.bin", big, "application/octet-stream")})
+    answer = bare_api.post(
+        "/api/ipfs/upload", files={"file": ("b.bin", big, "application/octet-stream")}
+    )
     assert answer.status_code == 413
     answer = bare_api.post("/api/ipfs/upload", data={"file": "not a file"})
     assert answer.status_code == 422

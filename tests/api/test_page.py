@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api.conftest import ApiWorld
 from eth_account.signers.local import LocalAccount
 from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from api.conftest import ApiWorld
 from frontend_api.server import ApiServer
 from p2pchain._model import TradeState
 
@@ -143,7 +144,9 @@ def _click(page: Page, selector: str) -> None:
 
 def _wait_done(page: Page) -> None:
     """Wait for the page's status line to report success (fail with what it says instead)."""
-    page.wait_for_selector('#status[data-state="done"], #status[data-state="error"]', timeout=60_000)
+    page.wait_for_selector(
+        '#status[data-state="done"], #status[data-state="error"]', timeout=60_000
+    )
     assert page.get_attribute("#status", "data-state") == "done", page.inner_text("#status")
 
 
@@ -155,9 +158,10 @@ def _trade_row(page: Page, world: ApiWorld, trade_id: str, state: str) -> None:
         page.evaluate("route()")
         try:
             page.wait_for_selector(selector, timeout=1_000)
+        except PlaywrightTimeout:  # not indexed yet: sync again
+            pass
+        else:
             return
-        except Exception:  # noqa: BLE001 - not indexed yet
-            continue
     raise AssertionError(f"trade {trade_id} never showed as {state}")
 
 
@@ -179,9 +183,7 @@ def test_browse_search_open_buy_and_release_in_chromium(
 
     page.fill('[data-testid="search-input"]', "bike")
     page.click('[data-testid="search-button"]')
-    page.wait_for_function(
-        "document.querySelectorAll('[data-testid=listing-card]').length === 1"
-    )
+    page.wait_for_function("document.querySelectorAll('[data-testid=listing-card]').length === 1")
     assert "Road bike" in page.inner_text('[data-testid="results"]')
     page.screenshot(path=str(shots / "02-search.png"), full_page=True)
 

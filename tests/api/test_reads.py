@@ -3,9 +3,9 @@ trades by address with their next steps, and trust."""
 
 from __future__ import annotations
 
-from api.conftest import ApiWorld
 from fastapi.testclient import TestClient
 
+from api.conftest import ApiWorld
 from frontend_api import ApiSettings, Services, create_app
 
 
@@ -83,12 +83,16 @@ def test_trades_of_buyer_and_seller_with_next_steps(world: ApiWorld, api: TestCl
     assert item["trade_id"] == "0x" + trade.id.hex()
     assert item["state"] == "paid" and item["role"] == "buyer" and item["amount"] == str(10**18)
     steps = {(s["action"], s["actor"]) for s in item["next_steps"]}
-    assert ("release", buyer) in steps and ("dispute", buyer) in steps and ("refund", seller) in steps
+    assert (
+        ("release", buyer) in steps and ("dispute", buyer) in steps and ("refund", seller) in steps
+    )
     (theirs,) = api.get(f"/api/accounts/{seller}/trades").json()["items"]
     assert theirs["role"] == "seller"
 
 
-def test_trust_counts_ratings_from_the_index_and_the_chain(world: ApiWorld, api: TestClient) -> None:
+def test_trust_counts_ratings_from_the_index_and_the_chain(
+    world: ApiWorld, api: TestClient
+) -> None:
     seller = world.market.seller_account.address
     before = api.get(f"/api/accounts/{seller}/trust").json()
     assert before["onchain_rating_count"] == 0 and before["trust"]["rating_count"] == 0

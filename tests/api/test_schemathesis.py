@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from api.conftest import ApiWorld, make_world
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -17,6 +16,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from api.conftest import ApiWorld, make_world
 from frontend_api.app import OPENAPI_PATH
 from frontend_api.server import ApiServer
 from p2pchain._chains import AnvilChain

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.conftest import ApiWorld
 from eth_account import Account
 from fastapi.testclient import TestClient
 
+from api.conftest import ApiWorld
 from p2pchain._model import TradeState
 
 
@@ -190,5 +190,7 @@ def test_submit_refuses_garbage_and_other_chains(bare: ApiWorld, bare_api: TestC
         }
     )
     bare.market.buyer.buy(bare.lamp.listing)  # type: ignore[arg-type]  # nonce 0 is used now
-    answer = bare_api.post("/api/tx/submit", json={"raw": "0x" + bytes(stale.raw_transaction).hex()})
+    answer = bare_api.post(
+        "/api/tx/submit", json={"raw": "0x" + bytes(stale.raw_transaction).hex()}
+    )
     assert answer.status_code == 400 and "refused" in answer.json()["detail"]

@@ -1,0 +1,291 @@
+"""Benchmark: the frontend API under ``wrk`` on loopback, search and listing detail.
+
+Usage: ``python scripts/bench_api.py [--listings 200] [--duration 15] [--connections 16]
+[--out docs/bench-api.md]``.
+
+Sets up a real stack on this machine: Anvil (127.0.0.1), fresh contracts, ``--listings``
+listings published with their documents in a local IPFS store, the index built from the chain
+(SQLite). Then serves the API the way users run it (``uvicorn frontend_api.main:app``, one
+process, configured by ``P2PCHAIN_API_*`` variables, on 127.0.0.1) and points ``wrk`` at:
+
+* ``search``: ``GET /api/listings`` rotating over text queries, kind filters and sort orders;
+* ``detail``: ``GET /api/listings/<id>`` rotating over every listing (chain reads, the document
+  fetched and verified from IPFS, the seller's trust).
+
+Prints requests per second and latency percentiles for each, writes a Markdown report, and
+fails (exit 1) if wrk saw any socket error or non-2xx answer. A script that prints figures,
+never a timed test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from p2pchain._chains import AnvilChain, free_port
+from p2pchain._client import MarketplaceClient
+from p2pchain._deploy import DeploymentsFile, deploy
+from p2pchain._listings import publish_listing
+from p2pchain.indexer import Indexer
+from p2pchain.ipfs import LocalStore
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+WORDS = ("bike", "lamp", "camera", "desk", "guitar", "tent", "drill", "sofa", "kettle", "boots")
+KINDS = ("sale", "service", "rental")
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    """What one wrk run measured."""
+
+    name: str
+    requests: int
+    rps: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    errors: int
+    paths: int
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([0-9.]+)(us|ms|s)", text.strip()).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def parse_wrk(name: str, output: str, paths: int) -> WrkResult:
+    """Read requests, rate, latency percentiles and errors from ``wrk --latency`` output."""
+    percentiles = dict(re.findall(r"^\s+(50|90|99)%\s+(\S+)$", output, re.MULTILINE))
+    total = re.search(r"^\s*(\d+) requests in", output, re.MULTILINE)
+    rate = re.search(r"^Requests/sec:\s+([0-9.]+)", output, re.MULTILINE)
+    if not (total and rate and len(percentiles) == 3):
+        raise RuntimeError(f"cannot read wrk's output:\n{output}")
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", output))
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    if socket_errors:
+        errors += sum(int(n) for n in socket_errors.groups())
+    return WrkResult(
+        name=name,
+        requests=int(total.group(1)),
+        rps=float(rate.group(1)),
+        p50_ms=_ms(percentiles["50"]),
+        p90_ms=_ms(percentiles["90"]),
+        p99_ms=_ms(percentiles["99"]),
+        errors=errors,
+        paths=paths,
+    )
+
+
+def _document(seller: str, index: int) -> dict[str, object]:
+    word = WORDS[index % len(WORDS)]
+    kind = KINDS[index % len(KINDS)]
+    doc: dict[str, object] = {
+        "schema_version": 1,
+        "title": f"{word.title()} number {index}",
+        "description": f"A used {word} in working order, listing {index}.",
+        "category": f"bench/{word}",
+        "kind": kind,
+        "price": str(10**15 * (index + 1)),
+        "seller": seller,
+        "created_at": 1_700_000_000 + index,
+        "tags": [word, "bench"],
+    }
+    if kind == "sale":
+        doc["condition"] = "good"
+    if kind == "rental":
+        doc.update(deposit=str(10**15), rental={"start": 1_800_000_000, "end": 1_800_086_400})
+    return doc
+
+
+def _lua(paths: list[str]) -> str:
+    quoted = ",\n".join(f'  "{p}"' for p in paths)
+    return (
+        f"local paths = {{\n{quoted}\n}}\nlocal i = 0\n"
+        "request = function()\n  i = (i % #paths) + 1\n"
+        '  return wrk.format("GET", paths[i])\nend\n'
+    )
+
+
+def _wait_for(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the API process exited before listening")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"the API did not listen on 127.0.0.1:{port}")
+
+
+def run_wrk(
+    wrk: str, base: str, name: str, paths: list[str], tmp: Path, args: argparse.Namespace
+) -> WrkResult:
+    """Run wrk over ``paths`` (rotating) and parse its figures."""
+    script = tmp / f"{name}.lua"
+    script.write_text(_lua(paths))
+    argv = [
+        wrk,
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{args.duration}s",
+        "--latency",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        base,
+    ]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    return parse_wrk(name, out, len(paths))
+
+
+def report(results: list[WrkResult], args: argparse.Namespace) -> str:
+    """The Markdown report."""
+    lines = [
+        "# API benchmark",
+        "",
+        (
+            f"Generated by `python scripts/bench_api.py` ({args.listings} listings, wrk"
+            f" {args.threads} threads, {args.connections} connections, {args.duration} s per"
+            " endpoint, loopback)."
+        ),
+        (
+            f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared with wrk and Anvil),"
+            f" Python {platform.python_version()}. The API runs as"
+            " `uvicorn frontend_api.main:app`, one process, index in SQLite, documents in a local"
+            " IPFS store."
+        ),
+        "",
+        "| endpoint | requests | req/s | p50 | p90 | p99 | errors |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.name} | {r.requests:,} | {r.rps:,.0f} | {r.p50_ms:.1f} ms | {r.p90_ms:.1f} ms"
+            f" | {r.p99_ms:.1f} ms | {r.errors} |"
+        )
+    lines += [
+        "",
+        (
+            "- `search`: `GET /api/listings`, rotating over free-text words, kind filters and"
+            f" sort orders ({results[0].paths} distinct URLs); answered from the index alone."
+        ),
+        (
+            f"- `detail`: `GET /api/listings/<id>` over all {results[1].paths} listings; each"
+            " request reads the listing from the chain (logs and two calls to Anvil), checks its"
+            " document (fetched from IPFS and verified against its CID once, then kept: content"
+            " under a CID never changes) against the terms, and reads the seller's trust from"
+            " the index."
+        ),
+        "- errors: socket errors plus non-2xx answers seen by wrk; the script fails unless both are 0.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Set up, measure, print and write the report.
+
+    Args:
+        argv: Command-line arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        0 on success; 1 if wrk is missing or saw any error.
+    """
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--listings", type=int, default=200)
+    parser.add_argument("--duration", type=int, default=15, help="seconds per endpoint")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "bench-api.md")
+    args = parser.parse_args(argv)
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        print("wrk not found: apt-get install wrk (or make browser)", file=sys.stderr)
+        return 1
+    with AnvilChain() as chain, tempfile.TemporaryDirectory(prefix="bench-api-") as tmp_name:
+        tmp = Path(tmp_name)
+        deployer, seller_account = chain.accounts[:2]
+        deployment = deploy(chain, deployer)
+        deployments = tmp / "deployments.json"
+        DeploymentsFile(deployments).save(deployment)
+        seller = MarketplaceClient.connect(chain, account=seller_account, deployments=deployment)
+        store = LocalStore(tmp / "ipfs")
+        ids = []
+        for i in range(args.listings):
+            published = publish_listing(seller, store, _document(seller.address, i))
+            ids.append("0x" + published.listing.id.hex())  # type: ignore[union-attr]
+        index_db = f"sqlite:///{tmp / 'index.sqlite'}"
+        synced = Indexer(index_db, chain, deployment, ipfs=store, confirmations=0)
+        synced.sync()
+        synced.close()
+        print(f"{args.listings} listings published and indexed")
+
+        port = free_port()
+        env = {
+            **os.environ,
+            "P2PCHAIN_API_NETWORK": chain.url,
+            "P2PCHAIN_API_DEPLOYMENTS": str(deployments),
+            "P2PCHAIN_API_INDEX_DB": index_db,
+            "P2PCHAIN_API_IPFS_STORE": str(tmp / "ipfs"),
+            "P2PCHAIN_API_SYNC": "false",
+        }
+        argv_api = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "frontend_api.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
+        api = subprocess.Popen(argv_api, env=env, cwd=REPO_ROOT)
+        try:
+            _wait_for(port, api)
+            base = f"http://127.0.0.1:{port}"
+            session = requests.Session()
+            session.trust_env = False
+            searches = [f"/api/listings?text={w}" for w in WORDS]
+            searches += [f"/api/listings?kind={k}&sort=price_asc" for k in KINDS]
+            searches += ["/api/listings?sort=newest&limit=50", "/api/listings?sort=trust"]
+            details = [f"/api/listings/{i}" for i in ids]
+            for path in (*searches, *details):  # every URL answers 200 before measuring
+                session.get(base + path, timeout=30).raise_for_status()
+            results = [
+                run_wrk(wrk, base, "search", searches, tmp, args),
+                run_wrk(wrk, base, "detail", details, tmp, args),
+            ]
+        finally:
+            api.terminate()
+            api.wait(timeout=30)
+    for r in results:
+        print(
+            f"{r.name:7s} {r.rps:9.0f} req/s  p50 {r.p50_ms:7.1f} ms  p99 {r.p99_ms:7.1f} ms"
+            f"  errors {r.errors}"
+        )
+    args.out.write_text(report(results, args))
+    print(f"wrote {args.out}")
+    return 0 if all(r.errors == 0 for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
