@@ -9,16 +9,17 @@ after a reorg.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
-from eth_utils import to_checksum_address
+from eth_utils import to_checksum_address as _to_checksum
 
 from p2pchain._events import DecodedEvent
 from p2pchain._model import ZERO_ADDRESS, ListingTerms, Trade, TradeState, apply_event, open_trade
 from p2pchain.indexer._content import resolve
 from p2pchain.indexer._db import Database, price_key
+from p2pchain.ipfs import CID
 
 LISTING_EVENTS = ("Listed", "ListingUpdated", "ListingClosed", "SignedListingUsed")
 TRADE_EVENTS = (
@@ -47,6 +48,29 @@ TRADE_COLUMNS = (
 _CHUNK = 500
 
 
+@lru_cache(maxsize=65_536)
+def to_checksum_address(value: str) -> str:
+    """EIP-55 form of an address (cached: the same few addresses recur in every batch)."""
+    return str(_to_checksum(value))
+
+
+def terms_from_abi(value: Sequence[Any]) -> ListingTerms:
+    """:class:`ListingTerms` from a decoded ``terms`` tuple (addresses checksummed, cached)."""
+    v = tuple(value)
+    return ListingTerms(
+        seller=to_checksum_address(v[0]),
+        token=to_checksum_address(v[1]),
+        price=int(v[2]),
+        deposit=int(v[3]),
+        arbitrator=to_checksum_address(v[4]),
+        arbitrator_fee_bps=int(v[5]),
+        review_window=int(v[6]),
+        expiry=int(v[7]),
+        cid_prefix=bytes(v[8]),
+        cid_digest=bytes(v[9]),
+    )
+
+
 def hex32(value: bytes) -> str:
     """A 32-byte id as lowercase 0x hex."""
     return "0x" + bytes(value).hex()
@@ -59,38 +83,15 @@ def token_text(address: str) -> str:
 
 def cid_text(terms: ListingTerms) -> str:
     """The document CID the terms anchor, as text (``invalid:<hex>`` if it does not parse)."""
-    from p2pchain.ipfs import CID
+    return _cid_text(terms.cid)
 
+
+@lru_cache(maxsize=65_536)
+def _cid_text(cid: bytes) -> str:
     try:
-        return str(CID.parse(terms.cid))
+        return str(CID.parse(cid))
     except Exception:  # noqa: BLE001 - any parse failure marks the listing invalid
-        return "invalid:" + terms.cid.hex()
-
-
-def encode_args(args: Mapping[str, Any]) -> str:
-    """Event arguments as JSON: bytes as ``{"$b": hex}``, tuples as lists, ints as ints."""
-    return json.dumps({k: _enc(v) for k, v in args.items()}, separators=(",", ":"))
-
-
-def _enc(value: Any) -> Any:
-    if isinstance(value, (bytes, bytearray)):
-        return {"$b": bytes(value).hex()}
-    if isinstance(value, (tuple, list)):
-        return [_enc(v) for v in value]
-    return value
-
-
-def decode_args(text: str) -> dict[str, Any]:
-    """The inverse of :func:`encode_args`."""
-    return {k: _dec(v) for k, v in json.loads(text).items()}
-
-
-def _dec(value: Any) -> Any:
-    if isinstance(value, dict) and "$b" in value:
-        return bytes.fromhex(value["$b"])
-    if isinstance(value, list):
-        return tuple(_dec(v) for v in value)
-    return value
+        return "invalid:" + cid.hex()
 
 
 def entity_ids(event: DecodedEvent) -> tuple[str | None, str | None]:
@@ -144,9 +145,7 @@ class Batch:
             listing_ids - self.listings.keys(),
             self.listings,
         )
-        cids = {
-            cid_text(ListingTerms.from_abi(e.args["terms"])) for e in events if "terms" in e.args
-        }
+        cids = {cid_text(terms_from_abi(e.args["terms"])) for e in events if "terms" in e.args}
         self._load_documents(cids - self.documents.keys())
 
     def _load(
@@ -185,10 +184,13 @@ class Batch:
 
     # ------------------------------------------------------------------ applying
 
-    def apply(self, event: DecodedEvent, *, record: bool = True) -> None:
-        """Apply one event (in chain order); ``record`` also stores it in ``events``."""
+    def apply(self, event: DecodedEvent, log: Mapping[str, Any] | None = None) -> None:
+        """Apply one event (in chain order); with its raw ``log``, also store it in ``events``.
+
+        The raw log (emitting contract, topics, data) is what a reorg replays, decoded again.
+        """
         listing_id, trade_id = entity_ids(event)
-        if record:
+        if log is not None:
             self.events.append(
                 {
                     "block": event.block_number,
@@ -197,7 +199,9 @@ class Batch:
                     "name": event.name,
                     "listing_id": listing_id,
                     "trade_id": trade_id,
-                    "args": encode_args(event.args),
+                    "address": log["address"],
+                    "topics": b"".join(log["topics"]).hex(),
+                    "data": bytes(log["data"]).hex(),
                 }
             )
         name = event.name
@@ -217,7 +221,7 @@ class Batch:
 
     def _listing_terms(self, event: DecodedEvent, listing_id: str) -> None:
         args = event.args
-        terms = ListingTerms.from_abi(args["terms"])
+        terms = terms_from_abi(args["terms"])
         row = self.listings.get(listing_id)
         if row is None or event.name != "ListingUpdated":
             row = {
@@ -330,8 +334,9 @@ class Batch:
         """Write every change back; returns ``(listings, trades, ratings)`` written."""
         db = self.db
         db.executemany(
-            "INSERT INTO events (block, log_index, tx_hash, name, listing_id, trade_id, args)"
-            " VALUES (:block, :log_index, :tx_hash, :name, :listing_id, :trade_id, :args)",
+            "INSERT INTO events (block, log_index, tx_hash, name, listing_id, trade_id, address,"
+            " topics, data) VALUES (:block, :log_index, :tx_hash, :name, :listing_id, :trade_id,"
+            " :address, :topics, :data)",
             self.events,
         )
         listings = [r for i in sorted(self.changed_listings) if (r := self.listings[i]) is not None]

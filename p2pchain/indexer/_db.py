@@ -46,7 +46,8 @@ def _tables(engine: Engine) -> list[str]:
         (
             "CREATE TABLE IF NOT EXISTS events (block BIGINT NOT NULL, log_index BIGINT NOT NULL,"
             " tx_hash TEXT NOT NULL, name TEXT NOT NULL, listing_id TEXT, trade_id TEXT,"
-            " args TEXT NOT NULL, PRIMARY KEY (block, log_index))"
+            " address TEXT NOT NULL, topics TEXT NOT NULL, data TEXT NOT NULL,"
+            " PRIMARY KEY (block, log_index))"
         ),
         "CREATE INDEX IF NOT EXISTS events_listing ON events (listing_id)",
         "CREATE INDEX IF NOT EXISTS events_trade ON events (trade_id)",

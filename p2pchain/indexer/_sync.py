@@ -18,15 +18,15 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
-from eth_utils import to_checksum_address
 from web3.types import LogReceipt
 
 from p2pchain._artifacts import load_artifact
 from p2pchain._deploy import MARKETPLACE, REPUTATION, Deployment
 from p2pchain._errors import P2PChainError
-from p2pchain._events import DecodedEvent, EventDecoder
-from p2pchain.indexer._apply import Batch, decode_args, refresh_fulltext
+from p2pchain._events import DecodedEvent
+from p2pchain.indexer._apply import Batch, refresh_fulltext, to_checksum_address
 from p2pchain.indexer._content import MAX_ATTEMPTS, fetch_document, resolve
+from p2pchain.indexer._decode import BulkEventDecoder
 from p2pchain.indexer._errors import IndexerError
 from p2pchain.indexer._models import SyncReport
 from p2pchain.indexer._reader import IndexReader
@@ -116,8 +116,8 @@ class Indexer(IndexReader):
         self.confirmations = confirmations
         self.max_range = max_range
         self._range = min(1_000, max_range)
-        self._market = EventDecoder(load_artifact(MARKETPLACE).abi)
-        self._reputation = EventDecoder(load_artifact(REPUTATION).abi)
+        self._market = BulkEventDecoder(load_artifact(MARKETPLACE).abi)
+        self._reputation = BulkEventDecoder(load_artifact(REPUTATION).abi)
         self._bind()
 
     def _bind(self) -> None:
@@ -227,12 +227,8 @@ class Indexer(IndexReader):
         return out
 
     def _commit_range(self, start: int, end: int, logs: list[dict[str, Any]]) -> dict[str, int]:
-        d = self.deployment
-        raw = cast(list[LogReceipt], logs)
-        events = self._market.decode(raw, d.marketplace) + self._reputation.decode(
-            raw, d.reputation
-        )
-        events.sort(key=lambda e: e.position)
+        events = self._decode(cast(list[LogReceipt], logs))
+        by_position = {(log["blockNumber"], log["logIndex"]): log for log in logs}
         blocks: dict[int, tuple[str, int | None]] = {}
         for log in logs:
             stamp = log["blockTimestamp"]
@@ -256,7 +252,7 @@ class Indexer(IndexReader):
             batch = Batch(self.db, times)
             batch.prefetch(events)
             for event in events:
-                batch.apply(event)
+                batch.apply(event, by_position[event.position])
             listings, trades, ratings = batch.write()
             self.db.executemany(
                 "INSERT INTO blocks (number, hash, time) VALUES (:n, :h, :t)"
@@ -331,7 +327,7 @@ class Indexer(IndexReader):
             batch = Batch(db, times)
             batch.prefetch(replay)
             for event in replay:
-                batch.apply(event, record=False)
+                batch.apply(event)
             batch.write()
             if fork < self.deployment.block:
                 db.execute("DELETE FROM meta WHERE key IN ('cursor', 'head_time')")
@@ -353,24 +349,37 @@ class Indexer(IndexReader):
             self.db.execute(f"DELETE FROM {table} WHERE {key} IN ({marks})", params)
 
     def _stored_events(self, listings: Sequence[str], trades: Sequence[str]) -> list[DecodedEvent]:
-        found: dict[tuple[int, int], DecodedEvent] = {}
+        found: dict[tuple[int, int], dict[str, Any]] = {}
         for column, ids in (("listing_id", listings), ("trade_id", trades)):
             for chunk in _chunks(ids):
                 marks, params = _marks(chunk)
-                for block, index, tx, name, args in self.db.all(
-                    "SELECT block, log_index, tx_hash, name, args FROM events"
+                for block, index, tx, address, topics, data in self.db.all(
+                    "SELECT block, log_index, tx_hash, address, topics, data FROM events"
                     f" WHERE {column} IN ({marks})",
                     params,
                 ):
-                    found[(int(block), int(index))] = DecodedEvent(
-                        name=name,
-                        args=decode_args(args),
-                        address="",
-                        block_number=int(block),
-                        log_index=int(index),
-                        tx_hash=tx,
-                    )
-        return [found[k] for k in sorted(found)]
+                    words = bytes.fromhex(topics)
+                    found[(int(block), int(index))] = {
+                        "address": address,
+                        "topics": [words[i : i + 32] for i in range(0, len(words), 32)],
+                        "data": bytes.fromhex(data),
+                        "blockNumber": int(block),
+                        "logIndex": int(index),
+                        "transactionHash": bytes.fromhex(tx[2:]),
+                    }
+        logs = cast(list[LogReceipt], [found[k] for k in sorted(found)])
+        return self._decode(logs)
+
+    def _decode(self, logs: list[LogReceipt]) -> list[DecodedEvent]:
+        d = self.deployment
+        try:
+            events = self._market.decode(logs, d.marketplace) + self._reputation.decode(
+                logs, d.reputation
+            )
+        except Exception as exc:  # noqa: BLE001 - eth_abi's errors: a node sent a bad log
+            raise IndexerError(f"a log of the deployment does not decode: {exc}") from None
+        events.sort(key=lambda e: e.position)
+        return events
 
     # ------------------------------------------------------------------ documents and trust
 

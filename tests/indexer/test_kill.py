@@ -23,7 +23,11 @@ from p2pchain.indexer import Indexer, IndexReader
 from p2pchain.indexer._db import Database
 
 LISTINGS = 240
+ROUNDS = 6
+EMPTY_BLOCKS = 300
 KILLS = 3
+#: Blocks the cursor must move between kills.
+STEP = 200
 
 
 def _state(db: Database) -> dict[str, list[tuple[Any, ...]]]:
@@ -34,9 +38,8 @@ def _state(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     }
 
 
-def _cursor(db_url: str) -> int:
-    with IndexReader(db_url) as reader:
-        return reader.cursor() or 0
+def _cursor(reader: IndexReader) -> int:
+    return reader.cursor() or 0
 
 
 def _start(db_url: str, rpc: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -52,32 +55,36 @@ def test_a_sync_killed_with_sigkill_resumes_without_duplicates_or_gaps(
 ) -> None:
     market = make_market(anvil_chain)
     seller = market.seller
-    calls = [
-        seller.prepare_create_listing(seller.make_terms(price=i + 1, cid=random_cid()), 2)
-        for i in range(LISTINGS)
-    ]
-    listings = seller.results(seller.submit_all(calls))
+    listings = []
+    for _ in range(ROUNDS):  # events spread over thousands of (mostly empty) blocks
+        calls = [
+            seller.prepare_create_listing(seller.make_terms(price=7, cid=random_cid()), 2)
+            for _ in range(LISTINGS // ROUNDS)
+        ]
+        listings += seller.results(seller.submit_all(calls))
+        anvil_chain.rpc("anvil_mine", [hex(EMPTY_BLOCKS)])
     buys = [market.buyer.prepare_buy(listing) for listing in listings[::3]]
     market.buyer.results(market.buyer.submit_all(buys))
     head = anvil_chain.w3.eth.block_number
     deployments = tmp_path / "deployments.json"  # the CLI finds the deployment here
     DeploymentsFile(deployments).save(seller.deployment)
     env = {**os.environ, "P2PCHAIN_DEPLOYMENTS": str(deployments)}
-    _cursor(db_url)  # creates the schema before the first process starts
+    watcher = IndexReader(db_url)  # creates the schema before the first process starts
     previous = 0
     for _ in range(KILLS):
         process = _start(db_url, anvil_chain.url, env)
         deadline = time.monotonic() + 60
-        while _cursor(db_url) < previous + 10:
+        while _cursor(watcher) < previous + STEP:
             assert process.poll() is None, process.stderr.read().decode()  # type: ignore[union-attr]
             assert time.monotonic() < deadline, "the indexer made no progress"
-            time.sleep(0.005)
+            time.sleep(0.02)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
         assert process.returncode == -signal.SIGKILL
-        previous = _cursor(db_url)
+        previous = _cursor(watcher)
         assert previous < head, "the sync finished before it was killed: make the workload bigger"
 
+    watcher.close()
     indexer = Indexer(db_url, anvil_chain, seller.deployment, confirmations=0)
     indexer.sync(to_block=head)
     logs = anvil_chain.w3.eth.get_logs(

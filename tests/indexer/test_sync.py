@@ -60,7 +60,7 @@ def _state(db: Database) -> dict[str, list[tuple[Any, ...]]]:
         "trades": db.all("SELECT * FROM trades ORDER BY trade_id"),
         "ratings": db.all("SELECT * FROM ratings ORDER BY trade_id, rater"),
         "events": db.all(
-            "SELECT block, log_index, name, args FROM events ORDER BY block, log_index"
+            "SELECT block, log_index, name, address, topics, data FROM events ORDER BY block, log_index"
         ),
         "trust": db.all("SELECT address, score FROM trust ORDER BY address"),
     }
