@@ -655,7 +655,8 @@ def _hint(exc: BaseException, o: Options | None) -> str | None:
     if isinstance(exc, ChainError) and ("cannot reach" in text or "connection" in text):
         return "is the node running? run `p2pchain node start`, or pass --network URL"
     if isinstance(exc, DeploymentError) and any(
-        words in text for words in ("no p2pchain deployment", "no code", "not the shipped")
+        words in text
+        for words in ("no p2pchain deployment", "no contract code", "no code", "not the shipped")
     ):
         return "run `p2pchain deploy` on this network"
     if isinstance(exc, WalletError) and "wrong passphrase" in text:
@@ -689,7 +690,11 @@ def _handle(exc: BaseException, o: Options | None) -> NoReturn:
             where = f" at {o.last_url}" if o is not None and o.last_url else ""
             reason = "connection refused" if "refused" in str(exc).lower() else "no answer"
             fail(f"cannot reach the node{where} ({reason})", _hint(exc, o))
-        fail(str(exc), _hint(exc, o))
+        message = str(exc)
+        for script_hint in (": run scripts/deploy.py --network <network>",
+                            " (redeploy with scripts/deploy.py)"):  # fmt: skip
+            message = message.replace(script_hint, "")  # the CLI's own hint follows
+        fail(message, _hint(exc, o))
     if isinstance(exc, KeyboardInterrupt):
         typer.echo("error: interrupted", err=True)
         raise typer.Exit(130)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
 from p2pchain._chains import free_port
+from p2pchain._deploy import DeploymentsFile
 
 from .conftest import Cli, Market
 
@@ -117,3 +119,15 @@ def test_error_from_the_installed_entry_point(cli: Cli) -> None:
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: no local node")
+
+
+def test_error_when_the_recorded_contracts_are_gone_says_to_deploy(market: Market) -> None:
+    deployment = DeploymentsFile(Path(market.cli.env["P2PCHAIN_DEPLOYMENTS"])).get(31337)
+    assert deployment is not None
+    snapshot = market.chain.snapshot()
+    try:
+        market.chain.rpc("anvil_setCode", [deployment.marketplace, "0x"])
+        line = market.fails("trade", "show", UNKNOWN_ID)
+    finally:
+        market.chain.revert(snapshot)
+    assert "run `p2pchain deploy`" in line and "scripts/deploy.py" not in line
