@@ -148,3 +148,27 @@ def test_trade_show_lists_next_steps(market: Market) -> None:
     assert ("refund", market.addresses["alice"]) in actions
     human = market("trade", "show", trade_id).stdout
     assert "release" in human and "Purchased" in human
+
+
+def test_trade_rental_deposit_is_paid_and_returned(market: Market) -> None:
+    now = market.chain.latest_timestamp()
+    rental = market.cli.home / "van.yaml"
+    rental.write_text(
+        "title: Camper van, one weekend\ncategory: vehicles/rental\nkind: rental\n"
+        f"price: 0.5eth\ndeposit: 2eth\nrental: {{start: {now + 86400}, end: {now + 3 * 86400}}}\n",
+        encoding="utf-8",
+    )
+    listing_id = market(
+        "listing", "create", "--account", "alice", "--file", str(rental), "--quiet"
+    ).stdout.strip()  # fmt: skip
+    summary = market("trade", "buy", listing_id, "--account", "bob", input="n\n", ok=False).stderr
+    assert "2.5 ETH" in summary and "refundable" in summary
+    trade_id = _buy(market, listing_id)
+    assert _show(market, trade_id)["held"] == {
+        "seller_pot": str(ETHER // 2), "buyer_pot": str(2 * ETHER)
+    }  # fmt: skip
+    bob_before = _balance(market, "bob")
+    market("trade", "return-deposit", trade_id, "--account", "alice", "--yes")
+    assert _balance(market, "bob") == bob_before + 2 * ETHER
+    market("trade", "release", trade_id, "--account", "bob", "--yes")
+    assert _show(market, trade_id)["state"] == "completed"
