@@ -170,6 +170,10 @@ def report(results: list[WrkResult], args: argparse.Namespace) -> str:
             " `uvicorn frontend_api.main:app`, one process, index in SQLite, documents in a local"
             " IPFS store."
         ),
+        (
+            f"Load average when measuring: {args.load:.1f} (other work on the machine skews the"
+            " figures; compare runs on a quiet machine)."
+        ),
         "",
         "| endpoint | requests | req/s | p50 | p90 | p99 | errors |",
         "|---|---|---|---|---|---|---|",
@@ -270,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
             details = [f"/api/listings/{i}" for i in ids]
             for path in (*searches, *details):  # every URL answers 200 before measuring
                 session.get(base + path, timeout=30).raise_for_status()
+            args.load = os.getloadavg()[0]
             results = [
                 run_wrk(wrk, base, "search", searches, tmp, args),
                 run_wrk(wrk, base, "detail", details, tmp, args),
