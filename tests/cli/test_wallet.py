@@ -79,3 +79,17 @@ def test_wallet_new_without_a_passphrase_source_fails_cleanly(cli: Cli) -> None:
     env = {**cli.env, "P2PCHAIN_PASSPHRASE": ""}
     line = Cli(env=env, home=cli.home).fails("wallet", "new", "alice")
     assert line.startswith("error: no passphrase for new keystore 'alice'")
+
+
+def test_wallet_import_mnemonic_file_derives_the_account(cli: Cli) -> None:
+    words = cli.home / "words.txt"
+    words.write_text("test test test test test test test test test test test junk\n")
+    first = json.loads(
+        cli("wallet", "import", "dev0", "--mnemonic-file", str(words), "--json").stdout
+    )
+    assert first["address"] == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+    second = json.loads(
+        cli("wallet", "import", "dev1", "--mnemonic-file", str(words),
+            "--account-path", "m/44'/60'/0'/0/1", "--json").stdout
+    )  # fmt: skip
+    assert second["address"] == "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
