@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -74,10 +75,18 @@ class FrameworkProject:
         env.update(extra)
         return env
 
-    def run(self, *args: str, **extra_env: str) -> Run:
-        """Run the framework's command (``ape ...``/``brownie ...``) in the project copy."""
+    def run(self, *args: str, offline: bool = True, **extra_env: str) -> Run:
+        """Run the framework's command (``ape ...``/``brownie ...``) in the project copy.
+
+        Args:
+            args: The command's arguments.
+            offline: Run it where only loopback exists (see :func:`offline_prefix`), so that
+                any attempt to reach another address fails the command. False for commands
+                that must reach a node this process started.
+            extra_env: More environment variables.
+        """
         exe = framework_bin(self.framework, self.framework)
-        argv = [str(exe), *args]
+        argv = [*(offline_prefix() if offline else []), str(exe), *args]
         proc = subprocess.run(
             argv,
             cwd=self.root,
@@ -93,6 +102,21 @@ class FrameworkProject:
     def solcx_files(self) -> list[str]:
         """What py-solc-x's folder holds now (a download would add to it)."""
         return sorted(p.name for p in self.solcx_dir.iterdir())
+
+
+@cache
+def offline_prefix() -> list[str]:
+    """A command prefix that runs a command in a network namespace holding only loopback.
+
+    ``unshare -rn`` (an unprivileged user namespace) with ``lo`` brought up: nodes the command
+    starts on 127.0.0.1 work, every other address is unreachable. Where the kernel or
+    ``unshare``/``ip`` do not allow it, the prefix is empty and the command runs normally.
+    """
+    prefix = ["unshare", "-rn", "sh", "-c", 'ip link set lo up && exec "$0" "$@"']
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        return []
+    probe = subprocess.run([*prefix, "true"], capture_output=True, timeout=30, check=False)
+    return prefix if probe.returncode == 0 else []
 
 
 def framework_bin(framework: str, tool: str) -> Path:

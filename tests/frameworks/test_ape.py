@@ -68,7 +68,12 @@ def test_ape_tests_pass_on_anvil(ape_project: FrameworkProject) -> None:
 def test_ape_run_deploy_is_usable_by_the_p2pchain_client(ape_project: FrameworkProject) -> None:
     with AnvilChain() as chain:
         run = ape_project.run(
-            "run", "deploy", "--network", "ethereum:local:foundry", APE_FOUNDRY_HOST=chain.url
+            "run",
+            "deploy",
+            "--network",
+            "ethereum:local:foundry",
+            offline=False,
+            APE_FOUNDRY_HOST=chain.url,
         ).check()
         assert "verified     ape deployed the shipped bytecode" in run.output
         (recorded,) = DeploymentsFile(ape_project.deployments).read().values()

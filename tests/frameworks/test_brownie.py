@@ -88,7 +88,7 @@ def test_brownie_run_deploy_is_usable_by_the_p2pchain_client(
 ) -> None:
     with AnvilChain() as chain:
         _use_port(brownie_project, int(chain.url.rsplit(":", 1)[1]))
-        run = brownie_project.run("run", "deploy").check()
+        run = brownie_project.run("run", "deploy", offline=False).check()
         assert "Attached to local RPC client" in run.output  # brownie used our Anvil
         assert "verified     brownie deployed the shipped bytecode" in run.output
         (recorded,) = DeploymentsFile(brownie_project.deployments).read().values()
