@@ -57,10 +57,14 @@ class UnsignedTx(BaseModel):
 
 
 class PreparedOut(BaseModel):
-    """Transactions to sign and send in order (an ERC-20 approval may come first)."""
+    """Transactions to sign and send in order (an ERC-20 approval may come first).
+
+    ``listing_id`` is set for a new listing: its id once the transaction is mined.
+    """
 
     action: str
     transactions: list[UnsignedTx]
+    listing_id: str | None = None
 
 
 class TradeActionIn(_Body):

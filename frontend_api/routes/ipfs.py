@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from eth_utils import is_hex_address, to_checksum_address
 from fastapi import APIRouter, Body, Path, Request, UploadFile
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
@@ -65,6 +66,27 @@ async def upload(file: UploadFile, services: ServicesDep) -> UploadOut:
     return await run_in_threadpool(store, services, data, "file")
 
 
+def _checksummed(value: Any) -> Any:
+    """An address without a checksum (all lower or upper case) in EIP-55 form; else unchanged."""
+    if isinstance(value, str) and is_hex_address(value):
+        body = value[2:]
+        if body == body.lower() or body == body.upper():
+            return to_checksum_address(value)
+    return value
+
+
+def with_checksums(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with ``seller`` and ``arbitrator.address`` checksummed when they carry no
+    checksum (wallets often answer in lower case); a wrong checksum is left to be refused."""
+    out = dict(document)
+    if "seller" in out:
+        out["seller"] = _checksummed(out["seller"])
+    arbitrator = out.get("arbitrator")
+    if isinstance(arbitrator, dict):
+        out["arbitrator"] = {**arbitrator, "address": _checksummed(arbitrator.get("address"))}
+    return out
+
+
 @router.post("/api/ipfs/document", operation_id="upload_listing_document", status_code=201)
 def upload_document(
     document: Annotated[dict[str, Any], Body(description="A listing document, schema version 1.")],
@@ -75,7 +97,7 @@ def upload_document(
     Its CID goes into the listing's terms (``/api/tx/create-listing`` or
     ``/api/tx/listing-typed-data``).
     """
-    parsed = parse_listing_document(document)
+    parsed = parse_listing_document(with_checksums(document))
     for i, image in enumerate(parsed.images):
         if not services.backend.has(image):
             raise ApiError(422, f"images.{i}: {image} is not stored: upload it first")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import Response
 from pydantic import ValidationError
 
 from frontend_api.deps import ServicesDep
 from frontend_api.errors import ApiError
+from frontend_api.routes.tx import parse_signed_listing
 from frontend_api.schemas import ListingDetailOut, ListingOut, SearchOut, TermsOut
 from frontend_api.services import Services
 from p2pchain._errors import IpfsError, ListingError, P2PChainError
@@ -105,14 +106,10 @@ def seller_trust(services: Services, address: str) -> TrustView | None:
         return None
 
 
-@router.get("/{listing_id}", operation_id="get_listing")
-def detail(
-    listing_id: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")], services: ServicesDep
-) -> ListingDetailOut:
-    """A listing from the chain, its document fetched from IPFS and verified, its seller's trust."""
+def listing_detail(services: Services, listing: Listing) -> ListingDetailOut:
+    """A chain listing with its document (verified, checked against the terms) and trust."""
     from p2pchain._listings import check_agreement
 
-    listing = services.client.listing(listing_id)
     terms = _terms_out(listing)
     document = None
     error = None
@@ -140,3 +137,23 @@ def detail(
         image_urls=images,
         seller_trust=seller_trust(services, listing.seller),
     )
+
+
+@router.get("/{listing_id}", operation_id="get_listing")
+def detail(
+    listing_id: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")], services: ServicesDep
+) -> ListingDetailOut:
+    """A listing from the chain, its document fetched from IPFS and verified, its seller's trust."""
+    return listing_detail(services, services.client.listing(listing_id))
+
+
+@router.post("/signed", operation_id="get_signed_listing")
+def signed_detail(
+    signed_listing: Annotated[
+        dict[str, Any], Body(description="A signed listing as the seller shared it.")
+    ],
+    services: ServicesDep,
+) -> ListingDetailOut:
+    """A signed listing (its signature checked), bought or not yet, with its document and trust."""
+    client = services.client
+    return listing_detail(services, client.listing(parse_signed_listing(client, signed_listing)))

@@ -8,6 +8,7 @@ wallet signed itself.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -38,6 +39,7 @@ from frontend_api.schemas import (
     WithdrawIn,
 )
 from p2pchain._client import MarketplaceClient, PreparedCall
+from p2pchain._model import listing_id
 from p2pchain._validation import InputError
 from p2pchain._views import SignedListing, to_json_rpc
 
@@ -123,7 +125,7 @@ def rate(body: RateIn, client: ClientDep) -> PreparedOut:
     return prepared(client.prepare_rate(body.trade_id, body.score, sender=body.sender))
 
 
-def _signed_listing(client: MarketplaceClient, data: dict[str, Any]) -> SignedListing:
+def parse_signed_listing(client: MarketplaceClient, data: dict[str, Any]) -> SignedListing:
     """A signed listing from its shared JSON, its signature checked."""
     try:
         shared = SignedListing.from_json(data)
@@ -140,7 +142,7 @@ def buy(body: BuyIn, client: ClientDep) -> PreparedOut:
     if (body.listing_id is None) == (body.signed_listing is None):
         raise ApiError(422, "give listing_id or signed_listing, exactly one")
     if body.signed_listing is not None:
-        listing: Any = _signed_listing(client, body.signed_listing)
+        listing: Any = parse_signed_listing(client, body.signed_listing)
     else:
         listing = client.listing(body.listing_id or "")
     return prepared(client.prepare_buy(listing, body.quantity, sender=body.buyer))
@@ -170,9 +172,12 @@ def _terms(client: MarketplaceClient, body: TermsIn) -> Any:
 def create_listing(body: TermsIn, client: ClientDep) -> PreparedOut:
     """An on-chain listing of ``quantity`` units under the terms (the seller sends it)."""
     terms = _terms(client, body)
-    return prepared(
-        client.prepare_create_listing(terms, body.quantity, salt=body.salt, sender=body.seller)
+    salt = bytes.fromhex(body.salt[2:]) if body.salt else os.urandom(32)
+    out = prepared(
+        client.prepare_create_listing(terms, body.quantity, salt=salt, sender=body.seller)
     )
+    out.listing_id = "0x" + listing_id(terms.seller, salt).hex()
+    return out
 
 
 @router.post("/close-listing", operation_id="prepare_close_listing")

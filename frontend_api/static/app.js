@@ -45,6 +45,23 @@ function formatUnits(value, decimals = 18) {
   return frac ? `${whole}.${frac}` : `${whole}`;
 }
 
+// "0.25" (ETH) -> "250000000000000000" (wei), exactly, without floats.
+function parseUnits(text, decimals = 18) {
+  const match = /^\s*(\d+)(?:\.(\d+))?\s*$/.exec(text);
+  if (!match || (match[2] || "").length > decimals) throw new Error(`not an amount: "${text}"`);
+  const wei = BigInt(match[1]) * 10n ** BigInt(decimals) + BigInt((match[2] || "").padEnd(decimals, "0") || "0");
+  if (wei === 0n) throw new Error("the price must be above 0");
+  return wei.toString();
+}
+
+function toBase64Url(text) {
+  return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function fromBase64Url(text) {
+  return atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+}
+
 function priceText(amount, token) {
   return token === "ETH" || /^0x0{40}$/i.test(token) ? `${formatUnits(amount)} ETH` : `${amount} units of ${token}`;
 }
@@ -152,12 +169,29 @@ async function showBrowse(params, current) {
 async function showListing(id, current) {
   const listing = await api(`/api/listings/${id}`);
   if (!current()) return;
+  renderListing(listing, { listing_id: listing.id });
+}
+
+// A signed listing shared as a link: checked by the API, bought with its signature.
+async function showSigned(encoded, current) {
+  let signed;
+  try {
+    signed = JSON.parse(fromBase64Url(encoded));
+  } catch (err) {
+    throw new Error("this link does not hold a signed listing");
+  }
+  const listing = await api("/api/listings/signed", { method: "POST", body: signed });
+  if (!current()) return;
+  renderListing(listing, { signed_listing: signed });
+}
+
+function renderListing(listing, target) {
   const doc = listing.document || {};
   const images = el("div", {}, ...listing.image_urls.map((url) => el("img", { src: url, alt: doc.title || "photo", "data-testid": "listing-image" })));
   const trust = listing.seller_trust;
   const buy = el("button", { "data-testid": "buy", onclick: () => act("Buying", async () => {
     const buyer = state.account || (await connect());
-    const prepared = await api("/api/tx/buy", { method: "POST", body: { buyer, listing_id: listing.id, quantity: 1 } });
+    const prepared = await api("/api/tx/buy", { method: "POST", body: { buyer, quantity: 1, ...target } });
     await sendPrepared(prepared);
     await route();
     setStatus("Bought: the price is held in escrow until you release it.", "done");
@@ -165,7 +199,7 @@ async function showListing(id, current) {
   buy.disabled = !(listing.status === "live" || listing.status === "unused");
   const info = el("dl", {},
     el("dt", {}, "Price"), el("dd", { class: "price", "data-testid": "listing-price" }, priceText(listing.terms.price, listing.terms.token)),
-    el("dt", {}, "Status"), el("dd", { "data-testid": "listing-status" }, `${listing.status} (${listing.remaining} left)`),
+    el("dt", {}, "Status"), el("dd", { "data-testid": "listing-status" }, `${listing.status.replace("_", " ")} (${listing.remaining} left)`),
     el("dt", {}, "Seller"), el("dd", { class: "mono" }, listing.seller),
     el("dt", {}, "Trust"), el("dd", { "data-testid": "listing-trust" }, trust
       ? `${trustText(trust.score)}, ${trust.rating_count} rating(s)${trust.average_stars ? `, ${trust.average_stars.toFixed(1)}★` : ""}`
@@ -217,6 +251,71 @@ async function showTrades(current) {
   view.replaceChildren(el("h2", {}, "My trades"), rows.length ? table : el("p", { class: "empty", "data-testid": "no-trades" }, "No trades yet."));
 }
 
+function field(label, control) {
+  return el("label", { class: "field" }, el("span", {}, label), control);
+}
+
+function showSell(current) {
+  if (!current()) return;
+  const title = el("input", { name: "title", required: "", maxlength: "140", "data-testid": "sell-title" });
+  const description = el("textarea", { name: "description", maxlength: "5000", rows: "3", "data-testid": "sell-description" });
+  const category = el("input", { name: "category", value: "misc", maxlength: "64", "data-testid": "sell-category" });
+  const kind = el("select", { name: "kind", "data-testid": "sell-kind" },
+    el("option", { value: "sale" }, "Goods for sale"), el("option", { value: "service" }, "A service"));
+  const condition = el("select", { name: "condition", "data-testid": "sell-condition" },
+    ...["new", "like_new", "good", "fair", "for_parts"].map((c) => el("option", { value: c }, c.replace("_", " "))));
+  condition.value = "good";
+  const price = el("input", { name: "price", placeholder: "0.1", required: "", "data-testid": "sell-price" });
+  const photo = el("input", { name: "photo", type: "file", accept: "image/*", "data-testid": "sell-photo" });
+  const mode = el("select", { name: "mode", "data-testid": "sell-mode" },
+    el("option", { value: "onchain" }, "List on-chain (one transaction)"),
+    el("option", { value: "signed" }, "Sign off-chain (free, share a link)"));
+  const share = el("p", { class: "share" });
+  const form = el("form", { class: "sell", "data-testid": "sell-form", onsubmit: (event) => {
+    event.preventDefault();
+    act("Publishing", async () => {
+      const seller = state.account || (await connect());
+      const wei = parseUnits(price.value);
+      const images = [];
+      if (photo.files.length) {
+        setStatus("Storing the photo on IPFS…", "busy");
+        const data = new FormData();
+        data.append("file", photo.files[0]);
+        const response = await fetch("/api/ipfs/upload", { method: "POST", body: data });
+        const stored = await response.json();
+        if (!response.ok) throw new Error(stored.detail || `HTTP ${response.status}`);
+        images.push(stored.cid);
+      }
+      const doc = { schema_version: 1, title: title.value.trim(), description: description.value.trim(),
+        category: category.value.trim(), kind: kind.value, price: wei, token: "ETH", seller,
+        created_at: Math.floor(Date.now() / 1000), images };
+      if (kind.value === "sale") doc.condition = condition.value;
+      setStatus("Storing the listing document on IPFS…", "busy");
+      const stored = await api("/api/ipfs/document", { method: "POST", body: doc });
+      const terms = { seller, price: wei, cid: stored.cid };
+      if (mode.value === "onchain") {
+        const prepared = await api("/api/tx/create-listing", { method: "POST", body: terms });
+        await sendPrepared(prepared);
+        location.hash = `#/listing/${prepared.listing_id}`;
+        setStatus("Listed on-chain.", "done");
+        return;
+      }
+      const out = await api("/api/tx/listing-typed-data", { method: "POST", body: terms });
+      setStatus("Sign the listing in your wallet…", "busy");
+      const signature = await wallet().request({ method: "eth_signTypedData_v4", params: [seller, JSON.stringify(out.typed_data)] });
+      const signed = await api("/api/tx/signed-listing", { method: "POST", body: { typed_data: out.typed_data, signature } });
+      const link = `${location.origin}${location.pathname}#/signed/${toBase64Url(JSON.stringify(signed))}`;
+      share.replaceChildren("Share this link: ", el("a", { href: link, "data-testid": "share-link" }, "signed listing"));
+      setStatus("Signed: nothing was sent to the chain; the first buyer puts it there.", "done");
+    });
+  } },
+  field("Title", title), field("Description", description), field("Category", category),
+  field("Kind", kind), field("Condition", condition), field("Price (ETH)", price), field("Photo", photo),
+  field("How", mode), el("button", { type: "submit", "data-testid": "sell-submit" }, "Publish"), share);
+  kind.onchange = () => { condition.disabled = kind.value !== "sale"; };
+  view.replaceChildren(el("h2", {}, "Sell something"), form);
+}
+
 // Show the screen the location names. A later call supersedes an earlier one still loading.
 async function route() {
   const hash = location.hash || "#/";
@@ -225,7 +324,9 @@ async function route() {
   const current = () => mine === state.route;
   try {
     if (path.startsWith("/listing/")) await showListing(path.slice("/listing/".length), current);
+    else if (path.startsWith("/signed/")) await showSigned(path.slice("/signed/".length), current);
     else if (path === "/trades") await showTrades(current);
+    else if (path === "/sell") showSell(current);
     else await showBrowse(new URLSearchParams(query || ""), current);
   } catch (err) {
     setStatus(err.message, "error");

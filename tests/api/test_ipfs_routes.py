@@ -71,3 +71,14 @@ def test_document_upload_validates_and_stores_canonical_json(
         "/api/ipfs/document", json={**doc, "images": [compute_cid(b"elsewhere", cid_version=1)]}
     )
     assert answer.status_code == 422 and "upload it first" in answer.json()["detail"]
+
+
+def test_document_seller_without_checksum_is_normalized_wrong_checksum_refused(
+    bare: ApiWorld, bare_api: TestClient
+) -> None:
+    doc = bare.bike.document.model_dump(mode="json")
+    answer = bare_api.post("/api/ipfs/document", json={**doc, "seller": doc["seller"].lower()})
+    assert answer.status_code == 201 and answer.json()["cid"] == bare.bike.document_cid
+    wrong = doc["seller"][:2] + doc["seller"][2:].swapcase()
+    answer = bare_api.post("/api/ipfs/document", json={**doc, "seller": wrong})
+    assert answer.status_code == 422 and "checksum" in answer.json()["detail"]

@@ -9,6 +9,7 @@ each outcome is checked on-chain. Screenshots of the main screens go to
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +20,10 @@ from eth_account.signers.local import LocalAccount
 from playwright.sync_api import Browser, Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from api.conftest import ApiWorld
+from api.conftest import ApiWorld, png
 from frontend_api.server import ApiServer
 from p2pchain._model import TradeState
+from p2pchain.ipfs import CID
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -253,3 +255,74 @@ def test_wallet_refusal_is_shown_and_nothing_is_sent(
     page.wait_for_selector('#status[data-state="error"]')
     assert "SelfPurchase" in page.inner_text("#status")
     assert seller_wallet.sent() == []
+
+
+def _sell(page: Page, live: ApiServer, title: str, price: str, mode: str, photo: bytes) -> None:
+    page.goto(live.url + "/#/sell")
+    page.fill('[data-testid="sell-title"]', title)
+    page.fill('[data-testid="sell-description"]', "Brass, rewired, works.")
+    page.fill('[data-testid="sell-category"]', "home/lamps")
+    page.fill('[data-testid="sell-price"]', price)
+    page.set_input_files(
+        '[data-testid="sell-photo"]',
+        files=[{"name": "lamp.png", "mimeType": "image/png", "buffer": photo}],
+    )
+    page.select_option('[data-testid="sell-mode"]', mode)
+    _click(page, '[data-testid="sell-submit"]')
+    _wait_done(page)
+
+
+def test_sell_on_chain_from_the_page_lists_with_photo(
+    world: ApiWorld, live: ApiServer, browser: Browser, shots: Path
+) -> None:
+    seller = world.market.seller_account
+    wallet = TestWallet(world, seller)
+    page = _page(browser, wallet, live)
+    before = {item.id for item in world.market.seller.listings_of(seller.address)}
+    photo = png(240, 160, (40, 90, 200))
+    _sell(page, live, "Desk lamp", "0.25", "onchain", photo)
+    page.wait_for_selector('[data-testid="listing-detail"]')
+    assert page.inner_text('[data-testid="listing-title"]') == "Desk lamp"
+    page.screenshot(path=str(shots / "08-sold-on-chain.png"), full_page=True)
+
+    (new,) = [
+        item for item in world.market.seller.listings_of(seller.address) if item.id not in before
+    ]
+    assert new.terms.price == 25 * 10**16 and new.seller == seller.address
+    assert page.url.endswith("#/listing/0x" + new.id.hex())
+    verified = world.services.document(str(CID.parse(new.terms.cid)))
+    assert verified.title == "Desk lamp" and verified.seller == seller.address
+    assert world.store.cat(verified.images[0]) == photo
+    world.sync()
+    page.goto(live.url + "/#/?q=desk")
+    page.wait_for_selector(f'[data-testid="listing-card"][data-id="0x{new.id.hex()}"]')
+
+
+def test_sign_off_chain_share_link_and_buy_it(
+    world: ApiWorld, live: ApiServer, browser: Browser, shots: Path
+) -> None:
+    seller_wallet = TestWallet(world, world.market.seller_account)
+    page = _page(browser, seller_wallet, live)
+    _sell(page, live, "Signed lamp", "0.3", "signed", png())
+    assert [m for m, _ in seller_wallet.calls if m == "eth_signTypedData_v4"]
+    assert seller_wallet.sent() == []  # signing costs the seller nothing
+    link = page.get_attribute('[data-testid="share-link"]', "href")
+    assert link is not None and "#/signed/" in link
+    page.screenshot(path=str(shots / "09-signed.png"), full_page=True)
+
+    buyer = world.market.buyer_account
+    buyer_wallet = TestWallet(world, buyer)
+    buyer_page = _page(browser, buyer_wallet, live)
+    buyer_page.goto(link)
+    buyer_page.wait_for_selector('[data-testid="listing-detail"]')
+    assert buyer_page.inner_text('[data-testid="listing-title"]') == "Signed lamp"
+    assert buyer_page.inner_text('[data-testid="listing-status"]').startswith("unused")
+    _click(buyer_page, '[data-testid="buy"]')
+    _wait_done(buyer_page)
+    (tx,) = buyer_wallet.sent()
+    assert int(tx["value"], 16) == 3 * 10**17
+    signed_id = json.loads(base64.urlsafe_b64decode(link.split("#/signed/")[1] + "=="))["id"]
+    trade = world.market.seller.trade(signed_id)
+    assert trade.state == TradeState.PAID and trade.buyer == buyer.address
+    assert buyer_page.inner_text('[data-testid="listing-status"]').startswith("sold out")
+    buyer_page.screenshot(path=str(shots / "10-signed-bought.png"), full_page=True)

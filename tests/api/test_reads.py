@@ -122,3 +122,31 @@ def test_image_urls_use_the_configured_gateway(world: ApiWorld) -> None:
         config = client.get("/api/config").json()
     assert bike["image_urls"] == [f"http://127.0.0.1:8080/ipfs/{world.bike.image_cids[0]}"]
     assert config["gateway_url"] == "http://127.0.0.1:8080"
+
+
+def test_signed_listing_detail_before_and_after_its_first_purchase(
+    world: ApiWorld, api: TestClient
+) -> None:
+    from api.conftest import document
+    from p2pchain._listings import publish_listing
+
+    published = publish_listing(
+        world.market.seller,
+        world.store,
+        document(world.market, title="Signed tent"),
+        signed=True,
+    )
+    shared = published.signed_listing.to_json()  # type: ignore[union-attr]
+    detail = api.post("/api/listings/signed", json=shared).json()
+    assert detail["id"] == shared["id"] and detail["signed"] is True
+    assert detail["status"] == "unused" and detail["remaining"] == 1
+    assert detail["document"]["title"] == "Signed tent"
+
+    world.market.buyer.buy(published.signed_listing)  # type: ignore[arg-type]
+    assert api.post("/api/listings/signed", json=shared).json()["status"] == "sold_out"
+    forged = {**shared, "signature": "0x" + "22" * 65}
+    answer = api.post("/api/listings/signed", json=forged)
+    assert answer.status_code == 400
+    other = {**shared, "chainId": 1}
+    answer = api.post("/api/listings/signed", json=other)
+    assert answer.status_code == 400 and "another chain" in answer.json()["detail"]

@@ -14,6 +14,7 @@ from frontend_api.openapi import live_spec, render
 STABLE_OPERATION_IDS = {
     ("get", "/api/listings"): "search_listings",
     ("get", "/api/listings/{listing_id}"): "get_listing",
+    ("post", "/api/listings/signed"): "get_signed_listing",
     ("get", "/api/accounts/{address}/trades"): "trades_of",
     ("get", "/api/accounts/{address}/trust"): "trust_of",
     ("get", "/api/config"): "get_config",
