@@ -62,12 +62,14 @@ def create_app(
     settings: ApiSettings | None = None,
     *,
     services: Services | None = None,
+    warm_up: bool = False,
 ) -> FastAPI:
     """Build the API.
 
     Args:
         settings: Where to connect (default: from ``P2PCHAIN_API_*`` variables).
         services: Ready connections (tests, embedding); built from ``settings`` otherwise.
+        warm_up: Connect and open the index in the background at start-up.
 
     Returns:
         The ASGI app. Serve it on 127.0.0.1 (``p2pchain api serve``).
@@ -77,6 +79,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if warm_up:
+            shared.warm_up()
         yield
         shared.close()
 

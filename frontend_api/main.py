@@ -4,4 +4,4 @@ from __future__ import annotations
 
 from frontend_api.app import create_app
 
-app = create_app()
+app = create_app(warm_up=True)

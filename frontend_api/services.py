@@ -147,6 +147,19 @@ class Services:
                 self._documents.popitem(last=False)
         return document
 
+    def warm_up(self) -> None:
+        """Connect and open the index in a background thread, so the first request does not
+        wait for the initial sync. Failures are left for the requests to report."""
+        from p2pchain._errors import P2PChainError
+
+        def run() -> None:
+            try:
+                self.index  # noqa: B018 - opens the client, the backend and the index
+            except P2PChainError:
+                pass
+
+        threading.Thread(target=run, name="p2pchain-api-warm-up", daemon=True).start()
+
     def image_url(self, cid: str) -> str:
         """Where a browser fetches ``cid``: the configured gateway, or this API's ``/ipfs/``."""
         base = self.settings.gateway_url or ""

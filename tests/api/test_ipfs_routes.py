@@ -3,9 +3,12 @@ verified bytes; bad CIDs, missing content, oversize and invalid documents are 4x
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi.testclient import TestClient
 
 from api.conftest import ApiWorld, png
+from frontend_api import ApiSettings, Services, create_app
 from p2pchain.ipfs import compute_cid
 
 
@@ -82,3 +85,19 @@ def test_document_seller_without_checksum_is_normalized_wrong_checksum_refused(
     wrong = doc["seller"][:2] + doc["seller"][2:].swapcase()
     answer = bare_api.post("/api/ipfs/document", json={**doc, "seller": wrong})
     assert answer.status_code == 422 and "checksum" in answer.json()["detail"]
+
+
+def test_uploads_go_to_a_kubo_node_when_configured(bare: ApiWorld, tmp_path: Path) -> None:
+    from p2pchain.ipfs import DevNode, LocalStore
+
+    node_store = LocalStore(tmp_path / "kubo-store")
+    with DevNode(node_store) as node:
+        settings = ApiSettings(network=bare.chain.url, ipfs_url=node.url + "/", sync=False)
+        services = Services(settings, client=bare.services.client)
+        with TestClient(create_app(services=services)) as client:
+            image = png(9, 9)
+            answer = client.post("/api/ipfs/upload", files={"file": ("a.png", image, "image/png")})
+            assert answer.status_code == 201, answer.text
+            cid = answer.json()["cid"]
+            assert node_store.has(cid) and cid in node_store.pins()  # stored over Kubo's RPC
+            assert client.get(f"/ipfs/{cid}").content == image
