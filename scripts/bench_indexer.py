@@ -51,7 +51,8 @@ from p2pchain.indexer._db import Database, price_key
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "bench-indexer.md"
 ONE = 10**18
-WORDS = [
+#: Item nouns: every title ends in one (about 1.4% of listings each).
+NOUNS = [
     "bike",
     "road",
     "mountain",
@@ -119,6 +120,53 @@ WORDS = [
     "oven",
     "kettle",
 ]
+#: Adjectives: two per title (about 5% of listings each): the broad queries.
+ADJECTIVES = [
+    "red",
+    "blue",
+    "green",
+    "black",
+    "white",
+    "grey",
+    "small",
+    "large",
+    "compact",
+    "heavy",
+    "light",
+    "new",
+    "used",
+    "antique",
+    "modern",
+    "classic",
+    "electric",
+    "wooden",
+    "steel",
+    "leather",
+    "wireless",
+    "portable",
+    "folding",
+    "premium",
+    "cheap",
+    "rare",
+    "handmade",
+    "solid",
+    "soft",
+    "quiet",
+    "fast",
+    "sturdy",
+    "elegant",
+    "retro",
+    "digital",
+    "manual",
+    "organic",
+]
+#: Description filler: 3000 pseudo-words drawn with Zipf frequencies (never queried).
+FILLER = [a + b + c for a in ("ka", "lo", "mi", "ne", "pu", "ri", "so", "ta", "ve", "zu")
+          for b in ("ba", "de", "fi", "go", "hu", "ja", "ke", "lu", "mo", "ni")
+          for c in ("r", "s", "t", "n", "l", "m", "k", "p", "d", "x", "y", "z", "v", "w", "q",
+                    "b", "c", "f", "g", "h", "j", "ra", "to", "ne", "li", "su", "mo", "pa",
+                    "de", "ki")]  # fmt: skip
+FILLER_WEIGHTS = [1 / (rank + 1) ** 1.1 for rank in range(len(FILLER))]
 CATEGORIES = (
     "sports/bikes", "sports/winter", "home/furniture", "home/kitchen", "electronics/phones",
     "electronics/computers", "music/instruments", "books", "fashion", "services/repair",
@@ -214,7 +262,9 @@ def synthesize(db_url: str, listings: int, seed: int = 7) -> float:
     db = Database(db_url)
     rows: list[dict[str, Any]] = []
     for i in range(listings):
-        title = " ".join(rng.sample(WORDS, 3)).capitalize()
+        noun = rng.choice(NOUNS)
+        title = " ".join([*rng.sample(ADJECTIVES, 2), noun]).capitalize()
+        description = " ".join([*rng.choices(FILLER, FILLER_WEIGHTS, k=20), noun])
         kind = rng.choice(KINDS)
         price = rng.randint(1, 5_000) * 10**15
         rows.append(
@@ -242,7 +292,7 @@ def synthesize(db_url: str, listings: int, seed: int = 7) -> float:
                 "content_status": "ok",
                 "content_reason": None,
                 "title": title,
-                "description": " ".join(rng.choices(WORDS, k=25)),
+                "description": description,
                 "category": rng.choice(CATEGORIES),
                 "kind": kind,
                 "images": "[]",
@@ -285,7 +335,13 @@ def query_mix(count: int, seed: int = 11) -> list[SearchQuery]:
         fields: dict[str, Any] = {"sort": sorts[i % 4], "limit": 20}
         shape = i % 8
         if shape in (0, 1, 2, 3, 4):
-            fields["text"] = " ".join(rng.sample(WORDS, 1 + (shape == 1)))
+            words = [rng.choice(NOUNS)]  # an item; with an adjective; or only an adjective
+            pick = rng.random()
+            if pick < 0.3:
+                words.insert(0, rng.choice(ADJECTIVES))
+            elif pick < 0.5:
+                words = [rng.choice(ADJECTIVES)]
+            fields["text"] = " ".join(words)
         if shape in (2, 5):
             fields["min_price"] = rng.randint(1, 2_000) * 10**15
             fields["max_price"] = fields["min_price"] + rng.randint(1, 2_000) * 10**15

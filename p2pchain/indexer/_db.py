@@ -78,6 +78,12 @@ def _tables(engine: Engine) -> list[str]:
         "CREATE INDEX IF NOT EXISTS listings_newest ON listings (block_number, seq)",
         "CREATE INDEX IF NOT EXISTS listings_trust ON listings (seller_trust)",
         "CREATE INDEX IF NOT EXISTS listings_content ON listings (content_status)",
+        # Search joins full-text matches to listings by seq; this covering index holds every
+        # filter and sort column, so the join never reads the wide rows (descriptions...).
+        (
+            "CREATE INDEX IF NOT EXISTS listings_filters ON listings (seq, closed, remaining,"
+            " expiry, block_number, price_key, seller_trust, kind, token)"
+        ),
         (
             "CREATE TABLE IF NOT EXISTS trades (trade_id TEXT PRIMARY KEY, listing_id TEXT NOT NULL,"
             " buyer TEXT NOT NULL, seller TEXT NOT NULL, token TEXT NOT NULL,"

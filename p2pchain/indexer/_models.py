@@ -87,6 +87,8 @@ ListingKind = Literal["sale", "service", "rental"]
 MAX_PAGE = 100
 #: Longest free-text query.
 MAX_TEXT = 200
+#: Matches are counted exactly up to this many.
+COUNT_CAP = 1000
 
 
 class _Frozen(BaseModel):
@@ -204,11 +206,15 @@ class SearchPage(_Frozen):
 
     Attributes:
         items: The listings on this page, in the requested order.
-        total: How many listings match in all.
+        total: How many listings match in all, counted up to :data:`COUNT_CAP`.
+        total_exact: ``False`` when more than :data:`COUNT_CAP` match (``total`` is then the
+            cap: show "1000+"). Counting every match of a broad query would cost more than the
+            search itself.
     """
 
     items: tuple[IndexedListing, ...]
     total: int
+    total_exact: bool = True
 
 
 class IndexedTrade(_Frozen):

@@ -16,6 +16,7 @@ from p2pchain.indexer._apply import LISTING_COLUMNS, TRADE_COLUMNS
 from p2pchain.indexer._db import Database, price_key
 from p2pchain.indexer._errors import IndexerError
 from p2pchain.indexer._models import (
+    COUNT_CAP,
     IndexedListing,
     IndexedTrade,
     SearchPage,
@@ -154,18 +155,40 @@ class IndexReader:
         if q.available_only:
             where.append("l.closed = 0 AND l.remaining > 0 AND (l.expiry = 0 OR l.expiry > :now)")
         clause = (" WHERE " + " AND ".join(where)) if where else ""
-        columns = ", ".join(f"l.{c}" for c in _READ_COLUMNS)
-        cursor = self.db.execute(
-            f"SELECT {columns} FROM listings l{joins}{clause}"
-            f" ORDER BY {_ORDER[q.sort]} LIMIT :limit OFFSET :offset",
-            {**params, "limit": q.limit, "offset": q.offset},
-        )
-        rows = [dict(zip(_READ_COLUMNS, r, strict=True)) for r in cursor.fetchall()]
+        # Two steps: the matching seqs in order (index-only where possible), then 20 rows.
+        seqs = [
+            int(r[0])
+            for r in self.db.all(
+                f"SELECT l.seq FROM listings l{joins}{clause}"
+                f" ORDER BY {_ORDER[q.sort]} LIMIT :limit OFFSET :offset",
+                {**params, "limit": q.limit, "offset": q.offset},
+            )
+        ]
+        rows = self._rows_by_seq(seqs)
         if q.offset == 0 and len(rows) < q.limit:
             total = len(rows)
         else:
-            total = int(self.db.one(f"SELECT count(*) FROM listings l{joins}{clause}", params)[0])  # type: ignore[index]
-        return SearchPage(items=tuple(self._listing(r, now) for r in rows), total=total)
+            row = self.db.one(
+                f"SELECT count(*) FROM (SELECT 1 FROM listings l{joins}{clause} LIMIT :cap) AS m",
+                {**params, "cap": COUNT_CAP + 1},
+            )
+            total = int(row[0]) if row is not None else 0
+        return SearchPage(
+            items=tuple(self._listing(r, now) for r in rows),
+            total=min(total, COUNT_CAP),
+            total_exact=total <= COUNT_CAP,
+        )
+
+    def _rows_by_seq(self, seqs: list[int]) -> list[dict[str, Any]]:
+        if not seqs:
+            return []
+        marks = ", ".join(f":s{i}" for i in range(len(seqs)))
+        cursor = self.db.execute(
+            f"SELECT {', '.join(_READ_COLUMNS)} FROM listings WHERE seq IN ({marks})",
+            {f"s{i}": s for i, s in enumerate(seqs)},
+        )
+        by_seq = {r[0]: dict(zip(_READ_COLUMNS, r, strict=True)) for r in cursor.fetchall()}
+        return [by_seq[s] for s in seqs if s in by_seq]
 
     def listing(self, listing_id: str | bytes) -> IndexedListing | None:
         """One listing by id (0x hex or 32 bytes), or ``None`` if the index has never seen it.
