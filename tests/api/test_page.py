@@ -57,7 +57,7 @@ PROVIDER_JS = """
 """
 
 
-class TestWallet:
+class PageWallet:
     """A wallet holding one key, signing what the page asks for and sending it to the chain."""
 
     def __init__(self, world: ApiWorld, account: LocalAccount) -> None:
@@ -118,7 +118,7 @@ def shots(repo_root: Path) -> Path:
     return folder
 
 
-def _page(browser: Browser, wallet: TestWallet, live: ApiServer) -> Page:
+def _page(browser: Browser, wallet: PageWallet, live: ApiServer) -> Page:
     context = browser.new_context(viewport={"width": 1200, "height": 800})
     context.expose_function("p2pchainWallet", wallet.handle)
     context.add_init_script(PROVIDER_JS)
@@ -171,7 +171,7 @@ def test_browse_search_open_buy_and_release_in_chromium(
     world: ApiWorld, live: ApiServer, browser: Browser, shots: Path
 ) -> None:
     buyer = world.market.buyer_account
-    wallet = TestWallet(world, buyer)
+    wallet = PageWallet(world, buyer)
     page = _page(browser, wallet, live)
     page.goto(live.url + "/")
 
@@ -227,7 +227,7 @@ def test_dispute_from_the_trades_screen(
     buyer = world.market.buyer_account
     trade = world.market.buyer.buy(world.lamp.listing)  # type: ignore[arg-type]
     trade_id = "0x" + trade.id.hex()
-    wallet = TestWallet(world, buyer)
+    wallet = PageWallet(world, buyer)
     page = _page(browser, wallet, live)
     page.goto(live.url + "/")
     _click(page, '[data-testid="connect"]')
@@ -247,7 +247,7 @@ def test_dispute_from_the_trades_screen(
 def test_wallet_refusal_is_shown_and_nothing_is_sent(
     world: ApiWorld, live: ApiServer, browser: Browser
 ) -> None:
-    seller_wallet = TestWallet(world, world.market.seller_account)  # the seller cannot buy
+    seller_wallet = PageWallet(world, world.market.seller_account)  # the seller cannot buy
     page = _page(browser, seller_wallet, live)
     bike_id = "0x" + world.bike.listing.id.hex()  # type: ignore[union-attr]
     page.goto(f"{live.url}/#/listing/{bike_id}")
@@ -276,7 +276,7 @@ def test_sell_on_chain_from_the_page_lists_with_photo(
     world: ApiWorld, live: ApiServer, browser: Browser, shots: Path
 ) -> None:
     seller = world.market.seller_account
-    wallet = TestWallet(world, seller)
+    wallet = PageWallet(world, seller)
     page = _page(browser, wallet, live)
     before = {item.id for item in world.market.seller.listings_of(seller.address)}
     photo = png(240, 160, (40, 90, 200))
@@ -301,7 +301,7 @@ def test_sell_on_chain_from_the_page_lists_with_photo(
 def test_sign_off_chain_share_link_and_buy_it(
     world: ApiWorld, live: ApiServer, browser: Browser, shots: Path
 ) -> None:
-    seller_wallet = TestWallet(world, world.market.seller_account)
+    seller_wallet = PageWallet(world, world.market.seller_account)
     page = _page(browser, seller_wallet, live)
     _sell(page, live, "Signed lamp", "0.3", "signed", png())
     assert [m for m, _ in seller_wallet.calls if m == "eth_signTypedData_v4"]
@@ -311,7 +311,7 @@ def test_sign_off_chain_share_link_and_buy_it(
     page.screenshot(path=str(shots / "09-signed.png"), full_page=True)
 
     buyer = world.market.buyer_account
-    buyer_wallet = TestWallet(world, buyer)
+    buyer_wallet = PageWallet(world, buyer)
     buyer_page = _page(browser, buyer_wallet, live)
     buyer_page.goto(link)
     buyer_page.wait_for_selector('[data-testid="listing-detail"]')
