@@ -4,7 +4,8 @@
   first bad field.
 * Library errors map by kind: bad arguments 400, not found 404, a call the contract would refuse
   409 (the contract's error name and values in the message), content that fails verification
-  502, a node or IPFS backend that cannot be reached 503.
+  502, a node or IPFS backend that cannot be reached 503 (also when the node goes away after
+  start-up), a node that answers with an error 502.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from requests.exceptions import RequestException
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from web3.exceptions import Web3Exception
 
 from p2pchain._errors import (
     ChainError,
@@ -103,6 +106,14 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, ContractError):  # name the contract's error for programs to match
             detail = f"{type(exc).__name__}: {detail}"
         return error_response(status_of(exc), detail)
+
+    @app.exception_handler(RequestException)
+    async def node_unreachable(request: Request, exc: RequestException) -> JSONResponse:
+        return error_response(503, f"cannot reach the node: {type(exc).__name__}")
+
+    @app.exception_handler(Web3Exception)
+    async def node_error(request: Request, exc: Web3Exception) -> JSONResponse:
+        return error_response(502, f"the node answered with an error: {exc}")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

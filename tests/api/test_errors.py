@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
 from api.conftest import ApiWorld
 from frontend_api import ApiSettings, Services, create_app
+from p2pchain._chains import AnvilChain
+from p2pchain._client import MarketplaceClient
+from p2pchain._deploy import deploy
+from p2pchain.ipfs import LocalStore
 
 ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 ID = "0x" + "11" * 32
@@ -112,3 +118,20 @@ def test_cors_origins_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("P2PCHAIN_API_CORS_ORIGINS", "ftp://x")
     with pytest.raises(ValueError, match="CORS origin"):
         ApiSettings()
+
+
+def test_node_gone_after_start_is_503(tmp_path: Path) -> None:
+    chain = AnvilChain()
+    try:
+        deployment = deploy(chain, chain.accounts[0])
+        reader = MarketplaceClient.connect(chain, deployments=deployment)
+        settings = ApiSettings(network=chain.url, sync=False)
+        services = Services(settings, client=reader, backend=LocalStore(tmp_path / "ipfs"))
+        with TestClient(create_app(services=services)) as client:
+            assert client.get("/api/config").status_code == 200
+            chain.stop()
+            answer = client.get(f"/api/listings/{ID}")
+            assert answer.status_code == 503
+            assert answer.json()["detail"].startswith("cannot reach the node")
+    finally:
+        chain.stop()
