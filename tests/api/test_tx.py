@@ -194,3 +194,22 @@ def test_submit_refuses_garbage_and_other_chains(bare: ApiWorld, bare_api: TestC
         "/api/tx/submit", json={"raw": "0x" + bytes(stale.raw_transaction).hex()}
     )
     assert answer.status_code == 400 and "refused" in answer.json()["detail"]
+
+
+def test_erc20_purchase_comes_with_its_approval_first(bare: ApiWorld, bare_api: TestClient) -> None:
+    market = bare.market
+    token = market.deploy_token("TestERC20", "Test", "TST")
+    buyer = market.buyer_account
+    market.call_token(market.deployer, token, "mint", buyer.address, 10**6)
+    listing = market.seller.create_listing(market.terms(token=token.address, price=1000))
+    answer = bare_api.post(
+        "/api/tx/buy", json={"buyer": buyer.address, "listing_id": "0x" + listing.id.hex()}
+    )
+    assert answer.status_code == 200, answer.text
+    approve, purchase = answer.json()["transactions"]
+    assert approve["to"] == token.address and purchase["to"] == market.seller.deployment.marketplace
+    assert purchase["gas"] is None  # only estimable once the approval is mined
+    _send(bare_api, bare, buyer, answer.json())
+    trade = market.seller.trade(listing.id)
+    assert trade.state == TradeState.PAID and trade.trade.token == token.address
+    assert market.seller.balance(buyer.address, token.address) == 10**6 - 1000
