@@ -44,8 +44,8 @@ solc: $(VENV_STAMP) $(NPM_STAMP)
 
 typecheck: $(VENV_STAMP)
 	$(VPY) -m pip install -q $(LINT_PINS)
-	$(VPY) -m mypy p2pchain scripts
-	$(VPY) -m ruff check p2pchain scripts tests
+	$(VPY) -m mypy p2pchain scripts frontend_api
+	$(VPY) -m ruff check p2pchain scripts tests frontend_api
 
 venv: $(VENV_STAMP)
 node: $(NPM_STAMP)
