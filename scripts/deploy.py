@@ -14,7 +14,8 @@ Under ``ape run deploy`` and ``brownie run deploy`` the framework's own network,
 compiled ``Marketplace`` are used instead: the deployer is the framework's dev account 0, or the
 account named by ``P2PCHAIN_APE_ACCOUNT`` (an ape alias) / ``P2PCHAIN_BROWNIE_ACCOUNT`` (a brownie
 account id). The deployment is checked against p2pchain's shipped artifacts and recorded in the
-same deployments file, so the p2pchain client and CLI use it as is.
+same deployments file (``P2PCHAIN_DEPLOYMENTS``; ape and brownie take no script options), so the
+p2pchain client and CLI use it as is. A failure is one ``error:`` line and exit status 1.
 """
 
 from __future__ import annotations
@@ -189,13 +190,23 @@ def _report(deployment: Deployment, store: DeploymentsFile | None) -> None:
         print(f"recorded in  {store.path}")
 
 
+def _framework_deploy(args: argparse.Namespace, framework: str) -> tuple[Deployment, Web3]:
+    """Deploy through ``framework``; its own failures (a revert, an unknown account, a dropped
+    node...) become one :class:`DeploymentError` line instead of a traceback."""
+    deploy_with = _deploy_with_ape if framework == "ape" else _deploy_with_brownie
+    try:
+        return deploy_with(args)
+    except P2PChainError:
+        raise
+    except Exception as exc:  # the framework's exception types vary by version
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise DeploymentError(f"{framework} could not deploy {MARKETPLACE}: {detail}") from exc
+
+
 def _framework_main(args: argparse.Namespace, framework: str) -> int:
     """Deploy through ape or brownie, check the code, record it; returns the exit code."""
     try:
-        if framework == "ape":
-            deployment, w3 = _deploy_with_ape(args)
-        else:
-            deployment, w3 = _deploy_with_brownie(args)
+        deployment, w3 = _framework_deploy(args, framework)
         verify_deployment(w3, deployment)  # the framework's build is the shipped build
         store = None if args.no_save else DeploymentsFile(args.deployments)
         if store is not None:

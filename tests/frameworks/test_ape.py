@@ -91,3 +91,11 @@ def test_ape_run_deploy_is_usable_by_the_p2pchain_client(ape_project: FrameworkP
         trade = buyer.release(buyer.buy(listing))
         assert trade.state == TradeState.COMPLETED
         assert seller.deployment.marketplace == recorded.marketplace
+
+
+def test_ape_run_deploy_fails_in_one_line(ape_project: FrameworkProject) -> None:
+    run = ape_project.run("run", "deploy", P2PCHAIN_APE_ACCOUNT="nobody")
+    assert run.returncode == 1
+    assert "error: ape could not deploy Marketplace: " in run.output and "'nobody'" in run.output
+    assert "Traceback" not in run.output
+    assert not ape_project.deployments.exists()

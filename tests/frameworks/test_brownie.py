@@ -112,3 +112,12 @@ def test_network_config_names_the_port(tmp_path: Path) -> None:
     _use_port(project, 4242)
     text = (tmp_path / ".brownie" / "network-config.yaml").read_text(encoding="utf-8")
     assert "port: 4242" in text and "host: http://127.0.0.1" in text
+
+
+def test_brownie_run_deploy_fails_in_one_line(brownie_project: FrameworkProject) -> None:
+    _use_port(brownie_project, free_port())
+    run = brownie_project.run("run", "deploy", P2PCHAIN_BROWNIE_ACCOUNT="nobody")
+    assert run.returncode == 1
+    assert "error: brownie could not deploy Marketplace: " in run.output
+    assert "nobody" in run.output and "Traceback" not in run.output
+    assert not brownie_project.deployments.exists()
