@@ -45,6 +45,12 @@ TRADE_COLUMNS = (
     "quantity", "amount", "deposit", "deadline", "state", "flags", "proposed", "buyer_rated",
     "seller_rated", "block_number", "updated_block", "opened_at",
 )  # fmt: skip
+RATING_COLUMNS = (
+    "trade_id", "rater", "subject", "score", "token", "value", "review_cid", "block", "log_index"
+)  # fmt: skip
+EVENT_COLUMNS = (
+    "block", "log_index", "tx_hash", "name", "listing_id", "trade_id", "address", "topics", "data"
+)  # fmt: skip
 _CHUNK = 500
 
 
@@ -117,6 +123,8 @@ class Batch:
         self.trades: dict[str, dict[str, Any] | None] = {}
         self.documents: dict[str, tuple[str, str | None, str | None] | None] = {}
         self.changed_listings: set[str] = set()
+        self.new_listings: set[str] = set()
+        self.new_trades: set[str] = set()
         self.changed_trades: set[str] = set()
         self.content_changed: set[str] = set()
         self.ratings: list[dict[str, Any]] = []
@@ -236,6 +244,8 @@ class Batch:
                 "block_number": event.block_number,
                 "listed_at": self.times[event.block_number],
             }
+            if self.listings.get(listing_id) is None:
+                self.new_listings.add(listing_id)
             self.listings[listing_id] = row
         else:
             row["remaining"] = int(args["remaining"])
@@ -292,6 +302,8 @@ class Batch:
             "opened_at": time,
         }
         _store_trade(row, trade, event.block_number)
+        if self.trades.get(trade_id) is None:
+            self.new_trades.add(trade_id)
         self.trades[trade_id] = row
         self.changed_trades.add(trade_id)
 
@@ -330,37 +342,49 @@ class Batch:
 
     # ------------------------------------------------------------------ writing
 
-    def write(self) -> tuple[int, int, int]:
-        """Write every change back; returns ``(listings, trades, ratings)`` written."""
+    def _write_rows(
+        self,
+        table: str,
+        columns: Sequence[str],
+        key: str,
+        rows: Mapping[str, dict[str, Any] | None],
+        changed: set[str],
+        new: set[str],
+    ) -> int:
+        """New rows in bulk (``COPY`` on PostgreSQL), existing ones updated."""
+        fresh = [r for i in sorted(changed & new) if (r := rows[i]) is not None]
+        old = [r for i in sorted(changed - new) if (r := rows[i]) is not None]
+        self.db.insert_many(table, columns, fresh)
+        sets = ", ".join(f"{c} = :{c}" for c in columns if c != key)
+        self.db.executemany(f"UPDATE {table} SET {sets} WHERE {key} = :{key}", old)
+        return len(fresh) + len(old)
+
+    def write(self, *, replay: bool = False) -> tuple[int, int, int]:
+        """Write every change back; returns ``(listings, trades, ratings)`` written.
+
+        Args:
+            replay: Rows are being rebuilt after a reorg (ratings may already be stored).
+        """
         db = self.db
-        db.executemany(
-            "INSERT INTO events (block, log_index, tx_hash, name, listing_id, trade_id, address,"
-            " topics, data) VALUES (:block, :log_index, :tx_hash, :name, :listing_id, :trade_id,"
-            " :address, :topics, :data)",
-            self.events,
+        db.insert_many("events", EVENT_COLUMNS, self.events)
+        listings = self._write_rows(
+            "listings", LISTING_COLUMNS, "listing_id", self.listings, self.changed_listings,
+            self.new_listings,
+        )  # fmt: skip
+        trades = self._write_rows(
+            "trades", TRADE_COLUMNS, "trade_id", self.trades, self.changed_trades, self.new_trades
         )
-        listings = [r for i in sorted(self.changed_listings) if (r := self.listings[i]) is not None]
-        db.executemany(_upsert("listings", LISTING_COLUMNS, "listing_id"), listings)
-        trades = [r for i in sorted(self.changed_trades) if (r := self.trades[i]) is not None]
-        db.executemany(_upsert("trades", TRADE_COLUMNS, "trade_id"), trades)
-        db.executemany(
-            "INSERT INTO ratings (trade_id, rater, subject, score, token, value, review_cid,"
-            " block, log_index) VALUES (:trade_id, :rater, :subject, :score, :token, :value,"
-            " :review_cid, :block, :log_index) ON CONFLICT (trade_id, rater) DO NOTHING",
-            self.ratings,
-        )
+        if replay:  # the ratings of the blocks kept are still stored
+            db.executemany(
+                "INSERT INTO ratings (trade_id, rater, subject, score, token, value, review_cid,"
+                " block, log_index) VALUES (:trade_id, :rater, :subject, :score, :token, :value,"
+                " :review_cid, :block, :log_index) ON CONFLICT (trade_id, rater) DO NOTHING",
+                self.ratings,
+            )
+        else:
+            db.insert_many("ratings", RATING_COLUMNS, self.ratings)
         refresh_fulltext(db, sorted(self.content_changed))
-        return len(listings), len(trades), len(self.ratings)
-
-
-def _upsert(table: str, columns: Sequence[str], key: str) -> str:
-    names = ", ".join(columns)
-    values = ", ".join(f":{c}" for c in columns)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != key)
-    return (
-        f"INSERT INTO {table} ({names}) VALUES ({values})"
-        f" ON CONFLICT ({key}) DO UPDATE SET {updates}"
-    )
+        return listings, trades, len(self.ratings)
 
 
 def refresh_fulltext(db: Database, listing_ids: Sequence[str]) -> None:

@@ -258,6 +258,27 @@ class Database:
         except self._driver_errors() as exc:
             raise self._error(exc) from None
 
+    def insert_many(
+        self, table: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Insert rows that cannot conflict: ``COPY`` on PostgreSQL, ``executemany`` on SQLite."""
+        if not rows:
+            return
+        if self.engine == "sqlite":
+            names = ", ".join(columns)
+            marks = ", ".join(f":{c}" for c in columns)
+            self.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+            return
+        try:
+            with (
+                self._conn.cursor() as cur,
+                cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row([row[c] for c in columns])
+        except self._driver_errors() as exc:
+            raise self._error(exc) from None
+
     def all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Every row of a query."""
         return list(self.execute(sql, params).fetchall())

@@ -12,10 +12,13 @@ touched are rebuilt from their remaining stored events), and reading resumes fro
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any, cast
 
 from web3.types import LogReceipt
@@ -165,25 +168,33 @@ class Indexer(IndexReader):
         start = (cursor if cursor is not None else self.deployment.block - 1) + 1
         first = start
         totals = {"events": 0, "listings": 0, "trades": 0, "ratings": 0, "requests": 0}
-        while start <= target:
-            end = min(start + self._range - 1, target)
-            try:
-                logs = self._get_logs(start, end)
-            except RpcError:
-                if self._range == 1:
-                    raise
-                self._range = max(1, self._range // 2)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="getLogs") as reader:
+            # One range is read ahead while the previous one is decoded and written.
+            ahead = self._read_ahead(reader, start, target)
+            while ahead is not None:
+                (start, end), future = ahead
                 totals["requests"] += 1
-                continue
-            totals["requests"] += 1
-            counts = self._commit_range(start, end, logs)
-            for key, value in counts.items():
-                totals[key] += value
-            if len(logs) > TARGET_LOGS:
-                self._range = max(1, self._range // 2)
-            elif len(logs) < TARGET_LOGS // 4:
-                self._range = min(self.max_range, self._range * 2)
-            start = end + 1
+                try:
+                    logs = future.result()
+                except RpcError:
+                    if self._range == 1:
+                        raise
+                    self._range = max(1, self._range // 2)
+                    ahead = self._read_ahead(reader, start, target)
+                    continue
+                if len(logs) > TARGET_LOGS:
+                    self._range = max(1, self._range // 2)
+                elif len(logs) < TARGET_LOGS // 4:
+                    self._range = min(self.max_range, self._range * 2)
+                ahead = self._read_ahead(reader, end + 1, target)
+                try:
+                    counts = self._commit_range(start, end, logs)
+                except BaseException:
+                    if ahead is not None:
+                        ahead[1].cancel()
+                    raise
+                for key, value in counts.items():
+                    totals[key] += value
         fetched = self.fetch_documents() if self.ipfs is not None else 0
         if totals["ratings"] or reorged:
             self.refresh_trust()
@@ -199,6 +210,14 @@ class Indexer(IndexReader):
             seconds=time.monotonic() - started,
             **totals,
         )
+
+    def _read_ahead(
+        self, reader: ThreadPoolExecutor, start: int, target: int
+    ) -> tuple[tuple[int, int], Future[list[dict[str, Any]]]] | None:
+        if start > target:
+            return None
+        end = min(start + self._range - 1, target)
+        return (start, end), reader.submit(self._get_logs, start, end)
 
     def _get_logs(self, start: int, end: int) -> list[dict[str, Any]]:
         d = self.deployment
@@ -248,16 +267,16 @@ class Indexer(IndexReader):
         end_header = headers[end]
         blocks[end] = (end_header[0], end_header[1]) if end_header else blocks[end]
         times = {n: int(t) for n, (_, t) in blocks.items() if t is not None}
-        with self.db.transaction():
+        with _gc_paused(), self.db.transaction():
             batch = Batch(self.db, times)
             batch.prefetch(events)
             for event in events:
                 batch.apply(event, by_position[event.position])
             listings, trades, ratings = batch.write()
-            self.db.executemany(
-                "INSERT INTO blocks (number, hash, time) VALUES (:n, :h, :t)"
-                " ON CONFLICT (number) DO UPDATE SET hash = excluded.hash, time = excluded.time",
-                [{"n": n, "h": h, "t": t} for n, (h, t) in sorted(blocks.items())],
+            self.db.insert_many(  # blocks after the cursor are never stored yet
+                "blocks",
+                ("number", "hash", "time"),
+                [{"number": n, "hash": h, "time": t} for n, (h, t) in sorted(blocks.items())],
             )
             self.db.set_meta("cursor", str(end))
             self.db.set_meta("head_time", str(times[end]))
@@ -328,7 +347,7 @@ class Indexer(IndexReader):
             batch.prefetch(replay)
             for event in replay:
                 batch.apply(event)
-            batch.write()
+            batch.write(replay=True)
             if fork < self.deployment.block:
                 db.execute("DELETE FROM meta WHERE key IN ('cursor', 'head_time')")
             else:
@@ -518,6 +537,19 @@ class Indexer(IndexReader):
                 db.execute("DELETE FROM listing_fts")
             db.execute("DELETE FROM meta WHERE key IN ('cursor', 'head_time')")
         return self.sync()
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic GC while a range is applied: its many short-lived rows are freed by refcount,
+    and full collections over the whole process (web3's object graph) cost more than the work."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _load_deployment(chain: Any) -> Deployment:
