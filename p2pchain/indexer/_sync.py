@@ -497,10 +497,11 @@ class Indexer(IndexReader):
         return len(results)
 
     def _refresh_seller_trust(self, since_block: int | None) -> None:
-        where = "" if since_block is None else " WHERE block_number >= :b"
+        """Copy sellers' scores into their listings, writing only rows whose score changed."""
+        score = "COALESCE((SELECT score FROM trust WHERE trust.address = listings.seller), 0)"
+        where = "" if since_block is None else " AND block_number >= :b"
         self.db.execute(
-            "UPDATE listings SET seller_trust = COALESCE("
-            f"(SELECT score FROM trust WHERE trust.address = listings.seller), 0){where}",
+            f"UPDATE listings SET seller_trust = {score} WHERE seller_trust <> {score}{where}",
             {} if since_block is None else {"b": since_block},
         )
 
