@@ -85,7 +85,8 @@ def _tables(engine: Engine) -> list[str]:
             " expiry, block_number, price_key, seller_trust, kind, token)"
         ),
         (
-            "CREATE TABLE IF NOT EXISTS trades (trade_id TEXT PRIMARY KEY, listing_id TEXT NOT NULL,"
+            "CREATE TABLE IF NOT EXISTS trades (trade_id TEXT PRIMARY KEY,"
+            " listing_id TEXT NOT NULL,"
             " buyer TEXT NOT NULL, seller TEXT NOT NULL, token TEXT NOT NULL,"
             " arbitrator TEXT NOT NULL, arbitrator_fee_bps INTEGER NOT NULL,"
             " quantity BIGINT NOT NULL, amount TEXT NOT NULL, deposit TEXT NOT NULL,"

@@ -26,6 +26,7 @@ _MAX_UNITS = 2**256 - 1
 
 def _base_units(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
+        # pydantic turns ValueError (not TypeError) into a validation error
         raise ValueError("must be an integer amount in base units, as a decimal string")  # noqa: TRY004
     if isinstance(value, str):
         if not re.fullmatch(r"0|[1-9][0-9]{0,77}", value):
