@@ -46,6 +46,7 @@ command(app, "reputation", shared=("network", "json_output"))(reputation)
 app.add_typer(config_app, name="config")
 app.add_typer(completion_app, name="completion")
 app.add_typer(api_app, name="api")
+app.add_typer(__import__("p2pchain.cli._index", fromlist=["index_app"]).index_app, name="index")
 app.command("demo")(demo)
 
 
