@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -176,6 +177,7 @@ class Database:
         self.engine, target = parse_db_url(url)
         self.url = url
         self._in_tx = False
+        self._lock = threading.RLock()
         if self.engine == "sqlite":
             self._conn: Any = self._open_sqlite(target)
         else:
@@ -240,9 +242,10 @@ class Database:
         return (psycopg.Error,)
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
-        """Run one statement; returns the driver's cursor."""
+        """Run one statement; returns the driver's cursor (read rows with :meth:`all`)."""
         try:
-            return self._conn.execute(self._sql(sql), params or {})
+            with self._lock:
+                return self._conn.execute(self._sql(sql), params or {})
         except self._driver_errors() as exc:
             raise self._error(exc) from None
 
@@ -251,13 +254,17 @@ class Database:
         if not rows:
             return
         try:
-            if self.engine == "sqlite":
-                self._conn.executemany(sql, rows)
-            else:
-                with self._conn.cursor() as cur:
-                    cur.executemany(self._sql(sql), rows)
+            with self._lock:
+                self._executemany(sql, rows)
         except self._driver_errors() as exc:
             raise self._error(exc) from None
+
+    def _executemany(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        if self.engine == "sqlite":
+            self._conn.executemany(sql, rows)
+        else:
+            with self._conn.cursor() as cur:
+                cur.executemany(self._sql(sql), rows)
 
     def insert_many(
         self, table: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
@@ -272,6 +279,7 @@ class Database:
             return
         try:
             with (
+                self._lock,
                 self._conn.cursor() as cur,
                 cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
             ):
@@ -282,11 +290,19 @@ class Database:
 
     def all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Every row of a query."""
-        return list(self.execute(sql, params).fetchall())
+        try:
+            with self._lock:
+                return list(self._conn.execute(self._sql(sql), params or {}).fetchall())
+        except self._driver_errors() as exc:
+            raise self._error(exc) from None
 
     def one(self, sql: str, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
         """The first row of a query, or ``None``."""
-        row = self.execute(sql, params).fetchone()
+        try:
+            with self._lock:
+                row = self._conn.execute(self._sql(sql), params or {}).fetchone()
+        except self._driver_errors() as exc:
+            raise self._error(exc) from None
         return tuple(row) if row is not None else None
 
     def columns(self, cursor: Any) -> list[str]:
@@ -295,33 +311,35 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Run the block in one transaction (nested calls join the outer one)."""
-        if self._in_tx:
-            yield
-            return
-        errors = self._driver_errors()
-        try:
-            if self.engine == "sqlite":
-                self._conn.execute("BEGIN IMMEDIATE")
-            else:
-                self._conn.execute("BEGIN")
-        except errors as exc:
-            raise self._error(exc) from None
-        self._in_tx = True
-        try:
-            yield
-        except BaseException:
+        """Run the block in one transaction (nested calls join the outer one).
+
+        The connection is shared by threads (a web server's readers, a follower): a
+        transaction holds the connection's lock, so other threads wait rather than interleave.
+        """
+        with self._lock:
+            if self._in_tx:
+                yield
+                return
+            errors = self._driver_errors()
+            try:
+                self._conn.execute("BEGIN IMMEDIATE" if self.engine == "sqlite" else "BEGIN")
+            except errors as exc:
+                raise self._error(exc) from None
+            self._in_tx = True
+            try:
+                yield
+            except BaseException:
+                self._in_tx = False
+                try:
+                    self._conn.execute("ROLLBACK")
+                except errors:
+                    pass
+                raise
             self._in_tx = False
             try:
-                self._conn.execute("ROLLBACK")
-            except errors:
-                pass
-            raise
-        self._in_tx = False
-        try:
-            self._conn.execute("COMMIT")
-        except errors as exc:
-            raise self._error(exc) from None
+                self._conn.execute("COMMIT")
+            except errors as exc:
+                raise self._error(exc) from None
 
     def get_meta(self, key: str) -> str | None:
         """A value of the ``meta`` table."""

@@ -183,11 +183,11 @@ class IndexReader:
         if not seqs:
             return []
         marks = ", ".join(f":s{i}" for i in range(len(seqs)))
-        cursor = self.db.execute(
+        found = self.db.all(
             f"SELECT {', '.join(_READ_COLUMNS)} FROM listings WHERE seq IN ({marks})",
             {f"s{i}": s for i, s in enumerate(seqs)},
         )
-        by_seq = {r[0]: dict(zip(_READ_COLUMNS, r, strict=True)) for r in cursor.fetchall()}
+        by_seq = {r[0]: dict(zip(_READ_COLUMNS, r, strict=True)) for r in found}
         return [by_seq[s] for s in seqs if s in by_seq]
 
     def listing(self, listing_id: str | bytes) -> IndexedListing | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -280,3 +282,39 @@ def test_bad_database_urls_fail_with_one_line(url: str, message: str) -> None:
 def test_sync_to_block_must_be_a_block_number(market: Market, db_url: str) -> None:
     with pytest.raises(IndexerError, match="to_block must be a block number"):
         _indexer(market, db_url).sync(to_block=-5)
+
+
+def test_follow_indexes_new_blocks_until_stopped_while_threads_read(
+    anvil_chain: Any, db_url: str
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from client.conftest import make_market
+
+    market = make_market(anvil_chain)
+    indexer = Indexer(db_url, anvil_chain, market.seller.deployment, confirmations=0)
+    stop = threading.Event()
+    reports: list[Any] = []
+    follower = threading.Thread(
+        target=indexer.follow,
+        kwargs={"poll_interval": 0.05, "stop": stop, "on_sync": reports.append},
+    )
+    follower.start()
+    try:
+        listings = [market.seller.create_listing(market.terms()) for _ in range(5)]
+        deadline = time.monotonic() + 30
+
+        def read(_: int) -> int:  # the same object, from other threads, while it writes
+            return indexer.search(SearchQuery(limit=100)).total
+
+        with ThreadPoolExecutor(4) as pool:
+            while indexer.search(SearchQuery(limit=100)).total < len(listings):
+                assert time.monotonic() < deadline, "follow() did not index the new listings"
+                assert all(n <= len(listings) for n in pool.map(read, range(8)))
+    finally:
+        stop.set()
+        follower.join(timeout=30)
+    assert not follower.is_alive()
+    assert sum(r.listings for r in reports) == len(listings)
+    with pytest.raises(IndexerError, match="poll_interval"):
+        indexer.follow(poll_interval=0)
