@@ -7,6 +7,8 @@ other providers (the embedded chain, websockets) get one ``make_request`` per ca
 
 from __future__ import annotations
 
+import itertools
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -76,10 +78,19 @@ class Rpc:
         if self.url is not None and not self.url.startswith(("http://", "https://")):
             self.url = None  # websockets: through web3
         self.timeout = timeout
-        self._session = requests.Session()
-        if self.url and any(f"//{host}" in self.url for host in _LOOPBACK):
-            self._session.trust_env = False  # loopback traffic never goes through a proxy
-        self._next_id = 0
+        self._loopback = bool(self.url and any(f"//{host}" in self.url for host in _LOOPBACK))
+        self._local = threading.local()  # one HTTP session per thread (reads run ahead)
+        self._provider_lock = threading.Lock()  # in-process chains are not thread-safe
+        self._ids = itertools.count(1)
+
+    @property
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.trust_env = not self._loopback  # loopback traffic never goes via a proxy
+            self._local.session = session
+        return session
 
     def call(self, method: str, params: Sequence[Any] = ()) -> Any:
         """One call's result.
@@ -98,9 +109,8 @@ class Rpc:
             return [self._provider_call(method, params) for method, params in calls]
         body = []
         for method, params in calls:
-            self._next_id += 1
             body.append(
-                {"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": list(params)}
+                {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
             )
         try:
             response = self._session.post(self.url, json=body, timeout=self.timeout)
@@ -129,7 +139,8 @@ class Rpc:
     def _provider_call(self, method: str, params: Sequence[Any]) -> Any:
         assert self.w3 is not None
         try:
-            return self.w3.manager.request_blocking(RPCEndpoint(method), list(params))
+            with self._provider_lock:
+                return self.w3.manager.request_blocking(RPCEndpoint(method), list(params))
         except Exception as exc:  # noqa: BLE001 - providers raise anything; report one line
             text = str(exc).strip()
             raise RpcError(method, text.splitlines()[0] if text else type(exc).__name__) from None
