@@ -43,6 +43,8 @@ DEFAULT_MAX_RANGE = 50_000
 #: Logs per answer the adaptive range aims at.
 TARGET_LOGS = 5_000
 _HEADER_BATCH = 200
+#: Stored blocks re-checked against the chain before each sync (one batched request).
+RECHECKED_BLOCKS = 16
 _CHUNK = 500
 _BINDING = ("chain_id", "marketplace", "reputation", "deployment_block")
 
@@ -288,9 +290,17 @@ class Indexer(IndexReader):
         cursor = self.cursor()
         if cursor is None:
             return 0
-        stored = self.db.one("SELECT hash FROM blocks WHERE number = :n", {"n": cursor})
-        current = self._headers([cursor])[cursor]
-        if stored is not None and current is not None and current[0] == stored[0]:
+        # The cursor block, and the newest blocks holding events: their logs were read a moment
+        # before the cursor's header, so a reorg in between shows only on them.
+        stored = self.db.all(
+            "SELECT number, hash FROM blocks WHERE number <= :c ORDER BY number DESC LIMIT :n",
+            {"c": cursor, "n": RECHECKED_BLOCKS},
+        )
+        current = self._headers([int(n) for n, _ in stored])
+        unchanged = [
+            (h := current[int(n)]) is not None and h[0] == stored_hash for n, stored_hash in stored
+        ]
+        if stored and int(stored[0][0]) == cursor and all(unchanged):
             return 0
         fork = self._find_fork(cursor)
         self._rollback(fork)
