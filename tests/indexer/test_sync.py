@@ -318,3 +318,25 @@ def test_follow_indexes_new_blocks_until_stopped_while_threads_read(
     assert sum(r.listings for r in reports) == len(listings)
     with pytest.raises(IndexerError, match="poll_interval"):
         indexer.follow(poll_interval=0)
+
+
+def test_sync_over_ganache_rpc(ganache_chain: Any, tmp_path: Any) -> None:
+    """Ganache's logs carry no block timestamps: headers are fetched in batches instead."""
+    from client.conftest import make_market
+
+    market = make_market(ganache_chain)
+    listing = market.seller.create_listing(market.terms(), 2)
+    trade = market.buyer.release(market.buyer.buy(listing, 1))
+    market.buyer.rate(trade, 4)
+    indexer = Indexer(
+        f"sqlite:///{tmp_path}/g.sqlite",
+        ganache_chain.url,
+        market.seller.deployment,
+        confirmations=0,
+    )
+    report = indexer.sync()
+    assert (report.events, report.listings, report.trades, report.ratings) == (4, 1, 1, 1)
+    indexed = indexer.trade(trade.id)
+    assert indexed is not None and indexed.state == "completed"
+    assert indexed.opened_at == market.seller.trade(trade.id).opened_at
+    assert indexer.listing(listing.id).remaining == 1  # type: ignore[union-attr]
