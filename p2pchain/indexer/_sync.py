@@ -109,6 +109,10 @@ class Indexer(IndexReader):
             raise IndexerError("max_range must be an integer")
         if not 1 <= max_range <= 1_000_000:
             raise IndexerError(f"max_range must be 1..1000000 blocks, not {max_range}")
+        if ipfs is not None and not callable(getattr(ipfs, "cat", None)):
+            raise IndexerError(
+                f"ipfs must be an IPFS backend (LocalStore, KuboBackend...), not {type(ipfs).__name__}"
+            )
         self.rpc = Rpc(chain)
         chain_id = as_int(self.rpc.call("eth_chainId"))  # fails first if the node is unreachable
         self.deployment = deployment if deployment is not None else _load_deployment(chain)

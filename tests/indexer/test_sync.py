@@ -255,6 +255,7 @@ def test_an_index_refuses_another_deployment(market: Market, db_url: str) -> Non
         ({"confirmations": -1}, "confirmations must be 0..1000"),
         ({"confirmations": "2"}, "confirmations must be an integer"),
         ({"max_range": 0}, "max_range must be 1..1000000"),
+        ({"ipfs": "/tmp/store"}, "ipfs must be an IPFS backend"),
     ],
 )
 def test_indexer_arguments_are_checked(
