@@ -125,6 +125,7 @@ class Indexer(IndexReader):
         self.confirmations = confirmations
         self.max_range = max_range
         self._range = min(1_000, max_range)
+        self._ceiling = max_range  # lowered when the node refuses a range
         self._market = BulkEventDecoder(load_artifact(MARKETPLACE).abi)
         self._reputation = BulkEventDecoder(load_artifact(REPUTATION).abi)
         self._bind()
@@ -183,15 +184,16 @@ class Indexer(IndexReader):
                 try:
                     logs = future.result()
                 except RpcError:
-                    if self._range == 1:
+                    if end == start:
                         raise
-                    self._range = max(1, self._range // 2)
+                    self._ceiling = end - start  # never ask this node for as wide a range again
+                    self._range = max(1, (end - start + 1) // 2)
                     ahead = self._read_ahead(reader, start, target)
                     continue
                 if len(logs) > TARGET_LOGS:
                     self._range = max(1, self._range // 2)
                 elif len(logs) < TARGET_LOGS // 4:
-                    self._range = min(self.max_range, self._range * 2)
+                    self._range = min(self.max_range, self._ceiling, self._range * 2)
                 ahead = self._read_ahead(reader, end + 1, target)
                 try:
                     counts = self._commit_range(start, end, logs)
