@@ -17,7 +17,7 @@ from eth_utils import to_checksum_address as _to_checksum
 
 from p2pchain._events import DecodedEvent
 from p2pchain._model import ZERO_ADDRESS, ListingTerms, Trade, TradeState, apply_event, open_trade
-from p2pchain.indexer._content import resolve
+from p2pchain.indexer._content import resolve, terms_of
 from p2pchain.indexer._db import Database, price_key
 from p2pchain.ipfs import CID
 
@@ -278,18 +278,7 @@ class Batch:
             updated_block=event.block_number,
         )
         self.changed_listings.add(listing_id)
-        terms = ListingTerms(
-            seller=listing["seller"],
-            token=ZERO_ADDRESS if listing["token"] == "ETH" else listing["token"],
-            price=int(listing["price"]),
-            deposit=int(listing["deposit"]),
-            arbitrator=listing["arbitrator"],
-            arbitrator_fee_bps=int(listing["arbitrator_fee_bps"]),
-            review_window=int(listing["review_window"]),
-            expiry=int(listing["expiry"]),
-            cid_prefix=b"",
-            cid_digest=b"",
-        )
+        terms = terms_of(listing)
         time = self.times[event.block_number]
         trade = open_trade(terms, args["buyer"], quantity, time)
         row = {
