@@ -231,6 +231,8 @@ class Batch:
         args = event.args
         terms = terms_from_abi(args["terms"])
         row = self.listings.get(listing_id)
+        if row is None and event.name == "ListingUpdated":  # not on a consistent chain
+            return
         if row is None or event.name != "ListingUpdated":
             row = {
                 "listing_id": listing_id,
