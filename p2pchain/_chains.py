@@ -398,6 +398,25 @@ def _node_tool(tool: str, node_modules: Path | None) -> Path:
     return found
 
 
+def anvil_argv(binary: Path, port: int) -> list[str]:
+    """The command line of a dev Anvil on 127.0.0.1:``port`` (Shanghai, funded dev accounts).
+
+    ``--max-persisted-states 0`` keeps old block states in memory only: by default Anvil also
+    writes them under ``~/.foundry/anvil/tmp``, gigabytes per long run, never removed after a kill.
+    """
+    return [
+        str(binary),
+        "--host", "127.0.0.1",
+        "--port", str(port),
+        "--hardfork", DEV_HARDFORK,
+        "--chain-id", str(ANVIL_CHAIN_ID),
+        "--mnemonic", DEV_MNEMONIC,
+        "--accounts", str(DEV_ACCOUNT_COUNT),
+        "--balance", str(DEV_BALANCE_ETHER),
+        "--max-persisted-states", "0",
+    ]  # fmt: skip
+
+
 class AnvilChain(RpcChain):
     """A fresh Anvil node (npm ``@foundry-rs/anvil-linux-amd64``) on 127.0.0.1.
 
@@ -420,17 +439,7 @@ class AnvilChain(RpcChain):
         binary = _node_tool("anvil", node_modules if node_modules else find_node_modules())
 
         def argv(port: int) -> list[str]:
-            return [
-                str(binary),
-                "--host", "127.0.0.1",
-                "--port", str(port),
-                "--hardfork", DEV_HARDFORK,
-                "--chain-id", str(ANVIL_CHAIN_ID),
-                "--mnemonic", DEV_MNEMONIC,
-                "--accounts", str(DEV_ACCOUNT_COUNT),
-                "--balance", str(DEV_BALANCE_ETHER),
-                *extra_args,
-            ]  # fmt: skip
+            return [*anvil_argv(binary, port), *extra_args]
 
         self._node, url = _start_node("anvil", argv, timeout)
         super().__init__(url, name="anvil")
@@ -443,6 +452,20 @@ class AnvilChain(RpcChain):
     def stop(self) -> None:
         """Stop the anvil process."""
         self._node.stop()
+
+
+def ganache_argv(binary: Path, port: int) -> list[str]:
+    """The command line of a dev Ganache on 127.0.0.1:``port`` (Shanghai, funded dev accounts)."""
+    return [
+        str(binary),
+        "--server.host", "127.0.0.1",
+        "--server.port", str(port),
+        "--chain.hardfork", DEV_HARDFORK,
+        "--chain.chainId", str(GANACHE_CHAIN_ID),
+        "--wallet.mnemonic", DEV_MNEMONIC,
+        "--wallet.totalAccounts", str(DEV_ACCOUNT_COUNT),
+        "--wallet.defaultBalance", str(DEV_BALANCE_ETHER),
+    ]  # fmt: skip
 
 
 class GanacheChain(RpcChain):
@@ -466,17 +489,7 @@ class GanacheChain(RpcChain):
         binary = _node_tool("ganache", node_modules if node_modules else find_node_modules())
 
         def argv(port: int) -> list[str]:
-            return [
-                str(binary),
-                "--server.host", "127.0.0.1",
-                "--server.port", str(port),
-                "--chain.hardfork", DEV_HARDFORK,
-                "--chain.chainId", str(GANACHE_CHAIN_ID),
-                "--wallet.mnemonic", DEV_MNEMONIC,
-                "--wallet.totalAccounts", str(DEV_ACCOUNT_COUNT),
-                "--wallet.defaultBalance", str(DEV_BALANCE_ETHER),
-                *extra_args,
-            ]  # fmt: skip
+            return [*ganache_argv(binary, port), *extra_args]
 
         self._node, url = _start_node("ganache", argv, timeout)
         super().__init__(url, name="ganache")

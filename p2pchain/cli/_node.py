@@ -103,38 +103,13 @@ def local_node_url(name: str = "local") -> str:
 
 
 def _argv(kind: str, binary: Path, port: int, block_time: int | None) -> list[str]:
-    from p2pchain._chains import (
-        ANVIL_CHAIN_ID,
-        DEV_ACCOUNT_COUNT,
-        DEV_BALANCE_ETHER,
-        DEV_HARDFORK,
-        DEV_MNEMONIC,
-        GANACHE_CHAIN_ID,
-    )
+    from p2pchain._chains import anvil_argv, ganache_argv
 
     if kind == "anvil":
-        argv = [
-            str(binary),
-            "--host", "127.0.0.1",
-            "--port", str(port),
-            "--hardfork", DEV_HARDFORK,
-            "--chain-id", str(ANVIL_CHAIN_ID),
-            "--mnemonic", DEV_MNEMONIC,
-            "--accounts", str(DEV_ACCOUNT_COUNT),
-            "--balance", str(DEV_BALANCE_ETHER),
-        ]  # fmt: skip
-        return argv + (["--block-time", str(block_time)] if block_time else [])
-    argv = [
-        str(binary),
-        "--server.host", "127.0.0.1",
-        "--server.port", str(port),
-        "--chain.hardfork", DEV_HARDFORK,
-        "--chain.chainId", str(GANACHE_CHAIN_ID),
-        "--wallet.mnemonic", DEV_MNEMONIC,
-        "--wallet.totalAccounts", str(DEV_ACCOUNT_COUNT),
-        "--wallet.defaultBalance", str(DEV_BALANCE_ETHER),
-    ]  # fmt: skip
-    return argv + (["--miner.blockTime", str(block_time)] if block_time else [])
+        return anvil_argv(binary, port) + (["--block-time", str(block_time)] if block_time else [])
+    return ganache_argv(binary, port) + (
+        ["--miner.blockTime", str(block_time)] if block_time else []
+    )
 
 
 def _wait_ready(process: subprocess.Popen[bytes], url: str, log: Path, timeout: float) -> None:
