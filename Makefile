@@ -1,11 +1,12 @@
 # p2pchain developer entry points. Everything installs from PyPI and npm only, pinned:
-# requirements.lock for Python (.venv), package.json + package-lock.json for the JS toolchain
+# requirements.lock (runtime) and requirements-dev.lock (tests) for Python (.venv), package.json + package-lock.json for the JS toolchain
 # (solc, OpenZeppelin, Anvil, Ganache in node_modules). Stamp files make re-runs instant.
 
 PYTHON ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.p2pchain-installed
+DEV_STAMP := $(VENV)/.p2pchain-dev-installed
 NPM_STAMP := node_modules/.p2pchain-installed
 # ape and brownie cannot share a virtualenv: each gets its own, from its own lock file, with
 # p2pchain installed into it (--no-deps: the lock already holds what fits beside the framework).
@@ -20,10 +21,11 @@ LINT_PINS := mypy==2.4.1 ruff==0.17.5
 .PHONY: ape-venv brownie-venv ape-check brownie-check ape-compile
 
 # tests/frameworks drives ape and brownie from their venvs, so the test run needs both.
-test: $(VENV_STAMP) $(NPM_STAMP) oracles browser postgres $(APE_STAMP) $(BROWNIE_STAMP)
+test: $(DEV_STAMP) $(NPM_STAMP) oracles browser postgres $(APE_STAMP) $(BROWNIE_STAMP)
 	$(VPY) -m pytest -q -n 2
 
-# The embedded demo needs only Python (shipped artifacts, in-process chain and IPFS): no npm step.
+# The embedded demo needs only the runtime pins (shipped artifacts, in-process chain and IPFS):
+# no test tools, no npm step.
 demo: $(VENV_STAMP)
 	$(VPY) scripts/demo.py
 
@@ -55,10 +57,10 @@ brownie-venv: $(BROWNIE_STAMP)
 # The framework checks alone (make test runs them too): compile offline to p2pchain's exact
 # bytecode, the framework's own tests (ape: local network and Anvil; brownie: Anvil), and a
 # `run deploy` that the p2pchain client then uses.
-ape-check: $(VENV_STAMP) $(NPM_STAMP) $(APE_STAMP)
+ape-check: $(DEV_STAMP) $(NPM_STAMP) $(APE_STAMP)
 	$(VPY) -m pytest -q tests/frameworks/test_ape.py
 
-brownie-check: $(VENV_STAMP) $(NPM_STAMP) $(BROWNIE_STAMP)
+brownie-check: $(DEV_STAMP) $(NPM_STAMP) $(BROWNIE_STAMP)
 	$(VPY) -m pytest -q tests/frameworks/test_brownie.py
 
 # `ape compile` in this checkout. ape-solidity compiles in a temporary copy of the project that
@@ -82,6 +84,10 @@ $(VENV_STAMP): requirements.lock pyproject.toml
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q --disable-pip-version-check -r requirements.lock
 	$(VPY) -m pip install -q --disable-pip-version-check --no-deps -e .
+	touch $@
+
+$(DEV_STAMP): $(VENV_STAMP) requirements-dev.lock
+	$(VPY) -m pip install -q --disable-pip-version-check -r requirements.lock -r requirements-dev.lock
 	touch $@
 
 # A fresh checkout gets exactly the lockfile (npm ci); an existing node_modules whose
