@@ -24,7 +24,7 @@ from web3.types import TxParams
 from p2pchain._artifacts import Artifact, artifact_hash, load_artifact
 from p2pchain._chains import DevChain
 from p2pchain._errors import ChainError, DeploymentError
-from p2pchain._paths import user_data_dir
+from p2pchain._paths import data_dir
 from p2pchain._tx import send_transaction
 
 #: Environment variable overriding the deployments file location.
@@ -99,9 +99,10 @@ class Deployment:
 
 
 def default_deployments_path() -> Path:
-    """Return ``$P2PCHAIN_DEPLOYMENTS``, or ``deployments.json`` in the user data folder."""
+    """Return ``$P2PCHAIN_DEPLOYMENTS``, or ``deployments.json`` in the data folder
+    (``$P2PCHAIN_DATA_DIR``, else the user data folder), next to the keystores and IPFS store."""
     env = os.environ.get(DEPLOYMENTS_ENV)
-    return Path(env).expanduser() if env else user_data_dir() / "deployments.json"
+    return Path(env).expanduser() if env else data_dir() / "deployments.json"
 
 
 class DeploymentsFile:

@@ -98,3 +98,15 @@ def user_data_dir() -> Path:
     else:
         base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return base / "p2pchain"
+
+
+#: Environment variable overriding p2pchain's data folder (keystores, IPFS store, deployments).
+DATA_DIR_ENV = "P2PCHAIN_DATA_DIR"
+
+
+def data_dir() -> Path:
+    """Return p2pchain's data folder: ``$P2PCHAIN_DATA_DIR``, else :func:`user_data_dir` (not created)."""
+    override = os.environ.get(DATA_DIR_ENV)
+    if override:
+        return Path(override).expanduser().absolute()
+    return user_data_dir()

@@ -52,10 +52,8 @@ from eth_utils import is_hex_address, to_checksum_address
 from pydantic import SecretBytes, SecretStr
 
 from p2pchain._errors import WalletError
-from p2pchain._paths import user_data_dir
+from p2pchain._paths import DATA_DIR_ENV, data_dir  # noqa: F401 - DATA_DIR_ENV re-exported
 
-#: Environment variable overriding the user data dir (keystores live in ``<it>/keystores``).
-DATA_DIR_ENV = "P2PCHAIN_DATA_DIR"
 #: Environment variable :func:`resolve_passphrase` reads by default.
 PASSPHRASE_ENV = "P2PCHAIN_PASSPHRASE"
 #: scrypt cost ``n`` for new keystores: geth's and eth-account's standard (256 MiB, ~1-3 s).
@@ -126,14 +124,6 @@ class KeystoreEntry(NamedTuple):
 
 
 # --- where keystores live ---------------------------------------------------------------------
-
-
-def data_dir() -> Path:
-    """Return p2pchain's data folder: ``$P2PCHAIN_DATA_DIR``, else the per-user one (not created)."""
-    override = os.environ.get(DATA_DIR_ENV)
-    if override:
-        return Path(override).expanduser().absolute()
-    return user_data_dir()
 
 
 def default_keystore_dir() -> Path:

@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 CONFIG_ENV = "P2PCHAIN_CONFIG"
-DEPLOYMENTS_ENV = "P2PCHAIN_DEPLOYMENTS"
 #: Names that mean "the dev node ``p2pchain node start`` runs".
 LOCAL_NAMES = ("local", "anvil", "ganache")
 #: Chain ids of the dev nodes (Anvil, Ganache); deploy may use the dev mnemonic's account there.
@@ -68,9 +67,9 @@ class CliError(P2PChainError):
 
 def data_dir() -> Path:
     """The data folder: ``$P2PCHAIN_DATA_DIR``, else the user's data folder."""
-    from p2pchain._wallet import data_dir as wallet_data_dir
+    from p2pchain._paths import data_dir as library_data_dir
 
-    return wallet_data_dir()
+    return library_data_dir()
 
 
 def config_path() -> Path:
@@ -89,8 +88,9 @@ def config_path() -> Path:
 
 def deployments_path() -> Path:
     """The deployments file: ``$P2PCHAIN_DEPLOYMENTS``, else ``<data dir>/deployments.json``."""
-    env = os.environ.get(DEPLOYMENTS_ENV)
-    return Path(env).expanduser() if env else data_dir() / "deployments.json"
+    from p2pchain._deploy import default_deployments_path
+
+    return default_deployments_path()
 
 
 # ------------------------------------------------------------------------------------ config

@@ -26,7 +26,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 from p2pchain._errors import IpfsError
-from p2pchain._paths import user_data_dir
+from p2pchain._paths import DATA_DIR_ENV, data_dir  # noqa: F401 - DATA_DIR_ENV re-exported
 from p2pchain.ipfs._backend import CIDLike, VerifiedReader
 from p2pchain.ipfs._importer import (
     DEFAULT_CHUNK_SIZE,
@@ -37,15 +37,10 @@ from p2pchain.ipfs._importer import (
 from p2pchain.ipfs._multiformats import CID, DAG_PB, RAW
 from p2pchain.ipfs._reader import MAX_BLOCK_SIZE, iter_dag
 
-#: Environment variable naming p2pchain's data folder (shared with the rest of the library).
-DATA_DIR_ENV = "P2PCHAIN_DATA_DIR"
-
 
 def default_store_dir() -> Path:
     """Return the default LocalStore folder: ``$P2PCHAIN_DATA_DIR/ipfs`` or the user data dir's."""
-    env = os.environ.get(DATA_DIR_ENV)
-    base = Path(env).expanduser() if env else user_data_dir()
-    return base / "ipfs"
+    return data_dir() / "ipfs"
 
 
 class LocalStore(VerifiedReader):

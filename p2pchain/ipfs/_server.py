@@ -401,7 +401,9 @@ def serve(
         try:
             probe.bind((bind, port))
         except OSError as exc:
-            raise IpfsError(f"cannot listen on {bind}:{port}: {exc.strerror}; choose another port") from None
+            raise IpfsError(
+                f"cannot listen on {bind}:{port}: {exc.strerror}; choose another port"
+            ) from None
     uvicorn.run(create_app(_open_store(store)), host=bind, port=port, log_level=log_level)
 
 

@@ -144,6 +144,17 @@ def test_deployments_file_keeps_one_entry_per_chain(tmp_path: Path) -> None:
         store.read()
 
 
+def test_default_deployments_file_lives_in_the_data_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Like the keystores and the IPFS store: $P2PCHAIN_DEPLOYMENTS, else <data dir>/."""
+    monkeypatch.delenv("P2PCHAIN_DEPLOYMENTS")
+    monkeypatch.setenv("P2PCHAIN_DATA_DIR", str(tmp_path / "data"))
+    assert DeploymentsFile().path == tmp_path / "data" / "deployments.json"
+    monkeypatch.setenv("P2PCHAIN_DEPLOYMENTS", str(tmp_path / "elsewhere.json"))
+    assert DeploymentsFile().path == tmp_path / "elsewhere.json"
+
+
 def test_constructor_arguments_follow_the_abi() -> None:
     from p2pchain._artifacts import load_artifact
 
