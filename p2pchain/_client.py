@@ -64,6 +64,7 @@ from p2pchain._deploy import Deployment, load_deployment, verify_deployment
 from p2pchain._errors import ChainError, P2PChainError, WalletError
 from p2pchain._events import DecodedEvent, EventDecoder
 from p2pchain._model import (
+    TRADE_TRANSITIONS,
     ZERO_ADDRESS,
     ListingTerms,
     Trade,
@@ -99,18 +100,6 @@ T = TypeVar("T")
 ETH: ChecksumAddress = cast(ChecksumAddress, ZERO_ADDRESS)
 DAY = 86_400
 
-#: Events that move a trade from one state to the next (see :func:`p2pchain._model.apply_event`).
-TRADE_TRANSITIONS = (
-    "Released",
-    "DepositReturned",
-    "Refunded",
-    "Finalized",
-    "Disputed",
-    "SettlementProposed",
-    "Settled",
-    "Ruled",
-    "RulingTimedOut",
-)
 #: Events that carry a listing's terms.
 LISTING_TERMS_EVENTS = ("Listed", "ListingUpdated", "SignedListingUsed")
 #: Highest arbitrator fee and review window (the contract's constants).

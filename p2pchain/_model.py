@@ -275,6 +275,20 @@ def open_trade(terms: ListingTerms, buyer: str, quantity: int, timestamp: int) -
     )
 
 
+#: Events that move a trade from one state to the next (what :func:`apply_event` takes).
+TRADE_TRANSITIONS = (
+    "Released",
+    "DepositReturned",
+    "Refunded",
+    "Finalized",
+    "Disputed",
+    "SettlementProposed",
+    "Settled",
+    "Ruled",
+    "RulingTimedOut",
+)
+
+
 def apply_event(trade: Trade, event: str, args: Mapping[str, Any], timestamp: int) -> Trade:
     """The trade after one of its events, exactly as the contract computed it.
 

@@ -16,23 +16,19 @@ from typing import Any
 from eth_utils import to_checksum_address as _to_checksum
 
 from p2pchain._events import DecodedEvent
-from p2pchain._model import ZERO_ADDRESS, ListingTerms, Trade, TradeState, apply_event, open_trade
+from p2pchain._model import (
+    TRADE_TRANSITIONS,
+    ZERO_ADDRESS,
+    ListingTerms,
+    Trade,
+    TradeState,
+    apply_event,
+    open_trade,
+)
 from p2pchain.indexer._content import resolve, terms_of
 from p2pchain.indexer._db import Database, price_key
 from p2pchain.ipfs import CID
 
-LISTING_EVENTS = ("Listed", "ListingUpdated", "ListingClosed", "SignedListingUsed")
-TRADE_EVENTS = (
-    "Released",
-    "DepositReturned",
-    "Refunded",
-    "Finalized",
-    "Disputed",
-    "SettlementProposed",
-    "Settled",
-    "Ruled",
-    "RulingTimedOut",
-)
 LISTING_COLUMNS = (
     "listing_id", "seller", "signed", "salt", "token", "price", "price_key", "deposit",
     "arbitrator", "arbitrator_fee_bps", "review_window", "expiry", "cid", "listed_quantity",
@@ -58,23 +54,6 @@ _CHUNK = 500
 def to_checksum_address(value: str) -> str:
     """EIP-55 form of an address (cached: the same few addresses recur in every batch)."""
     return str(_to_checksum(value))
-
-
-def terms_from_abi(value: Sequence[Any]) -> ListingTerms:
-    """:class:`ListingTerms` from a decoded ``terms`` tuple (addresses checksummed, cached)."""
-    v = tuple(value)
-    return ListingTerms(
-        seller=to_checksum_address(v[0]),
-        token=to_checksum_address(v[1]),
-        price=int(v[2]),
-        deposit=int(v[3]),
-        arbitrator=to_checksum_address(v[4]),
-        arbitrator_fee_bps=int(v[5]),
-        review_window=int(v[6]),
-        expiry=int(v[7]),
-        cid_prefix=bytes(v[8]),
-        cid_digest=bytes(v[9]),
-    )
 
 
 def hex32(value: bytes) -> str:
@@ -153,7 +132,9 @@ class Batch:
             listing_ids - self.listings.keys(),
             self.listings,
         )
-        cids = {cid_text(terms_from_abi(e.args["terms"])) for e in events if "terms" in e.args}
+        cids = {
+            cid_text(ListingTerms.from_abi(e.args["terms"])) for e in events if "terms" in e.args
+        }
         self._load_documents(cids - self.documents.keys())
 
     def _load(
@@ -222,14 +203,14 @@ class Batch:
                 self.changed_listings.add(row["listing_id"])
         elif name == "Purchased":
             self._purchased(event, listing_id or "", trade_id or "")
-        elif name in TRADE_EVENTS:
+        elif name in TRADE_TRANSITIONS:
             self._trade_event(event, trade_id or "")
         elif name == "Rated":
             self._rated(event, trade_id or "")
 
     def _listing_terms(self, event: DecodedEvent, listing_id: str) -> None:
         args = event.args
-        terms = terms_from_abi(args["terms"])
+        terms = ListingTerms.from_abi(args["terms"])
         row = self.listings.get(listing_id)
         if row is None and event.name == "ListingUpdated":  # not on a consistent chain
             return
