@@ -21,14 +21,13 @@ Any other type, or a word that breaks these rules, goes through the base class (
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
 from eth_utils import to_checksum_address
-from web3.types import LogReceipt
 
-from p2pchain._events import DecodedEvent, EventDecoder
+from p2pchain._events import EventDecoder
 
 _UINT = re.compile(r"^uint(\d*)$")
 _BYTES_N = re.compile(r"^bytes([1-9]|[12]\d|3[0-2])$")
@@ -132,36 +131,17 @@ class BulkEventDecoder(EventDecoder):
             data = _compile(layout.data_types)
             self._compiled[topic] = None if indexed is None or data is None else (indexed, data)
 
-    def decode(self, logs: Iterable[LogReceipt], address: str) -> list[DecodedEvent]:
-        """Every log of ``address`` whose topic is one of the ABI's events, in order."""
-        out: list[DecodedEvent] = []
-        for log in logs:
-            topics = log["topics"]
-            if log["address"] != address or not topics:
-                continue
-            topic0 = bytes(topics[0])
-            layout = self._layouts.get(topic0)
-            if layout is None or len(topics) != len(layout.indexed) + 1:
-                continue
-            compiled = self._compiled[topic0]
+    def _args(
+        self, topic0: bytes, layout: Any, topics: Sequence[Any], data: bytes
+    ) -> dict[str, Any]:
+        """Read the words directly; anything odd goes to eth_abi's checked decoding."""
+        compiled = self._compiled.get(topic0)
+        if compiled is not None:
             try:
-                if compiled is None:
-                    raise _Malformed
-                args = self._read(layout, compiled, topics, bytes(log["data"]))
+                return self._read(layout, compiled, topics, data)
             except _Malformed:
-                out.extend(super().decode([log], address))
-                continue
-            out.append(
-                DecodedEvent(
-                    name=layout.name,
-                    args=args,
-                    address=address,
-                    block_number=int(log["blockNumber"]),
-                    log_index=int(log["logIndex"]),
-                    tx_hash="0x" + bytes(log["transactionHash"]).hex(),
-                )
-            )
-        return out
+                pass
+        return super()._args(topic0, layout, topics, data)
 
     @staticmethod
     def _read(
