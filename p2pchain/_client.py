@@ -646,21 +646,59 @@ class MarketplaceClient:
         """A :class:`SignedListing` from typed data and the seller's signature over it.
 
         Raises:
-            InputError: The typed data is not this marketplace's, or the signature is not the
-                seller's.
+            InputError: Malformed typed data (not an object, a missing or malformed ``domain``,
+                ``message`` or field), typed data for another chain or marketplace, or a
+                signature that is malformed or not the seller's. The message names the field.
         """
-        sig = HexBytes(signature)
-        domain = typed_data.get("domain", {})
-        if (
-            int(domain.get("chainId", -1)) != self.chain_id
-            or to_checksum_address(domain.get("verifyingContract", ETH))
-            != self.deployment.marketplace
-        ):
-            raise check.InputError("the typed data is for another chain or marketplace")
-        message = typed_data["message"]
-        terms = _terms_from_message(message["terms"])
-        quantity = check.quantity(int(message["quantity"]))
-        salt = check.bytes32(message["salt"], "salt")
+
+        def section(parent: Any, key: str, where: str) -> Mapping[str, Any]:
+            if not isinstance(parent, Mapping) or key not in parent:
+                raise check.InputError(f"typed data: {where}{key} is missing")
+            value = parent[key]
+            if not isinstance(value, Mapping):
+                kind = type(value).__name__
+                raise check.InputError(f"typed data: {where}{key} must be an object, got {kind}")
+            return value
+
+        def whole(value: Any, what: str) -> int:
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.strip():
+                text = value.strip()
+                try:
+                    return int(text, 16) if text[:2].lower() == "0x" else int(text, 10)
+                except ValueError:
+                    pass
+            raise check.InputError(f"typed data: {what} must be a whole number, got {value!r:.80}")
+
+        if not isinstance(typed_data, Mapping):
+            kind = type(typed_data).__name__
+            raise check.InputError(f"typed data must be an object, got {kind}")
+        domain = section(typed_data, "domain", "")
+        chain_id = whole(domain.get("chainId"), "domain.chainId")
+        contract = check.address(
+            domain.get("verifyingContract"), "typed data: domain.verifyingContract"
+        )
+        if chain_id != self.chain_id or contract != self.deployment.marketplace:
+            raise check.InputError(
+                f"the typed data is for another chain or marketplace (chain id {chain_id},"
+                f" contract {contract}): this is chain {self.chain_id},"
+                f" marketplace {self.deployment.marketplace}"
+            )
+        message = section(typed_data, "message", "")
+        terms = _terms_from_message(section(message, "terms", "message."))
+        quantity = check.quantity(
+            whole(message.get("quantity"), "message.quantity"), "typed data: message.quantity"
+        )
+        salt = check.bytes32(message.get("salt"), "typed data: message.salt")
+        try:
+            sig = HexBytes(signature)
+        except (ValueError, TypeError):
+            sig = HexBytes(b"")
+        if len(sig) != 65:
+            raise check.InputError(
+                f"the signature must be 65 bytes (0x + 130 hex digits), got {signature!r:.80}"
+            )
         full = signed_listing_typed_data(
             terms, quantity, salt, chain_id=self.chain_id, marketplace=self.deployment.marketplace
         )

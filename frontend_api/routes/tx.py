@@ -40,7 +40,6 @@ from frontend_api.schemas import (
 )
 from p2pchain._client import MarketplaceClient, PreparedCall
 from p2pchain._model import listing_id
-from p2pchain._validation import InputError
 from p2pchain._views import SignedListing, to_json_rpc
 
 router = APIRouter(prefix="/api/tx", tags=["transactions"])
@@ -126,14 +125,12 @@ def rate(body: RateIn, client: ClientDep) -> PreparedOut:
 
 
 def parse_signed_listing(client: MarketplaceClient, data: dict[str, Any]) -> SignedListing:
-    """A signed listing from its shared JSON, its signature checked."""
+    """A signed listing from its shared JSON, its signature checked (InputError: 400)."""
     try:
         shared = SignedListing.from_json(data)
-        return client.signed_listing(shared.typed_data(), shared.signature)
-    except InputError:
-        raise
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+    except ValueError as exc:
         raise ApiError(400, f"signed_listing: malformed: {exc}") from None
+    return client.signed_listing(shared.typed_data(), shared.signature)
 
 
 @router.post("/buy", operation_id="prepare_buy")
@@ -201,13 +198,7 @@ def listing_typed_data(body: TermsIn, client: ClientDep) -> TypedDataOut:
 @router.post("/signed-listing", operation_id="verify_signed_listing")
 def signed_listing(body: SignedListingIn, client: ClientDep) -> dict[str, Any]:
     """Check a seller's signature over listing typed data; return the shareable signed listing."""
-    try:
-        listing = client.signed_listing(body.typed_data, body.signature)
-    except InputError:
-        raise
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise ApiError(400, f"typed_data: malformed: {exc!s}") from None
-    return listing.to_json()
+    return client.signed_listing(body.typed_data, body.signature).to_json()
 
 
 def _chain_id_of(raw: bytes) -> int | None:

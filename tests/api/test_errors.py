@@ -135,3 +135,19 @@ def test_node_gone_after_start_is_503(tmp_path: Path) -> None:
             assert answer.json()["detail"].startswith("cannot reach the node")
     finally:
         chain.stop()
+
+
+@pytest.mark.parametrize(
+    ("typed_data", "fragment"),
+    [
+        ({"message": {}}, "typed data: domain is missing"),
+        ({"domain": 3}, "typed data: domain must be an object, got int"),
+        ({"domain": {"chainId": "x"}}, "typed data: domain.chainId must be a whole number"),
+    ],
+)
+def test_malformed_typed_data_is_400_naming_the_field(
+    bare_api: TestClient, typed_data: dict[str, object], fragment: str
+) -> None:
+    body = {"typed_data": typed_data, "signature": "0x" + "11" * 65}
+    answer = bare_api.post("/api/tx/signed-listing", json=body)
+    assert answer.status_code == 400 and fragment in answer.json()["detail"], answer.text
