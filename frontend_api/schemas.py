@@ -170,10 +170,15 @@ class ListingOut(IndexedListing):
 
 
 class SearchOut(BaseModel):
-    """One page of search results."""
+    """One page of search results.
+
+    ``total`` counts the matches up to 1,000; ``total_exact`` is false when more match (show
+    "1000+").
+    """
 
     items: list[ListingOut]
     total: int
+    total_exact: bool
     limit: int
     offset: int
 

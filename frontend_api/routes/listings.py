@@ -76,6 +76,7 @@ def search(
     out = SearchOut.model_construct(
         items=[listing_out(services, item) for item in page.items],
         total=page.total,
+        total_exact=page.total_exact,
         limit=limit,
         offset=offset,
     )

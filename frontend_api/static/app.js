@@ -150,7 +150,7 @@ async function showBrowse(params, current) {
   if (kind) query.set("kind", kind);
   const page = await api(`/api/listings?${query}`);
   if (!current()) return;
-  view.replaceChildren(form, el("p", { class: "count", "data-testid": "result-count" }, `${page.total} listing(s)`), grid);
+  view.replaceChildren(form, el("p", { class: "count", "data-testid": "result-count" }, `${page.total}${page.total_exact ? "" : "+"} listing(s)`), grid);
   if (!page.items.length) grid.append(el("p", { class: "empty", "data-testid": "no-results" }, "No listings found."));
   for (const item of page.items) {
     const image = item.image_urls.length

@@ -3,10 +3,12 @@ trades by address with their next steps, and trust."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api.conftest import ApiWorld
 from frontend_api import ApiSettings, Services, create_app
+from p2pchain.indexer import _reader
 
 
 def _id(world_listing: object) -> str:
@@ -28,6 +30,17 @@ def test_search_by_text_kind_and_price_order(world: ApiWorld, api: TestClient) -
     assert [item["title"] for item in page["items"]] == ["Lamp repair", "Road bike, 56 cm"]
     page = api.get("/api/listings", params={"limit": 1, "offset": 1, "sort": "price_asc"}).json()
     assert [item["title"] for item in page["items"]] == ["Road bike, 56 cm"] and page["total"] == 2
+
+
+def test_search_says_whether_its_total_is_exact(
+    api: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = api.get("/api/listings", params={"limit": 1}).json()
+    assert (page["total"], page["total_exact"]) == (2, True)
+    # The index counts matches up to a cap (1,000); with a cap of 1 the two listings exceed it.
+    monkeypatch.setattr(_reader, "COUNT_CAP", 1)
+    page = api.get("/api/listings", params={"limit": 1}).json()
+    assert (page["total"], page["total_exact"], len(page["items"])) == (1, False, 1)
 
 
 def test_search_refuses_bad_parameters_with_one_line(api: TestClient) -> None:
