@@ -11,14 +11,18 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
+from frontend_api.chain_cache import Head, HeadTracker, ListingCache
 from frontend_api.settings import ApiSettings
 
 #: Verified listing documents kept in memory (each at most 64 KiB).
 DOCUMENT_CACHE_SIZE = 512
+#: Listings whose chain view is kept (one per listing, for the head it was read at).
+LISTING_CACHE_SIZE = 4096
 
 if TYPE_CHECKING:
     from p2pchain._client import MarketplaceClient
     from p2pchain._listings import ListingDocument
+    from p2pchain._views import Listing
     from p2pchain.indexer import Indexer, IndexReader
     from p2pchain.ipfs import IpfsBackend
 
@@ -49,6 +53,10 @@ class Services:
         self._owns_index = indexer is None
         self._lock = threading.RLock()
         self._documents: OrderedDict[str, ListingDocument] = OrderedDict()
+        #: The chain head, read at most every ``settings.head_max_age`` seconds.
+        self.heads = HeadTracker(self._read_head, settings.head_max_age)
+        #: Chain views of listings, per head.
+        self.listings = ListingCache(LISTING_CACHE_SIZE)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         #: Why the background sync stopped, if it did.
@@ -122,6 +130,46 @@ class Services:
 
         self._thread = threading.Thread(target=run, name="p2pchain-api-index", daemon=True)
         self._thread.start()
+
+    def _read_head(self) -> Head:
+        from p2pchain._errors import ChainError
+
+        sender = self.client.sender
+
+        def read() -> dict[str, object]:
+            (answer,) = sender.batch([("eth_getBlockByNumber", ("latest", False))])
+            return answer
+
+        answer = sender.retry("eth_getBlockByNumber", read)
+        block = answer.get("result")
+        try:
+            number, digest = block["number"], block["hash"]  # type: ignore[index]
+            return Head(
+                number=int(number, 16) if isinstance(number, str) else int(number),
+                hash=digest if isinstance(digest, str) else "0x" + bytes(digest).hex(),
+            )
+        except (TypeError, KeyError, ValueError):
+            raise ChainError(
+                f"the node's latest block cannot be read: {str(answer)[:120]}"
+            ) from None
+
+    def listing(self, listing_id: bytes) -> Listing:
+        """The chain's view of an on-chain listing, read once per chain head.
+
+        A listing's state at a block never changes: the view is kept until the head moves
+        (checked at most every ``settings.head_max_age`` seconds; see
+        :mod:`frontend_api.chain_cache`).
+
+        Raises:
+            NotFoundError: No such listing (not kept: it may be created in the next block).
+            ChainError: The node cannot be reached.
+        """
+        head = self.heads.current()
+        view = self.listings.get(listing_id, head)
+        if view is None:
+            view = self.client.listing(listing_id)
+            self.listings.put(listing_id, head, view)
+        return view
 
     def document(self, cid: str) -> ListingDocument:
         """The listing document stored under ``cid``, fetched, verified and parsed once.

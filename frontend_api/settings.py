@@ -35,6 +35,9 @@ class ApiSettings(BaseSettings):
             off when a separate indexer fills ``index_db``.
         confirmations: Blocks the index stays behind the chain head.
         poll_interval: Seconds between index syncs.
+        head_max_age: Seconds a read of the chain head stays good. Listing details read from
+            the chain are kept until the head moves; 0 reads the head for every request, so a
+            change is shown as soon as it is mined (otherwise at most this much later).
         ipfs_url: A Kubo node's RPC URL (``http://127.0.0.1:5001``) for uploads and reads.
         ipfs_store: A local IPFS store folder, used when ``ipfs_url`` is not set (default: the
             library's data folder).
@@ -55,6 +58,9 @@ class ApiSettings(BaseSettings):
     )
     confirmations: int = Field(default=2, ge=0, le=1000, description="Blocks behind the head.")
     poll_interval: float = Field(default=2.0, gt=0, le=3600, description="Seconds between syncs.")
+    head_max_age: float = Field(
+        default=0.0, ge=0, le=60, description="Seconds a chain head read stays good."
+    )
     ipfs_url: str | None = Field(default=None, description="Kubo RPC URL; None: the local store.")
     ipfs_store: Path | None = Field(default=None, description="Local IPFS store folder.")
     gateway_url: str | None = Field(default=None, description="Gateway base URL for image URLs.")

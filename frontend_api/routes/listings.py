@@ -7,11 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import Response
 from pydantic import ValidationError
+from pydantic_core import to_json
 
 from frontend_api.deps import ServicesDep
 from frontend_api.errors import ApiError
 from frontend_api.routes.tx import parse_signed_listing
-from frontend_api.schemas import ListingDetailOut, ListingOut, SearchOut, TermsOut
+from frontend_api.schemas import ListingDetailOut, SearchOut, TermsOut
 from frontend_api.services import Services
 from p2pchain._errors import IpfsError, ListingError, P2PChainError
 from p2pchain._views import Listing
@@ -26,11 +27,14 @@ AmountQuery = Annotated[
 ]
 
 
-def listing_out(services: Services, item: IndexedListing) -> ListingOut:
-    """An indexed listing with its image URLs (the index validated it: not checked again)."""
-    return ListingOut.model_construct(
-        **dict(item), image_urls=[services.image_url(c) for c in item.image_cids]
-    )
+def listing_json(services: Services, item: IndexedListing) -> dict[str, Any]:
+    """An indexed listing in the JSON form of :class:`~frontend_api.schemas.ListingOut`.
+
+    The index validated it: it is dumped as it is (in Rust), not copied into a second model.
+    """
+    out = item.model_dump(mode="json")
+    out["image_urls"] = [services.image_url(c) for c in item.image_cids]
+    return out
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -73,15 +77,15 @@ def search(
     except ValidationError as exc:
         raise ApiError(422, _first_error(exc)) from None
     page = services.index.search(query)
-    out = SearchOut.model_construct(
-        items=[listing_out(services, item) for item in page.items],
-        total=page.total,
-        total_exact=page.total_exact,
-        limit=limit,
-        offset=offset,
-    )
+    out: dict[str, Any] = {  # SearchOut's fields, in its order
+        "items": [listing_json(services, item) for item in page.items],
+        "total": page.total,
+        "total_exact": page.total_exact,
+        "limit": limit,
+        "offset": offset,
+    }
     # Serialized once, here: the hot path skips FastAPI's second validation of the result.
-    return Response(out.model_dump_json(), media_type="application/json")
+    return Response(to_json(out), media_type="application/json")
 
 
 def _terms_out(listing: Listing) -> TermsOut:
@@ -140,12 +144,13 @@ def listing_detail(services: Services, listing: Listing) -> ListingDetailOut:
     )
 
 
-@router.get("/{listing_id}", operation_id="get_listing")
+@router.get("/{listing_id}", operation_id="get_listing", response_model=ListingDetailOut)
 def detail(
     listing_id: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")], services: ServicesDep
-) -> ListingDetailOut:
+) -> Response:
     """A listing from the chain, its document fetched from IPFS and verified, its seller's trust."""
-    return listing_detail(services, services.client.listing(listing_id))
+    out = listing_detail(services, services.listing(bytes.fromhex(listing_id[2:])))
+    return Response(out.model_dump_json(), media_type="application/json")
 
 
 @router.post("/signed", operation_id="get_signed_listing")

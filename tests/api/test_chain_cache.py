@@ -1,0 +1,160 @@
+"""Listing details read from the chain once per chain head: kept while the head stays, read again
+on the first request after a new block (a price update, the last unit bought), on a real Anvil."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from client.conftest import ONE
+from fastapi.testclient import TestClient
+
+from api.conftest import ApiWorld
+from frontend_api import Services, create_app
+from frontend_api.chain_cache import Head, HeadTracker
+
+
+def _path(world: ApiWorld) -> str:
+    return f"/api/listings/0x{world.bike.listing.id.hex()}"  # type: ignore[union-attr]
+
+
+def _reprice(world: ApiWorld, price: int) -> None:
+    """The seller changes the bike's price on chain (one transaction, one new block)."""
+    seller = world.market.seller
+    current = seller.listing(world.bike.listing.id)  # type: ignore[union-attr]
+    seller.update_listing(current, replace(current.terms, price=price), current.remaining)
+
+
+def _api_with_max_age(world: ApiWorld, max_age: float) -> tuple[Services, TestClient]:
+    settings = world.services.settings.model_copy(update={"head_max_age": max_age})
+    services = Services(
+        settings, client=world.services.client, backend=world.store, indexer=world.services.index
+    )
+    return services, TestClient(create_app(services=services))
+
+
+def test_detail_is_read_from_the_chain_once_per_head(world: ApiWorld, api: TestClient) -> None:
+    cache, heads = world.services.listings, world.services.heads
+    first = api.get(_path(world))
+    assert first.status_code == 200, first.text
+    assert (cache.misses, cache.hits) == (1, 0)
+    for _ in range(3):
+        assert api.get(_path(world)).json() == first.json()
+    assert (cache.misses, cache.hits) == (1, 3)
+    assert heads.reads == 4  # head_max_age 0 (the default): the head is read for each request
+    w3 = world.market.seller.w3
+    latest = w3.eth.get_block("latest")
+    assert heads.current() == Head(int(latest["number"]), "0x" + bytes(latest["hash"]).hex())
+
+
+def test_a_price_update_shows_on_the_next_request(world: ApiWorld, api: TestClient) -> None:
+    assert api.get(_path(world)).json()["terms"]["price"] == str(ONE)
+    _reprice(world, 2 * ONE)
+    detail = api.get(_path(world)).json()
+    assert detail["terms"]["price"] == str(2 * ONE)
+    assert detail["document_error"] is not None  # the document still says 1 ETH
+    assert world.services.listings.misses == 2
+
+
+def test_buying_the_last_unit_shows_sold_out_on_the_next_request(
+    world: ApiWorld, api: TestClient
+) -> None:
+    before = api.get(_path(world)).json()
+    assert (before["status"], before["remaining"], before["sold"]) == ("live", 1, 0)
+    world.market.buyer.buy(world.bike.listing)  # type: ignore[arg-type]
+    after = api.get(_path(world)).json()
+    assert (after["status"], after["remaining"], after["sold"]) == ("sold_out", 0, 1)
+
+
+def test_within_head_max_age_the_kept_view_is_served(world: ApiWorld) -> None:
+    services, client = _api_with_max_age(world, 60)
+    with client as api:
+        assert api.get(_path(world)).json()["terms"]["price"] == str(ONE)
+        _reprice(world, 3 * ONE)
+        # The head was read less than 60 s ago: the view kept for it is served.
+        assert api.get(_path(world)).json()["terms"]["price"] == str(ONE)
+        assert services.heads.reads == 1
+        services.heads.max_age = 0
+        assert api.get(_path(world)).json()["terms"]["price"] == str(3 * ONE)
+
+
+def test_after_head_max_age_a_change_is_seen(world: ApiWorld) -> None:
+    _, client = _api_with_max_age(world, 0.3)
+    with client as api:
+        assert api.get(_path(world)).json()["terms"]["price"] == str(ONE)
+        _reprice(world, 4 * ONE)
+        time.sleep(0.35)
+        assert api.get(_path(world)).json()["terms"]["price"] == str(4 * ONE)
+
+
+def test_unknown_listing_is_not_kept(world: ApiWorld, api: TestClient) -> None:
+    missing = "/api/listings/0x" + "ee" * 32
+    assert api.get(missing).status_code == 404
+    assert api.get(missing).status_code == 404
+    assert len(world.services.listings) == 0
+
+
+@pytest.fixture
+def blocking_reads() -> Iterator[tuple[HeadTracker, threading.Event, threading.Event]]:
+    """A tracker whose first head read blocks until released."""
+    started, release = threading.Event(), threading.Event()
+    counter = itertools.count()
+
+    def fetch() -> Head:
+        n = next(counter)
+        if n == 0:
+            started.set()
+            assert release.wait(30)
+        return Head(n, f"0x{n:064x}")
+
+    yield HeadTracker(fetch, 0), started, release
+    release.set()
+
+
+def test_concurrent_callers_share_one_head_read(
+    blocking_reads: tuple[HeadTracker, threading.Event, threading.Event],
+) -> None:
+    tracker, started, release = blocking_reads
+    results: list[Head] = []
+
+    def call() -> None:
+        results.append(tracker.current())
+
+    first = threading.Thread(target=call)
+    first.start()
+    assert started.wait(30)
+    later = [threading.Thread(target=call) for _ in range(8)]
+    for thread in later:
+        thread.start()
+    deadline = time.monotonic() + 30
+    while tracker.waiting < 8 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert tracker.waiting == 8
+    release.set()
+    for thread in (first, *later):
+        thread.join(30)
+    # The 8 arrived after the first read started: one more read, shared by all of them.
+    assert tracker.reads == 2
+    assert sorted(head.number for head in results) == [0] + [1] * 8
+
+
+def test_a_failed_head_read_reaches_the_caller_and_is_retried() -> None:
+    answers = iter([ConnectionError("node gone"), Head(7, "0x07")])
+
+    def fetch() -> Head:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    tracker = HeadTracker(fetch, 60)
+    with pytest.raises(ConnectionError, match="node gone"):
+        tracker.current()
+    assert tracker.current() == Head(7, "0x07") and tracker.reads == 1
+    assert tracker.current() == Head(7, "0x07") and tracker.reads == 1
+    with pytest.raises(ValueError, match="max_age"):
+        HeadTracker(fetch, -1)
