@@ -124,14 +124,15 @@ def bytes32(value: Any, what: str) -> bytes:
     Raises:
         IdError: Anything else.
     """
+    given = value
     if isinstance(value, str):
-        text = value.removeprefix("0x")
         try:
-            value = bytes.fromhex(text)
+            value = bytes.fromhex(value.removeprefix("0x"))
         except ValueError:
-            raise IdError(f"{what} must be 32 bytes (0x + 64 hex digits), got {value!r}") from None
+            pass
     if not isinstance(value, (bytes, bytearray)) or len(value) != 32:
-        raise IdError(f"{what} must be 32 bytes (0x + 64 hex digits), got {value!r}")
+        shown = repr(given) if len(repr(given)) <= 80 else repr(given)[:77] + "..."
+        raise IdError(f"{what} must be 32 bytes (0x + 64 hex digits), got {shown}")
     return bytes(value)
 
 

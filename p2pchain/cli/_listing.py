@@ -387,12 +387,9 @@ def check_listing_ref(ref: str) -> None:
     """
     text = ref.strip()
     if text.startswith(("0x", "0X")):
-        try:
-            bytes.fromhex(text[2:])
-        except ValueError:
-            raise CliError(f"invalid listing id {ref!r}: not hex") from None
-        if len(text) != 66:
-            raise CliError(f"invalid listing id {ref!r}: expected 0x and 64 hex digits")
+        from p2pchain._validation import bytes32
+
+        bytes32(text, "a listing id")
     elif not Path(text).expanduser().is_file():
         raise CliError(
             f"{ref!r} is neither a listing id (0x + 64 hex digits) nor a signed-listing file"

@@ -44,13 +44,10 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the tr
 
 
 def _trade_id(value: str) -> str:
+    from p2pchain._validation import bytes32
+
     text = value.strip()
-    if not text.startswith(("0x", "0X")) or len(text) != 66:
-        raise CliError(f"invalid trade id {value!r}: expected 0x and 64 hex digits")
-    try:
-        bytes.fromhex(text[2:])
-    except ValueError:
-        raise CliError(f"invalid trade id {value!r}: not hex") from None
+    bytes32(text, "a trade id")
     return text
 
 

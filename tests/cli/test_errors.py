@@ -93,7 +93,7 @@ def test_error_malformed_listing_files(market: Market) -> None:
     [
         (("node", "fund", "bob", "--amount", "-1eth"), "invalid amount '-1eth'"),
         (("node", "fund", "bob", "--amount", "0.0000000000000000001eth"), "finer than one"),
-        (("trade", "release", "0x1234", "--account", "bob", "--yes"), "invalid trade id"),
+        (("trade", "release", "0x1234", "--account", "bob", "--yes"), "a trade id must be 32 bytes"),
         (("trade", "show", UNKNOWN_ID, "--network", "mainnet-ish"), "unknown network"),
         (("trade", "show", UNKNOWN_ID, "--network", "http://"), "invalid network URL"),
         (("trade", "show", UNKNOWN_ID, "--network", "embedded"), "node start"),

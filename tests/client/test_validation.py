@@ -118,3 +118,21 @@ def test_signing_another_sellers_terms_is_refused(market: Market) -> None:
     terms = replace(market.terms(), seller=market.buyer.address)
     with pytest.raises(InputError):
         market.seller.sign_listing(terms)
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        ("0x1234", "'0x1234'"),
+        ("0xabc", "'0xabc'"),
+        ("0x" + "zz" * 32, "'0xzzzz"),
+        (b"\x12", "b'\\x12'"),
+    ],
+)
+def test_bad_id_message_shows_what_was_given(given: object, shown: str) -> None:
+    """The message quotes the caller's input, not a half-decoded form of it."""
+    from p2pchain._validation import bytes32
+
+    with pytest.raises(IdError, match="^a trade id must be 32 bytes") as raised:
+        bytes32(given, "a trade id")
+    assert shown in str(raised.value) and "\n" not in str(raised.value)
