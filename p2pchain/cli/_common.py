@@ -256,6 +256,29 @@ def parse_duration(text: str, what: str = "duration") -> int:
     return int(match.group(1)) * _DURATION_UNITS[match.group(2)]
 
 
+def parse_time(text: str, what: str = "time") -> int:
+    """Parse a moment: unix seconds, ``2026-12-05`` or ``2026-12-05T18:00`` (UTC unless an offset
+    is given) into unix seconds.
+
+    Raises:
+        CliError: Not a date, a time or a timestamp.
+    """
+    from datetime import UTC, datetime
+
+    value = (text or "").strip()
+    if value.isdigit():
+        return int(value)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise CliError(
+            f"invalid {what} {text!r}: expected e.g. 2026-12-05, 2026-12-05T18:00 or unix seconds"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
 def format_duration(seconds: int) -> str:
     """``7d``, ``12h``, ``1d 6h``... for showing windows."""
     if seconds == 0:

@@ -18,6 +18,7 @@ from p2pchain.cli._common import (
     panel,
     parse_amount,
     parse_duration,
+    parse_time,
     status,
 )
 from p2pchain.cli._show import listing_json, listings_table, show_listing, terms_json
@@ -267,6 +268,13 @@ ExpiresOpt = Annotated[
     str | None, typer.Option(help="Stop selling after this long, e.g. 30d (default: never).")
 ]
 TagOpt = Annotated[list[str] | None, typer.Option("--tag", help="A search tag (repeatable).")]
+RentalFromOpt = Annotated[
+    str | None,
+    typer.Option(help="Rentals: start, as 2026-12-05, 2026-12-05T18:00 (UTC) or unix seconds."),
+]
+RentalUntilOpt = Annotated[
+    str | None, typer.Option(help="Rentals: end (same forms as --rental-from).")
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the listing id.")]
 
 
@@ -280,8 +288,19 @@ def _fields(
     quantity: int | None,
     deposit: str | None,
     tags: list[str] | None,
+    rental_from: str | None = None,
+    rental_until: str | None = None,
 ) -> dict[str, Any]:
+    if (rental_from is None) != (rental_until is None):
+        raise CliError("a rental period needs both --rental-from and --rental-until")
+    rental = None
+    if rental_from is not None and rental_until is not None:
+        rental = {
+            "start": parse_time(rental_from, "--rental-from"),
+            "end": parse_time(rental_until, "--rental-until"),
+        }
     return {
+        "rental": rental,
         "title": title,
         "price": price,
         "category": category,
@@ -319,11 +338,26 @@ def create(
     arbitrator_fee: FeeOpt = None,
     review_window: WindowOpt = "7d",
     expires_in: ExpiresOpt = None,
+    rental_from: RentalFromOpt = None,
+    rental_until: RentalUntilOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """List on-chain: images and the document go to IPFS first, then one transaction."""
     fields = _defaults(
-        _fields(title, price, category, kind, condition, description, quantity, deposit, tag), file
+        _fields(
+            title,
+            price,
+            category,
+            kind,
+            condition,
+            description,
+            quantity,
+            deposit,
+            tag,
+            rental_from,
+            rental_until,
+        ),
+        file,
     )
     _create(
         signed=False,
@@ -356,6 +390,8 @@ def sign(
     arbitrator_fee: FeeOpt = None,
     review_window: WindowOpt = "7d",
     expires_in: ExpiresOpt = None,
+    rental_from: RentalFromOpt = None,
+    rental_until: RentalUntilOpt = None,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write the signed listing JSON here.")
     ] = None,
@@ -363,7 +399,20 @@ def sign(
 ) -> None:
     """Sign a listing off-chain (EIP-712, no gas); buyers put it on-chain with their purchase."""
     fields = _defaults(
-        _fields(title, price, category, kind, condition, description, quantity, deposit, tag), file
+        _fields(
+            title,
+            price,
+            category,
+            kind,
+            condition,
+            description,
+            quantity,
+            deposit,
+            tag,
+            rental_from,
+            rental_until,
+        ),
+        file,
     )
     _create(
         signed=True,

@@ -161,3 +161,27 @@ def test_listing_sign_without_out_prints_the_signed_listing(market: Market) -> N
     ).stdout  # fmt: skip
     signed = json.loads(out)
     assert signed["terms"]["price"] == str(10**16) and signed["signature"].startswith("0x")
+
+
+def test_listing_create_rental_from_flags_records_the_period(market: Market) -> None:
+    listing_id = _create(
+        market, "--kind", "rental", "--deposit", "0.5eth",
+        "--rental-from", "2026-12-05", "--rental-until", "2026-12-07T18:00+01:00",
+    )  # fmt: skip
+    shown = json.loads(market("listing", "show", listing_id, "--json").stdout)
+    assert shown["terms"]["deposit"] == str(5 * 10**17)
+    assert shown["document"]["kind"] == "rental"
+    assert shown["document"]["rental"] == {"start": 1_796_428_800, "end": 1_796_662_800}
+
+
+def test_listing_create_rental_period_flags_are_checked(market: Market) -> None:
+    base = ("listing", "create", "--account", "alice", "--title", "Tent", "--price", "1eth",
+            "--category", "outdoor", "--kind", "rental")  # fmt: skip
+    assert market.fails(*base, "--rental-from", "2026-12-05") == (
+        "error: a rental period needs both --rental-from and --rental-until"
+    )
+    line = market.fails(*base, "--rental-from", "soon", "--rental-until", "2026-12-07")
+    assert line.startswith("error: invalid --rental-from 'soon': expected e.g. 2026-12-05")
+    line = market.fails(*base, "--rental-from", "2026-12-07", "--rental-until", "2026-12-05")
+    assert "end must be after start" in line
+    assert json.loads(market("listing", "mine", "--account", "alice", "--json").stdout) == []
