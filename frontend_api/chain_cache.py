@@ -1,11 +1,14 @@
-"""Listing views read from the chain, kept for as long as the chain head stays the same.
+"""Listing views read from the chain, kept for as long as the chain head says they are current.
 
-A listing's state at a given block never changes, so a view read while the head was block B is
-served again until the head moves. The key is the head's hash, not only its number, so a reorg
-that replaces B also starts over. The head itself is read with one ``eth_getBlockByNumber``
-at most every ``max_age`` seconds, shared by every request that arrives meanwhile; with
-``max_age`` 0 each request waits for a head read that started after it arrived, so a change
-mined before the request is always seen.
+A listing's state at a given block never changes, so a view read at head B is served again while
+the head is B. When the head moves one block on (its parent is B), the marketplace's logs of that
+one block (``eth_getLogs`` by block hash) say which listings it touched: only their views are
+dropped, the others stay current. A listing's state changes only in transactions that log an
+event naming it, so an untouched view is still exact. A head that is not B's child (a reorg, or
+several blocks at once) drops every view. The head itself is read with one
+``eth_getBlockByNumber`` at most every ``max_age`` seconds, shared by every request that
+arrives meanwhile; with ``max_age`` 0 each request waits for a head read that started after it
+arrived, so a change mined before the request is always seen.
 """
 
 from __future__ import annotations
@@ -28,10 +31,12 @@ class Head:
     Attributes:
         number: Its block number.
         hash: Its block hash (0x hex).
+        parent_hash: Its parent's hash (0x hex).
     """
 
     number: int
     hash: str
+    parent_hash: str = ""
 
 
 class HeadTracker:
@@ -99,13 +104,18 @@ class HeadTracker:
             self._cond.notify_all()
         return head
 
+    @property
+    def latest(self) -> Head | None:
+        """The newest head read so far (None before the first read)."""
+        return self._head
+
 
 class ListingCache:
-    """The last view read of each listing and the head it was read at (least recently used
-    listings are dropped past ``size``).
+    """Views of listings, all current at one head (least recently used dropped past ``size``).
 
-    A view is served only while the head is the one it was read at. It was read after that head
-    was seen, so it is never older than the head it is filed under.
+    A view is filed only if it was asked for at the cache's current head, and read after that
+    head was seen, so it is never older than that head. :meth:`advance` moves the cache to a
+    new head, dropping the views the move may have changed.
 
     Args:
         size: Listings kept.
@@ -114,29 +124,55 @@ class ListingCache:
     def __init__(self, size: int) -> None:
         self.size = size
         self._lock = threading.Lock()
-        self._views: OrderedDict[bytes, tuple[Head, Listing]] = OrderedDict()
+        self._views: OrderedDict[bytes, Listing] = OrderedDict()
+        #: The head every kept view is current at.
+        self.head: Head | None = None
         #: Lookups answered from the cache, and lookups that read the chain.
         self.hits = 0
         self.misses = 0
+        #: Views dropped by head moves, and views a head move kept.
+        self.dropped = 0
+        self.kept = 0
 
     def get(self, listing_id: bytes, head: Head) -> Listing | None:
-        """The view of ``listing_id`` read at ``head``, or None."""
+        """The view of ``listing_id`` current at ``head``, or None."""
         with self._lock:
-            entry = self._views.get(listing_id)
-            if entry is None or entry[0] != head:
+            view = self._views.get(listing_id) if head == self.head else None
+            if view is None:
                 self.misses += 1
                 return None
             self._views.move_to_end(listing_id)
             self.hits += 1
-            return entry[1]
+            return view
 
     def put(self, listing_id: bytes, head: Head, listing: Listing) -> None:
-        """File a view read after ``head`` was seen."""
+        """File a view read after ``head`` was seen (ignored if the cache has moved on)."""
         with self._lock:
-            self._views[listing_id] = (head, listing)
+            if head != self.head:
+                return
+            self._views[listing_id] = listing
             self._views.move_to_end(listing_id)
             while len(self._views) > self.size:
                 self._views.popitem(last=False)
+
+    def advance(self, head: Head, touched: set[bytes] | None) -> None:
+        """Move to ``head``.
+
+        Args:
+            head: The new head.
+            touched: Ids named by the marketplace's logs between the current head and ``head``
+                (their views are dropped); None when that is not known: every view is dropped.
+        """
+        with self._lock:
+            before = len(self._views)
+            if touched is None:
+                self._views.clear()
+            else:
+                for key in touched:
+                    self._views.pop(key, None)
+            self.dropped += before - len(self._views)
+            self.kept += len(self._views)
+            self.head = head
 
     def __len__(self) -> int:
         return len(self._views)

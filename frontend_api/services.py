@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from frontend_api.chain_cache import Head, HeadTracker, ListingCache
 from frontend_api.settings import ApiSettings
@@ -18,6 +18,8 @@ from frontend_api.settings import ApiSettings
 DOCUMENT_CACHE_SIZE = 512
 #: Listings whose chain view is kept (one per listing, for the head it was read at).
 LISTING_CACHE_SIZE = 4096
+#: Most blocks whose logs are read to keep listing views across a head move (more: all dropped).
+MAX_BLOCKS_FOLLOWED = 256
 
 if TYPE_CHECKING:
     from p2pchain._client import MarketplaceClient
@@ -25,6 +27,11 @@ if TYPE_CHECKING:
     from p2pchain._views import Listing
     from p2pchain.indexer import Indexer, IndexReader
     from p2pchain.ipfs import IpfsBackend
+
+
+def _hex(value: object) -> str:
+    """A hash from a raw JSON-RPC answer (0x hex) or an in-process one (bytes), as 0x hex."""
+    return value if isinstance(value, str) else "0x" + bytes(value).hex()  # type: ignore[arg-type]
 
 
 class Services:
@@ -57,6 +64,7 @@ class Services:
         self.heads = HeadTracker(self._read_head, settings.head_max_age)
         #: Chain views of listings, per head.
         self.listings = ListingCache(LISTING_CACHE_SIZE)
+        self._advancing = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         #: Why the background sync stopped, if it did.
@@ -143,10 +151,11 @@ class Services:
         answer = sender.retry("eth_getBlockByNumber", read)
         block = answer.get("result")
         try:
-            number, digest = block["number"], block["hash"]  # type: ignore[index]
+            number = block["number"]  # type: ignore[index]
             return Head(
                 number=int(number, 16) if isinstance(number, str) else int(number),
-                hash=digest if isinstance(digest, str) else "0x" + bytes(digest).hex(),
+                hash=_hex(block["hash"]),  # type: ignore[index]
+                parent_hash=_hex(block["parentHash"]),  # type: ignore[index]
             )
         except (TypeError, KeyError, ValueError):
             raise ChainError(
@@ -154,22 +163,59 @@ class Services:
             ) from None
 
     def listing(self, listing_id: bytes) -> Listing:
-        """The chain's view of an on-chain listing, read once per chain head.
+        """The chain's view of an on-chain listing, read again only when a block touched it.
 
-        A listing's state at a block never changes: the view is kept until the head moves
-        (checked at most every ``settings.head_max_age`` seconds; see
-        :mod:`frontend_api.chain_cache`).
+        A listing's state at a block never changes: the view is kept while the head stays, and
+        across new blocks whose marketplace logs do not name it (the head is checked at most
+        every ``settings.head_max_age`` seconds; see :mod:`frontend_api.chain_cache`).
 
         Raises:
             NotFoundError: No such listing (not kept: it may be created in the next block).
             ChainError: The node cannot be reached.
         """
         head = self.heads.current()
+        self._advance()
         view = self.listings.get(listing_id, head)
         if view is None:
             view = self.client.listing(listing_id)
             self.listings.put(listing_id, head, view)
         return view
+
+    def _advance(self) -> None:
+        """Bring the listing cache to the newest head read, keeping the views it left alone."""
+        target = self.heads.latest
+        if target is None or target == self.listings.head:
+            return
+        with self._advancing:
+            current = self.listings.head
+            if target == current:
+                return
+            touched = None
+            if current is not None and 0 < target.number - current.number <= MAX_BLOCKS_FOLLOWED:
+                touched = self._touched(current, target)
+            self.listings.advance(target, touched)
+
+    def _touched(self, old: Head, new: Head) -> set[bytes] | None:
+        """Every topic the marketplace logged after ``old`` up to ``new`` (listing ids among
+        them), or None when that cannot be told: ``new`` does not descend from ``old`` (a reorg),
+        or the node fails. None drops every view, which is always safe."""
+        client = self.client
+        query: Any = {"address": client.deployment.marketplace}
+        if new.parent_hash == old.hash:
+            query["blockHash"] = new.hash  # exactly that block, whatever happens meanwhile
+        else:
+            query.update(fromBlock=old.number + 1, toBlock=new.number)
+        try:
+            logs = client.sender.retry("eth_getLogs", lambda: client.w3.eth.get_logs(query))
+            if "blockHash" not in query:  # both ends still on the chain: the range was theirs
+                ends = client.sender.batch(
+                    [("eth_getBlockByNumber", (hex(h.number), False)) for h in (old, new)]
+                )
+                if [_hex(end["result"]["hash"]) for end in ends] != [old.hash, new.hash]:
+                    return None
+        except Exception:  # noqa: BLE001 - any failure only costs fresh reads
+            return None
+        return {bytes(topic) for log in logs for topic in log["topics"][1:]}
 
     def document(self, cid: str) -> ListingDocument:
         """The listing document stored under ``cid``, fetched, verified and parsed once.

@@ -36,8 +36,9 @@ class ApiSettings(BaseSettings):
         confirmations: Blocks the index stays behind the chain head.
         poll_interval: Seconds between index syncs.
         head_max_age: Seconds a read of the chain head stays good. Listing details read from
-            the chain are kept until the head moves; 0 reads the head for every request, so a
-            change is shown as soon as it is mined (otherwise at most this much later).
+            the chain are kept until a new head's block touches them; 0 reads the head for
+            every request, so a change is shown as soon as it is mined (otherwise at most this
+            much later).
         ipfs_url: A Kubo node's RPC URL (``http://127.0.0.1:5001``) for uploads and reads.
         ipfs_store: A local IPFS store folder, used when ``ipfs_url`` is not set (default: the
             library's data folder).

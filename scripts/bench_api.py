@@ -10,10 +10,10 @@ process, configured by ``P2PCHAIN_API_*`` variables, on 127.0.0.1) and points ``
 
 * ``search``: ``GET /api/listings`` rotating over text queries, kind filters and sort orders;
 * ``detail``: ``GET /api/listings/<id>`` rotating over every listing (the chain head read for
-  each request, the listing read from the chain once per head, the document fetched and
-  verified from IPFS once, the seller's trust);
-* ``detail, a block every 1 s``: the same while a block is mined every second, so every listing
-  is read from the chain again after each block;
+  each request, the listing read from the chain once and kept while no block touches it, the
+  document fetched and verified from IPFS once, the seller's trust);
+* ``detail, a block every 1 s``: the same while an empty block is mined every second (each new
+  head costs one ``eth_getLogs`` of that block; no listing is touched, so views are kept);
 * ``detail, head_max_age 1 s``: a second API process that reads the head at most once a second.
 
 Prints requests per second and latency percentiles for each, writes a Markdown report, and
@@ -258,14 +258,15 @@ def report(results: list[WrkResult], args: argparse.Namespace) -> str:
             f"- `detail`: `GET /api/listings/<id>` over all {results[1].paths} listings. Each"
             " request reads the chain head (`eth_getBlockByNumber`, one read shared by the"
             " requests that arrive while it runs: `head_max_age` 0, the default); the listing is"
-            " read from the chain (logs and two calls to Anvil) only when it has no view for"
-            " that head (its state at a block never changes). Its document is fetched from IPFS"
-            " and verified against its CID once, then kept; the seller's trust comes from the"
-            " index. No block is mined during this run."
+            " read from the chain (logs and two calls to Anvil) only when no view of it is"
+            " current at that head (its state at a block never changes; a new block drops only"
+            " the views of listings its marketplace logs name, a reorg drops all). Its document"
+            " is fetched from IPFS and verified against its CID once, then kept; the seller's"
+            " trust comes from the index. No block is mined during this run."
         ),
         (
-            "- `detail, a block every 1 s`: the same while the script mines a block every"
-            " second: each block makes every listing's next request read the chain again."
+            "- `detail, a block every 1 s`: the same while the script mines an empty block every"
+            " second: each new head costs one `eth_getLogs` of that block, and the views stay."
         ),
         (
             "- `detail, head_max_age 1 s`: another API process with"

@@ -1,5 +1,6 @@
-"""Listing details read from the chain once per chain head: kept while the head stays, read again
-on the first request after a new block (a price update, the last unit bought), on a real Anvil."""
+"""Listing details read from the chain once per chain head, on a real Anvil: kept while the head
+stays and across blocks that do not touch the listing, read again on the first request after a
+block that does (a price update, the last unit bought), all dropped on a reorg."""
 
 from __future__ import annotations
 
@@ -48,7 +49,9 @@ def test_detail_is_read_from_the_chain_once_per_head(world: ApiWorld, api: TestC
     assert heads.reads == 4  # head_max_age 0 (the default): the head is read for each request
     w3 = world.market.seller.w3
     latest = w3.eth.get_block("latest")
-    assert heads.current() == Head(int(latest["number"]), "0x" + bytes(latest["hash"]).hex())
+    head = heads.current()
+    assert (head.number, head.hash) == (int(latest["number"]), "0x" + bytes(latest["hash"]).hex())
+    assert head.parent_hash == "0x" + bytes(latest["parentHash"]).hex()
 
 
 def test_a_price_update_shows_on_the_next_request(world: ApiWorld, api: TestClient) -> None:
@@ -68,6 +71,35 @@ def test_buying_the_last_unit_shows_sold_out_on_the_next_request(
     world.market.buyer.buy(world.bike.listing)  # type: ignore[arg-type]
     after = api.get(_path(world)).json()
     assert (after["status"], after["remaining"], after["sold"]) == ("sold_out", 0, 1)
+
+
+def test_a_block_that_does_not_touch_a_listing_keeps_its_view(
+    world: ApiWorld, api: TestClient
+) -> None:
+    cache = world.services.listings
+    lamp = f"/api/listings/0x{world.lamp.listing.id.hex()}"  # type: ignore[union-attr]
+    bike = api.get(_path(world)).json()
+    assert api.get(lamp).json()["terms"]["price"] == str(ONE // 20)
+    world.chain.mine()  # an empty block
+    seller = world.market.seller
+    current = seller.listing(world.lamp.listing.id)  # type: ignore[union-attr]
+    seller.update_listing(current, replace(current.terms, price=ONE // 10), 1)  # another block
+    misses = cache.misses
+    assert api.get(_path(world)).json() == bike  # kept across both blocks
+    assert cache.misses == misses
+    assert api.get(lamp).json()["terms"]["price"] == str(ONE // 10)  # touched: read again
+    assert cache.misses == misses + 1 and cache.dropped == 1
+
+
+@pytest.mark.parametrize("blocks", [1, 3], ids=["same_height", "longer_chain"])
+def test_a_reorg_drops_every_view(world: ApiWorld, api: TestClient, blocks: int) -> None:
+    before = world.chain.snapshot()
+    _reprice(world, 5 * ONE)
+    assert api.get(_path(world)).json()["terms"]["price"] == str(5 * ONE)
+    world.chain.revert(before)  # the block with the new price is gone...
+    world.chain.mine(blocks)  # ...and other blocks (no marketplace logs) take its place
+    assert api.get(_path(world)).json()["terms"]["price"] == str(ONE)
+    assert world.services.listings.dropped >= 1
 
 
 def test_within_head_max_age_the_kept_view_is_served(world: ApiWorld) -> None:
