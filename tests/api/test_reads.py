@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from api.conftest import ApiWorld
 from frontend_api import ApiSettings, Services, create_app
+from frontend_api.schemas import SearchOut
 from p2pchain.indexer import _reader
 
 
@@ -30,6 +31,12 @@ def test_search_by_text_kind_and_price_order(world: ApiWorld, api: TestClient) -
     assert [item["title"] for item in page["items"]] == ["Lamp repair", "Road bike, 56 cm"]
     page = api.get("/api/listings", params={"limit": 1, "offset": 1, "sort": "price_asc"}).json()
     assert [item["title"] for item in page["items"]] == ["Road bike, 56 cm"] and page["total"] == 2
+
+
+def test_search_body_is_exactly_the_search_out_model(api: TestClient) -> None:
+    for params in ({}, {"text": "bike"}, {"sort": "price_asc", "limit": 1}):
+        body = api.get("/api/listings", params=params).content
+        assert body == SearchOut.model_validate_json(body).model_dump_json().encode()
 
 
 def test_search_says_whether_its_total_is_exact(
