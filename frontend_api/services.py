@@ -29,9 +29,9 @@ if TYPE_CHECKING:
     from p2pchain.ipfs import IpfsBackend
 
 
-def _hex(value: object) -> str:
+def _hex(value: str | bytes) -> str:
     """A hash from a raw JSON-RPC answer (0x hex) or an in-process one (bytes), as 0x hex."""
-    return value if isinstance(value, str) else "0x" + bytes(value).hex()  # type: ignore[arg-type]
+    return value if isinstance(value, str) else "0x" + bytes(value).hex()
 
 
 class Services:

@@ -175,7 +175,7 @@ def test_concurrent_callers_share_one_head_read(
 
 
 def test_a_failed_head_read_reaches_the_caller_and_is_retried() -> None:
-    answers = iter([ConnectionError("node gone"), Head(7, "0x07")])
+    answers: Iterator[Exception | Head] = iter([ConnectionError("node gone"), Head(7, "0x07")])
 
     def fetch() -> Head:
         answer = next(answers)
