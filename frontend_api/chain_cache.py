@@ -1,14 +1,16 @@
 """Listing views read from the chain, kept for as long as the chain head says they are current.
 
 A listing's state at a given block never changes, so a view read at head B is served again while
-the head is B. When the head moves one block on (its parent is B), the marketplace's logs of that
-one block (``eth_getLogs`` by block hash) say which listings it touched: only their views are
+the head is B. When the head moves on, the marketplace's logs of the new blocks (one
+``eth_getLogs``: by block hash for B's child; by range for a few blocks, if B and the new head
+are both still on the chain afterwards) say which listings they touched: only their views are
 dropped, the others stay current. A listing's state changes only in transactions that log an
-event naming it, so an untouched view is still exact. A head that is not B's child (a reorg, or
-several blocks at once) drops every view. The head itself is read with one
-``eth_getBlockByNumber`` at most every ``max_age`` seconds, shared by every request that
-arrives meanwhile; with ``max_age`` 0 each request waits for a head read that started after it
-arrived, so a change mined before the request is always seen.
+event naming it, so an untouched view is still exact. A reorg, a gap too long to read, or a
+failed read drops every view (see :class:`frontend_api.services.Services`).
+
+The head is read with one ``eth_getBlockByNumber`` at most every ``max_age`` seconds, shared by
+every request that arrives meanwhile; with ``max_age`` 0 each request waits for a head read that
+started after it arrived, so a change mined before the request is always seen.
 """
 
 from __future__ import annotations
