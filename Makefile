@@ -63,10 +63,9 @@ ape-check: $(DEV_STAMP) $(NPM_STAMP) $(APE_STAMP)
 brownie-check: $(DEV_STAMP) $(NPM_STAMP) $(BROWNIE_STAMP)
 	$(VPY) -m pytest -q tests/frameworks/test_brownie.py
 
-# `ape compile` in this checkout. ape-solidity compiles in a temporary copy of the project that
-# has no node_modules; with TMPDIR at the project it compiles in place and OpenZeppelin resolves.
+# `ape compile` with its prerequisites (venv, node_modules for OpenZeppelin, offline solc).
 ape-compile: $(APE_STAMP) $(NPM_STAMP) solc
-	TMPDIR="$(CURDIR)" $(APE_VENV)/bin/ape compile
+	$(APE_VENV)/bin/ape compile
 
 $(APE_STAMP): requirements-ape.lock pyproject.toml
 	test -x $(APE_VENV)/bin/python || $(PYTHON) -m venv $(APE_VENV)

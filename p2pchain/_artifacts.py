@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -39,6 +40,19 @@ TEST_SUBDIR = "test"
 #: Environment variable naming a folder to load artifacts from instead of the shipped ones
 #: (for example a fresh ``scripts/compile.py --out`` build not yet committed).
 ARTIFACTS_DIR_ENV = "P2PCHAIN_ARTIFACTS_DIR"
+#: solc's CBOR metadata trailer (``bytecodeHash: ipfs``): ``{"ipfs": <34-byte multihash>,
+#: "solc": <3-byte version>}`` then its length, 0x0033. It ends every runtime object, so creation
+#: code holds one per embedded object (its runtime code, contracts it creates with ``new``).
+SOLC_METADATA = re.compile(rb"\xa2\x64ipfs\x58\x22(.{34})\x64solc\x43(.{3})\x00\x33", re.DOTALL)
+
+
+def strip_metadata(code: bytes) -> bytes:
+    """Return ``code`` with every solc metadata trailer's hash zeroed (solc version kept).
+
+    The hash covers the metadata JSON, so source unit names and remappings change it; the code
+    that runs does not depend on them.
+    """
+    return SOLC_METADATA.sub(lambda m: m.group(0)[:8] + bytes(34) + m.group(0)[42:], code)
 
 
 @dataclass(frozen=True)
@@ -136,9 +150,13 @@ class Artifact:
         return bytes(raw)
 
     def matches_runtime_code(self, code: bytes) -> bool:
-        """Tell whether on-chain runtime code is this artifact's, immutables aside."""
-        expected = self.masked_runtime_code()
-        return len(code) == len(expected) and self.masked_runtime_code(code) == expected
+        """Tell whether on-chain runtime code is this artifact's, immutables and metadata hash
+        aside (a build under other source unit names, such as ape's, differs only there)."""
+        expected = strip_metadata(self.masked_runtime_code())
+        return (
+            len(code) == len(expected)
+            and strip_metadata(self.masked_runtime_code(code)) == expected
+        )
 
 
 def render_json(obj: Any) -> bytes:

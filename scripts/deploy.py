@@ -13,8 +13,9 @@ can call it; it then reads ``sys.argv`` leniently and ``P2PCHAIN_NETWORK``.
 Under ``ape run deploy`` and ``brownie run deploy`` the framework's own network, accounts and
 compiled ``Marketplace`` are used instead: the deployer is the framework's dev account 0, or the
 account named by ``P2PCHAIN_APE_ACCOUNT`` (an ape alias) / ``P2PCHAIN_BROWNIE_ACCOUNT`` (a brownie
-account id). The deployment is checked against p2pchain's shipped artifacts and recorded in the
-same deployments file (``P2PCHAIN_DEPLOYMENTS``; ape and brownie take no script options), so the
+account id). The deployment is checked against p2pchain's shipped artifacts (the code on chain
+must be the shipped code; solc's metadata hash may differ, as it does in ape's build, whose
+OpenZeppelin source unit names differ) and recorded in the same deployments file (``P2PCHAIN_DEPLOYMENTS``; ape and brownie take no script options), so the
 p2pchain client and CLI use it as is. A failure is one ``error:`` line and exit status 1.
 """
 
@@ -207,12 +208,12 @@ def _framework_main(args: argparse.Namespace, framework: str) -> int:
     """Deploy through ape or brownie, check the code, record it; returns the exit code."""
     try:
         deployment, w3 = _framework_deploy(args, framework)
-        verify_deployment(w3, deployment)  # the framework's build is the shipped build
+        verify_deployment(w3, deployment)  # the framework's build runs the shipped code
         store = None if args.no_save else DeploymentsFile(args.deployments)
         if store is not None:
             store.save(deployment)
         _report(deployment, store)
-        print(f"verified     {framework} deployed the shipped bytecode")
+        print(f"verified     {framework} deployed the shipped code (metadata hash aside)")
     except P2PChainError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

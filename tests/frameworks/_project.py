@@ -5,6 +5,8 @@ Each framework lives in its own virtualenv (``.venv-ape``, ``.venv-brownie``; ``
 copy of the project (contracts, configs, ``scripts/deploy.py``, the framework's tests and
 OpenZeppelin) in a temporary folder, with ``HOME`` and py-solc-x's folder private to
 the run, so parallel runs never share build folders, dev-node ports or user configuration.
+``TMPDIR`` is a folder beside the copy, not above it, so the frameworks see the copy as a
+developer's checkout (ape compiles in place any project that lies inside ``TMPDIR``).
 """
 
 from __future__ import annotations
@@ -60,12 +62,18 @@ class FrameworkProject:
     solcx_dir: Path
     deployments: Path
 
+    @property
+    def tmpdir(self) -> Path:
+        """``TMPDIR`` of every command: beside the project copy, not above it."""
+        return self.root.parent / "tmp"
+
     def env(self, **extra: str) -> dict[str, str]:
         """The environment of a framework command: npm tools on PATH, private folders."""
         env = dict(os.environ)
         env.update(
             PATH=f"{REPO_ROOT / 'node_modules' / '.bin'}{os.pathsep}{env.get('PATH', '')}",
             HOME=str(self.home),
+            TMPDIR=str(self.tmpdir),
             SOLCX_BINARY_PATH=str(self.solcx_dir),
             P2PCHAIN_DEPLOYMENTS=str(self.deployments),
             NO_COLOR="1",
@@ -154,6 +162,7 @@ def make_project(framework: str, base: Path) -> FrameworkProject:
     )
     home = base / "home"
     home.mkdir()
+    (base / "tmp").mkdir()
     solcx_dir = base / "solcx"
     solcx_dir.mkdir()
     (solcx_dir / f"solc-v{SOLC_VERSION}").symlink_to(ensure_solc())
@@ -162,7 +171,7 @@ def make_project(framework: str, base: Path) -> FrameworkProject:
 
 def clone(project: FrameworkProject, base: Path) -> FrameworkProject:
     """Copy a (compiled) framework project under ``base``, build folders and links included."""
-    for name in ("project", "home", "solcx"):
+    for name in ("project", "home", "solcx", "tmp"):
         shutil.copytree(project.root.parent / name, base / name, symlinks=True)
     return FrameworkProject(
         project.framework,

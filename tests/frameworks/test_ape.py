@@ -1,30 +1,55 @@
 """ape (eth-ape 0.8, ape-solidity, ape-foundry) on the project: compile, test, deploy.
 
 Each check runs ape's own command line from ``.venv-ape`` on a copy of the project (see
-``_project.py``): ``ape compile`` builds byte-identical contracts offline, ``ape test tests/ape``
+``_project.py``): plain ``ape compile`` builds p2pchain's contracts offline, ``ape test tests/ape``
 passes on ape's local network and on Anvil, and ``ape run deploy`` records a deployment that
 p2pchain's client then uses.
+
+ape's build is p2pchain's code with other metadata hashes. ape-solidity compiles OpenZeppelin as
+an ape dependency (``dependencies:`` in ape-config.yaml), unpacked under
+``contracts/.cache/openzeppelin/5.3.0/``, so those source unit names and ape's remapping enter the
+solc metadata JSON whose IPFS hash ends each runtime object. The compile test checks that the
+code is otherwise byte for byte p2pchain's, and that every hash in it is exactly the hash of
+p2pchain's metadata with those names and that remapping, from the same solc.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from p2pchain import MarketplaceClient
+from p2pchain._artifacts import load_artifact
 from p2pchain._chains import AnvilChain
 from p2pchain._deploy import DeploymentsFile, load_deployment
 from p2pchain._model import TradeState
 from p2pchain._solc import SOLC_VERSION
 
-from ._bytecode import Code, differences, normalise, p2pchain_code
+from ._bytecode import (
+    Code,
+    differences,
+    metadata_trailers,
+    normalise,
+    p2pchain_code,
+    unexplained_metadata,
+)
 from ._project import FrameworkProject, Run
 
 PASSED = re.compile(r"\b(\d+) passed\b")
+#: OpenZeppelin's remappings: p2pchain's (p2pchain._solc) and the one ape gives solc.
+P2PCHAIN_REMAPPING = "@openzeppelin/=node_modules/@openzeppelin/"
+APE_REMAPPING = "@openzeppelin/contracts=contracts/.cache/openzeppelin/5.3.0"
+
+
+def _ape_manifest(project: FrameworkProject) -> dict[str, Any]:
+    path = project.root / ".build" / "__local__.json"
+    manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return manifest
 
 
 def _ape_build(project: FrameworkProject) -> dict[str, Code]:
-    manifest = json.loads((project.root / ".build" / "__local__.json").read_text(encoding="utf-8"))
+    manifest = _ape_manifest(project)
     return {
         name: Code(
             normalise(ct["deploymentBytecode"]["bytecode"]),
@@ -41,9 +66,35 @@ def test_ape_compile_builds_p2pchain_bytecode_offline(
     run.check()
     assert "SUCCESS" in run.output and "'local project' compiled" in run.output
     assert project.solcx_files() == [f"solc-v{SOLC_VERSION}"]  # nothing downloaded
-    ours = p2pchain_code()
+    # ape compiled in its temporary copy of the project, as in a developer's checkout.
+    assert not (project.root / "contracts" / ".cache").exists()
+    ours, theirs = p2pchain_code(), _ape_build(project)
     assert {"Marketplace", "Reputation"} <= set(ours)
-    assert differences(ours, _ape_build(project)) == []
+    assert differences(ours, theirs, metadata=False) == []  # the code is p2pchain's
+
+
+def test_ape_build_differs_from_p2pchain_only_by_source_unit_names_in_metadata(
+    ape_compiled: tuple[FrameworkProject, Run],
+) -> None:
+    project, run = ape_compiled
+    run.check()
+    (compiler,) = _ape_manifest(project)["compilers"]
+    assert compiler["settings"]["remappings"] == [APE_REMAPPING]
+    ours, theirs = p2pchain_code(), _ape_build(project)
+    assert load_artifact("Marketplace").compiler_settings["remappings"] == [P2PCHAIN_REMAPPING]
+    # Every metadata hash differs, from the same solc...
+    ape_hashes = metadata_trailers(theirs["Marketplace"].runtime)
+    our_hashes = metadata_trailers(ours["Marketplace"].runtime)
+    assert [solc for _, solc in ape_hashes] == [solc for _, solc in our_hashes] == [SOLC_VERSION]
+    assert ape_hashes != our_hashes
+    assert differences(ours, theirs) == [
+        f"{name}: {kind} bytecode differs"
+        for name in sorted(ours)
+        if ours[name].runtime != "0x"
+        for kind in ("deployed", "creation")
+    ]
+    # ...and is exactly the hash of p2pchain's metadata under ape's source names and remapping.
+    assert unexplained_metadata(ours, theirs, P2PCHAIN_REMAPPING, APE_REMAPPING, SOLC_VERSION) == []
 
 
 def _passed(run: Run) -> int:
@@ -75,7 +126,7 @@ def test_ape_run_deploy_is_usable_by_the_p2pchain_client(ape_project: FrameworkP
             offline=False,
             APE_FOUNDRY_HOST=chain.url,
         ).check()
-        assert "verified     ape deployed the shipped bytecode" in run.output
+        assert "verified     ape deployed the shipped code (metadata hash aside)" in run.output
         (recorded,) = DeploymentsFile(ape_project.deployments).read().values()
         assert recorded.network == "ethereum:local:foundry"
         assert recorded.deployer == chain.accounts[0].address

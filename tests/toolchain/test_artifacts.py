@@ -10,6 +10,7 @@ import pytest
 
 from p2pchain._artifacts import (
     ARTIFACTS_DIR_ENV,
+    SOLC_METADATA,
     artifact_hash,
     clear_artifact_cache,
     hash_artifact_files,
@@ -63,7 +64,7 @@ def test_load_artifact_reads_every_field(standin_artifacts: Path) -> None:
     assert list_artifacts(test=True) == ["Probe"]
 
 
-def test_masked_runtime_code_ignores_only_immutables(standin_artifacts: Path) -> None:
+def test_masked_runtime_code_ignores_immutables(standin_artifacts: Path) -> None:
     market = load_artifact("Marketplace")
     code = bytearray(bytes.fromhex(market.deployed_bytecode[2:]))
     for ref in market.immutable_references:
@@ -72,6 +73,29 @@ def test_masked_runtime_code_ignores_only_immutables(standin_artifacts: Path) ->
     code[0] ^= 0xFF
     assert not market.matches_runtime_code(bytes(code))
     assert not market.matches_runtime_code(bytes(code[:-1]))
+
+
+def test_runtime_code_match_ignores_only_the_metadata_hash() -> None:
+    """A build under other source unit names (ape's) differs only in the metadata hash; the
+    solc version in the trailer and every other byte still count."""
+    clear_artifact_cache()
+    market = load_artifact("Marketplace")
+    code = bytes.fromhex(market.deployed_bytecode[2:])
+    [trailer] = list(SOLC_METADATA.finditer(code))
+    assert trailer.end() == len(code)
+    hash_at, version_at = trailer.start(1), trailer.start(2)
+
+    other_hash = bytearray(code)
+    other_hash[hash_at : hash_at + 34] = b"\x12\x20" + bytes(range(32))
+    assert market.matches_runtime_code(bytes(other_hash))
+
+    other_solc = bytearray(code)
+    other_solc[version_at + 2] ^= 0x01
+    assert not market.matches_runtime_code(bytes(other_solc))
+
+    other_code = bytearray(other_hash)
+    other_code[trailer.start() - 1] ^= 0xFF
+    assert not market.matches_runtime_code(bytes(other_code))
 
 
 def test_artifact_hash_matches_index_and_detects_tampering(standin_artifacts: Path) -> None:
