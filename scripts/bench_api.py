@@ -256,8 +256,9 @@ def report(results: list[WrkResult], args: argparse.Namespace) -> str:
         ),
         (
             f"- `detail`: `GET /api/listings/<id>` over all {results[1].paths} listings. Each"
-            " request reads the chain head (`eth_getBlockByNumber`, one read shared by the"
-            " requests that arrive while it runs: `head_max_age` 0, the default); the listing is"
+            " request waits for a read of the chain head (`eth_getBlockByNumber`) that started"
+            " after it arrived, one read serving every request waiting for it (`head_max_age` 0,"
+            " the default); the listing is"
             " read from the chain (logs and two calls to Anvil) only when no view of it is"
             " current at that head (its state at a block never changes; a new block drops only"
             " the views of listings its marketplace logs name, a reorg drops all). Its document"
