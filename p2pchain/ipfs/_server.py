@@ -25,11 +25,8 @@ import json
 import os
 import platform
 import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Self
 
 import uvicorn
 from fastapi import FastAPI, Request
@@ -39,6 +36,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from p2pchain._errors import ContentVerificationError, IpfsError
+from p2pchain._serve import LoopbackServer
 from p2pchain.ipfs._importer import parse_chunker
 from p2pchain.ipfs._local import LocalStore
 from p2pchain.ipfs._multiformats import CID
@@ -407,7 +405,7 @@ def serve(
     uvicorn.run(create_app(_open_store(store)), host=bind, port=port, log_level=log_level)
 
 
-class DevNode:
+class DevNode(LoopbackServer):
     """The dev node in a background thread, on a free port by default.
 
     Use as a context manager::
@@ -428,67 +426,16 @@ class DevNode:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        self.host = _check_host(host)
+        bind = _check_host(host)
         self.store = _open_store(store)
-        self._requested_port = port
-        self.port = port
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        """The node's base URL (RPC under ``/api/v0``, gateway under ``/ipfs``)."""
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> Self:
-        """Start serving; return once the socket accepts connections.
-
-        Raises:
-            IpfsError: If the port is taken or the server does not come up within 15 seconds.
-        """
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((self.host, self._requested_port))
-        except OSError as exc:
-            sock.close()
-            raise IpfsError(
-                f"cannot listen on {self.host}:{self._requested_port}: {exc.strerror or exc}"
-            ) from None
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            create_app(self.store), log_level="warning", lifespan="off", access_log=False
+        super().__init__(
+            create_app(self.store),
+            host=bind,
+            port=port,
+            name="IPFS dev node",
+            error=IpfsError,
+            lifespan="off",
         )
-        server = uvicorn.Server(config)
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.run,
-            kwargs={"sockets": [sock]},
-            name=f"ipfs-devnode-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 15
-        while not server.started and self._thread.is_alive() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        if not server.started:
-            raise IpfsError(f"the IPFS dev node did not start on {self.url}")
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and wait for the thread to end."""
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=15)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def main_serve(argv: list[str] | None = None) -> int:
