@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from _postgres import postgres_server, postgres_url  # noqa: F401 (shared fixtures)
 
 from p2pchain._chains import AnvilChain, DevChain, EmbeddedChain, GanacheChain
