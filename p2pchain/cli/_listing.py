@@ -321,6 +321,57 @@ def _defaults(fields: dict[str, Any], file: Path | None) -> dict[str, Any]:
     return fields
 
 
+def _create_from_flags(
+    *,
+    signed: bool,
+    out: Path | None,
+    quiet: bool,
+    file: Path | None,
+    image: list[Path] | None,
+    title: str | None,
+    price: str | None,
+    category: str | None,
+    kind: str | None,
+    condition: str | None,
+    description: str | None,
+    quantity: int | None,
+    deposit: str | None,
+    tag: list[str] | None,
+    rental_from: str | None,
+    rental_until: str | None,
+    arbitrator: str | None,
+    arbitrator_fee: int | None,
+    review_window: str,
+    expires_in: str | None,
+) -> None:
+    """What ``listing create`` and ``listing sign`` share: their flags, then :func:`_create`."""
+    fields = _fields(
+        title,
+        price,
+        category,
+        kind,
+        condition,
+        description,
+        quantity,
+        deposit,
+        tag,
+        rental_from,
+        rental_until,
+    )
+    _create(
+        signed=signed,
+        out=out,
+        quiet=quiet,
+        file=file,
+        images=list(image or []),
+        fields=_defaults(fields, file),
+        arbitrator=arbitrator,
+        arbitrator_fee=arbitrator_fee,
+        review_window=review_window,
+        expires_in=expires_in,
+    )
+
+
 @command(listing_app, "create", shared=WRITE)
 def create(
     title: TitleOpt = None,
@@ -343,34 +394,7 @@ def create(
     quiet: QuietOpt = False,
 ) -> None:
     """List on-chain: images and the document go to IPFS first, then one transaction."""
-    fields = _defaults(
-        _fields(
-            title,
-            price,
-            category,
-            kind,
-            condition,
-            description,
-            quantity,
-            deposit,
-            tag,
-            rental_from,
-            rental_until,
-        ),
-        file,
-    )
-    _create(
-        signed=False,
-        out=None,
-        quiet=quiet,
-        file=file,
-        images=list(image or []),
-        fields=fields,
-        arbitrator=arbitrator,
-        arbitrator_fee=arbitrator_fee,
-        review_window=review_window,
-        expires_in=expires_in,
-    )
+    _create_from_flags(signed=False, out=None, **locals())
 
 
 @command(listing_app, "sign", shared=WRITE)
@@ -398,34 +422,7 @@ def sign(
     quiet: QuietOpt = False,
 ) -> None:
     """Sign a listing off-chain (EIP-712, no gas); buyers put it on-chain with their purchase."""
-    fields = _defaults(
-        _fields(
-            title,
-            price,
-            category,
-            kind,
-            condition,
-            description,
-            quantity,
-            deposit,
-            tag,
-            rental_from,
-            rental_until,
-        ),
-        file,
-    )
-    _create(
-        signed=True,
-        out=out,
-        quiet=quiet,
-        file=file,
-        images=list(image or []),
-        fields=fields,
-        arbitrator=arbitrator,
-        arbitrator_fee=arbitrator_fee,
-        review_window=review_window,
-        expires_in=expires_in,
-    )
+    _create_from_flags(signed=True, **locals())
 
 
 def check_listing_ref(ref: str) -> None:
