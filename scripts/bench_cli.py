@@ -26,9 +26,19 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 REPORT = REPO / "docs" / "bench-cli.md"
-NOUNS = ("wallet", "node", "ipfs", "listing", "trade", "config", "completion")
 BUDGET = 0.3
 HEAVY = ("web3", "eth_account", "fastapi", "rich", "pydantic", "yaml", "requests")
+
+
+def commands() -> list[str]:
+    """Every top-level noun and command of the CLI, as the app registers them."""
+    from p2pchain.cli import app
+
+    names = [group.name for group in app.registered_groups if group.name]
+    names += [
+        c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands
+    ]
+    return sorted(name for name in names if name)
 
 
 def entry_point() -> str:
@@ -86,7 +96,7 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     rows = []
     for label, argv in [("--help", [exe, "--help"])] + [
-        (f"{noun} --help", [exe, noun, "--help"]) for noun in NOUNS
+        (f"{noun} --help", [exe, noun, "--help"]) for noun in commands()
     ]:
         times = wall_times(argv, args.runs)
         row = (label, min(times), statistics.median(times), max(times))
