@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from p2pchain._views import Listing
+    from p2pchain.market._views import Listing
 
 
 @dataclass(frozen=True)

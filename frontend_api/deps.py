@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from frontend_api.services import Services
 
 if TYPE_CHECKING:
-    from p2pchain._client import MarketplaceClient
+    from p2pchain.market._client import MarketplaceClient
 
 
 def get_services(request: Request) -> Services:

@@ -22,11 +22,11 @@ LISTING_CACHE_SIZE = 4096
 MAX_BLOCKS_FOLLOWED = 256
 
 if TYPE_CHECKING:
-    from p2pchain._client import MarketplaceClient
-    from p2pchain._listings import ListingDocument
-    from p2pchain._views import Listing
     from p2pchain.indexer import Indexer, IndexReader
     from p2pchain.ipfs import IpfsBackend
+    from p2pchain.market._client import MarketplaceClient
+    from p2pchain.market._listings import ListingDocument
+    from p2pchain.market._views import Listing
 
 
 def _hex(value: str | bytes) -> str:
@@ -81,7 +81,7 @@ class Services:
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    from p2pchain._client import MarketplaceClient
+                    from p2pchain.market._client import MarketplaceClient
 
                     self._client = MarketplaceClient.connect(
                         self.settings.network, deployments=self.settings.deployments
@@ -232,7 +232,7 @@ class Services:
             if cached is not None:
                 self._documents.move_to_end(cid)
                 return cached
-        from p2pchain._listings import MAX_DOCUMENT_SIZE, parse_listing_document
+        from p2pchain.market._listings import MAX_DOCUMENT_SIZE, parse_listing_document
 
         document = parse_listing_document(self.backend.cat(cid, max_size=MAX_DOCUMENT_SIZE))
         with self._lock:

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-#: Largest upload the API accepts (a listing image: 5 MiB; see ``p2pchain._listings``).
+#: Largest upload the API accepts (a listing image: 5 MiB; see ``p2pchain.market._listings``).
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 

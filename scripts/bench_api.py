@@ -41,12 +41,12 @@ from pathlib import Path
 
 import requests
 
-from p2pchain._chains import AnvilChain, free_port
-from p2pchain._client import MarketplaceClient
-from p2pchain._deploy import DeploymentsFile, deploy
-from p2pchain._listings import publish_listing
+from p2pchain.chain._deploy import DeploymentsFile, deploy
+from p2pchain.chain._nodes import AnvilChain, free_port
 from p2pchain.indexer import Indexer
 from p2pchain.ipfs import LocalStore
+from p2pchain.market._client import MarketplaceClient
+from p2pchain.market._listings import publish_listing
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WORDS = ("bike", "lamp", "camera", "desk", "guitar", "tent", "drill", "sofa", "kettle", "boots")

@@ -21,7 +21,7 @@ except ImportError:  # plain `python scripts/compile.py` without an install
     sys.path.insert(0, str(ROOT))
 
 from p2pchain._errors import P2PChainError
-from p2pchain._solc import compile_contracts, default_artifacts_dir, write_artifacts
+from p2pchain.compiler._solc import compile_contracts, default_artifacts_dir, write_artifacts
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,7 +5,7 @@ an arbitrator named) and a helmet as a gasless signed listing; a buyer finds and
 rents it, releases the rent and gets the deposit back; both rate each other; the helmet trade is
 disputed and the arbitrator rules a split. Each step prints its transaction hash and gas; the
 run ends with balances, reputations and a gas table. The story itself is
-:func:`p2pchain._demo.run_demo`, also behind ``p2pchain demo``.
+:func:`p2pchain.demo._story.run_demo`, also behind ``p2pchain demo``.
 
 Usage: ``python scripts/demo.py [--network embedded|anvil|ganache]`` (or ``make demo``).
 """
@@ -21,8 +21,8 @@ try:
 except ImportError:  # plain `python scripts/demo.py` without an install
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from p2pchain._demo import NETWORKS, run_demo
 from p2pchain._errors import P2PChainError
+from p2pchain.demo._story import NETWORKS, run_demo
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,9 +40,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from p2pchain._artifacts import artifact_hash, load_artifact
-from p2pchain._chains import ANVIL_CHAIN_ID, GANACHE_CHAIN_ID, DevChain, open_chain
-from p2pchain._deploy import (
+from p2pchain._errors import DeploymentError, P2PChainError
+from p2pchain.chain._deploy import (
     MARKETPLACE,
     Deployment,
     DeploymentsFile,
@@ -50,7 +49,8 @@ from p2pchain._deploy import (
     deploy,
     verify_deployment,
 )
-from p2pchain._errors import DeploymentError, P2PChainError
+from p2pchain.chain._nodes import ANVIL_CHAIN_ID, GANACHE_CHAIN_ID, DevChain, open_chain
+from p2pchain.compiler._artifacts import artifact_hash, load_artifact
 
 #: Environment variable holding the deployer's private key (0x hex).
 DEPLOYER_KEY_ENV = "P2PCHAIN_DEPLOYER_KEY"

@@ -8,7 +8,7 @@ Starts a fresh Anvil (Shanghai rules, like every p2pchain dev chain), deploys th
 and a TestERC20, warms the contracts up with a few complete trades, then measures every path N
 times (default 5), each time on a fresh listing at a price of 1 ETH (or 1 token). Every figure is
 the ``gasUsed`` of a real receipt; a path's figure is the median over the repetitions, with min/max
-shown when they differ. Trades are rebuilt from the receipts' events with :mod:`p2pchain._model`
+shown when they differ. Trades are rebuilt from the receipts' events with :mod:`p2pchain.chain._model`
 (``open_trade``/``apply_event``) and checked against the contract with ``checkTrade`` before every
 call, so a figure is never taken from a call that did something other than intended.
 
@@ -48,11 +48,10 @@ from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError
 from web3.types import TxParams, TxReceipt
 
-from p2pchain._artifacts import artifact_hash, load_artifact
-from p2pchain._chains import DEV_HARDFORK, AnvilChain
-from p2pchain._deploy import Deployment, deploy
 from p2pchain._errors import P2PChainError
-from p2pchain._model import (
+from p2pchain._paths import find_node_modules, find_node_tool
+from p2pchain.chain._deploy import Deployment, deploy
+from p2pchain.chain._model import (
     ZERO_ADDRESS,
     ListingTerms,
     Trade,
@@ -63,9 +62,10 @@ from p2pchain._model import (
     partial_trade_id,
     signed_listing_typed_data,
 )
-from p2pchain._paths import find_node_modules, find_node_tool
-from p2pchain._solc import compiler_settings
-from p2pchain._tx import send_transaction
+from p2pchain.chain._nodes import DEV_HARDFORK, AnvilChain
+from p2pchain.chain._tx import send_transaction
+from p2pchain.compiler._artifacts import artifact_hash, load_artifact
+from p2pchain.compiler._solc import compiler_settings
 
 ETH = ZERO_ADDRESS
 ONE = 10**18
@@ -1171,7 +1171,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     w(
         f"- anvil {env['anvil']} (`{env['client_version']}`), hardfork `{env['hardfork']}`, chain id {env['chain_id']}"
     )
-    w(f"- solc {env['solc']}, settings (`p2pchain._solc.compiler_settings()`):")
+    w(f"- solc {env['solc']}, settings (`p2pchain.compiler._solc.compiler_settings()`):")
     w("")
     w("  ```json")
     for line in json.dumps(env["compiler_settings"], indent=2, sort_keys=True).splitlines():

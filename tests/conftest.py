@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from _postgres import postgres_server, postgres_url  # noqa: F401 (shared fixtures)
 
-from p2pchain._chains import AnvilChain, DevChain, EmbeddedChain, GanacheChain
-from p2pchain._solc import ensure_solc
+from p2pchain.chain._nodes import AnvilChain, DevChain, EmbeddedChain, GanacheChain
+from p2pchain.compiler._solc import ensure_solc
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEV_CHAIN_NAMES = ("embedded", "anvil", "ganache")

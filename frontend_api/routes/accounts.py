@@ -9,9 +9,9 @@ from fastapi import APIRouter, Path
 
 from frontend_api.deps import ServicesDep
 from frontend_api.schemas import NextStepOut, TradeOut, TradesOut, TrustOut
-from p2pchain._model import ZERO_ADDRESS, Trade, TradeState
-from p2pchain._views import TradeView
+from p2pchain.chain._model import ZERO_ADDRESS, Trade, TradeState
 from p2pchain.indexer import IndexedTrade
+from p2pchain.market._views import TradeView
 
 router = APIRouter(prefix="/api/accounts", tags=["accounts"])
 

@@ -19,8 +19,8 @@ from frontend_api.errors import ApiError
 from frontend_api.schemas import UploadOut
 from frontend_api.services import Services
 from p2pchain._errors import IpfsError
-from p2pchain._listings import MAX_IMAGE_SIZE, parse_listing_document
 from p2pchain.ipfs import CID, compute_cid
+from p2pchain.market._listings import MAX_IMAGE_SIZE, parse_listing_document
 
 router = APIRouter(tags=["ipfs"])
 

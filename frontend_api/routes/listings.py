@@ -15,9 +15,9 @@ from frontend_api.routes.tx import parse_signed_listing
 from frontend_api.schemas import ListingDetailOut, SearchOut, TermsOut
 from frontend_api.services import Services
 from p2pchain._errors import IpfsError, ListingError, P2PChainError
-from p2pchain._views import Listing
 from p2pchain.indexer import IndexedListing, SearchQuery, TrustView
 from p2pchain.ipfs import CID
+from p2pchain.market._views import Listing
 
 router = APIRouter(prefix="/api/listings", tags=["listings"])
 
@@ -113,7 +113,7 @@ def seller_trust(services: Services, address: str) -> TrustView | None:
 
 def listing_detail(services: Services, listing: Listing) -> ListingDetailOut:
     """A chain listing with its document (verified, checked against the terms) and trust."""
-    from p2pchain._listings import check_agreement
+    from p2pchain.market._listings import check_agreement
 
     terms = _terms_out(listing)
     document = None

@@ -38,9 +38,9 @@ from frontend_api.schemas import (
     UnsignedTx,
     WithdrawIn,
 )
-from p2pchain._client import MarketplaceClient, PreparedCall
-from p2pchain._model import listing_id
-from p2pchain._views import SignedListing, to_json_rpc
+from p2pchain.chain._model import listing_id
+from p2pchain.market._client import MarketplaceClient, PreparedCall
+from p2pchain.market._views import SignedListing, to_json_rpc
 
 router = APIRouter(prefix="/api/tx", tags=["transactions"])
 

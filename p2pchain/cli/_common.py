@@ -28,9 +28,9 @@ if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
     from eth_typing import ChecksumAddress
 
-    from p2pchain._client import MarketplaceClient
-    from p2pchain._wallet import Wallet
     from p2pchain.ipfs import IpfsBackend
+    from p2pchain.market._client import MarketplaceClient
+    from p2pchain.wallet._wallet import Wallet
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 CONFIG_ENV = "P2PCHAIN_CONFIG"
@@ -88,7 +88,7 @@ def config_path() -> Path:
 
 def deployments_path() -> Path:
     """The deployments file: ``$P2PCHAIN_DEPLOYMENTS``, else ``<data dir>/deployments.json``."""
-    from p2pchain._deploy import default_deployments_path
+    from p2pchain.chain._deploy import default_deployments_path
 
     return default_deployments_path()
 
@@ -440,13 +440,13 @@ class Options:
 
     def wallet(self) -> Wallet:
         """The keystore folder (``<data dir>/keystores``)."""
-        from p2pchain._wallet import Wallet
+        from p2pchain.wallet._wallet import Wallet
 
         return Wallet()
 
     def passphrase(self, label: str, confirm: bool = False) -> str:
         """The passphrase from ``--passphrase-file``, ``$P2PCHAIN_PASSPHRASE`` or a prompt."""
-        from p2pchain._wallet import resolve_passphrase
+        from p2pchain.wallet._wallet import resolve_passphrase
 
         return resolve_passphrase(
             file=self.passphrase_file, label=label, confirm=confirm, prompt=_prompt_hidden
@@ -474,8 +474,8 @@ class Options:
 
     def client(self, *, signer: bool = True) -> MarketplaceClient:
         """Connect to the network's deployment, with the unlocked account when ``signer``."""
-        from p2pchain._client import MarketplaceClient
-        from p2pchain._deploy import DeploymentsFile
+        from p2pchain.chain._deploy import DeploymentsFile
+        from p2pchain.market._client import MarketplaceClient
 
         if signer:  # an unknown account fails before anything else
             name = self.account_name()

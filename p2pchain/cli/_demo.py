@@ -36,7 +36,7 @@ def demo(
     """Run the whole marketplace: list (with a photo on IPFS), buy, release, rate, dispute, rule."""
     from rich.console import Console
 
-    from p2pchain._demo import run_demo
+    from p2pchain.demo._story import run_demo
 
     console = Console(quiet=True) if json_output else None
     try:

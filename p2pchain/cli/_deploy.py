@@ -30,11 +30,11 @@ def deploy(
 
     On a dev node without --account, the dev mnemonic's first account pays.
     """
-    from p2pchain._chains import RpcChain, dev_accounts
-    from p2pchain._client import CONNECTION_ERRORS
-    from p2pchain._deploy import DeploymentsFile, verify_deployment
-    from p2pchain._deploy import deploy as deploy_contracts
     from p2pchain._errors import ChainError, DeploymentError
+    from p2pchain.chain._deploy import DeploymentsFile, verify_deployment
+    from p2pchain.chain._deploy import deploy as deploy_contracts
+    from p2pchain.chain._node_errors import CONNECTION_ERRORS
+    from p2pchain.chain._nodes import RpcChain, dev_accounts
 
     o = opts()
     window = parse_duration(ruling_window, "ruling window")

@@ -24,9 +24,9 @@ from p2pchain.cli._common import (
 from p2pchain.cli._show import listing_json, listings_table, show_listing, terms_json
 
 if TYPE_CHECKING:
-    from p2pchain._client import MarketplaceClient
-    from p2pchain._views import Listing, SignedListing
     from p2pchain.ipfs import IpfsBackend
+    from p2pchain.market._client import MarketplaceClient
+    from p2pchain.market._views import Listing, SignedListing
 
 listing_app = noun_app("Create, sign, update, close and show listings.")
 
@@ -153,7 +153,7 @@ def _create(
     review_window: str,
     expires_in: str | None,
 ) -> None:
-    from p2pchain._listings import publish_listing
+    from p2pchain.market._listings import publish_listing
 
     o = opts()
     data, image_paths = build_document(fields, file, images)
@@ -433,7 +433,7 @@ def check_listing_ref(ref: str) -> None:
     """
     text = ref.strip()
     if text.startswith(("0x", "0X")):
-        from p2pchain._validation import bytes32
+        from p2pchain.market._validation import bytes32
 
         bytes32(text, "a listing id")
     elif not Path(text).expanduser().is_file():
@@ -448,7 +448,7 @@ def resolve_listing(client: MarketplaceClient, ref: str) -> Listing | SignedList
     Raises:
         CliError: Neither a listing id nor a readable signed-listing file.
     """
-    from p2pchain._views import SignedListing
+    from p2pchain.market._views import SignedListing
 
     check_listing_ref(ref)
     text = ref.strip()
@@ -467,7 +467,7 @@ def resolve_listing(client: MarketplaceClient, ref: str) -> Listing | SignedList
 def show(listing: ListingArg) -> None:
     """Show a listing: on-chain terms and state, and its document verified from IPFS."""
     from p2pchain._errors import IpfsError, ListingError
-    from p2pchain._listings import fetch_listing
+    from p2pchain.market._listings import fetch_listing
 
     o = opts()
     check_listing_ref(listing)
@@ -520,8 +520,8 @@ def update(
     """Change an on-chain listing's price, units, window or expiry (a new document is stored)."""
     from dataclasses import replace
 
-    from p2pchain._listings import fetch_listing, parse_listing_document
-    from p2pchain._views import Listing as ListingView
+    from p2pchain.market._listings import fetch_listing, parse_listing_document
+    from p2pchain.market._views import Listing as ListingView
 
     o = opts()
     check_listing_ref(listing)
@@ -568,7 +568,7 @@ def update(
 @command(listing_app, "close", shared=WRITE)
 def close(listing: ListingArg) -> None:
     """Close an on-chain listing, or cancel a signed one (open trades are not affected)."""
-    from p2pchain._views import SignedListing
+    from p2pchain.market._views import SignedListing
 
     o = opts()
     check_listing_ref(listing)

@@ -103,7 +103,7 @@ def local_node_url(name: str = "local") -> str:
 
 
 def _argv(kind: str, binary: Path, port: int, block_time: int | None) -> list[str]:
-    from p2pchain._chains import anvil_argv, ganache_argv
+    from p2pchain.chain._nodes import anvil_argv, ganache_argv
 
     if kind == "anvil":
         return anvil_argv(binary, port) + (["--block-time", str(block_time)] if block_time else [])
@@ -113,7 +113,7 @@ def _argv(kind: str, binary: Path, port: int, block_time: int | None) -> list[st
 
 
 def _wait_ready(process: subprocess.Popen[bytes], url: str, log: Path, timeout: float) -> None:
-    from p2pchain._chains import _rpc_ready
+    from p2pchain.chain._nodes import _rpc_ready
 
     deadline = time.monotonic() + timeout
     while not _rpc_ready(url):
@@ -141,8 +141,8 @@ def start(
     ] = None,
 ) -> None:
     """Start a dev node in the background on 127.0.0.1 (ten funded dev accounts)."""
-    from p2pchain._chains import _node_tool, free_port
     from p2pchain._paths import find_node_modules
+    from p2pchain.chain._nodes import _node_tool, free_port
 
     if kind not in KINDS:
         raise CliError(f"unknown node kind {kind!r}: use anvil or ganache")
@@ -250,7 +250,7 @@ def status() -> None:
             lambda: typer.echo("no local node is running (start one: p2pchain node start)"),
         )
         raise typer.Exit(3)
-    from p2pchain._chains import RpcChain
+    from p2pchain.chain._nodes import RpcChain
 
     chain = RpcChain(str(record["url"]))
     block = int(chain.w3.eth.block_number)
@@ -275,7 +275,7 @@ def fund(
     ] = "100eth",
 ) -> None:
     """Set an account's ETH balance on a dev node (Anvil or Ganache), e.g. a new wallet's."""
-    from p2pchain._chains import RpcChain
+    from p2pchain.chain._nodes import RpcChain
 
     o = opts()
     value = parse_amount(amount)

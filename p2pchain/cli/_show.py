@@ -15,9 +15,9 @@ from p2pchain.cli._common import (
 )
 
 if TYPE_CHECKING:
-    from p2pchain._listings import VerifiedListing
-    from p2pchain._model import ListingTerms
-    from p2pchain._views import Listing, Rating, TradeView
+    from p2pchain.chain._model import ListingTerms
+    from p2pchain.market._listings import VerifiedListing
+    from p2pchain.market._views import Listing, Rating, TradeView
 
 
 def cid_text(raw: bytes) -> str:

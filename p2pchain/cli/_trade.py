@@ -25,8 +25,8 @@ from p2pchain.cli._common import (
 from p2pchain.cli._show import arbitrator_text, show_trade, trade_json, trades_table
 
 if TYPE_CHECKING:
-    from p2pchain._client import MarketplaceClient, PreparedCall
-    from p2pchain._views import TradeView
+    from p2pchain.market._client import MarketplaceClient, PreparedCall
+    from p2pchain.market._views import TradeView
 
 trade_app = noun_app("Buy, settle, dispute and inspect trades.")
 settle_app = noun_app("Agree a split with the other party: one proposes, the other accepts.")
@@ -44,7 +44,7 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the tr
 
 
 def _trade_id(value: str) -> str:
-    from p2pchain._validation import bytes32
+    from p2pchain.market._validation import bytes32
 
     text = value.strip()
     bytes32(text, "a trade id")
@@ -331,7 +331,7 @@ def mine(
     role: Annotated[str | None, typer.Option(help="Only as buyer, seller or arbitrator.")] = None,
 ) -> None:
     """List your trades."""
-    from p2pchain._views import Role
+    from p2pchain.market._views import Role
 
     o = opts()
     chosen = None

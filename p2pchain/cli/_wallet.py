@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from p2pchain._wallet import Wallet
+    from p2pchain.wallet._wallet import Wallet
 
 from p2pchain.cli._common import (
     CliError,
@@ -49,7 +49,7 @@ def new(name: NameArg) -> None:
 
 
 def _valid(name: str) -> bool:
-    from p2pchain._wallet import _name_problem
+    from p2pchain.wallet._wallet import _name_problem
 
     problem = _name_problem(name)
     if problem is not None:
@@ -148,7 +148,7 @@ def show(
     ] = True,
 ) -> None:
     """Show a keystore's address (and its ETH balance when the network answers)."""
-    from p2pchain._chains import RpcChain
+    from p2pchain.chain._nodes import RpcChain
 
     o = opts()
     wallet = o.wallet()

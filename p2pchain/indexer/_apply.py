@@ -1,8 +1,8 @@
 """Applying decoded events to the index's rows: listings, trades, ratings, raw events.
 
 One :class:`Batch` holds the rows a block range touches in memory: it loads them in bulk, applies
-each event in chain order (trades through :func:`p2pchain._model.open_trade` and
-:func:`~p2pchain._model.apply_event`, exactly as the contract computes them), and writes them back
+each event in chain order (trades through :func:`p2pchain.chain._model.open_trade` and
+:func:`~p2pchain.chain._model.apply_event`, exactly as the contract computes them), and writes them back
 with one upsert per table, inside the caller's transaction. The same code replays stored events
 after a reorg.
 """
@@ -15,8 +15,8 @@ from typing import Any
 
 from eth_utils import to_checksum_address as _to_checksum
 
-from p2pchain._events import DecodedEvent
-from p2pchain._model import (
+from p2pchain.chain._events import DecodedEvent
+from p2pchain.chain._model import (
     TRADE_TRANSITIONS,
     ZERO_ADDRESS,
     ListingTerms,

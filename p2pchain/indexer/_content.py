@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from p2pchain._errors import ContentVerificationError, IpfsError, ListingError, P2PChainError
-from p2pchain._model import ZERO_ADDRESS, ListingTerms
-from p2pchain._views import Listing, ListingStatus
+from p2pchain.chain._model import ZERO_ADDRESS, ListingTerms
+from p2pchain.market._views import Listing, ListingStatus
 
 #: Unavailable documents are retried at most this many times (once per sync).
 MAX_ATTEMPTS = 5
@@ -38,7 +38,7 @@ def fetch_document(backend: Any, cid: str) -> Fetched:
         backend: Any ``IpfsBackend``.
         cid: The document's CID text; an unparseable one is ``invalid``.
     """
-    from p2pchain._listings import MAX_DOCUMENT_SIZE, parse_listing_document
+    from p2pchain.market._listings import MAX_DOCUMENT_SIZE, parse_listing_document
 
     if cid.startswith("invalid:"):
         return Fetched("invalid", "the terms' CID is not a valid CID", None)
@@ -89,7 +89,7 @@ def resolve(row: dict[str, Any], document: tuple[str, str | None, str | None] | 
         row: The listing (changed in place).
         document: ``(status, reason, body)`` of the row's CID, or ``None`` if never fetched.
     """
-    from p2pchain._listings import check_agreement, parse_listing_document
+    from p2pchain.market._listings import check_agreement, parse_listing_document
 
     for key in ("title", "description", "category", "kind", "images", "document"):
         row[key] = None

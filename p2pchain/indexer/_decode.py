@@ -1,4 +1,4 @@
-"""Log decoding for bulk reads: :class:`p2pchain._events.EventDecoder`'s layouts, read word by word.
+"""Log decoding for bulk reads: :class:`p2pchain.chain._events.EventDecoder`'s layouts, read word by word.
 
 Same ABI, same layouts (names, types, topic order) as the base class, and the same results (the
 tests compare both on every event the contracts emit). The indexer decodes thousands of logs per
@@ -27,7 +27,7 @@ from typing import Any
 
 from eth_utils import to_checksum_address
 
-from p2pchain._events import EventDecoder
+from p2pchain.chain._events import EventDecoder
 
 _UINT = re.compile(r"^uint(\d*)$")
 _BYTES_N = re.compile(r"^bytes([1-9]|[12]\d|3[0-2])$")

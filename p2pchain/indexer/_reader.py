@@ -11,7 +11,7 @@ from typing import Any, Self
 from eth_utils import is_address, to_checksum_address
 from pydantic import ValidationError
 
-from p2pchain._model import TradeState
+from p2pchain.chain._model import TradeState
 from p2pchain.indexer._apply import LISTING_COLUMNS, TRADE_COLUMNS
 from p2pchain.indexer._db import Database, price_key
 from p2pchain.indexer._errors import IndexerError

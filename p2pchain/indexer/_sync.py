@@ -23,10 +23,10 @@ from typing import Any, cast
 
 from web3.types import LogReceipt
 
-from p2pchain._artifacts import load_artifact
-from p2pchain._deploy import MARKETPLACE, REPUTATION, Deployment
 from p2pchain._errors import P2PChainError
-from p2pchain._events import DecodedEvent
+from p2pchain.chain._deploy import MARKETPLACE, REPUTATION, Deployment
+from p2pchain.chain._events import DecodedEvent
+from p2pchain.compiler._artifacts import load_artifact
 from p2pchain.indexer._apply import Batch, refresh_fulltext, to_checksum_address
 from p2pchain.indexer._content import MAX_ATTEMPTS, fetch_document, resolve
 from p2pchain.indexer._decode import BulkEventDecoder
@@ -570,8 +570,8 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _load_deployment(chain: Any) -> Deployment:
-    from p2pchain._chains import RpcChain
-    from p2pchain._deploy import load_deployment
+    from p2pchain.chain._deploy import load_deployment
+    from p2pchain.chain._nodes import RpcChain
 
     target = RpcChain(chain) if isinstance(chain, str) else chain
     try:

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from p2pchain._errors import ContentVerificationError, IpfsError
+from p2pchain._paths import DATA_DIR_ENV
 from p2pchain.ipfs._backend import CIDLike, IpfsBackend
 from p2pchain.ipfs._gateway import GatewayBackend
 from p2pchain.ipfs._importer import (
@@ -25,7 +26,7 @@ from p2pchain.ipfs._importer import (
     import_file,
 )
 from p2pchain.ipfs._kubo import KuboBackend
-from p2pchain.ipfs._local import DATA_DIR_ENV, LocalStore, default_store_dir
+from p2pchain.ipfs._local import LocalStore, default_store_dir
 from p2pchain.ipfs._multiformats import CID, Multihash
 from p2pchain.ipfs._reader import DEFAULT_MAX_CAT_SIZE, MAX_BLOCK_SIZE, verify_block
 from p2pchain.ipfs._server import DevNode, create_app, serve

@@ -22,9 +22,9 @@ from fastapi.testclient import TestClient
 
 from frontend_api import ApiSettings, Services, create_app
 from frontend_api.server import ApiServer
-from p2pchain._chains import AnvilChain
-from p2pchain._listings import PublishedListing, publish_listing
+from p2pchain.chain._nodes import AnvilChain
 from p2pchain.ipfs import LocalStore
+from p2pchain.market._listings import PublishedListing, publish_listing
 
 
 def png(width: int = 240, height: int = 160, rgb: tuple[int, int, int] = (200, 60, 40)) -> bytes:

@@ -13,8 +13,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from api.conftest import ApiWorld, get_json
-from p2pchain._chains import free_port
-from p2pchain._deploy import DeploymentsFile
+from p2pchain.chain._deploy import DeploymentsFile
+from p2pchain.chain._nodes import free_port
 from p2pchain.cli import app
 
 

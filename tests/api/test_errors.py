@@ -9,10 +9,10 @@ from fastapi.testclient import TestClient
 
 from api.conftest import ApiWorld
 from frontend_api import ApiSettings, Services, create_app
-from p2pchain._chains import AnvilChain
-from p2pchain._client import MarketplaceClient
-from p2pchain._deploy import deploy
+from p2pchain.chain._deploy import deploy
+from p2pchain.chain._nodes import AnvilChain
 from p2pchain.ipfs import LocalStore
+from p2pchain.market._client import MarketplaceClient
 
 ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 ID = "0x" + "11" * 32

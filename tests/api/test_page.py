@@ -22,7 +22,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from api.conftest import ApiWorld, png
 from frontend_api.server import ApiServer
-from p2pchain._model import TradeState
+from p2pchain.chain._model import TradeState
 from p2pchain.ipfs import CID
 
 CHROMIUM = "/usr/bin/chromium"

@@ -148,7 +148,7 @@ def test_signed_listing_detail_before_and_after_its_first_purchase(
     world: ApiWorld, api: TestClient
 ) -> None:
     from api.conftest import document
-    from p2pchain._listings import publish_listing
+    from p2pchain.market._listings import publish_listing
 
     published = publish_listing(
         world.market.seller,

@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
 from api.conftest import ApiWorld, make_world
 from frontend_api.app import OPENAPI_PATH
 from frontend_api.server import ApiServer
-from p2pchain._chains import AnvilChain
+from p2pchain.chain._nodes import AnvilChain
 
 
 @pytest.fixture(scope="module")

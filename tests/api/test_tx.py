@@ -9,7 +9,7 @@ from eth_account import Account
 from fastapi.testclient import TestClient
 
 from api.conftest import ApiWorld
-from p2pchain._model import TradeState
+from p2pchain.chain._model import TradeState
 
 
 def _send(api: TestClient, world: ApiWorld, account: Any, prepared: dict[str, Any]) -> str:

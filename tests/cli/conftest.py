@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from p2pchain._chains import AnvilChain
-from p2pchain._wallet import Wallet
+from p2pchain.chain._nodes import AnvilChain
 from p2pchain.cli import app
+from p2pchain.wallet._wallet import Wallet
 
 PASSPHRASE = "correct horse battery staple"
 #: scrypt cost for the wallets fixtures create with the library (reading uses the file's own

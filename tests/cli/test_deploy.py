@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from p2pchain._chains import AnvilChain
-from p2pchain._deploy import DeploymentsFile, verify_deployment
+from p2pchain.chain._deploy import DeploymentsFile, verify_deployment
+from p2pchain.chain._nodes import AnvilChain
 
 from .conftest import Cli
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from p2pchain._chains import free_port
-from p2pchain._deploy import DeploymentsFile
+from p2pchain.chain._deploy import DeploymentsFile
+from p2pchain.chain._nodes import free_port
 
 from .conftest import Cli, Market
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from p2pchain._chains import free_port
+from p2pchain.chain._nodes import free_port
 from p2pchain.cli import app
 from p2pchain.ipfs import DevNode, KuboBackend, LocalStore, compute_cid
 

@@ -43,7 +43,7 @@ def test_importing_the_cli_loads_no_heavy_module() -> None:
     code = (
         "import sys, p2pchain.cli; "
         "heavy = [m for m in ('web3', 'eth_account', 'fastapi', 'rich', 'pydantic', 'yaml',"
-        " 'requests', 'p2pchain._client', 'p2pchain.ipfs') if m in sys.modules]; "
+        " 'requests', 'p2pchain.market._client', 'p2pchain.ipfs') if m in sys.modules]; "
         "print(','.join(heavy))"
     )
     result = subprocess.run(

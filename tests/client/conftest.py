@@ -15,8 +15,8 @@ from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
 
 from p2pchain import ETH, ListingTerms, MarketplaceClient, deploy
-from p2pchain._artifacts import load_artifact
-from p2pchain._chains import DevChain, EmbeddedChain
+from p2pchain.chain._nodes import DevChain, EmbeddedChain
+from p2pchain.compiler._artifacts import load_artifact
 
 ONE = 10**18
 DAY = 86_400

@@ -15,7 +15,7 @@ from p2pchain import (
     MarketplaceClient,
     RpcChain,
 )
-from p2pchain._chains import free_port
+from p2pchain.chain._nodes import free_port
 
 from .conftest import Market, make_market
 

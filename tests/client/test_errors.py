@@ -26,13 +26,13 @@ from p2pchain import (
     WindowOpen,
     decode_revert,
 )
-from p2pchain._contract_errors import (
+from p2pchain.chain._contract_errors import (
     ERROR_CLASSES,
     ERRORS_BY_SELECTOR,
     UNDOCUMENTED_ERRORS,
     abi_errors,
-    revert_data,
 )
+from p2pchain.chain._revert import revert_data
 
 ERRORS = abi_errors()
 

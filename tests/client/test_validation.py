@@ -131,7 +131,7 @@ def test_signing_another_sellers_terms_is_refused(market: Market) -> None:
 )
 def test_bad_id_message_shows_what_was_given(given: object, shown: str) -> None:
     """The message quotes the caller's input, not a half-decoded form of it."""
-    from p2pchain._validation import bytes32
+    from p2pchain.market._validation import bytes32
 
     with pytest.raises(IdError, match="^a trade id must be 32 bytes") as raised:
         bytes32(given, "a trade id")

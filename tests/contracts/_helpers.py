@@ -25,10 +25,10 @@ from web3.contract import Contract
 from web3.exceptions import ContractCustomError
 from web3.types import TxParams, TxReceipt
 
-from p2pchain._artifacts import load_artifact
-from p2pchain._chains import EmbeddedChain
-from p2pchain._model import ListingTerms, Trade, TradeState
-from p2pchain._tx import send_transaction
+from p2pchain.chain._model import ListingTerms, Trade, TradeState
+from p2pchain.chain._nodes import EmbeddedChain
+from p2pchain.chain._tx import send_transaction
+from p2pchain.compiler._artifacts import load_artifact
 
 from .market import Listing, Reverted, TradeRef, _error_table, _raw_revert_data
 from .market import Market as _BaseMarket

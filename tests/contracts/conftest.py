@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from p2pchain._chains import DevChain, EmbeddedChain
+from p2pchain.chain._nodes import DevChain, EmbeddedChain
 
 from .market import Market
 

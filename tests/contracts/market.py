@@ -1,7 +1,7 @@
 """A thin test driver for a deployed Marketplace: named actors, typed trades, decoded reverts.
 
 Every write is a real signed transaction on a real chain. Trades are rebuilt from the receipts'
-events with :mod:`p2pchain._model`, and each rebuilt trade is checked against the contract's own
+events with :mod:`p2pchain.chain._model`, and each rebuilt trade is checked against the contract's own
 record (``checkTrade``), so the Python mirror of the state machine is verified on every step.
 """
 
@@ -21,11 +21,9 @@ from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError
 from web3.types import TxReceipt
 
-from p2pchain._artifacts import load_artifact
-from p2pchain._chains import DevChain, EmbeddedChain
-from p2pchain._deploy import Deployment, deploy
-from p2pchain._events import receipt_events
-from p2pchain._model import (
+from p2pchain.chain._deploy import Deployment, deploy
+from p2pchain.chain._events import receipt_events
+from p2pchain.chain._model import (
     ZERO_ADDRESS,
     ListingTerms,
     Trade,
@@ -34,7 +32,9 @@ from p2pchain._model import (
     open_trade,
     signed_listing_typed_data,
 )
-from p2pchain._tx import send_transaction
+from p2pchain.chain._nodes import DevChain, EmbeddedChain
+from p2pchain.chain._tx import send_transaction
+from p2pchain.compiler._artifacts import load_artifact
 
 ETH = ZERO_ADDRESS
 ONE = 10**18

@@ -53,15 +53,15 @@ from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
 from web3.types import TxParams, TxReceipt
 
-from p2pchain._artifacts import load_artifact
-from p2pchain._model import (
+from p2pchain.chain._model import (
     ListingTerms,
     TradeState,
     apply_event,
     listing_id,
     open_trade,
 )
-from p2pchain._tx import send_transaction
+from p2pchain.chain._tx import send_transaction
+from p2pchain.compiler._artifacts import load_artifact
 
 from ._helpers import (
     Market,

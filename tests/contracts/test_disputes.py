@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from web3 import Web3
 
-from p2pchain._artifacts import load_artifact
-from p2pchain._model import ZERO_ADDRESS, TradeState
+from p2pchain.chain._model import ZERO_ADDRESS, TradeState
+from p2pchain.compiler._artifacts import load_artifact
 
 from ._helpers import (
     Market,

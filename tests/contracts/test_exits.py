@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from p2pchain._model import ZERO_ADDRESS
+from p2pchain.chain._model import ZERO_ADDRESS
 
 from ._helpers import (
     Market,

@@ -53,10 +53,8 @@ from hypothesis.stateful import (
 from web3.contract import Contract
 from web3.types import TxReceipt
 
-from p2pchain._artifacts import Artifact, load_artifact
-from p2pchain._chains import EmbeddedChain
-from p2pchain._events import receipt_events
-from p2pchain._model import (
+from p2pchain.chain._events import receipt_events
+from p2pchain.chain._model import (
     AMOUNT_RELEASED,
     DEPOSIT_RETURNED,
     PROPOSAL_MASK,
@@ -73,7 +71,9 @@ from p2pchain._model import (
     signed_listing_typed_data,
     trade_hash,
 )
-from p2pchain._tx import send_transaction
+from p2pchain.chain._nodes import EmbeddedChain
+from p2pchain.chain._tx import send_transaction
+from p2pchain.compiler._artifacts import Artifact, load_artifact
 
 from .market import CIDV0_PREFIX, Market, _error_table
 
@@ -1325,13 +1325,15 @@ class MarketMachine(RuleBasedStateMachine):
             return
         assert new is not None and not was_final, "a final trade was settled again"
 
-        # Events: the trade's transition, as p2pchain._model rebuilds it, and the credits.
+        # Events: the trade's transition, as p2pchain.chain._model rebuilds it, and the credits.
         events = self.market_events(receipt)
         rebuilt = cur
         for name, args in events:
             if "tradeId" in args and bytes(args["tradeId"]) == tid:
                 rebuilt = apply_event(rebuilt, name, args, self.now - 1)
-        assert rebuilt == new, f"p2pchain._model rebuilt {rebuilt}, the machine predicted {new}"
+        assert rebuilt == new, (
+            f"p2pchain.chain._model rebuilt {rebuilt}, the machine predicted {new}"
+        )
         payouts = [(to, amount) for to, amount in payouts if amount > 0]
         credited = [(to, amount) for to, amount in payouts if self.refuses(token, to)]
         got_credits = [(_norm(a["account"]), a["amount"]) for n, a in events if n == "Credited"]

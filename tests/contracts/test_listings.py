@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-from p2pchain._model import ZERO_ADDRESS, ListingTerms, listing_id, partial_trade_id
+from p2pchain.chain._model import ZERO_ADDRESS, ListingTerms, listing_id, partial_trade_id
 
 from ._helpers import (
     Market,

@@ -3,7 +3,7 @@ rights each party waives by releasing its side."""
 
 from __future__ import annotations
 
-from p2pchain._model import AMOUNT_RELEASED, DEPOSIT_RETURNED, PROPOSED_BY_SELLER, TradeState
+from p2pchain.chain._model import AMOUNT_RELEASED, DEPOSIT_RETURNED, PROPOSED_BY_SELLER, TradeState
 
 from ._helpers import (
     Market,

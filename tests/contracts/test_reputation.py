@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from p2pchain._model import TradeState
+from p2pchain.chain._model import TradeState
 
 from ._helpers import (
     FINAL_STATES,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from p2pchain._model import ZERO_ADDRESS, TradeState
+from p2pchain.chain._model import ZERO_ADDRESS, TradeState
 
 from ._helpers import (
     FINAL_STATES,

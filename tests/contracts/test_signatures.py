@@ -8,7 +8,7 @@ from typing import Any
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 
-from p2pchain._model import ListingTerms, signed_listing_typed_data
+from p2pchain.chain._model import ListingTerms, signed_listing_typed_data
 
 from ._helpers import (
     Market,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from p2pchain._model import TradeState
+from p2pchain.chain._model import TradeState
 
 from .market import ONE, Market
 

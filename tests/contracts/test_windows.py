@@ -7,7 +7,7 @@ exactly one of each pair (dispute/finalize, rule/claimRulingTimeout) is possible
 
 from __future__ import annotations
 
-from p2pchain._model import TradeState
+from p2pchain.chain._model import TradeState
 
 from ._helpers import (
     Market,

@@ -6,7 +6,12 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from p2pchain._artifacts import SOLC_METADATA, list_artifacts, load_artifact, strip_metadata
+from p2pchain.compiler._artifacts import (
+    SOLC_METADATA,
+    list_artifacts,
+    load_artifact,
+    strip_metadata,
+)
 from p2pchain.ipfs._importer import compute_cid
 from p2pchain.ipfs._multiformats import b58encode
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from p2pchain._solc import SOLC_VERSION, ensure_solc
+from p2pchain.compiler._solc import SOLC_VERSION, ensure_solc
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 #: Files and folders of the repository a framework project needs.

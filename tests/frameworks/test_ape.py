@@ -20,11 +20,11 @@ import re
 from typing import Any
 
 from p2pchain import MarketplaceClient
-from p2pchain._artifacts import load_artifact
-from p2pchain._chains import AnvilChain
-from p2pchain._deploy import DeploymentsFile, load_deployment
-from p2pchain._model import TradeState
-from p2pchain._solc import SOLC_VERSION
+from p2pchain.chain._deploy import DeploymentsFile, load_deployment
+from p2pchain.chain._model import TradeState
+from p2pchain.chain._nodes import AnvilChain
+from p2pchain.compiler._artifacts import load_artifact
+from p2pchain.compiler._solc import SOLC_VERSION
 
 from ._bytecode import (
     Code,
@@ -37,7 +37,7 @@ from ._bytecode import (
 from ._project import FrameworkProject, Run
 
 PASSED = re.compile(r"\b(\d+) passed\b")
-#: OpenZeppelin's remappings: p2pchain's (p2pchain._solc) and the one ape gives solc.
+#: OpenZeppelin's remappings: p2pchain's (p2pchain.compiler._solc) and the one ape gives solc.
 P2PCHAIN_REMAPPING = "@openzeppelin/=node_modules/@openzeppelin/"
 APE_REMAPPING = "@openzeppelin/contracts=contracts/.cache/openzeppelin/5.3.0"
 

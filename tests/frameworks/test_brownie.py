@@ -15,10 +15,10 @@ import re
 from pathlib import Path
 
 from p2pchain import MarketplaceClient
-from p2pchain._chains import DEV_MNEMONIC, AnvilChain, free_port
-from p2pchain._deploy import DeploymentsFile, load_deployment
-from p2pchain._model import TradeState
-from p2pchain._solc import SOLC_VERSION
+from p2pchain.chain._deploy import DeploymentsFile, load_deployment
+from p2pchain.chain._model import TradeState
+from p2pchain.chain._nodes import DEV_MNEMONIC, AnvilChain, free_port
+from p2pchain.compiler._solc import SOLC_VERSION
 
 from ._bytecode import Code, differences, normalise, p2pchain_code
 from ._project import FrameworkProject, Run

@@ -38,8 +38,8 @@ def test_framework_venv_has_no_conflicts_beyond_the_known_one(framework: str) ->
 @pytest.mark.parametrize("framework", ["ape", "brownie"])
 def test_p2pchain_library_and_cli_work_in_the_framework_venv(framework: str) -> None:
     code = (
-        "import p2pchain, p2pchain._deploy, p2pchain._client, p2pchain.cli;"
-        "from p2pchain._artifacts import load_artifact;"
+        "import p2pchain, p2pchain.chain._deploy, p2pchain.market._client, p2pchain.cli;"
+        "from p2pchain.compiler._artifacts import load_artifact;"
         "print(load_artifact('Marketplace').contract_name, p2pchain.__file__)"
     )
     proc = _run(framework, "-c", code)

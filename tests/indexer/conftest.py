@@ -13,9 +13,9 @@ import pytest
 from client.conftest import ONE, Market, make_market
 
 from p2pchain import publish_listing
-from p2pchain._chains import EmbeddedChain
-from p2pchain._views import Listing
+from p2pchain.chain._nodes import EmbeddedChain
 from p2pchain.ipfs import LocalStore
+from p2pchain.market._views import Listing
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

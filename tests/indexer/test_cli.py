@@ -10,8 +10,8 @@ from client.conftest import ONE, make_market
 from typer.testing import CliRunner
 
 from indexer.conftest import publish
-from p2pchain._chains import AnvilChain
-from p2pchain._deploy import DeploymentsFile
+from p2pchain.chain._deploy import DeploymentsFile
+from p2pchain.chain._nodes import AnvilChain
 from p2pchain.cli import app
 from p2pchain.ipfs import LocalStore
 

@@ -1,4 +1,4 @@
-"""The indexer's bulk decoder gives exactly what p2pchain._events.EventDecoder gives."""
+"""The indexer's bulk decoder gives exactly what p2pchain.chain._events.EventDecoder gives."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from client.conftest import DAY, ONE, Market
 
 from indexer.test_sync import _activity
-from p2pchain._artifacts import load_artifact
-from p2pchain._events import EventDecoder
+from p2pchain.chain._events import EventDecoder
+from p2pchain.compiler._artifacts import load_artifact
 from p2pchain.indexer._decode import BulkEventDecoder
 
 

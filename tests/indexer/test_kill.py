@@ -17,8 +17,8 @@ from typing import Any
 
 from client.conftest import make_market, random_cid
 
-from p2pchain._chains import AnvilChain
-from p2pchain._deploy import DeploymentsFile
+from p2pchain.chain._deploy import DeploymentsFile
+from p2pchain.chain._nodes import AnvilChain
 from p2pchain.indexer import Indexer, IndexReader
 from p2pchain.indexer._db import Database
 

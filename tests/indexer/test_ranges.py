@@ -13,7 +13,7 @@ import pytest
 import requests
 from client.conftest import make_market
 
-from p2pchain._chains import AnvilChain
+from p2pchain.chain._nodes import AnvilChain
 from p2pchain.indexer import Indexer
 
 MAX_BLOCKS = 3  # like hosted RPCs that cap eth_getLogs ranges

@@ -6,10 +6,10 @@ from typing import Any
 
 from client.conftest import Market, make_market
 
-from p2pchain._chains import AnvilChain
-from p2pchain._client import MarketplaceClient
+from p2pchain.chain._nodes import AnvilChain
 from p2pchain.indexer import Indexer
 from p2pchain.indexer._db import Database
+from p2pchain.market._client import MarketplaceClient
 
 CONFIRMATIONS = 2
 

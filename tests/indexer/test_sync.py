@@ -10,7 +10,7 @@ import pytest
 from client.conftest import DAY, ONE
 
 from indexer.conftest import Market, publish
-from p2pchain._model import ZERO_ADDRESS
+from p2pchain.chain._model import ZERO_ADDRESS
 from p2pchain.indexer import Indexer, IndexerError, IndexReader, SearchQuery
 from p2pchain.indexer._db import Database
 from p2pchain.ipfs import LocalStore

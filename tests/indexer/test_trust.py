@@ -9,9 +9,9 @@ from client.conftest import ONE, Market, random_cid
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from p2pchain._client import MarketplaceClient
 from p2pchain.indexer import Indexer, SearchQuery
 from p2pchain.indexer._trust import RatingRow, compute_trust
+from p2pchain.market._client import MarketplaceClient
 
 CHEAP = 10**12  # a millionth of the honest price
 

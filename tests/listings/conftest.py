@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from client.conftest import ONE, Market, make_market
 
-from p2pchain._chains import EmbeddedChain
+from p2pchain.chain._nodes import EmbeddedChain
 from p2pchain.ipfs import CID, CIDLike, DevNode, IpfsBackend, KuboBackend, LocalStore
 
 

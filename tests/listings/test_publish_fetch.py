@@ -18,8 +18,8 @@ from p2pchain import (
     parse_listing_document,
     publish_listing,
 )
-from p2pchain._listings import MAX_DOCUMENT_SIZE, MAX_IMAGE_SIZE
 from p2pchain.ipfs import IpfsBackend, LocalStore
+from p2pchain.market._listings import MAX_DOCUMENT_SIZE, MAX_IMAGE_SIZE
 
 from .conftest import NodeStore, rental_document, sale_document
 

@@ -8,7 +8,7 @@ import pytest
 from client.conftest import Market
 
 from p2pchain import ListingDocument, ListingError, parse_listing_document
-from p2pchain._listings import MAX_DOCUMENT_SIZE
+from p2pchain.market._listings import MAX_DOCUMENT_SIZE
 
 from .conftest import rental_document, sale_document
 

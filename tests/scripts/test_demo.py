@@ -14,8 +14,8 @@ import pytest
 from rich.console import Console
 
 from p2pchain import MarketplaceClient, TradeState
-from p2pchain._chains import DevChain, EmbeddedChain
-from p2pchain._demo import (
+from p2pchain.chain._nodes import DevChain, EmbeddedChain
+from p2pchain.demo._story import (
     CAR_DEPOSIT,
     CAR_FEE_BPS,
     CAR_RENT,
@@ -26,9 +26,9 @@ from p2pchain._demo import (
     car_photo,
     run_demo,
 )
-from p2pchain._listings import parse_listing_document
-from p2pchain._validation import InputError
 from p2pchain.ipfs import CID, LocalStore
+from p2pchain.market._listings import parse_listing_document
+from p2pchain.market._validation import InputError
 
 ETHER = 10**18
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from p2pchain._artifacts import (
+from p2pchain._errors import ArtifactError
+from p2pchain.compiler._artifacts import (
     ARTIFACTS_DIR_ENV,
     SOLC_METADATA,
     artifact_hash,
@@ -17,8 +18,7 @@ from p2pchain._artifacts import (
     list_artifacts,
     load_artifact,
 )
-from p2pchain._errors import ArtifactError
-from p2pchain._solc import compile_contracts, default_artifacts_dir, write_artifacts
+from p2pchain.compiler._solc import compile_contracts, default_artifacts_dir, write_artifacts
 
 STANDINS = Path(__file__).parent / "standins"
 

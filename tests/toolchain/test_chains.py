@@ -8,7 +8,8 @@ import pytest
 from web3 import Web3
 from web3.types import Wei
 
-from p2pchain._chains import (
+from p2pchain._errors import ChainError
+from p2pchain.chain._nodes import (
     ANVIL_CHAIN_ID,
     DEV_BALANCE_ETHER,
     GANACHE_CHAIN_ID,
@@ -19,8 +20,7 @@ from p2pchain._chains import (
     dev_accounts,
     open_chain,
 )
-from p2pchain._errors import ChainError
-from p2pchain._tx import send_transaction
+from p2pchain.chain._tx import send_transaction
 
 # m/44'/60'/0'/0/{0,1} of "test test ... junk": the addresses every Ethereum dev tool shows.
 DEV_ADDRESS_0 = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"

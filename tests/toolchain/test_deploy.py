@@ -18,17 +18,17 @@ import pytest
 from eth_typing import HexStr
 from web3 import Web3
 
-from p2pchain._artifacts import ARTIFACTS_DIR_ENV, clear_artifact_cache, list_artifacts
-from p2pchain._chains import DevChain, EmbeddedChain
-from p2pchain._deploy import (
+from p2pchain._errors import DeploymentError
+from p2pchain.chain._deploy import (
     Deployment,
     DeploymentsFile,
     constructor_arguments,
     deploy,
     load_deployment,
 )
-from p2pchain._errors import DeploymentError
-from p2pchain._solc import compile_contracts, write_artifacts
+from p2pchain.chain._nodes import DevChain, EmbeddedChain
+from p2pchain.compiler._artifacts import ARTIFACTS_DIR_ENV, clear_artifact_cache, list_artifacts
+from p2pchain.compiler._solc import compile_contracts, write_artifacts
 
 STANDINS = Path(__file__).parent / "standins"
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
@@ -156,7 +156,7 @@ def test_default_deployments_file_lives_in_the_data_folder(
 
 
 def test_constructor_arguments_follow_the_abi() -> None:
-    from p2pchain._artifacts import load_artifact
+    from p2pchain.compiler._artifacts import load_artifact
 
     market = load_artifact("Marketplace")
     assert constructor_arguments(market, {"rulingWindow": 3600}) == [3600]
@@ -181,4 +181,3 @@ def test_deploy_script_fails_in_one_line(capsys: pytest.CaptureFixture[str]) -> 
     assert script.main(["--network", "nowhere"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: unknown network 'nowhere'") and err.count("\n") == 1
-

@@ -15,7 +15,7 @@ from packaging.version import Version
 
 from p2pchain._errors import CompilerError
 from p2pchain._paths import find_node_modules, package_dir
-from p2pchain._solc import (
+from p2pchain.compiler._solc import (
     EVM_VERSION,
     OPTIMIZER_RUNS,
     SOLC_VERSION,
@@ -96,7 +96,9 @@ def test_ensure_solc_replaces_a_stale_wrapper(
     folder = tmp_path / "solcx"
     folder.mkdir()
     stale = folder / f"solc-v{SOLC_VERSION}"
-    template = (package_dir() / "_solcjs" / "solc_wrapper.js").read_text(encoding="utf-8")
+    template = (package_dir() / "compiler" / "_solcjs" / "solc_wrapper.js").read_text(
+        encoding="utf-8"
+    )
     stale.write_text(template.replace("__P2PCHAIN_SOLC_MODULE__", "/gone/node_modules/solc"))
     stale.chmod(0o755)
     monkeypatch.setenv("SOLCX_BINARY_PATH", str(folder))

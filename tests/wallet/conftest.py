@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from p2pchain._paths import find_node_tool
-from p2pchain._wallet import DATA_DIR_ENV, PASSPHRASE_ENV, Wallet
+from p2pchain._paths import DATA_DIR_ENV, find_node_tool
+from p2pchain.wallet._wallet import PASSPHRASE_ENV, Wallet
 
 from ._helpers import LIGHT_SCRYPT_N, CastRunner
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from p2pchain import Wallet, WalletError
-from p2pchain._wallet import _Secret
+from p2pchain.wallet._wallet import _Secret
 
 from ._helpers import (
     DEV_ADDRESS_0,

@@ -21,11 +21,11 @@ from web3 import Web3
 from web3.exceptions import ContractLogicError, Web3Exception
 from web3.types import TxParams
 
-from p2pchain._artifacts import Artifact, artifact_hash, load_artifact
-from p2pchain._chains import DevChain
 from p2pchain._errors import ChainError, DeploymentError
 from p2pchain._paths import data_dir
-from p2pchain._tx import send_transaction
+from p2pchain.chain._nodes import DevChain
+from p2pchain.chain._tx import send_transaction
+from p2pchain.compiler._artifacts import Artifact, artifact_hash, load_artifact
 
 #: Environment variable overriding the deployments file location.
 DEPLOYMENTS_ENV = "P2PCHAIN_DEPLOYMENTS"
@@ -52,7 +52,7 @@ class Deployment:
         reputation: Reputation address (deployed by the Marketplace constructor).
         block: Block number of the deployment.
         tx_hash: Deployment transaction hash (0x hex).
-        artifact_hash: :func:`p2pchain._artifacts.artifact_hash` of the build deployed.
+        artifact_hash: :func:`p2pchain.compiler._artifacts.artifact_hash` of the build deployed.
         deployer: Address that deployed.
         timestamp: Timestamp of the deployment block.
     """
@@ -240,7 +240,7 @@ def deploy(
     """Deploy Marketplace (which deploys Reputation) from the shipped artifacts.
 
     Args:
-        target: A :class:`~p2pchain._chains.DevChain` or a web3 connection.
+        target: A :class:`~p2pchain.chain._nodes.DevChain` or a web3 connection.
         deployer: Account that signs and pays.
         constructor_args: Constructor values by parameter name; defaults from
             :data:`DEFAULT_CONSTRUCTOR_ARGS`.

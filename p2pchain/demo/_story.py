@@ -30,19 +30,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from p2pchain._errors import ChainError, ListingError
-from p2pchain._validation import InputError
+from p2pchain.market._validation import InputError
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
     from rich.console import Console
     from rich.table import Table
 
-    from p2pchain._chains import DevChain
-    from p2pchain._client import MarketplaceClient
-    from p2pchain._deploy import Deployment
-    from p2pchain._listings import PublishedListing
-    from p2pchain._views import Listing, SignedListing, TradeView, TxInfo
+    from p2pchain.chain._deploy import Deployment
+    from p2pchain.chain._nodes import DevChain
     from p2pchain.ipfs import IpfsBackend
+    from p2pchain.market._client import MarketplaceClient
+    from p2pchain.market._listings import PublishedListing
+    from p2pchain.market._views import Listing, SignedListing, TradeView, TxInfo
 
 #: Networks the demo can start by itself.
 NETWORKS = ("embedded", "anvil", "ganache")
@@ -378,7 +378,7 @@ def _default_console() -> Console:
 
 @contextmanager
 def _started(network: str, console: Console) -> Iterator[DevChain]:
-    from p2pchain._chains import open_chain
+    from p2pchain.chain._nodes import open_chain
 
     with console.status(f"starting the {network} chain"):
         chain = open_chain(network)
@@ -434,9 +434,9 @@ class _Story:
     # -- setup
 
     def _setup(self) -> tuple[_Cast, Deployment]:
-        from p2pchain._client import MarketplaceClient
-        from p2pchain._deploy import deploy
-        from p2pchain._views import TxInfo
+        from p2pchain.chain._deploy import deploy
+        from p2pchain.market._client import MarketplaceClient
+        from p2pchain.market._views import TxInfo
 
         self.log.section(
             f"0. Deploy on the {self.chain.name} chain (chain id {self.chain.chain_id})"
@@ -457,7 +457,7 @@ class _Story:
     # -- listing
 
     def _list(self, cast: _Cast) -> tuple[PublishedListing, PublishedListing]:
-        from p2pchain._listings import publish_listing
+        from p2pchain.market._listings import publish_listing
 
         self.log.section("1. The seller lists a car for a weekend and a helmet (gasless)")
         photo = self.tmp / "car.png"
@@ -512,7 +512,7 @@ class _Story:
         return found
 
     def _rent(self, cast: _Cast, listing_id: bytes) -> TradeView:
-        from p2pchain._listings import fetch_listing
+        from p2pchain.market._listings import fetch_listing
 
         self.log.section("2. The buyer finds the car, checks it, rents it")
         seen = fetch_listing(cast.buyer, self.ipfs, self._find_car(cast, listing_id))
@@ -542,7 +542,7 @@ class _Story:
     # -- dispute
 
     def _dispute(self, cast: _Cast, helmet: PublishedListing) -> TradeView:
-        from p2pchain._listings import fetch_listing
+        from p2pchain.market._listings import fetch_listing
 
         self.log.section("4. The helmet is bought, disputed and ruled")
         signed = _signed_of(helmet)

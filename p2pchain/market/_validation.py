@@ -13,7 +13,7 @@ from eth_typing import ChecksumAddress
 from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
 
 from p2pchain._errors import P2PChainError
-from p2pchain._model import ZERO_ADDRESS, ListingTerms
+from p2pchain.chain._model import ZERO_ADDRESS, ListingTerms
 
 UINT256_MAX = 2**256 - 1
 UINT32_MAX = 2**32 - 1

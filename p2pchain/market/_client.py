@@ -11,15 +11,15 @@ the code on chain, then offers one method per marketplace action and read::
 Every write exists in two forms:
 
 * ``client.release(trade)`` signs with the client's account, sends, waits, and returns the new
-  view (here a :class:`~p2pchain._views.TradeView`);
+  view (here a :class:`~p2pchain.market._views.TradeView`);
 * ``client.prepare_release(trade, sender=...)`` returns a :class:`PreparedCall`, which can be
   checked (``check()``), turned into an unsigned transaction for a browser wallet
   (``unsigned()``), sent (``send()``), or submitted without waiting (``submit()``, then
   :meth:`MarketplaceClient.results` for many at once, pipelined by the nonce manager).
 
 A call that would revert is refused before any gas is spent, with the contract's error as a typed
-exception (:mod:`p2pchain._contract_errors`). Arguments are validated first
-(:mod:`p2pchain._validation`).
+exception (:mod:`p2pchain.chain._contract_errors`). Arguments are validated first
+(:mod:`p2pchain.market._validation`).
 
 Listing documents: terms anchor a document by its CID (:meth:`MarketplaceClient.make_terms` takes
 the binary CID). Publishing the document to IPFS is a separate step that yields that CID, so a
@@ -49,10 +49,8 @@ from web3 import Web3
 from web3.exceptions import Web3Exception
 from web3.types import BlockIdentifier, FilterParams, LogReceipt, TxReceipt
 
-from p2pchain import _validation as check
-from p2pchain._artifacts import load_artifact
-from p2pchain._chains import DevChain, RpcChain, open_chain
-from p2pchain._contract_errors import (
+from p2pchain._errors import ChainError, P2PChainError, WalletError
+from p2pchain.chain._contract_errors import (
     ArbitratorIsParty,
     InvalidArbitratorFee,
     InvalidCid,
@@ -60,10 +58,10 @@ from p2pchain._contract_errors import (
     InvalidPrice,
     InvalidReviewWindow,
 )
-from p2pchain._deploy import Deployment, load_deployment, verify_deployment
-from p2pchain._errors import ChainError, P2PChainError, WalletError
-from p2pchain._events import DecodedEvent, EventDecoder
-from p2pchain._model import (
+from p2pchain.chain._deploy import Deployment, load_deployment, verify_deployment
+from p2pchain.chain._events import DecodedEvent, EventDecoder
+from p2pchain.chain._fees import SenderPolicy
+from p2pchain.chain._model import (
     TRADE_TRANSITIONS,
     ZERO_ADDRESS,
     ListingTerms,
@@ -73,14 +71,13 @@ from p2pchain._model import (
     signed_listing_typed_data,
     split_cid,
 )
-from p2pchain._sender import (
-    CONNECTION_ERRORS,
-    NODE_ERRORS,
-    PendingTransaction,
-    SenderPolicy,
-    TransactionSender,
-)
-from p2pchain._views import (
+from p2pchain.chain._node_errors import CONNECTION_ERRORS, NODE_ERRORS
+from p2pchain.chain._nodes import DevChain, RpcChain, open_chain
+from p2pchain.chain._pending import PendingTransaction
+from p2pchain.chain._sender import TransactionSender
+from p2pchain.compiler._artifacts import load_artifact
+from p2pchain.market import _validation as check
+from p2pchain.market._views import (
     Listing,
     ListingStatus,
     Rating,
@@ -371,12 +368,12 @@ class MarketplaceClient:
         """Connect to a chain and find p2pchain's contracts on it by chain id.
 
         Args:
-            target: A :class:`~p2pchain._chains.DevChain`, a web3 connection, an
+            target: A :class:`~p2pchain.chain._nodes.DevChain`, a web3 connection, an
                 ``http(s)://``/``ws(s)://`` RPC URL, or ``embedded``/``anvil``/``ganache`` to
                 start a fresh dev chain (stopped by :meth:`close`).
             account: The signing account.
             deployments: A :class:`Deployment`, or the deployments file to look the chain id up
-                in (default: :func:`p2pchain._deploy.default_deployments_path`).
+                in (default: :func:`p2pchain.chain._deploy.default_deployments_path`).
             policy: Fee, gas and retry settings of the transaction sender.
             verify: See the class.
 

@@ -11,7 +11,8 @@ an exception a person can act on:
 * anything else (unknown selectors, empty revert data) a plain :class:`ContractRevert` carrying
   the raw data.
 
-All of them derive from :class:`p2pchain._errors.ContractError`.
+All of them derive from :class:`p2pchain._errors.ContractError`; the base classes and the
+revert-data extraction live in :mod:`p2pchain.chain._revert`.
 
 The selector table is generated at import from the ABI error lists of the shipped artifacts
 (``Marketplace``, ``Reputation``) plus the ERC-6093 errors an OpenZeppelin ERC-20 can bubble up
@@ -27,41 +28,28 @@ signature as :class:`InvalidSignature`.
 
 from __future__ import annotations
 
-import ast
-import builtins
-import keyword
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any, ClassVar
 
 from eth_abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
 from eth_utils import keccak, to_checksum_address
 
-from p2pchain._artifacts import load_artifact
-from p2pchain._errors import ContractError
-from p2pchain._model import ZERO_ADDRESS, TradeState
-
-#: Selector of Solidity's ``Error(string)``.
-ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")
-#: Selector of Solidity's ``Panic(uint256)``.
-PANIC_SELECTOR = bytes.fromhex("4e487b71")
-
-#: What each Solidity panic code means.
-PANIC_CODES: Mapping[int, str] = {
-    0x00: "a generic compiler panic",
-    0x01: "an assertion failed",
-    0x11: "an arithmetic overflow or underflow",
-    0x12: "a division or modulo by zero",
-    0x21: "a value out of an enum's range",
-    0x22: "an incorrectly encoded storage byte array",
-    0x31: "pop() on an empty array",
-    0x32: "an array index out of bounds",
-    0x41: "too much memory allocated",
-    0x51: "a call to an uninitialised function",
-}
+from p2pchain.chain._model import ZERO_ADDRESS, TradeState
+from p2pchain.chain._revert import (
+    ERROR_STRING_SELECTOR,
+    PANIC_SELECTOR,
+    ContractRevert,
+    CustomError,
+    Panic,
+    RevertReason,
+    _snake,
+    format_amount,
+    format_duration,
+    format_time,
+    short_id,
+)
+from p2pchain.compiler._artifacts import load_artifact
 
 #: Contracts whose ABI error lists generate the selector table.
 ERROR_SOURCES = ("Marketplace", "Reputation")
@@ -83,43 +71,6 @@ TOKEN_ERRORS_ABI: tuple[Mapping[str, Any], ...] = tuple(
         ("ERC20InvalidSpender", [("spender", "address")]),
     )
 )  # fmt: skip
-
-
-# --------------------------------------------------------------------------------------------
-# formatting helpers for messages
-
-
-def format_time(timestamp: int) -> str:
-    """``2026-11-28 12:00 UTC`` (seconds shown only when not zero)."""
-    when = datetime.fromtimestamp(int(timestamp), UTC)
-    return when.strftime("%Y-%m-%d %H:%M:%S UTC" if when.second else "%Y-%m-%d %H:%M UTC")
-
-
-def format_duration(seconds: int) -> str:
-    """``3 days``, ``2 hours``, ``1 day 6 hours``, ``45 seconds``."""
-    seconds = int(seconds)
-    parts: list[str] = []
-    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60), ("second", 1)):
-        count, seconds = divmod(seconds, size)
-        if count:
-            parts.append(f"{count} {unit}{'s' if count != 1 else ''}")
-    return " ".join(parts[:2]) or "0 seconds"
-
-
-def format_amount(amount: int, token: str = ZERO_ADDRESS) -> str:
-    """Native currency in ETH (``1.5 ETH``); tokens in base units (``250 units of token 0x…``)."""
-    if token == ZERO_ADDRESS:
-        text = format(Decimal(int(amount)) / Decimal(10**18), "f")
-        if "." in text:
-            text = text.rstrip("0").rstrip(".")
-        return f"{text} ETH"
-    return f"{int(amount)} units of token {token}"
-
-
-def short_id(value: bytes) -> str:
-    """A 32-byte id shortened for people: ``0x1234abcd…ef01``."""
-    text = bytes(value).hex()
-    return f"0x{text[:8]}…{text[-4:]}" if len(text) > 16 else f"0x{text}"
 
 
 def _token_name(token: str) -> str:
@@ -161,108 +112,6 @@ _LISTING_VERBS: Mapping[str, str] = {
     "closeListing": "close",
     "cancelSignedListing": "cancel",
 }
-
-
-# --------------------------------------------------------------------------------------------
-# base classes
-
-
-class ContractRevert(ContractError):
-    """A contract call reverted. Used as is for reverts that cannot be decoded.
-
-    Attributes:
-        data: The raw revert data (empty if the node returned none).
-        action: The contract function that reverted (``release``, ``buy``...), when known.
-        tx_hash: The mined transaction that reverted (0x hex), when the revert happened on-chain
-            rather than in a pre-flight ``eth_call``.
-    """
-
-    def __init__(self, message: str, *, data: bytes = b"", action: str | None = None) -> None:
-        super().__init__(message)
-        self.data = bytes(data)
-        self.action = action
-        self.tx_hash: str | None = None
-
-
-class Panic(ContractRevert):
-    """A Solidity panic (``Panic(uint256)``): a bug or an impossible state, never a user error.
-
-    Attributes:
-        code: The panic code (``0x11`` for an overflow...).
-    """
-
-    def __init__(self, code: int, *, data: bytes = b"", action: str | None = None) -> None:
-        self.code = int(code)
-        meaning = PANIC_CODES.get(self.code, "an unknown panic")
-        super().__init__(
-            f"the contract panicked with code 0x{self.code:02x} ({meaning})",
-            data=data,
-            action=action,
-        )
-
-
-class RevertReason(ContractRevert):
-    """A revert with a reason string (``Error(string)``), e.g. from a token contract.
-
-    Attributes:
-        reason: The reason string.
-    """
-
-    def __init__(self, reason: str, *, data: bytes = b"", action: str | None = None) -> None:
-        self.reason = reason
-        super().__init__(f"the call reverted: {reason}", data=data, action=action)
-
-
-def _snake(name: str) -> str:
-    """``listingId`` -> ``listing_id``; a builtin's name gets a trailing underscore (``str_``)."""
-    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
-    return f"{snake}_" if snake in dir(builtins) or keyword.iskeyword(snake) else snake
-
-
-class CustomError(ContractRevert):
-    """Base of the classes for the contracts' custom errors.
-
-    Subclasses are named like the Solidity error and declare one annotated attribute per error
-    argument (the ABI name in snake_case). Their ABI details are filled in from the artifacts.
-
-    Attributes:
-        values: The decoded arguments, in ABI order.
-    """
-
-    #: ``Name(type,...)``, from the ABI.
-    signature: ClassVar[str] = ""
-    #: The 4-byte selector, from the ABI.
-    selector: ClassVar[bytes] = b""
-    #: Attribute names of the arguments, in ABI order.
-    fields: ClassVar[tuple[str, ...]] = ()
-    #: ABI types of the arguments.
-    abi_types: ClassVar[tuple[str, ...]] = ()
-    #: Solidity ``internalType`` of the arguments (``enum TradeState``...).
-    internal_types: ClassVar[tuple[str, ...]] = ()
-
-    def __init__(self, *values: Any, data: bytes = b"", action: str | None = None) -> None:
-        if len(values) != len(self.fields):
-            raise TypeError(f"{type(self).__name__} takes {len(self.fields)} values")
-        self.values = tuple(values)
-        for name, value in zip(self.fields, values, strict=True):
-            setattr(self, name, value)
-        self.action = action
-        super().__init__(self.describe(), data=data, action=action)
-
-    @property
-    def name(self) -> str:
-        """The Solidity error name."""
-        return type(self).__name__
-
-    @property
-    def arguments(self) -> dict[str, Any]:
-        """The decoded arguments by attribute name."""
-        return dict(zip(self.fields, self.values, strict=True))
-
-    def describe(self) -> str:
-        """The one-line message; subclasses say what happened and what to do."""
-        args = ", ".join(f"{k}={v!r}" for k, v in self.arguments.items())
-        return f"the contract refused the call with {self.name}({args})"
 
 
 # --------------------------------------------------------------------------------------------
@@ -939,80 +788,12 @@ def decode_revert(data: bytes | str, *, action: str | None = None) -> ContractRe
     )
 
 
-def revert_data(exc: BaseException) -> bytes | None:
-    """The raw revert data carried by an exception from web3 or eth-tester, if it is a revert.
-
-    Handles web3's ``ContractLogicError`` family (data as hex, or Ganache's ``{"result": ...}``),
-    eth-tester's ``TransactionFailed`` (the embedded chain) and JSON-RPC errors whose ``data``
-    holds the revert.
-
-    Returns:
-        The revert data (possibly empty), or None if ``exc`` is not a revert.
-    """
-    from web3.exceptions import ContractLogicError, Web3RPCError
-
-    if isinstance(exc, ContractLogicError):
-        return _data_field(exc.data) or b""
-    from eth_tester.exceptions import TransactionFailed  # the embedded chain's reverts
-
-    if isinstance(exc, TransactionFailed):
-        return _tester_revert_data(exc)
-    if isinstance(exc, Web3RPCError) and isinstance(exc.rpc_response, Mapping):
-        error = exc.rpc_response.get("error")
-        if isinstance(error, Mapping) and "revert" in str(error.get("message", "")).lower():
-            return _data_field(error.get("data")) or b""
-    return None
-
-
-def _data_field(value: Any) -> bytes | None:
-    if isinstance(value, Mapping):
-        value = value.get("result", value.get("data"))
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, str):
-        text = value.removeprefix("0x")
-        try:
-            return bytes.fromhex(text)
-        except ValueError:
-            return None
-    return None
-
-
-_REVERTED = "execution reverted"
-
-
-def _tester_revert_data(exc: BaseException) -> bytes | None:
-    message: Any = exc.args[0] if exc.args else b""
-    if isinstance(message, Exception) and message.args:
-        message = message.args[0]
-    if isinstance(message, bytes):
-        return message
-    text = str(message)
-    if not text.startswith(_REVERTED):
-        return None
-    text = text[len(_REVERTED) :].lstrip(": ")
-    if not text:
-        return b""
-    if text.startswith(("b'", 'b"')):
-        try:
-            value = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            return None
-        return value if isinstance(value, bytes) else None
-    # eth-tester decoded an Error(string) reason itself
-    from eth_abi import encode as abi_encode
-
-    return ERROR_STRING_SELECTOR + abi_encode(["string"], [text])
-
-
 __all__ = [
     "ERRORS_BY_SELECTOR",
     "ERROR_CLASSES",
     "UNDOCUMENTED_ERRORS",
     "AlreadyRated",
     "ArbitratorIsParty",
-    "ContractRevert",
-    "CustomError",
     "ERC20InsufficientAllowance",
     "ERC20InsufficientBalance",
     "ERC20InvalidApprover",
@@ -1040,11 +821,9 @@ __all__ = [
     "NotSeller",
     "NothingToRelease",
     "NothingToWithdraw",
-    "Panic",
     "PayoutGasTooLow",
     "QuantityOverflow",
     "ReentrancyGuardReentrantCall",
-    "RevertReason",
     "SafeERC20FailedOperation",
     "SelfPurchase",
     "ShareTooLarge",
@@ -1062,9 +841,4 @@ __all__ = [
     "ZeroQuantity",
     "abi_errors",
     "decode_revert",
-    "format_amount",
-    "format_duration",
-    "format_time",
-    "revert_data",
-    "short_id",
 ]

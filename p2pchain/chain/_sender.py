@@ -13,7 +13,7 @@ process that sends a lot:
   a legacy ``gasPrice``. Suggestions are cached for a second.
 * **Gas** is estimated on the ``pending`` block with a margin. The estimate doubles as the
   pre-flight check: a call that would revert raises the contract's typed error
-  (:mod:`p2pchain._contract_errors`) before any gas is spent.
+  (:mod:`p2pchain.chain._contract_errors`) before any gas is spent.
 * **Receipts** are awaited with a timeout; a transaction stuck in the mempool can be replaced by
   the same transaction with fees raised by 12.5% (above geth's 10% rule), automatically after
   ``replace_after`` seconds if asked.
@@ -40,30 +40,19 @@ A connection can drop after the node received a transaction but before it answer
 
 from __future__ import annotations
 
-import heapq
-import http.client
 import math
-import re
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any, TypeVar, cast
 
-import requests
 from eth_account.signers.local import LocalAccount
-from eth_tester.exceptions import TransactionFailed
-from eth_tester.exceptions import ValidationError as TesterValidationError
 from eth_typing import ChecksumAddress
-from eth_utils import ValidationError as EthUtilsValidationError
 from eth_utils import keccak
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.datastructures import AttributeDict
 from web3.exceptions import (
     MethodUnavailable,
-    ProviderConnectionError,
     TransactionNotFound,
     Web3Exception,
     Web3RPCError,
@@ -71,424 +60,35 @@ from web3.exceptions import (
 from web3.providers import HTTPProvider
 from web3.types import BlockIdentifier, RPCEndpoint, TxParams, TxReceipt
 
-from p2pchain._contract_errors import ContractRevert, decode_revert, revert_data
 from p2pchain._errors import ChainError, P2PChainError
+from p2pchain.chain._contract_errors import decode_revert
+from p2pchain.chain._fees import Fees, SenderPolicy
+from p2pchain.chain._node_errors import (
+    CONNECTION_ERRORS,
+    NODE_ERRORS,
+    RETRYABLE,
+    classify,
+    error_message,
+    method_missing,
+    transient,
+)
+from p2pchain.chain._nonces import NonceManager
+from p2pchain.chain._pending import (
+    BatchSubmitError,
+    ConnectionLost,
+    NonceConflict,
+    PendingTransaction,
+    SignedVersion,
+    TransactionError,
+    TransactionRejected,
+    TransactionTimeout,
+)
+from p2pchain.chain._revert import ContractRevert, revert_data
 
 T = TypeVar("T")
 
-GWEI = 10**9
-
-#: Exceptions after which it is unknown whether the node received the request.
-CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
-    requests.exceptions.ConnectionError,
-    requests.exceptions.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.HTTPError,  # a 5xx/429 from a proxy: the node may have got the request
-    http.client.HTTPException,
-    ConnectionError,
-    TimeoutError,
-    ProviderConnectionError,
-)
-
-#: Errors a node (or eth-tester, the embedded chain) answers a request with.
-NODE_ERRORS: tuple[type[BaseException], ...] = (
-    Web3Exception,
-    ValueError,
-    EthUtilsValidationError,
-    TesterValidationError,
-    TransactionFailed,
-)
-
-_ALREADY_KNOWN = (
-    "already known",
-    "known transaction",
-    "already imported",
-    "alreadyknown",
-    "already in the pool",
-    "already in mempool",
-    "already exists",
-)
-_NONCE_TOO_LOW = ("nonce too low", "nonce is too low", "oldnonce", "nonce has already been used")
-_UNDERPRICED = ("underpriced", "fee too low", "replacement fee")
-_RETRYABLE: tuple[type[BaseException], ...] = (*CONNECTION_ERRORS, Web3RPCError)
-
-#: Node errors that say "try again later" (rate limits, a node still catching up).
-_TRANSIENT = (
-    "rate limit",
-    "too many requests",
-    "limit exceeded",
-    "header not found",
-    "temporarily unavailable",
-    "service unavailable",
-    "request timed out",
-)
-_TESTER_NONCE = re.compile(r"invalid transaction nonce: expected (\d+), but got (\d+)")
-
-
-# --------------------------------------------------------------------------------------------
-# errors
-
-
-class TransactionError(ChainError):
-    """A transaction could not be sent or confirmed.
-
-    Attributes:
-        pending: The transaction concerned (its hash, nonce and signed bytes).
-    """
-
-    def __init__(self, message: str, pending: PendingTransaction | None = None) -> None:
-        super().__init__(message)
-        self.pending = pending
-
-
-class TransactionRejected(TransactionError):
-    """The node refused the transaction (insufficient funds, fee too low...). Nothing was sent.
-
-    Attributes:
-        reason: The node's message.
-    """
-
-    def __init__(self, message: str, pending: PendingTransaction | None, reason: str) -> None:
-        super().__init__(message, pending)
-        self.reason = reason
-
-
-class NonceConflict(TransactionError):
-    """The transaction's nonce was used by another transaction; this one was never mined."""
-
-
-class ConnectionLost(TransactionError):
-    """The node could not be reached while sending; the transaction may or may not have been sent.
-
-    Wait for ``err.pending`` with :meth:`TransactionSender.wait` once the node is back: it is
-    either mined (once) or never will be.
-    """
-
-
-class TransactionTimeout(TransactionError):
-    """The transaction was not mined in time. It may still be mined: wait again or replace it."""
-
-
-class BatchSubmitError(TransactionError):
-    """Some transactions of a batch were not sent.
-
-    Attributes:
-        results: One entry per submitted transaction, in order: its :class:`PendingTransaction`
-            if it was sent, else the error that stopped it.
-    """
-
-    def __init__(self, message: str, results: list[PendingTransaction | P2PChainError]) -> None:
-        super().__init__(message)
-        self.results = results
-
-
-# --------------------------------------------------------------------------------------------
-# fees
-
-
-@dataclass(frozen=True)
-class Fees:
-    """Fee fields of a transaction: EIP-1559 caps, or a legacy gas price.
-
-    Attributes:
-        max_fee_per_gas: EIP-1559 ``maxFeePerGas`` (wei).
-        max_priority_fee_per_gas: EIP-1559 ``maxPriorityFeePerGas`` (wei).
-        gas_price: Legacy ``gasPrice`` (wei); when set, the EIP-1559 fields are unused.
-    """
-
-    max_fee_per_gas: int = 0
-    max_priority_fee_per_gas: int = 0
-    gas_price: int | None = None
-
-    @property
-    def legacy(self) -> bool:
-        """Whether these are legacy (pre-EIP-1559) fees."""
-        return self.gas_price is not None
-
-    def as_params(self) -> dict[str, int]:
-        """The transaction fields."""
-        if self.gas_price is not None:
-            return {"gasPrice": self.gas_price}
-        return {
-            "maxFeePerGas": self.max_fee_per_gas,
-            "maxPriorityFeePerGas": self.max_priority_fee_per_gas,
-        }
-
-    def bumped(self, factor: Fraction) -> Fees:
-        """Every fee field multiplied by ``factor``, rounded up (for a replacement)."""
-
-        def up(value: int) -> int:
-            return math.ceil(Fraction(value) * factor)
-
-        if self.gas_price is not None:
-            return Fees(gas_price=up(self.gas_price))
-        return Fees(up(self.max_fee_per_gas), up(self.max_priority_fee_per_gas))
-
-    def at_least(self, other: Fees) -> Fees:
-        """Field by field, the higher of ``self`` and ``other`` (same kind of fees)."""
-        if self.gas_price is not None or other.gas_price is not None:
-            return Fees(gas_price=max(self.gas_price or 0, other.gas_price or 0))
-        priority = max(self.max_priority_fee_per_gas, other.max_priority_fee_per_gas)
-        return Fees(max(self.max_fee_per_gas, other.max_fee_per_gas, priority), priority)
-
-    @classmethod
-    def of(cls, tx: Mapping[str, Any]) -> Fees:
-        """The fees of a filled transaction."""
-        if "gasPrice" in tx:
-            return cls(gas_price=int(tx["gasPrice"]))
-        return cls(int(tx["maxFeePerGas"]), int(tx["maxPriorityFeePerGas"]))
-
-
-@dataclass(frozen=True)
-class SenderPolicy:
-    """How a :class:`TransactionSender` picks fees and gas, retries and waits.
-
-    Attributes:
-        gas_margin: Gas limit = estimate x this.
-        base_fee_multiplier: ``maxFeePerGas`` = latest base fee x this + priority fee (2 keeps a
-            transaction valid through six full blocks of base-fee increases).
-        priority_fee: Priority fee (wei); None uses the node's suggestion.
-        min_priority_fee: Floor under the node's suggestion (wei).
-        fallback_priority_fee: Priority fee when the node suggests none (wei).
-        legacy: Force legacy ``gasPrice`` transactions (True) or EIP-1559 (False); None picks
-            legacy only on chains whose blocks have no base fee.
-        fee_cache_seconds: How long a fee suggestion is reused.
-        replacement_bump: Fee multiplier for a replacement (1.125: +12.5%, above geth's 10% rule
-            and equal to the strictest rule in use).
-        receipt_timeout: Default seconds to wait for a receipt.
-        poll_interval: Seconds between receipt polls.
-        rpc_attempts: Attempts for a request that fails with a connection error.
-        retry_delay: First delay between attempts (seconds); doubles, at most 2 s.
-        fallback_gas: Gas limit used when the pre-flight ``eth_call`` succeeds but the node cannot
-            estimate (eth-tester estimates on the latest block, not the pending one).
-        replace_after: Seconds without progress after which waits replace (speed up) stuck
-            transactions; None: only on Anvil in automine mode (see
-            :meth:`TransactionSender.stall_replacement`).
-    """
-
-    gas_margin: float = 1.2
-    base_fee_multiplier: int = 2
-    priority_fee: int | None = None
-    min_priority_fee: int = 0
-    fallback_priority_fee: int = GWEI
-    legacy: bool | None = None
-    fee_cache_seconds: float = 1.0
-    replacement_bump: Fraction = Fraction(9, 8)
-    receipt_timeout: float = 120.0
-    poll_interval: float = 0.02
-    rpc_attempts: int = 6
-    retry_delay: float = 0.1
-    fallback_gas: int = 1_000_000
-    replace_after: float | None = None
-
-
-# --------------------------------------------------------------------------------------------
-# nonces
-
-
-@dataclass
-class _AccountNonces:
-    next: int
-    free: list[int] = field(default_factory=list)  # heap of nonces handed back
-    in_flight: set[int] = field(default_factory=set)
-
-
-class NonceManager:
-    """Per-account nonces reserved locally, so transactions need not wait for each other.
-
-    The first reservation for an account reads the node's ``pending`` transaction count; later
-    ones count up locally. A nonce whose transaction the node refused is :meth:`release`-d and
-    handed out again before any new one, so no gap is left behind. :meth:`resync` re-reads the
-    node after a nonce error.
-
-    One process should own an account's nonces: another process sending with the same key at the
-    same time makes both see :class:`NonceConflict`.
-
-    Args:
-        fetch: Returns an account's ``pending`` transaction count from the node.
-    """
-
-    def __init__(self, fetch: Callable[[ChecksumAddress], int]) -> None:
-        self._fetch = fetch
-        self._lock = threading.Lock()
-        self._accounts: dict[ChecksumAddress, _AccountNonces] = {}
-
-    def reserve(self, address: ChecksumAddress) -> int:
-        """Return the next nonce to use for ``address`` and mark it in flight."""
-        with self._lock:
-            state = self._accounts.get(address)
-        if state is None:
-            fetched = self._fetch(address)
-            with self._lock:
-                state = self._accounts.setdefault(address, _AccountNonces(next=fetched))
-        with self._lock:
-            if state.free:
-                nonce = heapq.heappop(state.free)
-            else:
-                nonce = state.next
-                state.next += 1
-            state.in_flight.add(nonce)
-            return nonce
-
-    def release(self, address: ChecksumAddress, nonce: int) -> None:
-        """Hand back a nonce whose transaction the node never accepted."""
-        with self._lock:
-            state = self._accounts.get(address)
-            if state is None:
-                return
-            state.in_flight.discard(nonce)
-            if nonce == state.next - 1:
-                state.next -= 1
-                while state.free and max(state.free) == state.next - 1:
-                    state.free.remove(state.next - 1)
-                    heapq.heapify(state.free)
-                    state.next -= 1
-            elif nonce < state.next and nonce not in state.free:
-                heapq.heappush(state.free, nonce)
-
-    def settle(self, address: ChecksumAddress, nonce: int) -> None:
-        """Record that a transaction with this nonce was mined."""
-        with self._lock:
-            state = self._accounts.get(address)
-            if state is not None:
-                state.in_flight.discard(nonce)
-
-    def resync(self, address: ChecksumAddress) -> int:
-        """Re-read the node's ``pending`` count for ``address``; return the next nonce.
-
-        Nonces below the node's count are dropped from the free list. The local counter moves
-        up to the node's; it moves down only when none of this process's transactions is in
-        flight (otherwise the node may just not have seen them yet).
-        """
-        fetched = self._fetch(address)
-        with self._lock:
-            state = self._accounts.setdefault(address, _AccountNonces(next=fetched))
-            state.free = [n for n in state.free if n >= fetched]
-            heapq.heapify(state.free)
-            if fetched > state.next or not any(n >= fetched for n in state.in_flight):
-                state.next = fetched
-                state.free = []
-                state.in_flight = {n for n in state.in_flight if n >= fetched}
-            return state.next
-
-    def peek(self, address: ChecksumAddress) -> int | None:
-        """The next nonce that would be handed out, if the account is known."""
-        with self._lock:
-            state = self._accounts.get(address)
-            if state is None:
-                return None
-            return state.free[0] if state.free else state.next
-
-
-# --------------------------------------------------------------------------------------------
-# pending transactions
-
-
-@dataclass(frozen=True)
-class SignedVersion:
-    """One signed version of a transaction (the original, or a fee-bumped replacement)."""
-
-    tx: Mapping[str, Any]
-    raw: bytes
-    hash: HexBytes
-
-
-@dataclass
-class PendingTransaction:
-    """A signed transaction that was sent, and every replacement of it.
-
-    Attributes:
-        sender: The signing account's address.
-        nonce: The nonce every version shares.
-        action: What it does (a contract function name), for messages.
-        versions: The original first, then each replacement.
-        receipt: The receipt, once mined.
-        submitted_at: ``time.monotonic()`` when the first version was sent.
-    """
-
-    sender: ChecksumAddress
-    nonce: int
-    action: str | None
-    versions: list[SignedVersion]
-    receipt: TxReceipt | None = None
-    submitted_at: float = 0.0
-
-    @property
-    def hash(self) -> HexBytes:
-        """The hash of the latest version."""
-        return self.versions[-1].hash
-
-    @property
-    def tx_hash(self) -> str:
-        """The latest version's hash as 0x hex."""
-        return self.hash.to_0x_hex()
-
-    @property
-    def hashes(self) -> list[HexBytes]:
-        """Every version's hash, newest first."""
-        return [v.hash for v in reversed(self.versions)]
-
-    @property
-    def tx(self) -> Mapping[str, Any]:
-        """The latest version's fields."""
-        return self.versions[-1].tx
-
-    @property
-    def raw(self) -> bytes:
-        """The latest version's signed bytes."""
-        return self.versions[-1].raw
-
-    def describe(self) -> str:
-        """``transaction 0x… (buy, nonce 7 of 0xabc…)``."""
-        what = f"{self.action}, " if self.action else ""
-        return f"transaction {self.tx_hash} ({what}nonce {self.nonce} of {self.sender})"
-
-
 # --------------------------------------------------------------------------------------------
 # the sender
-
-
-def _error_message(exc: BaseException) -> str:
-    if isinstance(exc, Web3RPCError) and isinstance(exc.rpc_response, Mapping):
-        error = exc.rpc_response.get("error")
-        if isinstance(error, Mapping) and error.get("message"):
-            return str(error["message"])
-    return str(exc)
-
-
-def _classify(exc: BaseException) -> str:
-    """``known``, ``nonce-low``, ``nonce-high``, ``underpriced`` or ``other``."""
-    text = _error_message(exc).lower()
-    if any(s in text for s in _ALREADY_KNOWN):
-        return "known"
-    if any(s in text for s in _NONCE_TOO_LOW):
-        return "nonce-low"
-    match = _TESTER_NONCE.search(text)
-    if match:
-        return "nonce-low" if int(match.group(2)) < int(match.group(1)) else "nonce-high"
-    if any(s in text for s in _UNDERPRICED):
-        return "underpriced"
-    return "other"
-
-
-def _transient(exc: BaseException) -> bool:
-    """Whether a node's error answer means "try again later"."""
-    if isinstance(exc, CONNECTION_ERRORS):
-        return True
-    if not isinstance(exc, Web3RPCError):
-        return False
-    text = _error_message(exc).lower()
-    return any(s in text for s in _TRANSIENT)
-
-
-def _method_missing(exc: BaseException) -> bool:
-    """Whether a node error says the method (or its block parameter) is not supported."""
-    if isinstance(exc, Web3RPCError) and isinstance(exc.rpc_response, Mapping):
-        error = exc.rpc_response.get("error")
-        if isinstance(error, Mapping) and error.get("code") == -32601:
-            return True
-    text = _error_message(exc).lower()
-    return "not implemented" in text or "method not found" in text
 
 
 def _rpc_tx(tx: Mapping[str, Any]) -> dict[str, Any]:
@@ -552,8 +152,8 @@ class TransactionSender:
         for attempt in range(self.policy.rpc_attempts):
             try:
                 return fn()
-            except _RETRYABLE as exc:
-                if not _transient(exc):
+            except RETRYABLE as exc:
+                if not transient(exc):
                     raise
                 last = exc
                 if attempt + 1 < self.policy.rpc_attempts:
@@ -637,7 +237,7 @@ class TransactionSender:
         """Pre-flight ``eth_call`` on the pending block; raise the typed revert if it fails.
 
         Raises:
-            ContractRevert: The call reverts (a :class:`~p2pchain._contract_errors.CustomError`
+            ContractRevert: The call reverts (a :class:`~p2pchain.chain._contract_errors.CustomError`
                 subclass for a contract error).
             TransactionRejected: The node refused the call for another reason.
         """
@@ -670,7 +270,7 @@ class TransactionSender:
             except (MethodUnavailable, NotImplementedError):
                 self._pending_estimates = False
             except NODE_ERRORS as exc:
-                if _method_missing(exc):
+                if method_missing(exc):
                     self._pending_estimates = False
                 else:
                     raise self._estimate_error(exc, tx, action) from None
@@ -688,7 +288,7 @@ class TransactionSender:
 
         Raises:
             Web3RPCError, ContractLogicError: The node's error (a revert, typically); decode it
-                with :func:`p2pchain._contract_errors.revert_data`.
+                with :func:`p2pchain.chain._contract_errors.revert_data`.
         """
         if self._batching:
             tag = hex(block) if isinstance(block, int) else block
@@ -748,7 +348,7 @@ class TransactionSender:
         data = revert_data(exc)
         if data is not None:
             return decode_revert(data, action=action)
-        message = _error_message(exc)
+        message = error_message(exc)
         if "insufficient funds" in message.lower():
             return TransactionRejected(
                 f"{tx.get('from')} cannot pay for this transaction (value {int(tx.get('value', 0))}"
@@ -904,7 +504,7 @@ class TransactionSender:
             action = items[index][2]
             if "error" in answer:
                 error = Web3RPCError(str(answer["error"]), rpc_response=cast(Any, answer))
-                if call[0] == "eth_estimateGas" and _method_missing(error):
+                if call[0] == "eth_estimateGas" and method_missing(error):
                     self._pending_estimates = False  # this node cannot estimate on "pending"
                     return self._fill_many(items, check=check)
                 typed = self._estimate_error(error, prepared[index], action)
@@ -962,7 +562,7 @@ class TransactionSender:
                     return
                 continue  # the node never got it: send the identical bytes again
             except NODE_ERRORS as exc:
-                if _transient(exc) and attempts < self.policy.rpc_attempts:
+                if transient(exc) and attempts < self.policy.rpc_attempts:
                     uncertain = True  # a rate limit may come after the node took it
                     self._sleep(delay)
                     delay = min(delay * 2, 2.0)
@@ -990,7 +590,7 @@ class TransactionSender:
         self, pending: PendingTransaction, exc: BaseException, *, uncertain: bool, release: bool
     ) -> None:
         """Handle a node's error answer to a send: return if the transaction is in, else raise."""
-        kind = _classify(exc)
+        kind = classify(exc)
         if kind == "known":
             return
         if uncertain or kind == "nonce-low":
@@ -1007,7 +607,7 @@ class TransactionSender:
             self.nonces.release(pending.sender, pending.nonce)
         if kind == "nonce-high":
             self.nonces.resync(pending.sender)
-        message = _error_message(exc)
+        message = error_message(exc)
         raise TransactionRejected(
             f"the node refused {pending.describe()}: {message}", pending, message
         ) from exc

@@ -7,7 +7,7 @@
 
 Every chain exposes ``w3``, ``chain_id``, ``accounts`` (the ten accounts of the standard dev
 mnemonic, funded on dev chains) and time/snapshot helpers. Transactions are always signed
-locally with these keys and sent raw (see :mod:`p2pchain._tx`), so the same code runs
+locally with these keys and sent raw (see :mod:`p2pchain.chain._tx`), so the same code runs
 unchanged against a real network.
 """
 

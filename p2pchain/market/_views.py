@@ -1,7 +1,7 @@
 """What the client returns: typed, immutable views of listings, trades, ratings and transactions.
 
 These are plain frozen dataclasses built by :class:`p2pchain.MarketplaceClient` from events and
-contract reads. They carry the contract structs from :mod:`p2pchain._model` and add what a
+contract reads. They carry the contract structs from :mod:`p2pchain.chain._model` and add what a
 front end needs: listing status, funds held, deadlines, and who may do what next.
 """
 
@@ -16,7 +16,7 @@ from eth_typing import ChecksumAddress
 from eth_utils import to_checksum_address
 from web3.types import TxReceipt
 
-from p2pchain._model import (
+from p2pchain.chain._model import (
     AMOUNT_RELEASED,
     DEPOSIT_RETURNED,
     ListingTerms,

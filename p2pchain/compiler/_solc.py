@@ -28,7 +28,9 @@ from typing import Any
 import solcx
 from solcx.exceptions import SolcError
 
-from p2pchain._artifacts import (
+from p2pchain._errors import CompilerError
+from p2pchain._paths import find_node_modules, package_dir
+from p2pchain.compiler._artifacts import (
     ARTIFACT_FORMAT,
     INDEX_FILE,
     INDEX_FORMAT,
@@ -37,8 +39,6 @@ from p2pchain._artifacts import (
     render_json,
     sha256_hex,
 )
-from p2pchain._errors import CompilerError
-from p2pchain._paths import find_node_modules, package_dir
 
 logger = logging.getLogger(__name__)
 
@@ -155,10 +155,14 @@ def _npm_solc(node_modules: Path | None) -> Path | None:
 
 
 def _write_wrapper(target: Path, node: Path, solc_package: Path) -> None:
-    template = (package_dir() / "_solcjs" / _WRAPPER_TEMPLATE).read_text(encoding="utf-8")
+    template = (package_dir() / "compiler" / "_solcjs" / _WRAPPER_TEMPLATE).read_text(
+        encoding="utf-8"
+    )
     first, rest = template.split("\n", 1)
     if not first.startswith("#!") or _MODULE_PLACEHOLDER not in rest:
-        raise CompilerError(f"p2pchain/_solcjs/{_WRAPPER_TEMPLATE} is damaged: reinstall p2pchain")
+        raise CompilerError(
+            f"p2pchain/compiler/_solcjs/{_WRAPPER_TEMPLATE} is damaged: reinstall p2pchain"
+        )
     text = f"#!{node}\n" + rest.replace(_MODULE_PLACEHOLDER, json.dumps(str(solc_package)), 1)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".p2pchain-solc-", dir=target.parent)
@@ -380,7 +384,7 @@ class CompiledContract:
         name: Contract name.
         source_name: Source unit defining it.
         is_test: Whether it comes from ``contracts/test/`` (test-only).
-        artifact: The artifact JSON object (see :mod:`p2pchain._artifacts`).
+        artifact: The artifact JSON object (see :mod:`p2pchain.compiler._artifacts`).
     """
 
     name: str

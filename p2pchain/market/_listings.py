@@ -40,11 +40,11 @@ from pydantic import (
     model_validator,
 )
 
-from p2pchain._client import ETH, MarketplaceClient
 from p2pchain._errors import ContentVerificationError, IpfsError, ListingError
-from p2pchain._model import ZERO_ADDRESS, ListingTerms
-from p2pchain._views import Listing, ListingStatus, SignedListing, UnsignedTransaction
+from p2pchain.chain._model import ZERO_ADDRESS, ListingTerms
 from p2pchain.ipfs import CID, IpfsBackend, compute_cid
+from p2pchain.market._client import ETH, MarketplaceClient
+from p2pchain.market._views import Listing, ListingStatus, SignedListing, UnsignedTransaction
 
 #: The listing document version this library writes and reads.
 SCHEMA_VERSION = 1

@@ -1,0 +1,112 @@
+"""Nonces reserved locally per account, so many transactions can be in flight at once."""
+
+from __future__ import annotations
+
+import heapq
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from eth_typing import ChecksumAddress
+
+# --------------------------------------------------------------------------------------------
+# nonces
+
+
+@dataclass
+class _AccountNonces:
+    next: int
+    free: list[int] = field(default_factory=list)  # heap of nonces handed back
+    in_flight: set[int] = field(default_factory=set)
+
+
+class NonceManager:
+    """Per-account nonces reserved locally, so transactions need not wait for each other.
+
+    The first reservation for an account reads the node's ``pending`` transaction count; later
+    ones count up locally. A nonce whose transaction the node refused is :meth:`release`-d and
+    handed out again before any new one, so no gap is left behind. :meth:`resync` re-reads the
+    node after a nonce error.
+
+    One process should own an account's nonces: another process sending with the same key at the
+    same time makes both see :class:`NonceConflict`.
+
+    Args:
+        fetch: Returns an account's ``pending`` transaction count from the node.
+    """
+
+    def __init__(self, fetch: Callable[[ChecksumAddress], int]) -> None:
+        self._fetch = fetch
+        self._lock = threading.Lock()
+        self._accounts: dict[ChecksumAddress, _AccountNonces] = {}
+
+    def reserve(self, address: ChecksumAddress) -> int:
+        """Return the next nonce to use for ``address`` and mark it in flight."""
+        with self._lock:
+            state = self._accounts.get(address)
+        if state is None:
+            fetched = self._fetch(address)
+            with self._lock:
+                state = self._accounts.setdefault(address, _AccountNonces(next=fetched))
+        with self._lock:
+            if state.free:
+                nonce = heapq.heappop(state.free)
+            else:
+                nonce = state.next
+                state.next += 1
+            state.in_flight.add(nonce)
+            return nonce
+
+    def release(self, address: ChecksumAddress, nonce: int) -> None:
+        """Hand back a nonce whose transaction the node never accepted."""
+        with self._lock:
+            state = self._accounts.get(address)
+            if state is None:
+                return
+            state.in_flight.discard(nonce)
+            if nonce == state.next - 1:
+                state.next -= 1
+                while state.free and max(state.free) == state.next - 1:
+                    state.free.remove(state.next - 1)
+                    heapq.heapify(state.free)
+                    state.next -= 1
+            elif nonce < state.next and nonce not in state.free:
+                heapq.heappush(state.free, nonce)
+
+    def settle(self, address: ChecksumAddress, nonce: int) -> None:
+        """Record that a transaction with this nonce was mined."""
+        with self._lock:
+            state = self._accounts.get(address)
+            if state is not None:
+                state.in_flight.discard(nonce)
+
+    def resync(self, address: ChecksumAddress) -> int:
+        """Re-read the node's ``pending`` count for ``address``; return the next nonce.
+
+        Nonces below the node's count are dropped from the free list. The local counter moves
+        up to the node's; it moves down only when none of this process's transactions is in
+        flight (otherwise the node may just not have seen them yet).
+        """
+        fetched = self._fetch(address)
+        with self._lock:
+            state = self._accounts.setdefault(address, _AccountNonces(next=fetched))
+            state.free = [n for n in state.free if n >= fetched]
+            heapq.heapify(state.free)
+            if fetched > state.next or not any(n >= fetched for n in state.in_flight):
+                state.next = fetched
+                state.free = []
+                state.in_flight = {n for n in state.in_flight if n >= fetched}
+            return state.next
+
+    def peek(self, address: ChecksumAddress) -> int | None:
+        """The next nonce that would be handed out, if the account is known."""
+        with self._lock:
+            state = self._accounts.get(address)
+            if state is None:
+                return None
+            return state.free[0] if state.free else state.next
+
+
+__all__ = [
+    "NonceManager",
+]
