@@ -12,8 +12,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from frontend_api import errors
 from frontend_api.deps import ServicesDep
+from frontend_api.errors import install as install_error_handlers
 from frontend_api.routes import accounts, ipfs, listings, tx
 from frontend_api.schemas import ConfigOut, ErrorOut
 from frontend_api.services import Services
@@ -95,7 +95,7 @@ def create_app(
         responses=_ERRORS,
     )
     app.state.services = shared
-    errors.install(app)
+    install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -65,7 +65,7 @@ def validation_message(exc: RequestValidationError) -> str:
 
 def status_of(exc: P2PChainError) -> int:
     """The HTTP status a library error maps to."""
-    from p2pchain.market._client import NotFoundError
+    from p2pchain.market._reads import NotFoundError
 
     if isinstance(exc, NotFoundError):
         return 404

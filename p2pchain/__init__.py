@@ -101,13 +101,8 @@ if TYPE_CHECKING:
     from p2pchain.chain._sender import TransactionSender
     from p2pchain.chain._tx import send_transaction
     from p2pchain.compiler._artifacts import Artifact, artifact_hash, load_artifact
-    from p2pchain.market._client import (
-        ETH,
-        MarketplaceClient,
-        NotFoundError,
-        PendingCall,
-        PreparedCall,
-    )
+    from p2pchain.market._calls import PendingCall, PreparedCall
+    from p2pchain.market._client import MarketplaceClient
     from p2pchain.market._listings import (
         ListingDocument,
         PublishedListing,
@@ -116,6 +111,7 @@ if TYPE_CHECKING:
         parse_listing_document,
         publish_listing,
     )
+    from p2pchain.market._reads import ETH, NotFoundError
     from p2pchain.market._validation import (
         AddressError,
         AmountError,
@@ -140,14 +136,12 @@ if TYPE_CHECKING:
         Withdrawal,
         to_json_rpc,
     )
-    from p2pchain.wallet._wallet import (
-        KeystoreEntry,
+    from p2pchain.wallet._passphrase import (
         PassphraseSource,
-        Wallet,
-        default_keystore_dir,
         read_passphrase_file,
         resolve_passphrase,
     )
+    from p2pchain.wallet._wallet import KeystoreEntry, Wallet, default_keystore_dir
 
 #: Public name -> the module that defines it.
 _LAZY: dict[str, str] = {
@@ -161,11 +155,11 @@ _LAZY: dict[str, str] = {
     "RpcChain": "p2pchain.chain._nodes",
     "dev_accounts": "p2pchain.chain._nodes",
     "open_chain": "p2pchain.chain._nodes",
-    "ETH": "p2pchain.market._client",
+    "ETH": "p2pchain.market._reads",
     "MarketplaceClient": "p2pchain.market._client",
-    "NotFoundError": "p2pchain.market._client",
-    "PendingCall": "p2pchain.market._client",
-    "PreparedCall": "p2pchain.market._client",
+    "NotFoundError": "p2pchain.market._reads",
+    "PendingCall": "p2pchain.market._calls",
+    "PreparedCall": "p2pchain.market._calls",
     "AlreadyRated": "p2pchain.chain._contract_errors",
     "ArbitratorIsParty": "p2pchain.chain._contract_errors",
     "ContractRevert": "p2pchain.chain._revert",
@@ -274,11 +268,11 @@ _LAZY: dict[str, str] = {
     "Withdrawal": "p2pchain.market._views",
     "to_json_rpc": "p2pchain.market._views",
     "KeystoreEntry": "p2pchain.wallet._wallet",
-    "PassphraseSource": "p2pchain.wallet._wallet",
+    "PassphraseSource": "p2pchain.wallet._passphrase",
     "Wallet": "p2pchain.wallet._wallet",
     "default_keystore_dir": "p2pchain.wallet._wallet",
-    "read_passphrase_file": "p2pchain.wallet._wallet",
-    "resolve_passphrase": "p2pchain.wallet._wallet",
+    "read_passphrase_file": "p2pchain.wallet._passphrase",
+    "resolve_passphrase": "p2pchain.wallet._passphrase",
 }
 
 """p2pchain: a decentralized peer-to-peer marketplace.

@@ -39,7 +39,8 @@ from frontend_api.schemas import (
     WithdrawIn,
 )
 from p2pchain.chain._model import listing_id
-from p2pchain.market._client import MarketplaceClient, PreparedCall
+from p2pchain.market._calls import PreparedCall
+from p2pchain.market._client import MarketplaceClient
 from p2pchain.market._views import SignedListing, to_json_rpc
 
 router = APIRouter(prefix="/api/tx", tags=["transactions"])

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from p2pchain._errors import P2PChainError
+from p2pchain.cli._errors import CliError
+from p2pchain.cli._noderecord import local_node_url
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -56,10 +57,6 @@ def noun_app(help_text: str) -> typer.Typer:
         rich_markup_mode=None,
         pretty_exceptions_show_locals=False,
     )
-
-
-class CliError(P2PChainError):
-    """A problem with the command line's own input (a flag, a file, the config)."""
 
 
 # ------------------------------------------------------------------------------------- paths
@@ -405,8 +402,6 @@ class Options:
         return self.last_url
 
     def _resolve_url(self, name: str) -> str:
-        from p2pchain.cli._node import local_node_url
-
         schemes = ("http", "https", "ws", "wss")
         if "://" in name:
             return check_url(name, "network URL", schemes)
@@ -446,7 +441,7 @@ class Options:
 
     def passphrase(self, label: str, confirm: bool = False) -> str:
         """The passphrase from ``--passphrase-file``, ``$P2PCHAIN_PASSPHRASE`` or a prompt."""
-        from p2pchain.wallet._wallet import resolve_passphrase
+        from p2pchain.wallet._passphrase import resolve_passphrase
 
         return resolve_passphrase(
             file=self.passphrase_file, label=label, confirm=confirm, prompt=_prompt_hidden

@@ -11,7 +11,8 @@ from typing import Annotated
 
 import typer
 
-from p2pchain.cli._common import CliError, command, noun_app
+from p2pchain.cli._common import command, noun_app
+from p2pchain.cli._errors import CliError
 
 completion_app = noun_app("Shell completion for p2pchain.")
 

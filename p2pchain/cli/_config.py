@@ -8,7 +8,6 @@ import typer
 
 from p2pchain.cli._common import (
     CONFIG_KEYS,
-    CliError,
     check_url,
     command,
     config_path,
@@ -18,6 +17,7 @@ from p2pchain.cli._common import (
     save_config,
     table,
 )
+from p2pchain.cli._errors import CliError
 
 config_app = noun_app("Show and change the config file (defaults and named networks).")
 

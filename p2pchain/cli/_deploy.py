@@ -8,7 +8,6 @@ import typer
 
 from p2pchain.cli._common import (
     DEV_CHAIN_IDS,
-    CliError,
     deployments_path,
     emit,
     opts,
@@ -16,6 +15,7 @@ from p2pchain.cli._common import (
     parse_duration,
     status,
 )
+from p2pchain.cli._errors import CliError
 
 
 def deploy(

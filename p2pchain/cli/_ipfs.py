@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from p2pchain._errors import P2PChainError
-from p2pchain.cli._common import CliError, command, emit, noun_app, opts, table
+from p2pchain.cli._common import command, emit, noun_app, opts, table
+from p2pchain.cli._errors import CliError
 
 ipfs_app = noun_app("The local IPFS store and dev node.")
 

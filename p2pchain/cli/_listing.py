@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from p2pchain.cli._common import (
-    CliError,
     command,
     emit,
     hex_id,
@@ -21,6 +20,7 @@ from p2pchain.cli._common import (
     parse_time,
     status,
 )
+from p2pchain.cli._errors import CliError
 from p2pchain.cli._show import listing_json, listings_table, show_listing, terms_json
 
 if TYPE_CHECKING:

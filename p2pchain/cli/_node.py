@@ -13,12 +13,11 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from p2pchain.cli._common import (
-    CliError,
     command,
     data_dir,
     emit,
@@ -28,78 +27,10 @@ from p2pchain.cli._common import (
     panel,
     parse_amount,
 )
+from p2pchain.cli._errors import CliError
+from p2pchain.cli._noderecord import KINDS, alive, read_record, record_path
 
 node_app = noun_app("Start, stop and fund a local dev node (Anvil or Ganache).")
-
-KINDS = ("anvil", "ganache")
-
-
-def record_path() -> Path:
-    """Where the running node is recorded."""
-    return data_dir() / "node.json"
-
-
-def read_record() -> dict[str, Any] | None:
-    """The recorded node, or None.
-
-    Raises:
-        CliError: The record is damaged.
-    """
-    path = record_path()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise CliError(f"the node record {path} is damaged ({exc}): delete it") from None
-    if not isinstance(data, dict) or not {"kind", "pid", "port", "url"} <= set(data):
-        raise CliError(f"the node record {path} is damaged: delete it")
-    return data
-
-
-def _alive(record: dict[str, Any]) -> bool:
-    """Whether the recorded PID still runs the recorded node."""
-    pid = int(record["pid"])
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return False
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    if cmdline.exists():
-        try:
-            args = cmdline.read_bytes().split(b"\0")
-        except OSError:
-            return False
-        if not args or not any(record["kind"].encode() in a for a in args):
-            return False
-        if str(record["port"]).encode() not in args:
-            return False
-        state = Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][:1]
-        return state != "Z"
-    return True
-
-
-def local_node_url(name: str = "local") -> str:
-    """The RPC URL of the node ``node start`` runs.
-
-    Raises:
-        CliError: No node is running, or it is not of the kind ``name`` asks for.
-    """
-    record = read_record()
-    if record is None or not _alive(record):
-        if record is not None:
-            record_path().unlink(missing_ok=True)
-        raise CliError(
-            "no local node is running: run `p2pchain node start` (or pass --network URL)"
-        )
-    if name in KINDS and record["kind"] != name:
-        raise CliError(
-            f"the local node is {record['kind']}, not {name}: use --network local, or"
-            f" `p2pchain node stop` and `p2pchain node start --kind {name}`"
-        )
-    return str(record["url"])
 
 
 def _argv(kind: str, binary: Path, port: int, block_time: int | None) -> list[str]:
@@ -147,7 +78,7 @@ def start(
     if kind not in KINDS:
         raise CliError(f"unknown node kind {kind!r}: use anvil or ganache")
     record = read_record()
-    if record is not None and _alive(record):
+    if record is not None and alive(record):
         raise CliError(
             f"a local {record['kind']} node already runs at {record['url']} (pid {record['pid']}):"
             " stop it first with `p2pchain node stop`"
@@ -224,7 +155,7 @@ def stop() -> None:
     record = read_record()
     if record is None:
         raise CliError("no local node is recorded: nothing to stop")
-    if _alive(record):
+    if alive(record):
         _stop_pid(int(record["pid"]))
         stopped = True
     else:
@@ -244,7 +175,7 @@ def stop() -> None:
 def status() -> None:
     """Show whether the local node runs, where, and its latest block (exit 3 if not running)."""
     record = read_record()
-    if record is None or not _alive(record):
+    if record is None or not alive(record):
         emit(
             {"running": False},
             lambda: typer.echo("no local node is running (start one: p2pchain node start)"),

@@ -8,7 +8,6 @@ import typer
 
 from p2pchain.cli._common import (
     ZERO_ADDRESS,
-    CliError,
     emit,
     format_amount,
     hex_id,
@@ -17,6 +16,7 @@ from p2pchain.cli._common import (
     status,
     table,
 )
+from p2pchain.cli._errors import CliError
 from p2pchain.cli._show import rating_json
 
 

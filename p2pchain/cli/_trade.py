@@ -8,7 +8,6 @@ import typer
 
 from p2pchain.cli._common import (
     ZERO_ADDRESS,
-    CliError,
     command,
     confirm,
     emit,
@@ -22,10 +21,12 @@ from p2pchain.cli._common import (
     parse_amount,
     status,
 )
+from p2pchain.cli._errors import CliError
 from p2pchain.cli._show import arbitrator_text, show_trade, trade_json, trades_table
 
 if TYPE_CHECKING:
-    from p2pchain.market._client import MarketplaceClient, PreparedCall
+    from p2pchain.market._calls import PreparedCall
+    from p2pchain.market._client import MarketplaceClient
     from p2pchain.market._views import TradeView
 
 trade_app = noun_app("Buy, settle, dispute and inspect trades.")

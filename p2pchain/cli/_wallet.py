@@ -10,16 +10,8 @@ import typer
 if TYPE_CHECKING:
     from p2pchain.wallet._wallet import Wallet
 
-from p2pchain.cli._common import (
-    CliError,
-    command,
-    emit,
-    format_amount,
-    noun_app,
-    opts,
-    panel,
-    table,
-)
+from p2pchain.cli._common import command, emit, format_amount, noun_app, opts, panel, table
+from p2pchain.cli._errors import CliError
 
 wallet_app = noun_app("Create, import, list and export accounts.")
 
@@ -49,9 +41,9 @@ def new(name: NameArg) -> None:
 
 
 def _valid(name: str) -> bool:
-    from p2pchain.wallet._wallet import _name_problem
+    from p2pchain.wallet._keystore import name_problem
 
-    problem = _name_problem(name)
+    problem = name_problem(name)
     if problem is not None:
         raise CliError(problem)
     return True

@@ -30,26 +30,22 @@ changing it.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Generic, Self, TypeVar, cast
+from typing import Any, TypeVar
 
-from eth_abi import decode as abi_decode
-from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
-from eth_utils import event_abi_to_log_topic, keccak, to_checksum_address
-from eth_utils.abi import function_abi_to_4byte_selector, get_abi_input_types, get_abi_output_types
+from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import Web3Exception
-from web3.types import BlockIdentifier, FilterParams, LogReceipt, TxReceipt
+from web3.types import TxReceipt
 
-from p2pchain._errors import ChainError, P2PChainError, WalletError
+from p2pchain._errors import ChainError
 from p2pchain.chain._contract_errors import (
     ArbitratorIsParty,
     InvalidArbitratorFee,
@@ -59,299 +55,46 @@ from p2pchain.chain._contract_errors import (
     InvalidReviewWindow,
 )
 from p2pchain.chain._deploy import Deployment, load_deployment, verify_deployment
-from p2pchain.chain._events import DecodedEvent, EventDecoder
 from p2pchain.chain._fees import SenderPolicy
 from p2pchain.chain._model import (
-    TRADE_TRANSITIONS,
     ZERO_ADDRESS,
     ListingTerms,
-    Trade,
-    apply_event,
     open_trade,
     signed_listing_typed_data,
     split_cid,
 )
-from p2pchain.chain._node_errors import CONNECTION_ERRORS, NODE_ERRORS
+from p2pchain.chain._node_errors import CONNECTION_ERRORS
 from p2pchain.chain._nodes import DevChain, RpcChain, open_chain
-from p2pchain.chain._pending import PendingTransaction
 from p2pchain.chain._sender import TransactionSender
-from p2pchain.compiler._artifacts import load_artifact
 from p2pchain.market import _validation as check
+from p2pchain.market._calls import PendingCall, PreparedCall
+from p2pchain.market._reads import (
+    DAY,
+    ETH,
+    MAX_ARBITRATOR_FEE_BPS,
+    MAX_REVIEW_WINDOW,
+    MAX_UNIT_AMOUNT,
+    MarketReader,
+    NotFoundError,
+)
 from p2pchain.market._views import (
     Listing,
     ListingStatus,
     Rating,
-    ReputationSummary,
-    Role,
     SignedListing,
-    TradeEvent,
     TradeView,
     TxInfo,
-    UnsignedTransaction,
     Withdrawal,
 )
 
 T = TypeVar("T")
 
-#: The zero address, which stands for the chain's native currency as a payment token.
-ETH: ChecksumAddress = cast(ChecksumAddress, ZERO_ADDRESS)
-DAY = 86_400
 
-#: Events that carry a listing's terms.
-LISTING_TERMS_EVENTS = ("Listed", "ListingUpdated", "SignedListingUsed")
-#: Highest arbitrator fee and review window (the contract's constants).
-MAX_ARBITRATOR_FEE_BPS = 1_000
-MAX_REVIEW_WINDOW = 365 * DAY
-MAX_UNIT_AMOUNT = 2**128 - 1
+class MarketplaceClient(MarketReader):
+    """Every marketplace action and read on one deployment (see the module).
 
-_ERC20_ABI: list[dict[str, Any]] = [
-    {
-        "type": "function",
-        "name": name,
-        "stateMutability": mutability,
-        "inputs": [{"name": n, "type": t} for n, t in inputs],
-        "outputs": [{"name": "", "type": out}],
-    }
-    for name, mutability, inputs, out in (
-        ("allowance", "view", [("owner", "address"), ("spender", "address")], "uint256"),
-        ("approve", "nonpayable", [("spender", "address"), ("amount", "uint256")], "bool"),
-        ("balanceOf", "view", [("account", "address")], "uint256"),
-    )
-]
-
-
-_BATCH_ERRORS: tuple[type[BaseException], ...] = (P2PChainError, *NODE_ERRORS)
-
-
-class NotFoundError(P2PChainError):
-    """No listing or trade with that id exists on this deployment."""
-
-
-class _Codec:
-    """Calldata for one contract's functions, straight from its ABI (faster than web3's)."""
-
-    def __init__(self, abi: Iterable[Mapping[str, Any]]) -> None:
-        self._functions: dict[str, tuple[bytes, list[str], list[str]]] = {}
-        for item in abi:
-            if item.get("type") == "function":
-                fn = cast(Any, item)
-                self._functions[str(item["name"])] = (
-                    function_abi_to_4byte_selector(fn),
-                    list(get_abi_input_types(fn)),
-                    list(get_abi_output_types(fn)),
-                )
-
-    def encode(self, name: str, *args: Any) -> bytes:
-        selector, types, _ = self._functions[name]
-        return selector + abi_encode(types, list(args))
-
-    def decode(self, name: str, data: bytes) -> tuple[Any, ...]:
-        return tuple(abi_decode(self._functions[name][2], data))
-
-
-# --------------------------------------------------------------------------------------------
-# prepared calls
-
-
-class PreparedCall(Generic[T]):
-    """One validated contract call, ready to be checked, sent, or handed to a wallet.
-
-    Attributes:
-        action: The contract function (``buy``, ``release``...).
-        sender: Who will send it.
-        to: The contract called.
-        data: The calldata.
-        value: Wei sent along.
-        before: Calls that must be mined first (an ERC-20 approval before a purchase).
+    Construct it with :meth:`connect`; the constructor arguments are :class:`MarketReader`'s.
     """
-
-    def __init__(
-        self,
-        client: MarketplaceClient,
-        *,
-        action: str,
-        sender: ChecksumAddress,
-        to: ChecksumAddress,
-        data: bytes,
-        value: int,
-        finish: Callable[[TxReceipt], T],
-        before: Sequence[PreparedCall[Any]] = (),
-    ) -> None:
-        self._client = client
-        self.action = action
-        self.sender = sender
-        self.to = to
-        self.data = data
-        self.value = value
-        self._finish = finish
-        self.before: tuple[PreparedCall[Any], ...] = tuple(before)
-
-    def __repr__(self) -> str:
-        return f"<PreparedCall {self.action} from {self.sender} value {self.value}>"
-
-    @property
-    def call(self) -> dict[str, Any]:
-        """``from``, ``to``, ``data``, ``value``: the call without gas, fees or nonce."""
-        return {"from": self.sender, "to": self.to, "data": self.data, "value": self.value}
-
-    def check(self) -> None:
-        """Simulate the call (``eth_call`` on the pending block); raise its typed revert.
-
-        Skipped while :attr:`before` is not empty: the call can only succeed once those are mined.
-
-        Raises:
-            ContractRevert: It would revert.
-        """
-        if not self.before:
-            self._client.sender.check(self.call, action=self.action)
-
-    def unsigned(self, *, nonce: int | None = None) -> UnsignedTransaction:
-        """The transaction for a wallet to sign: gas estimated (and so checked), fees suggested.
-
-        Args:
-            nonce: Include this nonce (wallets normally pick it themselves).
-
-        Raises:
-            ContractRevert: It would revert (when it can be simulated; see :meth:`check`).
-        """
-        sender = self._client.sender
-        tx: dict[str, Any] = {
-            "from": self.sender,
-            "to": self.to,
-            "data": HexBytes(self.data).to_0x_hex(),
-            "value": self.value,
-            "chainId": sender.chain_id,
-        }
-        if not self.before:
-            tx["gas"] = sender.estimate_gas(self.call, action=self.action)
-        tx.update(sender.suggest_fees().as_params())
-        if nonce is not None:
-            tx["nonce"] = int(nonce)
-        return cast(UnsignedTransaction, tx)
-
-    def transactions(self) -> list[UnsignedTransaction]:
-        """Every transaction to sign and send, in order: :attr:`before`, then this one."""
-        out: list[UnsignedTransaction] = []
-        for call in self.before:
-            out.extend(call.transactions())
-        out.append(self.unsigned())
-        return out
-
-    def send(self, *, timeout: float | None = None) -> T:
-        """Sign with the client's account, send, wait, and return the result.
-
-        :attr:`before` calls are sent (and awaited) first.
-
-        Raises:
-            WalletError: The client's account is not :attr:`sender`.
-            ContractRevert: It would revert (nothing sent) or reverted on-chain.
-            TransactionError: It could not be sent or mined.
-        """
-        return self.submit().result(timeout=timeout)
-
-    def submit(self) -> PendingCall[T]:
-        """Sign and send without waiting for the receipt (the nonce manager pipelines).
-
-        :attr:`before` calls are sent and awaited first.
-        """
-        account = self._client._signer(self.sender)
-        for call in self.before:
-            call.send()
-        pending = self._client.sender.submit(account, self.call, action=self.action)
-        return PendingCall(self, pending)
-
-    def finish(self, receipt: TxReceipt) -> T:
-        """Build the result from the mined receipt."""
-        return self._finish(receipt)
-
-
-class PendingCall(Generic[T]):
-    """A sent :class:`PreparedCall` whose result can be awaited.
-
-    Attributes:
-        call: The call.
-        pending: The transaction (hash, nonce; replaceable with the sender).
-    """
-
-    def __init__(self, call: PreparedCall[T], pending: PendingTransaction) -> None:
-        self.call = call
-        self.pending = pending
-
-    @property
-    def tx_hash(self) -> str:
-        """The transaction hash (0x hex)."""
-        return self.pending.tx_hash
-
-    def result(self, *, timeout: float | None = None) -> T:
-        """Wait for the receipt and return the call's result.
-
-        Raises:
-            ContractRevert: It reverted on-chain.
-            TransactionTimeout: Not mined in time.
-        """
-        client = self.call._client
-        receipt = client.sender.wait(self.pending, timeout=timeout)
-        value = self.call.finish(receipt)
-        client._verify([value])
-        return value
-
-
-# --------------------------------------------------------------------------------------------
-# the client
-
-
-class MarketplaceClient:
-    """Typed access to one p2pchain deployment.
-
-    Args:
-        w3: Connection to the chain.
-        deployment: Where the contracts are (already verified; see :meth:`connect`).
-        account: The local account that signs; None for a read-only client or for unsigned
-            transactions only.
-        sender: The transaction sender (shared by :meth:`with_account` clients, so nonces are
-            managed per account across them).
-        verify: Check every trade this client returns against the contract (``checkTrade``).
-        max_log_range: Largest block range per ``eth_getLogs`` request (None: no limit), for
-            nodes that cap it.
-    """
-
-    def __init__(
-        self,
-        w3: Web3,
-        deployment: Deployment,
-        *,
-        account: LocalAccount | None = None,
-        sender: TransactionSender | None = None,
-        verify: bool = True,
-        max_log_range: int | None = None,
-    ) -> None:
-        self.w3 = w3
-        self.deployment = deployment
-        self.account = account
-        self.sender = sender or TransactionSender(w3)
-        self.verify = verify
-        self.max_log_range = max_log_range
-        self._market_abi = list(load_artifact("Marketplace").abi)
-        self._reputation_abi = list(load_artifact("Reputation").abi)
-        self.market = w3.eth.contract(address=deployment.marketplace, abi=self._market_abi)
-        self.reputation = w3.eth.contract(address=deployment.reputation, abi=self._reputation_abi)
-        self._m = _Codec(self._market_abi)
-        self._r = _Codec(self._reputation_abi)
-        self._erc20 = _Codec(_ERC20_ABI)
-        self._market_events = EventDecoder(self._market_abi)
-        self._rep_events = EventDecoder(self._reputation_abi)
-        self._topics = {
-            str(e["name"]): event_abi_to_log_topic(cast(Any, e))
-            for e in self._market_abi
-            if e.get("type") == "event"
-        }
-        self._rated_topic = next(
-            event_abi_to_log_topic(cast(Any, e))
-            for e in self._reputation_abi
-            if e.get("type") == "event" and e["name"] == "Rated"
-        )
-        self._timestamps: dict[int, int] = {}
-        self._owned: DevChain | None = None
 
     # ------------------------------------------------------------------ connecting
 
@@ -427,54 +170,10 @@ class MarketplaceClient:
         other._timestamps = self._timestamps
         return other
 
-    def close(self) -> None:
-        """Stop the chain :meth:`connect` started, if any."""
-        if self._owned is not None:
-            self._owned.stop()
-            self._owned = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    @property
-    def address(self) -> ChecksumAddress:
-        """The client account's address.
-
-        Raises:
-            WalletError: The client has no account.
-        """
-        if self.account is None:
-            raise WalletError(
-                "this client has no account: connect with account=..., or use"
-                " prepare_*(..., sender=address).unsigned() for a wallet to sign"
-            )
-        return self.account.address
-
-    @property
-    def chain_id(self) -> int:
-        """The chain id."""
-        return self.deployment.chain_id
-
     def _sender_address(self, sender: str | None) -> ChecksumAddress:
         if sender is None:
             return self.address
         return check.address(sender, "sender", allow_zero=False)
-
-    def _signer(self, sender: ChecksumAddress) -> LocalAccount:
-        if self.account is None or self.account.address != sender:
-            raise WalletError(
-                f"this client signs as {self.account.address if self.account else 'nobody'},"
-                f" not {sender}: use with_account(...) or unsigned()"
-            )
-        return self.account
 
     def _prepare(
         self,
@@ -1150,400 +849,6 @@ class MarketplaceClient:
     def rate(self, trade: TradeView | bytes | str, score: int, review_cid: bytes = b"") -> Rating:
         """Rate the counterparty of a final trade, 1 to 5 stars, with an optional review CID."""
         return self.prepare_rate(trade, score, review_cid).send()
-
-    # ------------------------------------------------------------------ reads
-
-    def now(self) -> int:
-        """The latest block's timestamp (the chain's clock)."""
-        block = self.sender.retry("eth_getBlockByNumber", lambda: self.w3.eth.get_block("latest"))
-        return int(block["timestamp"])
-
-    def balance(self, account: str | None = None, token: str = ETH) -> int:
-        """``account``'s balance in ``token`` (ETH by default), in the smallest unit."""
-        owner = self.address if account is None else check.address(account, "account")
-        token_address = check.address(token, "token")
-        if token_address == ETH:
-            return int(self.sender.retry("eth_getBalance", lambda: self.w3.eth.get_balance(owner)))
-        return int(
-            self._eth_call(token_address, self._erc20.encode("balanceOf", owner), "balanceOf")[0]
-        )
-
-    def allowance(self, token: str, owner: str | None = None) -> int:
-        """How much of ``token`` the marketplace may pull from ``owner``."""
-        token_address = check.address(token, "token", allow_zero=False)
-        who = self.address if owner is None else check.address(owner, "owner")
-        data = self._erc20.encode("allowance", who, self.deployment.marketplace)
-        return int(self._eth_call(token_address, data, "allowance")[0])
-
-    def credit(self, account: str | None = None, token: str = ETH) -> int:
-        """Payouts credited to ``account`` in ``token`` that it can :meth:`withdraw`."""
-        who = self.address if account is None else check.address(account, "account")
-        data = self._m.encode("credit", check.address(token, "token"), who)
-        return int(self._eth_call(self.deployment.marketplace, data, "credit", self._m)[0])
-
-    def reputation_of(self, subject: str, token: str = ETH) -> ReputationSummary:
-        """The on-chain rating totals of ``subject`` for trades in ``token``."""
-        who = check.address(subject, "subject")
-        token_address = check.address(token, "token")
-        data = self._r.encode("aggregate", who, token_address)
-        ((count, score_sum, volume),) = self._eth_call(
-            self.deployment.reputation, data, "aggregate", self._r
-        )
-        return ReputationSummary(who, token_address, int(count), int(score_sum), int(volume))
-
-    def ratings_of(self, subject: str) -> list[Rating]:
-        """Every rating ``subject`` received, oldest first (``Rated`` events by indexed subject)."""
-        who = check.address(subject, "subject")
-        logs = self._logs([self._rated_topic, None, None, _topic(who)], self.deployment.reputation)
-        return [
-            self._rating(e, None) for e in self._rep_events.decode(logs, self.deployment.reputation)
-        ]
-
-    def listing(self, listing: bytes | str | Listing | SignedListing) -> Listing:
-        """A listing's current terms and state, from its events and ``listingState``.
-
-        Args:
-            listing: A listing id, or a listing or signed listing to refresh.
-
-        Raises:
-            NotFoundError: No such listing (signed listings are found from their
-                :class:`SignedListing` even before their first purchase).
-        """
-        signed = listing if isinstance(listing, SignedListing) else None
-        if isinstance(listing, (Listing, SignedListing)):
-            listing_id = listing.id
-        else:
-            listing_id = check.bytes32(listing, "listing id")
-        names = [*LISTING_TERMS_EVENTS, "ListingClosed"]
-        events = self._events([[self._topics[n] for n in names], listing_id])
-        record = int(self._eth_call_m("record", listing_id)[0])
-        live, _, sold, remaining = self._eth_call_m("listingState", listing_id)
-        created = next((e for e in events if e.name in ("Listed", "SignedListingUsed")), None)
-        if created is None:
-            if signed is None:
-                raise NotFoundError(f"no listing {_hex(listing_id)} on this marketplace")
-            status = ListingStatus.UNUSED if record == 0 else ListingStatus.CLOSED
-            return Listing(
-                id=signed.id,
-                seller=to_checksum_address(signed.terms.seller),
-                salt=signed.salt,
-                terms=signed.terms,
-                listed_quantity=signed.quantity,
-                sold=0,
-                remaining=signed.quantity if status == ListingStatus.UNUSED else 0,
-                status=status,
-                signed=True,
-                signature=signed.signature,
-            )
-        terms_events = [e for e in events if e.name in LISTING_TERMS_EVENTS]
-        terms = ListingTerms.from_abi(terms_events[-1].args["terms"])
-        if live:
-            status = ListingStatus.LIVE
-        elif record == 1:
-            status = ListingStatus.CLOSED
-        else:
-            status = ListingStatus.SOLD_OUT
-        if not live:
-            purchases = self._events([self._topics["Purchased"], None, listing_id])
-            sold = sum(int(e.args["quantity"]) for e in purchases)
-            remaining = 0
-        signature = signed.signature if signed is not None else None
-        if signature is None and isinstance(listing, Listing):
-            signature = listing.signature
-        return Listing(
-            id=listing_id,
-            seller=to_checksum_address(created.args["seller"]),
-            salt=bytes(created.args["salt"]),
-            terms=terms,
-            listed_quantity=int(created.args["quantity"]),
-            sold=int(sold),
-            remaining=int(remaining),
-            status=status,
-            signed=created.name == "SignedListingUsed",
-            signature=signature,
-            block_number=created.block_number,
-        )
-
-    def listings_of(self, seller: str) -> list[Listing]:
-        """Every on-chain listing of ``seller`` and every signed one bought at least once."""
-        who = check.address(seller, "seller")
-        topics = [[self._topics["Listed"], self._topics["SignedListingUsed"]], None, _topic(who)]
-        return [self.listing(bytes(e.args["listingId"])) for e in self._events(topics)]
-
-    def trade(self, trade_id: bytes | str) -> TradeView:
-        """A trade, rebuilt from its events and checked against the contract.
-
-        Raises:
-            NotFoundError: No trade with this id.
-            ChainError: The node's logs do not rebuild the stored trade (incomplete logs).
-        """
-        tid = check.bytes32(trade_id, "trade id")
-        for attempt in range(2):
-            view = self._rebuild(tid)
-            current, rated = self._eth_call_m("checkTrade", tid, view.trade.as_tuple())
-            if current:
-                return replace(
-                    view, rated_by_buyer=bool(int(rated) & 1), rated_by_seller=bool(int(rated) & 2)
-                )
-            if attempt == 0:
-                continue  # an event may have landed between the two reads
-        raise ChainError(
-            f"trade {_hex(tid)} rebuilt from the node's logs does not match the contract's"
-            " record: the node may be missing logs (is it pruned?)"
-        )
-
-    def trades_of(self, account: str, role: Role | None = None) -> list[TradeView]:
-        """Every trade ``account`` takes part in (as ``role``, or any), oldest first.
-
-        Buyers are found through the indexed ``Purchased.buyer`` topic, sellers through their
-        listings' indexed seller topic. Arbitrators are not indexed: finding their trades scans
-        every listing's terms.
-        """
-        who = check.address(account, "account")
-        ids: list[tuple[tuple[int, int], bytes]] = []
-        if role in (None, Role.BUYER):
-            for e in self._events([self._topics["Purchased"], None, None, _topic(who)]):
-                ids.append((e.position, bytes(e.args["tradeId"])))
-        listing_ids: set[bytes] = set()
-        if role in (None, Role.SELLER):
-            topics = [
-                [self._topics["Listed"], self._topics["SignedListingUsed"]],
-                None,
-                _topic(who),
-            ]
-            listing_ids.update(bytes(e.args["listingId"]) for e in self._events(topics))
-        if role in (None, Role.ARBITRATOR):
-            names = [self._topics[n] for n in LISTING_TERMS_EVENTS]
-            for e in self._events([names]):
-                if ListingTerms.from_abi(e.args["terms"]).arbitrator == who:
-                    listing_ids.add(bytes(e.args["listingId"]))
-        ordered = sorted(listing_ids)
-        for start in range(0, len(ordered), 100):
-            chunk = ordered[start : start + 100]
-            for e in self._events([self._topics["Purchased"], None, chunk]):
-                ids.append((e.position, bytes(e.args["tradeId"])))
-        seen: set[bytes] = set()
-        views: list[TradeView] = []
-        for _, tid in sorted(ids):
-            if tid in seen:
-                continue
-            seen.add(tid)
-            view = self.trade(tid)
-            found = view.role_of(who)
-            if found is not None and (role is None or found == role):
-                views.append(view)
-        return views
-
-    # ------------------------------------------------------------------ internals
-
-    def _eth_call(
-        self, to: str, data: bytes, name: str, codec: _Codec | None = None
-    ) -> tuple[Any, ...]:
-        raw = self.sender.call({"to": to, "data": data})
-        return (codec or self._erc20).decode(name, raw)
-
-    def _eth_call_m(self, name: str, *args: Any) -> tuple[Any, ...]:
-        return self._eth_call(
-            self.deployment.marketplace, self._m.encode(name, *args), name, self._m
-        )
-
-    def _logs(self, topics: Sequence[Any], address: str | None = None) -> list[LogReceipt]:
-        start = self.deployment.block
-        latest = int(self.sender.retry("eth_blockNumber", lambda: self.w3.eth.block_number))
-        step = self.max_log_range or (latest - start + 1)
-        out: list[LogReceipt] = []
-        encoded = [_topic_filter(t) for t in topics]
-        while start <= latest:
-            end = min(latest, start + step - 1)
-            params = cast(
-                FilterParams,
-                {
-                    "address": address or self.deployment.marketplace,
-                    "fromBlock": start,
-                    "toBlock": end,
-                    "topics": encoded,
-                },
-            )
-            out.extend(self._get_logs(params))
-            start = end + 1
-        return out
-
-    def _get_logs(self, params: FilterParams) -> list[LogReceipt]:
-        return list(self.sender.retry("eth_getLogs", lambda: self.w3.eth.get_logs(params)))
-
-    def _events(self, topics: Sequence[Any]) -> list[DecodedEvent]:
-        events = self._market_events.decode(self._logs(topics), self.deployment.marketplace)
-        return sorted(events, key=lambda e: e.position)
-
-    def _one(self, receipt: TxReceipt, name: str) -> DecodedEvent:
-        found = [
-            e
-            for e in self._market_events.decode(receipt["logs"], self.deployment.marketplace)
-            if e.name == name
-        ]
-        if len(found) != 1:
-            raise ChainError(f"expected one {name} event in the receipt, found {len(found)}")
-        return found[0]
-
-    def _timestamp(self, block_number: int) -> int:
-        cached = self._timestamps.get(block_number)
-        if cached is None:
-            block = self.sender.retry(
-                "eth_getBlockByNumber", lambda: self.w3.eth.get_block(block_number)
-            )
-            cached = self._timestamps[block_number] = int(block["timestamp"])
-        return cached
-
-    def _prefetch_timestamps(self, blocks: Iterable[int]) -> None:
-        missing = sorted({b for b in blocks if b not in self._timestamps})
-        if len(missing) < 2:
-            return
-        calls = [("eth_getBlockByNumber", [hex(b), False]) for b in missing]
-        try:
-            answers = self.sender.retry("block batch", lambda: self.sender.batch(calls))
-        except _BATCH_ERRORS:
-            return  # fetched one by one later
-        for number, answer in zip(missing, answers, strict=True):
-            result = answer.get("result")
-            if isinstance(result, Mapping) and "timestamp" in result:
-                self._timestamps[number] = int(result["timestamp"], 16)
-
-    @staticmethod
-    def _trade_event(event: DecodedEvent, timestamp: int) -> TradeEvent:
-        return TradeEvent(
-            name=event.name,
-            args=dict(event.args),
-            block_number=event.block_number,
-            log_index=event.log_index,
-            tx_hash=event.tx_hash,
-            timestamp=timestamp,
-        )
-
-    def _advance(self, view: TradeView, receipt: TxReceipt) -> TradeView:
-        trade = view.trade
-        history = list(view.history)
-        for event in self._market_events.decode(receipt["logs"], self.deployment.marketplace):
-            if event.name in TRADE_TRANSITIONS and bytes(event.args["tradeId"]) == view.id:
-                timestamp = self._timestamp(event.block_number)
-                trade = apply_event(trade, event.name, event.args, timestamp)
-                history.append(self._trade_event(event, timestamp))
-        return replace(view, trade=trade, history=tuple(history), tx=TxInfo.from_receipt(receipt))
-
-    def _view(self, trade: TradeView | bytes | str) -> TradeView:
-        if isinstance(trade, TradeView):
-            return trade
-        return self.trade(trade)
-
-    def _rebuild(self, tid: bytes) -> TradeView:
-        events = self._events([None, tid])
-        purchase = next(
-            (e for e in events if e.name == "Purchased" and bytes(e.args["tradeId"]) == tid), None
-        )
-        if purchase is None:
-            raise NotFoundError(f"no trade {_hex(tid)} on this marketplace")
-        listing_id = bytes(purchase.args["listingId"])
-        if listing_id == tid:
-            listing_events = [e for e in events if e.name in LISTING_TERMS_EVENTS]
-        else:
-            listing_events = self._events(
-                [[self._topics[n] for n in LISTING_TERMS_EVENTS], listing_id]
-            )
-        before = [e for e in listing_events if e.position < purchase.position]
-        if not before:
-            raise ChainError(f"no terms event before the purchase of trade {_hex(tid)}")
-        terms = ListingTerms.from_abi(before[-1].args["terms"])
-        opened = self._timestamp(purchase.block_number)
-        quantity = int(purchase.args["quantity"])
-        trade: Trade = open_trade(terms, purchase.args["buyer"], quantity, opened)
-        history = [self._trade_event(purchase, opened)]
-        for event in events:
-            if event.name in TRADE_TRANSITIONS and event.position > purchase.position:
-                timestamp = self._timestamp(event.block_number)
-                trade = apply_event(trade, event.name, event.args, timestamp)
-                history.append(self._trade_event(event, timestamp))
-        return TradeView(
-            id=tid,
-            listing_id=listing_id,
-            trade=trade,
-            quantity=quantity,
-            opened_at=opened,
-            history=tuple(history),
-        )
-
-    def _verify(self, values: Sequence[Any]) -> None:
-        """Check returned trades against the contract (one batch when the node allows)."""
-        views = [v for v in values if isinstance(v, TradeView)]
-        if not self.verify or not views:
-            return
-        calls = [
-            (
-                "eth_call",
-                [
-                    {
-                        "to": self.deployment.marketplace,
-                        "data": HexBytes(
-                            self._m.encode("checkTrade", v.id, v.trade.as_tuple())
-                        ).to_0x_hex(),
-                    },
-                    hex(v.tx.block_number) if v.tx else "latest",
-                ],
-            )
-            for v in views
-        ]
-        if self.sender.batching and len(calls) > 1:
-            answers = self.sender.retry("checkTrade batch", lambda: self.sender.batch(calls))
-            results = [HexBytes(a.get("result", "0x")) for a in answers]
-        else:
-            results = [self._check_trade_at(v) for v in views]
-        for view, raw in zip(views, results, strict=True):
-            current = bool(len(raw) >= 32 and self._m.decode("checkTrade", bytes(raw))[0])
-            if not current:
-                raise ChainError(
-                    f"trade {_hex(view.id)} as rebuilt by the client does not match the contract"
-                    " (a p2pchain bug: please report it)"
-                )
-
-    def _check_trade_at(self, view: TradeView) -> HexBytes:
-        call = {
-            "to": self.deployment.marketplace,
-            "data": self._m.encode("checkTrade", view.id, view.trade.as_tuple()),
-        }
-        block: BlockIdentifier = view.tx.block_number if view.tx else "latest"
-        return HexBytes(self.sender.call(call, block))
-
-    def _rating(self, event: DecodedEvent, tx: TxInfo | None) -> Rating:
-        args = event.args
-        return Rating(
-            trade_id=bytes(args["tradeId"]),
-            rater=to_checksum_address(args["rater"]),
-            subject=to_checksum_address(args["subject"]),
-            score=int(args["score"]),
-            token=to_checksum_address(args["token"]),
-            value=int(args["value"]),
-            review_cid=bytes(args["reviewCid"]),
-            block_number=event.block_number,
-            tx=tx,
-        )
-
-
-# --------------------------------------------------------------------------------------------
-# helpers
-
-
-def _hex(value: bytes) -> str:
-    return "0x" + value.hex()
-
-
-def _topic(address: str) -> bytes:
-    return bytes(12) + bytes.fromhex(address[2:])
-
-
-def _topic_filter(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, (list, tuple)):
-        return [_topic_filter(v) for v in value]
-    return HexBytes(value).to_0x_hex()
 
 
 def _digest(signable: Any) -> bytes:

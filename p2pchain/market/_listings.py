@@ -43,7 +43,8 @@ from pydantic import (
 from p2pchain._errors import ContentVerificationError, IpfsError, ListingError
 from p2pchain.chain._model import ZERO_ADDRESS, ListingTerms
 from p2pchain.ipfs import CID, IpfsBackend, compute_cid
-from p2pchain.market._client import ETH, MarketplaceClient
+from p2pchain.market._client import MarketplaceClient
+from p2pchain.market._reads import ETH
 from p2pchain.market._views import Listing, ListingStatus, SignedListing, UnsignedTransaction
 
 #: The listing document version this library writes and reads.

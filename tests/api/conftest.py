@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import requests
-from client.conftest import ONE, Market, make_market
+from _market import ONE, Market, make_market
 from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI
 from fastapi.testclient import TestClient

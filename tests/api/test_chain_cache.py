@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from client.conftest import ONE
+from _market import ONE
 from fastapi.testclient import TestClient
 
 from api.conftest import ApiWorld

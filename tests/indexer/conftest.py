@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from client.conftest import ONE, Market, make_market
+from _market import ONE, Market, make_market
 
 from p2pchain import publish_listing
 from p2pchain.chain._nodes import EmbeddedChain

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from client.conftest import ONE, make_market
+from _market import ONE, make_market
 from typer.testing import CliRunner
 
 from indexer.conftest import publish

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from client.conftest import DAY, ONE, Market
+from _market import DAY, ONE, Market
 
 from indexer.test_sync import _activity
 from p2pchain.chain._events import EventDecoder

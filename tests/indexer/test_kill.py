@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from client.conftest import make_market, random_cid
+from _market import make_market, random_cid
 
 from p2pchain.chain._deploy import DeploymentsFile
 from p2pchain.chain._nodes import AnvilChain

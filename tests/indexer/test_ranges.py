@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import requests
-from client.conftest import make_market
+from _market import make_market
 
 from p2pchain.chain._nodes import AnvilChain
 from p2pchain.indexer import Indexer

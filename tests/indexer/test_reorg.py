@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from client.conftest import Market, make_market
+from _market import Market, make_market
 
 from p2pchain.chain._nodes import AnvilChain
 from p2pchain.indexer import Indexer

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from client.conftest import ONE
+from _market import ONE
 
 from indexer.conftest import Market, publish
 from p2pchain.indexer import Indexer, IndexerError, SearchQuery

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 import pytest
-from client.conftest import DAY, ONE
+from _market import DAY, ONE
 
 from indexer.conftest import Market, publish
 from p2pchain.chain._model import ZERO_ADDRESS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from client.conftest import ONE, Market, random_cid
+from _market import ONE, Market, random_cid
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 

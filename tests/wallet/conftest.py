@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from p2pchain._paths import DATA_DIR_ENV, find_node_tool
-from p2pchain.wallet._wallet import PASSPHRASE_ENV, Wallet
+from p2pchain.wallet._passphrase import PASSPHRASE_ENV
+from p2pchain.wallet._wallet import Wallet
 
 from ._helpers import LIGHT_SCRYPT_N, CastRunner
 

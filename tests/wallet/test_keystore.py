@@ -17,7 +17,7 @@ from eth_utils import keccak
 from pydantic import SecretBytes, SecretStr
 
 from p2pchain import P2PChainError, Wallet, WalletError, default_keystore_dir
-from p2pchain.wallet._wallet import DEFAULT_SCRYPT_N
+from p2pchain.wallet._keystore import DEFAULT_SCRYPT_N
 
 from ._helpers import (
     DEV_ADDRESS_0,

@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from p2pchain import PassphraseSource, WalletError, read_passphrase_file, resolve_passphrase
-from p2pchain.wallet._wallet import PASSPHRASE_ENV
+from p2pchain.wallet._passphrase import PASSPHRASE_ENV
 
 from ._helpers import PASSPHRASE
 

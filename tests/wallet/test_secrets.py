@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from p2pchain import Wallet, WalletError
-from p2pchain.wallet._wallet import _Secret
+from p2pchain.wallet._keystore import Secret
 
 from ._helpers import (
     DEV_ADDRESS_0,
@@ -273,7 +273,7 @@ def test_loaded_account_repr_redacted(stocked: Wallet) -> None:
 
 
 def test_secret_wrapper_redacted_and_unpicklable() -> None:
-    secret = _Secret(bytes.fromhex(KEY_HEX))
+    secret = Secret(bytes.fromhex(KEY_HEX))
 
     assert repr(secret) == str(secret) == "<redacted>"
     assert not _leaks(repr([secret, {"key": secret}]))

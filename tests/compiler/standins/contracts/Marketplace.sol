@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-// Stand-in used by tests/toolchain only while the real contracts/ have not landed: the same
+// Stand-in used by tests/compiler and tests/chain only while the real contracts/ have not landed: the same
 // deployment shape (constructor(uint32 rulingWindow) deploys Reputation, REPUTATION() getter,
 // immutables) so the compile/deploy pipeline is exercised end to end.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from client.conftest import Market
+from _market import Market
 
 from p2pchain import ListingDocument, ListingError, parse_listing_document
 from p2pchain.market._listings import MAX_DOCUMENT_SIZE

@@ -1,7 +1,7 @@
 """Deploying Marketplace + Reputation and the deployments file.
 
 Uses the shipped artifacts once contracts/ has landed; until then, stand-ins with the same
-deployment shape (tests/toolchain/standins), so the pipeline is always exercised.
+deployment shape (tests/compiler/standins), so the pipeline is always exercised.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from p2pchain.chain._nodes import DevChain, EmbeddedChain
 from p2pchain.compiler._artifacts import ARTIFACTS_DIR_ENV, clear_artifact_cache, list_artifacts
 from p2pchain.compiler._solc import compile_contracts, write_artifacts
 
-STANDINS = Path(__file__).parent / "standins"
+STANDINS = Path(__file__).parents[1] / "compiler" / "standins"
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from _market import ONE, Market
 
 from p2pchain import (
     AnvilChain,
@@ -16,8 +17,6 @@ from p2pchain import (
     TransactionSender,
     TransactionTimeout,
 )
-
-from .conftest import ONE, Market
 
 
 @pytest.fixture(params=["embedded_chain", "anvil_chain"], ids=["embedded", "anvil"])

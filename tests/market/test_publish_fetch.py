@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from client.conftest import ONE, Market
+from _market import ONE, Market
 
 from p2pchain import (
     ContentVerificationError,

@@ -7,10 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from _market import Market
 
 from p2pchain import AddressError, IdError, InputError, QuantityError
-
-from .conftest import Market
 
 
 def _typed_and_signature(market: Market) -> tuple[dict[str, Any], bytes]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from _market import DAY, ONE, Market
 
 from p2pchain import (
     ETH,
@@ -22,8 +23,6 @@ from p2pchain import (
     TxInfo,
     Withdrawal,
 )
-
-from .conftest import DAY, ONE, Market
 
 
 def test_create_listing_returns_live_listing(any_market: Market) -> None:

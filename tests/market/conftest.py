@@ -1,4 +1,5 @@
-"""Fixtures for the listing-document tests: a fresh market, and an IPFS backend of each kind.
+"""Fixtures for the market tests: a fresh deployment (``market``, ``any_market``), and for the
+listing-document tests an IPFS backend of each kind.
 
 ``backend`` runs a test twice: on a :class:`LocalStore` in ``tmp_path``, and over real HTTP with
 :class:`KuboBackend` against the dev node (127.0.0.1, a free port) serving another LocalStore.
@@ -11,17 +12,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import _market
 import pytest
-from client.conftest import ONE, Market, make_market
+from _market import ONE, Market
 
-from p2pchain.chain._nodes import EmbeddedChain
 from p2pchain.ipfs import CID, CIDLike, DevNode, IpfsBackend, KuboBackend, LocalStore
 
-
-@pytest.fixture
-def market(embedded_chain: EmbeddedChain) -> Market:
-    """A fresh deployment on the embedded chain."""
-    return make_market(embedded_chain)
+#: The shared fixtures.
+any_market = _market.any_market
+market = _market.market
 
 
 class NodeStore(LocalStore):

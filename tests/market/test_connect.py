@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from _market import Market, make_market
 
 from p2pchain import (
     ChainError,
@@ -16,8 +17,6 @@ from p2pchain import (
     RpcChain,
 )
 from p2pchain.chain._nodes import free_port
-
-from .conftest import Market, make_market
 
 
 def test_connect_finds_deployment_by_chain_id(market: Market, tmp_path: Path) -> None:

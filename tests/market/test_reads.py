@@ -6,6 +6,7 @@ import base64
 import hashlib
 
 import pytest
+from _market import DAY, ONE, Market
 
 from p2pchain import (
     ETH,
@@ -17,8 +18,6 @@ from p2pchain import (
     TradeState,
     TradeView,
 )
-
-from .conftest import DAY, ONE, Market
 
 
 def test_listing_and_trade_reads_return_models(any_market: Market) -> None:

@@ -18,11 +18,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+from _market import ONE, Market, make_market
 from eth_account import Account
 
 from p2pchain import MarketplaceClient, RpcChain, TradeState
-
-from .conftest import ONE, Market, make_market
 
 
 class DroppingProxy:

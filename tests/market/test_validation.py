@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from _market import ONE, Market
 
 from p2pchain import (
     AddressError,
@@ -20,8 +21,6 @@ from p2pchain import (
     ScoreError,
     WalletError,
 )
-
-from .conftest import ONE, Market
 
 
 def _nonces(market: Market) -> list[int]:

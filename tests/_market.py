@@ -1,7 +1,8 @@
-"""Fixtures for the client tests: a fresh deployment per test, with one client per party.
+"""A fresh deployment per test, with one client per party, shared by the library's tests.
 
 ``any_market`` runs a test on the embedded chain and on Anvil; ``market`` on the embedded chain
-only (for tests about the client's own logic, where the node does not matter).
+only (for tests about the client's own logic, where the node does not matter). Conftests import
+the two fixtures; other tests import :class:`Market` and :func:`make_market`.
 """
 
 from __future__ import annotations
@@ -104,4 +105,4 @@ def market(embedded_chain: EmbeddedChain) -> Market:
     return make_market(embedded_chain)
 
 
-__all__ = ["DAY", "ETH", "ONE", "Market", "make_market", "random_cid"]
+__all__ = ["DAY", "ETH", "ONE", "Market", "any_market", "make_market", "market", "random_cid"]

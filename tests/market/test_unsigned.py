@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from _market import ONE, Market
 from eth_account.signers.local import LocalAccount
 
 from p2pchain import (
@@ -13,8 +14,6 @@ from p2pchain import (
     UnsignedTransaction,
     to_json_rpc,
 )
-
-from .conftest import ONE, Market
 
 
 def _sign_and_send(
