@@ -242,7 +242,7 @@ def test_unavailable_documents_are_retried_later(
 
 def test_an_index_refuses_another_deployment(market: Market, db_url: str) -> None:
     _indexer(market, db_url).sync()
-    from client.conftest import make_market
+    from _market import make_market
 
     other = make_market(market.chain)
     with pytest.raises(IndexerError, match="this index follows marketplace"):
@@ -290,7 +290,7 @@ def test_follow_indexes_new_blocks_until_stopped_while_threads_read(
 ) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from client.conftest import make_market
+    from _market import make_market
 
     market = make_market(anvil_chain)
     indexer = Indexer(db_url, anvil_chain, market.seller.deployment, confirmations=0)
@@ -323,7 +323,7 @@ def test_follow_indexes_new_blocks_until_stopped_while_threads_read(
 
 def test_sync_over_ganache_rpc(ganache_chain: Any, tmp_path: Any) -> None:
     """Ganache's logs carry no block timestamps: headers are fetched in batches instead."""
-    from client.conftest import make_market
+    from _market import make_market
 
     market = make_market(ganache_chain)
     listing = market.seller.create_listing(market.terms(), 2)
