@@ -137,7 +137,13 @@ class SignedListingIn(_Body):
     """Typed data and the seller's signature over it."""
 
     typed_data: dict[str, Any]
-    signature: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{130}$")]
+    signature: Annotated[
+        str,
+        Field(
+            pattern=r"^0x([0-9a-fA-F]{130}|[0-9a-fA-F]{128})$",
+            description="65 bytes r, s, v (v 27/28 or 0/1), or 64 bytes EIP-2098",
+        ),
+    ]
 
 
 class SubmitIn(_Body):

@@ -196,6 +196,21 @@ def signed_listing_typed_data(
     }
 
 
+def signed_listing_id(
+    terms: ListingTerms, quantity: int, salt: bytes, *, chain_id: int, marketplace: str
+) -> bytes:
+    """The id of a signed listing: the EIP-712 digest its seller signs,
+    ``keccak256(0x19 0x01 ‖ domainSeparator ‖ hashStruct(Listing))``."""
+    from eth_account.messages import encode_typed_data
+
+    signable = encode_typed_data(
+        full_message=signed_listing_typed_data(
+            terms, quantity, salt, chain_id=chain_id, marketplace=marketplace
+        )
+    )
+    return keccak(b"\x19" + signable.version + signable.header + signable.body)
+
+
 def listing_id(seller: str, salt: bytes) -> bytes:
     """The id of an on-chain listing: ``keccak256(abi.encodePacked(seller, salt))``."""
     return keccak(bytes.fromhex(to_checksum_address(seller)[2:]) + salt)

@@ -387,14 +387,7 @@ class MarketplaceClient(MarketReader):
             whole(message.get("quantity"), "message.quantity"), "typed data: message.quantity"
         )
         salt = check.bytes32(message.get("salt"), "typed data: message.salt")
-        try:
-            sig = HexBytes(signature)
-        except (ValueError, TypeError):
-            sig = HexBytes(b"")
-        if len(sig) != 65:
-            raise check.InputError(
-                f"the signature must be 65 bytes (0x + 130 hex digits), got {signature!r:.80}"
-            )
+        sig = check.signature(signature)
         full = signed_listing_typed_data(
             terms, quantity, salt, chain_id=self.chain_id, marketplace=self.deployment.marketplace
         )
@@ -402,7 +395,7 @@ class MarketplaceClient(MarketReader):
         try:
             signer = Account.recover_message(signable, signature=sig)
         except (ValueError, TypeError) as exc:
-            raise check.InputError(f"malformed signature: {exc}") from None
+            raise check.InputError(f"malformed signature: {exc}: 0x{sig.hex()}") from None
         if signer != terms.seller:
             raise check.InputError(
                 f"the signature is by {signer}, not by the listing's seller {terms.seller}"

@@ -226,6 +226,69 @@ def terms(value: Any) -> ListingTerms:
     )
 
 
+#: Order of the secp256k1 group; a signature's ``s`` above half of it is the malleated twin.
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def _shown(raw: bytes) -> str:
+    text = "0x" + raw.hex()
+    return text if len(text) <= 42 else f"{text[:20]}…{text[-8:]} ({len(raw)} bytes)"
+
+
+def signature(value: Any, what: str = "signature") -> bytes:
+    """An ECDSA signature as the marketplace contract accepts it: 65 bytes ``r ‖ s ‖ v``, with
+    ``v`` 27 or 28 and ``s`` in the lower half of the curve order.
+
+    Every form a wallet produces is brought to that one form, so that what the library accepts
+    is exactly what the contract accepts (OpenZeppelin's ``ECDSA.tryRecover``):
+
+    * ``v`` 0 or 1 (hardware wallets, some libraries) becomes 27 or 28;
+    * a 64-byte EIP-2098 compact signature (``r ‖ yParity·2²⁵⁵ + s``) is expanded;
+    * a high-``s`` signature (its malleated twin, equally valid for the same signer and
+      message) becomes its low-``s`` twin, with ``v`` flipped. The listing id is the signed
+      digest, not the signature, so this changes nothing a buyer relies on.
+
+    Raises:
+        InputError: Not hex or bytes, a length other than 64 or 65, ``v`` not 0, 1, 27 or 28,
+            or ``r``/``s`` zero or out of range. The message shows the value as hex.
+    """
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        raw = bytes(value)
+    elif isinstance(value, str):
+        text = value.strip().removeprefix("0x").removeprefix("0X")
+        try:
+            raw = bytes.fromhex(text)
+        except ValueError:
+            raise InputError(
+                f"{what} must be hex (0x + 130 hex digits), got {value!r:.80}"
+            ) from None
+    else:
+        raise InputError(f"{what} must be hex or bytes, got {type(value).__name__}")
+    if len(raw) == 64:  # EIP-2098: the top bit of the second word is the y parity
+        vs = int.from_bytes(raw[32:], "big")
+        raw = raw[:32] + (vs & ((1 << 255) - 1)).to_bytes(32, "big") + bytes([27 + (vs >> 255)])
+    elif len(raw) != 65:
+        raise InputError(
+            f"{what} must be 65 bytes (r, s, v) or 64 bytes (EIP-2098), got {len(raw)} bytes:"
+            f" {_shown(raw)}"
+        )
+    r = int.from_bytes(raw[:32], "big")
+    s = int.from_bytes(raw[32:64], "big")
+    v = raw[64]
+    if v in (0, 1):
+        v += 27
+    if v not in (27, 28):
+        raise InputError(
+            f"{what} has v = {raw[64]}: it must be 27 or 28 (or 0 or 1): {_shown(raw)}"
+        )
+    if not 0 < r < SECP256K1_N or not 0 < s < SECP256K1_N:
+        raise InputError(f"{what} has r or s out of range: {_shown(raw)}")
+    if s > SECP256K1_N // 2:
+        s = SECP256K1_N - s
+        v = 55 - v  # 27 <-> 28
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([v])
+
+
 __all__ = [
     "AddressError",
     "AmountError",
@@ -240,6 +303,7 @@ __all__ = [
     "quantity",
     "review_cid",
     "score",
+    "signature",
     "terms",
     "uint",
 ]

@@ -22,6 +22,7 @@ from p2pchain.chain._model import (
     ListingTerms,
     Trade,
     TradeState,
+    signed_listing_id,
     signed_listing_typed_data,
 )
 
@@ -176,12 +177,19 @@ class SignedListing:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SignedListing:
-        """Read back :meth:`to_json`. The signature is not checked here: use
-        :meth:`p2pchain.MarketplaceClient.signed_listing` on untrusted input.
+        """Read back :meth:`to_json`.
+
+        The id is recomputed from the terms, quantity, salt, chain and marketplace (it is the
+        digest the seller signed); an ``id`` field that disagrees is refused, never trusted. The
+        signature is brought to the form the contract accepts (see
+        :func:`p2pchain.market._validation.signature`) but not checked against the seller here:
+        use :meth:`p2pchain.MarketplaceClient.signed_listing` on untrusted input.
 
         Raises:
-            ValueError: Missing or malformed fields.
+            ValueError: Missing or malformed fields, or an ``id`` that is not the listing's.
         """
+        from p2pchain.market._validation import signature as check_signature
+
         try:
             t = data["terms"]
             terms = ListingTerms(
@@ -196,17 +204,38 @@ class SignedListing:
                 cid_prefix=bytes.fromhex(str(t["cidPrefix"]).removeprefix("0x")),
                 cid_digest=bytes.fromhex(str(t["cidDigest"]).removeprefix("0x")),
             )
-            return cls(
-                terms=terms,
-                quantity=int(data["quantity"]),
-                salt=bytes.fromhex(str(data["salt"]).removeprefix("0x")),
-                signature=bytes.fromhex(str(data["signature"]).removeprefix("0x")),
-                chain_id=int(data["chainId"]),
-                marketplace=to_checksum_address(data["marketplace"]),
-                id=bytes.fromhex(str(data["id"]).removeprefix("0x")),
+            quantity = int(data["quantity"])
+            salt = bytes.fromhex(str(data["salt"]).removeprefix("0x"))
+            chain_id = int(data["chainId"])
+            marketplace = to_checksum_address(data["marketplace"])
+            sig = check_signature(data["signature"])
+            computed = signed_listing_id(
+                terms, quantity, salt, chain_id=chain_id, marketplace=marketplace
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"malformed signed listing: {exc!r}") from None
+        except (ValueError, OverflowError) as exc:
+            raise ValueError(f"malformed signed listing: {exc}") from None
+        given = data.get("id") if isinstance(data, Mapping) else None
+        if given is not None:
+            try:
+                claimed = bytes.fromhex(str(given).removeprefix("0x"))
+            except ValueError:
+                claimed = b""
+            if claimed != computed:
+                raise ValueError(
+                    f"its id {str(given)[:80]} is not the digest of its terms (0x{computed.hex()}):"
+                    " the file was altered"
+                )
+        return cls(
+            terms=terms,
+            quantity=quantity,
+            salt=salt,
+            signature=sig,
+            chain_id=chain_id,
+            marketplace=marketplace,
+            id=computed,
+        )
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from eth_account import Account
 from fastapi.testclient import TestClient
 
@@ -125,6 +126,36 @@ def test_signed_listing_typed_data_signature_and_purchase(
     _send(bare_api, bare, buyer, answer.json())
     trade = bare.market.seller.trade(out["listing_id"])
     assert trade.state == TradeState.PAID and trade.trade.amount == 5000
+
+
+@pytest.mark.parametrize("form", ["v0/1", "eip2098", "high-s"])
+def test_signed_listing_accepts_every_wallet_form_and_the_purchase_goes_through(
+    bare: ApiWorld, bare_api: TestClient, form: str
+) -> None:
+    """v = 0/1, EIP-2098 and high-s signatures are normalised: the API's 200 means the purchase
+    the page then sends is accepted by the contract."""
+    n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+    seller = bare.market.seller_account
+    body = {"seller": seller.address, "price": "7000", "cid": bare.lamp.document_cid}
+    typed = bare_api.post("/api/tx/listing-typed-data", json=body).json()["typed_data"]
+    sig = bytes(Account.sign_typed_data(seller.key, full_message=typed).signature)
+    r, s, v = sig[:32], int.from_bytes(sig[32:64], "big"), sig[64]
+    given = {
+        "v0/1": r + s.to_bytes(32, "big") + bytes([v - 27]),
+        "eip2098": r + (((v - 27) << 255) | s).to_bytes(32, "big"),
+        "high-s": r + (n - s).to_bytes(32, "big") + bytes([55 - v]),
+    }[form]
+    answer = bare_api.post(
+        "/api/tx/signed-listing", json={"typed_data": typed, "signature": "0x" + given.hex()}
+    )
+    assert answer.status_code == 200, answer.text
+    shared = answer.json()
+    assert shared["signature"] == "0x" + sig.hex()
+    buyer = bare.market.buyer_account
+    answer = bare_api.post("/api/tx/buy", json={"buyer": buyer.address, "signed_listing": shared})
+    assert answer.status_code == 200, answer.text
+    _send(bare_api, bare, buyer, answer.json())
+    assert bare.market.seller.trade(shared["id"]).state == TradeState.PAID
 
 
 def test_signature_by_someone_else_is_refused(bare: ApiWorld, bare_api: TestClient) -> None:
