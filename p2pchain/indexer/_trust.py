@@ -3,11 +3,16 @@
 A plain average of stars is what fake reviews exploit: a ring of addresses trading cheaply with
 each other and rating each other 5 stars has a perfect average. Here:
 
-1. **Value weight.** Each rating weighs ``log1p(value / scale)``, ``scale`` being the mean rated
-   trade value in its token: many cheap trades add up to little.
+1. **Value weight.** Each rating weighs ``min(log1p(value / scale), EDGE_CAP)``. ``value`` is what
+   the seller was actually paid (0 for a refund or a ruling timeout). ``scale`` is the mean rated
+   value in its token after clipping every value at the total of the ``(k+1)``-th largest
+   trading pair (``k``: a twentieth of the pairs, at least one): many cheap trades still add up
+   to little, and a few huge ones cannot swamp everyone else. Trades opened and rated in one block (all that
+   flash-borrowed capital can do) count for nothing.
 2. **Seed (pre-trust) from money paid.** An address's teleport share is the sum, over the
-   distinct sellers it paid and rated as a buyer, of ``log1p(paid / scale)``: diverse,
-   real-value purchases earn seed; cheap trades inside a ring earn almost none.
+   distinct sellers it paid and rated as a buyer, of ``min(log1p(paid / scale), EDGE_CAP)``:
+   diverse, real-value purchases earn seed; cheap trades inside a ring earn almost none, and no
+   one pair of addresses earns more than the cap.
 3. **EigenTrust.** Local trust from rater ``i`` to subject ``j`` is the value-weighted positive
    part of ``(stars - 3) / 2``; each rater's row is normalized, so a rater hands out only the
    trust it has. ``t = a * seed + (1 - a) * C^T t`` (``a = 0.15``) by power iteration. A ring
@@ -21,13 +26,17 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 #: Teleport probability of the power iteration.
 ALPHA = 0.15
 #: Power iterations at most (stops earlier once the L1 change is below :data:`TOLERANCE`).
 ITERATIONS = 100
 TOLERANCE = 1e-12
+#: Most weight one rater-subject edge carries: as much as a trade worth 10 times the scale.
+EDGE_CAP = math.log1p(10)
+#: Share of the largest trading pairs (value totals) whose excess the scale ignores (at least 1).
+CLIP_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,9 @@ class RatingRow:
     token: str
     value: int
     rater_is_buyer: bool
+    #: The trade was opened and rated in the same block: flash-borrowed capital can do that,
+    #: so the rating carries no value weight and earns no seed.
+    same_block: bool = False
 
 
 @dataclass
@@ -55,13 +67,28 @@ class TrustResult:
     details: dict[str, float] = field(default_factory=dict)
 
 
+def _weight(value: int, scale: float) -> float:
+    return min(math.log1p(value / scale), EDGE_CAP)
+
+
 def _scales(ratings: list[RatingRow]) -> dict[str, float]:
-    total: dict[str, int] = defaultdict(int)
-    count: dict[str, int] = defaultdict(int)
+    """Per token: the mean rated value, each value clipped at the ``(k+1)``-th largest pair total.
+
+    A pair is two addresses that traded, whichever rated whom; ``k`` is a twentieth of the token's
+    pairs, at least 1. Cheap trades hardly move a mean (count cannot buy scale), and the clip
+    keeps the few largest pairs from moving it either.
+    """
+    pairs: dict[str, dict[frozenset[str], int]] = defaultdict(lambda: defaultdict(int))
     for r in ratings:
-        total[r.token] += r.value
-        count[r.token] += 1
-    return {t: max(total[t] / count[t], 1.0) for t in total}
+        pairs[r.token][frozenset((r.rater, r.subject))] += r.value
+    scales: dict[str, float] = {}
+    for token, totals in pairs.items():
+        ranked = sorted(totals.values(), reverse=True)
+        k = max(1, math.floor(CLIP_SHARE * len(ranked)))
+        ceiling = ranked[min(k, len(ranked) - 1)]
+        values = [min(r.value, ceiling) for r in ratings if r.token == token]
+        scales[token] = max(sum(values) / len(values), 1.0)
+    return scales
 
 
 def _seeds(ratings: list[RatingRow], scales: dict[str, float]) -> dict[str, float]:
@@ -71,15 +98,28 @@ def _seeds(ratings: list[RatingRow], scales: dict[str, float]) -> dict[str, floa
             paid[(r.rater, r.subject, r.token)] += r.value
     seeds: dict[str, float] = defaultdict(float)
     for (buyer, _seller, token), value in paid.items():
-        seeds[buyer] += math.log1p(value / scales[token])
+        seeds[buyer] += _weight(value, scales[token])
     return seeds
 
 
 def _local_trust(ratings: list[RatingRow], scales: dict[str, float]) -> dict[str, dict[str, float]]:
-    local: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    weight: dict[tuple[str, str], float] = defaultdict(float)
+    stars: dict[tuple[str, str], float] = defaultdict(float)
+    values: dict[tuple[str, str, str], int] = defaultdict(int)
     for r in ratings:
         if r.rater != r.subject:
-            local[r.rater][r.subject] += math.log1p(r.value / scales[r.token]) * (r.score - 3) / 2
+            values[(r.rater, r.subject, r.token)] += r.value
+    # each edge's weight is capped as a whole, then shared out by its ratings' stars
+    for r in ratings:
+        if r.rater != r.subject and r.value:
+            key = (r.rater, r.subject, r.token)
+            share = r.value / values[key]
+            edge = _weight(values[key], scales[r.token])
+            weight[(r.rater, r.subject)] += edge * share
+            stars[(r.rater, r.subject)] += edge * share * (r.score - 3) / 2
+    local: dict[str, dict[str, float]] = defaultdict(dict)
+    for (rater, subject), value in stars.items():
+        local[rater][subject] = value
     rows: dict[str, dict[str, float]] = {}
     for rater, out in local.items():
         positive = {s: v for s, v in out.items() if v > 0}
@@ -127,10 +167,14 @@ def compute_trust(ratings: Iterable[RatingRow]) -> dict[str, TrustResult]:
     Returns:
         Address -> its score (0..1) and evidence.
     """
-    rows = list(ratings)
-    if not rows:
+    given = list(ratings)
+    if not given:
         return {}
-    scales = _scales(rows)
+    # a rating of a trade opened in the same block carries no value: flash capital
+    rows = [replace(r, value=0) if r.same_block else r for r in given]
+    counted = [r for r in rows if r.value > 0]
+    scales = _scales(counted) if counted else {}
+    scales.update({r.token: 1.0 for r in rows if r.token not in scales})
     seeds = _seeds(rows, scales)
     local = _local_trust(rows, scales)
     nodes = sorted({r.rater for r in rows} | {r.subject for r in rows})
@@ -142,13 +186,17 @@ def compute_trust(ratings: Iterable[RatingRow]) -> dict[str, TrustResult]:
     weighted: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     raters: dict[str, set[str]] = defaultdict(set)
     rated_by: dict[str, set[str]] = defaultdict(set)
+    same_block: dict[str, int] = defaultdict(int)
+    for r in given:
+        if r.same_block:
+            same_block[r.subject] += 1
     for r in rows:
         res = results[r.subject]
         stars[r.subject].append(r.score)
         res.volume[r.token] = res.volume.get(r.token, 0) + r.value
         raters[r.subject].add(r.rater)
         rated_by[r.rater].add(r.subject)
-        w = rank[r.rater] * math.log1p(r.value / scales[r.token])
+        w = rank[r.rater] * _weight(r.value, scales[r.token])
         weighted[r.subject][0] += w * r.score
         weighted[r.subject][1] += w
         if r.score > 3:
@@ -172,6 +220,7 @@ def compute_trust(ratings: Iterable[RatingRow]) -> dict[str, TrustResult]:
             "seed": seeds.get(n, 0.0) / (sum(seeds.values()) or 1.0),
             "quality": quality,
             "reciprocal_share": len(reciprocal) / len(raters[n]) if raters[n] else 0.0,
+            "same_block_ratings": float(same_block[n]),
         }
     top = max(raw.values())
     for n in nodes:

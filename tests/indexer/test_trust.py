@@ -110,3 +110,54 @@ def test_value_weighs_more_than_count() -> None:
 
 def test_no_ratings_no_scores() -> None:
     assert compute_trust([]) == {}
+
+
+HUGE = 10**30  # flash-minted: free for one transaction
+
+
+def _honest(count: int = 4) -> list[tuple[str, str, int, int]]:
+    return [("honest", f"buyer{i}", ONE, 5) for i in range(count)]
+
+
+def test_same_block_trades_carry_no_trust() -> None:
+    """A flash-capital round trip (opened and closed in one block) changes nobody's score."""
+    alone = compute_trust(_rows(_honest()))
+    ring = [
+        RatingRow("ringbuyer", "ringseller", 5, "ETH", HUGE, True, same_block=True),
+        RatingRow("ringseller", "ringbuyer", 5, "ETH", HUGE, False, same_block=True),
+    ]
+    scores = compute_trust(_rows(_honest()) + ring)
+    assert scores["honest"].score == alone["honest"].score == 1.0
+    assert scores["ringbuyer"].score == scores["ringseller"].score == 0.0
+    assert scores["ringseller"].details["same_block_ratings"] == 1.0
+
+
+def test_refunded_trades_carry_no_value() -> None:
+    """Ratings of unpaid trades (value 0: refunds, ruling timeouts) earn no seed and no weight."""
+    alone = compute_trust(_rows(_honest()))
+    unpaid = _rows([("ringseller", "ringbuyer", 0, 5)])
+    scores = compute_trust(_rows(_honest()) + unpaid)
+    assert scores["honest"].score == alone["honest"].score == 1.0
+    assert scores["ringseller"].score == 0.0
+
+
+def test_one_huge_pair_does_not_swamp_the_scale() -> None:
+    """Real capital held across blocks: one pair trading 1e30 is clipped out of the scale, and
+    its edges are capped: the honest seller keeps most of its score and stays above the whale
+    seller (with the plain mean as the scale, the honest seller fell to nearly 0). The whale's
+    buyer paid real money, so it earns seed, but at most EDGE_CAP."""
+    alone = compute_trust(_rows(_honest()))
+    scores = compute_trust(_rows(_honest() + [("whale", "whalebuyer", HUGE, 5)]))
+    assert alone["honest"].score == 1.0
+    assert scores["honest"].score >= 0.8 * alone["honest"].score
+    assert scores["whale"].score <= scores["honest"].score
+
+
+def test_one_edge_weighs_at_most_the_cap() -> None:
+    """However large, one buyer-seller pair earns at most EDGE_CAP of seed."""
+    from p2pchain.indexer._trust import EDGE_CAP, _seeds
+
+    rows = _rows(_honest() + [("whale", "whalebuyer", HUGE, 5)])
+    seeds = _seeds(rows, {"ETH": float(ONE)})
+    assert seeds["whalebuyer"] == EDGE_CAP
+    assert seeds["buyer0"] < EDGE_CAP
