@@ -12,8 +12,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
+from eth_typing import ChecksumAddress
 from eth_utils import keccak, to_checksum_address
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -27,6 +29,13 @@ PROPOSAL_MASK = PROPOSED_BY_BUYER | PROPOSED_BY_SELLER
 
 #: Bits of a stored trade record that hold the trade hash (bit 255 and the rating bits cleared).
 TRADE_HASH_MASK = ((1 << 255) - 1) & ~3
+
+
+@lru_cache(maxsize=65_536)
+def checksum_address(value: str | bytes) -> ChecksumAddress:
+    """EIP-55 form of an address, cached: the same few addresses recur in every batch of events,
+    every listing read and every document check, and eth-utils' version hashes each time."""
+    return to_checksum_address(value)
 
 
 class TradeState(enum.IntEnum):
@@ -132,11 +141,11 @@ class ListingTerms:
         """Build from a decoded ABI value (an event argument or a call result)."""
         v = tuple(value.values()) if isinstance(value, Mapping) else tuple(value)
         return cls(
-            seller=to_checksum_address(v[0]),
-            token=to_checksum_address(v[1]),
+            seller=checksum_address(v[0]),
+            token=checksum_address(v[1]),
             price=int(v[2]),
             deposit=int(v[3]),
-            arbitrator=to_checksum_address(v[4]),
+            arbitrator=checksum_address(v[4]),
             arbitrator_fee_bps=int(v[5]),
             review_window=int(v[6]),
             expiry=int(v[7]),
@@ -190,7 +199,7 @@ def signed_listing_typed_data(
             "name": EIP712_NAME,
             "version": EIP712_VERSION,
             "chainId": chain_id,
-            "verifyingContract": to_checksum_address(marketplace),
+            "verifyingContract": checksum_address(marketplace),
         },
         "message": {"terms": terms.typed_data_message(), "quantity": quantity, "salt": salt},
     }
@@ -213,7 +222,7 @@ def signed_listing_id(
 
 def listing_id(seller: str, salt: bytes) -> bytes:
     """The id of an on-chain listing: ``keccak256(abi.encodePacked(seller, salt))``."""
-    return keccak(bytes.fromhex(to_checksum_address(seller)[2:]) + salt)
+    return keccak(bytes.fromhex(checksum_address(seller)[2:]) + salt)
 
 
 def partial_trade_id(listing: bytes, sold_before: int) -> bytes:
@@ -278,7 +287,7 @@ class Trade:
 def open_trade(terms: ListingTerms, buyer: str, quantity: int, timestamp: int) -> Trade:
     """The trade a purchase creates (see the ``Purchased`` event)."""
     return Trade(
-        buyer=to_checksum_address(buyer),
+        buyer=checksum_address(buyer),
         seller=terms.seller,
         token=terms.token,
         arbitrator=terms.arbitrator,
@@ -342,7 +351,7 @@ def apply_event(trade: Trade, event: str, args: Mapping[str, Any], timestamp: in
     if event == "Disputed":
         return replace(trade, state=TradeState.DISPUTED, deadline=int(args["rulingDeadline"]))
     if event == "SettlementProposed":
-        by = to_checksum_address(args["by"])
+        by = checksum_address(args["by"])
         bit = PROPOSED_BY_BUYER if by == trade.buyer else PROPOSED_BY_SELLER
         return replace(
             trade,

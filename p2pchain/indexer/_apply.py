@@ -13,8 +13,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from eth_utils import to_checksum_address as _to_checksum
-
 from p2pchain.chain._events import DecodedEvent
 from p2pchain.chain._model import (
     TRADE_TRANSITIONS,
@@ -23,6 +21,7 @@ from p2pchain.chain._model import (
     Trade,
     TradeState,
     apply_event,
+    checksum_address,
     open_trade,
 )
 from p2pchain.indexer._content import resolve, terms_of
@@ -50,12 +49,6 @@ EVENT_COLUMNS = (
 _CHUNK = 500
 
 
-@lru_cache(maxsize=65_536)
-def to_checksum_address(value: str) -> str:
-    """EIP-55 form of an address (cached: the same few addresses recur in every batch)."""
-    return str(_to_checksum(value))
-
-
 def hex32(value: bytes) -> str:
     """A 32-byte id as lowercase 0x hex."""
     return "0x" + bytes(value).hex()
@@ -63,7 +56,7 @@ def hex32(value: bytes) -> str:
 
 def token_text(address: str) -> str:
     """``"ETH"`` for the zero address, else the checksummed token."""
-    return "ETH" if int(address, 16) == 0 else to_checksum_address(address)
+    return "ETH" if int(address, 16) == 0 else checksum_address(address)
 
 
 def cid_text(terms: ListingTerms) -> str:
@@ -217,7 +210,7 @@ class Batch:
         if row is None or event.name != "ListingUpdated":
             row = {
                 "listing_id": listing_id,
-                "seller": to_checksum_address(args["seller"]),
+                "seller": checksum_address(args["seller"]),
                 "signed": int(event.name == "SignedListingUsed"),
                 "salt": hex32(args["salt"]),
                 "listed_quantity": int(args["quantity"]),
@@ -289,12 +282,12 @@ class Batch:
 
     def _rated(self, event: DecodedEvent, trade_id: str) -> None:
         args = event.args
-        rater = to_checksum_address(args["rater"])
+        rater = checksum_address(args["rater"])
         self.ratings.append(
             {
                 "trade_id": trade_id,
                 "rater": rater,
-                "subject": to_checksum_address(args["subject"]),
+                "subject": checksum_address(args["subject"]),
                 "score": int(args["score"]),
                 "token": token_text(args["token"]),
                 "value": str(int(args["value"])),

@@ -26,9 +26,9 @@ from web3.types import LogReceipt
 from p2pchain._errors import P2PChainError
 from p2pchain.chain._deploy import MARKETPLACE, REPUTATION, Deployment
 from p2pchain.chain._events import DecodedEvent
-from p2pchain.chain._model import TRADE_TRANSITIONS, TradeState
+from p2pchain.chain._model import TRADE_TRANSITIONS, TradeState, checksum_address
 from p2pchain.compiler._artifacts import load_artifact
-from p2pchain.indexer._apply import Batch, refresh_fulltext, to_checksum_address
+from p2pchain.indexer._apply import Batch, refresh_fulltext
 from p2pchain.indexer._content import MAX_ATTEMPTS, fetch_document, resolve
 from p2pchain.indexer._decode import BulkEventDecoder
 from p2pchain.indexer._errors import IndexerError
@@ -64,7 +64,7 @@ def _marks(values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
 
 def _normalize_log(log: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        "address": to_checksum_address(log["address"]),
+        "address": checksum_address(log["address"]),
         "topics": [bytes.fromhex(as_hex(t)[2:]) for t in log["topics"]],
         "data": bytes.fromhex(as_hex(log["data"])[2:]),
         "blockNumber": as_int(log["blockNumber"]),

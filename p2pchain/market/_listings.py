@@ -41,7 +41,7 @@ from pydantic import (
 )
 
 from p2pchain._errors import ContentVerificationError, IpfsError, ListingError
-from p2pchain.chain._model import ZERO_ADDRESS, ListingTerms
+from p2pchain.chain._model import ZERO_ADDRESS, ListingTerms, checksum_address
 from p2pchain.ipfs import CID, IpfsBackend, compute_cid
 from p2pchain.market._client import MarketplaceClient
 from p2pchain.market._reads import ETH
@@ -591,11 +591,11 @@ def check_agreement(document: ListingDocument, listing: Listing) -> None:
     t = listing.terms
     arb = document.arbitrator
     pairs: list[tuple[str, object, object]] = [
-        ("seller", document.seller, to_checksum_address(t.seller)),
+        ("seller", document.seller, checksum_address(t.seller)),
         ("price", document.price, t.price),
         ("deposit", document.deposit, t.deposit),
-        ("token", document.token_address, to_checksum_address(t.token)),
-        ("arbitrator", arb.address if arb else ZERO_ADDRESS, to_checksum_address(t.arbitrator)),
+        ("token", document.token_address, checksum_address(t.token)),
+        ("arbitrator", arb.address if arb else ZERO_ADDRESS, checksum_address(t.arbitrator)),
         ("arbitrator.fee_bps", arb.fee_bps if arb else 0, t.arbitrator_fee_bps),
         ("kind", document.kind == "rental", t.deposit > 0),
         ("quantity", document.quantity, listing.listed_quantity),

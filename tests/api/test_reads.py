@@ -167,6 +167,9 @@ def test_signed_listing_detail_before_and_after_its_first_purchase(
     forged = {**shared, "signature": "0x" + "22" * 65}
     answer = api.post("/api/listings/signed", json=forged)
     assert answer.status_code == 400
-    other = {**shared, "chainId": 1}
+    altered = {**shared, "chainId": 1}  # the id no longer matches: caught as an alteration
+    answer = api.post("/api/listings/signed", json=altered)
+    assert answer.status_code == 400 and "altered" in answer.json()["detail"]
+    other = {k: v for k, v in altered.items() if k != "id"}  # consistent, for another chain
     answer = api.post("/api/listings/signed", json=other)
     assert answer.status_code == 400 and "another chain" in answer.json()["detail"]
