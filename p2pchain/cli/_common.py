@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from p2pchain.market._client import MarketplaceClient
     from p2pchain.wallet._wallet import Wallet
 
+#: Shortest passphrase a new keystore may have (scrypt slows guessing, but not by magic).
+MIN_PASSPHRASE_LENGTH = 8
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 CONFIG_ENV = "P2PCHAIN_CONFIG"
 #: Names that mean "the dev node ``p2pchain node start`` runs".
@@ -440,12 +442,22 @@ class Options:
         return Wallet()
 
     def passphrase(self, label: str, confirm: bool = False) -> str:
-        """The passphrase from ``--passphrase-file``, ``$P2PCHAIN_PASSPHRASE`` or a prompt."""
+        """The passphrase from ``--passphrase-file``, ``$P2PCHAIN_PASSPHRASE`` or a prompt.
+
+        With ``confirm`` (a new keystore) it is asked twice and must have at least
+        :data:`MIN_PASSPHRASE_LENGTH` characters.
+        """
         from p2pchain.wallet._passphrase import resolve_passphrase
 
-        return resolve_passphrase(
+        passphrase = resolve_passphrase(
             file=self.passphrase_file, label=label, confirm=confirm, prompt=_prompt_hidden
         )
+        if confirm and len(passphrase) < MIN_PASSPHRASE_LENGTH:  # a new keystore's passphrase
+            raise CliError(
+                f"the passphrase for {label} must have at least {MIN_PASSPHRASE_LENGTH}"
+                " characters: it is all that protects the key if the file is copied"
+            )
+        return passphrase
 
     def load_account(self) -> LocalAccount:
         """Unlock the ``--account`` keystore."""
@@ -453,8 +465,10 @@ class Options:
         assert name is not None
         wallet = self.wallet()
         wallet.address(name)  # unknown names fail before asking for a passphrase
+        # ask first, then show progress: a spinner drawn over the prompt would erase it
+        passphrase = self.passphrase(f"keystore {name!r}")
         with status(self, f"unlocking keystore {name!r}"):
-            return wallet.load_account(name, self.passphrase(f"keystore {name!r}"))
+            return wallet.load_account(name, passphrase)
 
     def resolve_address(self, value: str, what: str = "address") -> ChecksumAddress:
         """An address, or the address of a keystore by that name."""
@@ -564,7 +578,17 @@ def opts() -> Options:
 
 
 def _prompt_hidden(prompt: str) -> str:
-    return str(typer.prompt(prompt.rstrip(": "), hide_input=True, default="", show_default=False))
+    """Ask on the terminal, never on stdout: ``X=$(p2pchain ...)`` captures only the result.
+
+    The prompt goes to stderr and the answer is read without echo (``getpass`` on the terminal).
+    """
+    try:
+        answer = typer.prompt(
+            prompt.rstrip(": "), hide_input=True, default="", show_default=False, err=True
+        )
+    except typer.Abort:  # Ctrl-C or Ctrl-D at the prompt (typer's own click): exit 130
+        raise KeyboardInterrupt from None
+    return str(answer)
 
 
 # ---------------------------------------------------------------------------------- output
@@ -651,16 +675,36 @@ def confirm(o: Options, title: str, rows: Sequence[tuple[str, Any]]) -> None:
         raise CliError("--json needs --yes for commands that move money (nothing to prompt on)")
     # On stderr, so `ID=$(p2pchain trade buy ... --quiet)` still shows the summary and asks.
     panel(title, rows, style="yellow", err=True)
-    import click
-
-    try:
-        agreed = typer.confirm("Go ahead?", default=False, err=True)
-    except click.exceptions.Abort:
-        agreed = None
+    agreed = _ask_yes_no("Go ahead? [y/N]: ")
     if agreed is None:
         raise CliError(f"{title}: not confirmed (no answer); pass --yes to skip the prompt")
-    if not agreed:
-        raise CliError(f"{title}: cancelled, nothing was sent")
+    if not agreed:  # a person's "no" is not an error: say so and exit 0
+        typer.echo(f"{title}: cancelled, nothing was sent", err=True)
+        raise typer.Exit(0)
+
+
+def _ask_yes_no(question: str) -> bool | None:
+    """Ask on stderr and read one line of stdin; None when there is no answer (end of input).
+
+    Not ``click.confirm``: it reads with ``input(" ")``, which writes that space to stdout, so
+    ``ID=$(p2pchain trade buy ... --quiet)`` would capture " 0x…".
+    """
+    while True:
+        sys.stderr.write(question)
+        sys.stderr.flush()
+        try:
+            line = sys.stdin.readline()
+        except (OSError, ValueError):  # stdin closed
+            return None
+        if not line:
+            sys.stderr.write("\n")
+            return None
+        answer = line.strip().lower()
+        if answer in ("y", "yes"):
+            return True
+        if answer in ("", "n", "no"):
+            return False
+        sys.stderr.write("please answer y or n\n")
 
 
 # ---------------------------------------------------------------------------------- errors

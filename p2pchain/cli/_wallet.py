@@ -104,7 +104,7 @@ def import_(
         if private_key_file is not None:
             key = _read_secret_file(private_key_file, "private key")
         else:
-            key = typer.prompt("Private key (hidden)", hide_input=True)
+            key = typer.prompt("Private key (hidden)", hide_input=True, err=True)
         passphrase = o.passphrase(f"new keystore {name!r}", confirm=True)
         address = wallet.import_private_key(name, key, passphrase)
     emit(
