@@ -26,7 +26,10 @@ def serve(
     network: Annotated[
         str | None,
         typer.Option(
-            help="Chain RPC URL (default: $P2PCHAIN_API_NETWORK or http://127.0.0.1:8545)."
+            "--network",
+            "-n",
+            help="local (the node from `p2pchain node start`), a name from the config, or an RPC"
+            " URL (default: $P2PCHAIN_API_NETWORK, else the CLI's network).",
         ),
     ] = None,
     deployments: Annotated[
@@ -54,12 +57,21 @@ def serve(
     log_level: Annotated[str, typer.Option(help="Server log level.")] = "warning",
 ) -> None:
     """Serve the API and the web page on 127.0.0.1 (also: uvicorn frontend_api.main:app)."""
+    import os
     import socket
 
     from pydantic import ValidationError
 
     from p2pchain._errors import P2PChainError
 
+    if network is not None or not os.environ.get("P2PCHAIN_API_NETWORK"):
+        # the same network names as every other command: local, a configured name, a URL
+        from p2pchain.cli._common import Options
+
+        try:
+            network = Options(network=network).rpc_url()
+        except P2PChainError as exc:
+            raise _fail(str(exc)) from None
     given = {
         "network": network,
         "deployments": deployments,

@@ -339,7 +339,8 @@ IpfsOpt = Annotated[
         "--ipfs",
         envvar="P2PCHAIN_IPFS",
         show_envvar=True,
-        help="IPFS backend: local (the data folder's store, default) or a Kubo RPC URL.",
+        help="IPFS backend: local (the data folder's store, default), a store folder, or a Kubo"
+        " RPC URL.",
     ),
 ]
 GatewayOpt = Annotated[
@@ -511,7 +512,15 @@ class Options:
         spec = (self.ipfs or self.config.get("ipfs") or "local").strip()
         if spec.lower() == "local":
             return LocalStore(data_dir() / "ipfs")
-        return KuboBackend(check_url(spec, "Kubo RPC URL"))
+        if "://" in spec:
+            return KuboBackend(check_url(spec, "Kubo RPC URL"))
+        folder = Path(spec).expanduser()
+        if not folder.is_dir():
+            raise CliError(
+                f"--ipfs {spec}: not 'local', a Kubo RPC URL (http://...) or an existing"
+                " IPFS store folder"
+            )
+        return LocalStore(folder)
 
     def close(self) -> None:
         """Close every client this invocation opened."""

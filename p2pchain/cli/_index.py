@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated
 
 import typer
 
-from p2pchain._errors import P2PChainError
+from p2pchain.cli._common import DEV_CHAIN_IDS, command, format_amount, noun_app, opts, parse_amount
+from p2pchain.cli._errors import CliError
 
-index_app = typer.Typer(
-    help="The index: listings, trades and trust rebuilt from the chain into SQLite or PostgreSQL.",
-    no_args_is_help=True,
+index_app = noun_app(
+    "The index: listings, trades and trust rebuilt from the chain into SQLite or PostgreSQL."
 )
 
 DbOption = Annotated[
@@ -25,41 +25,20 @@ DbOption = Annotated[
         " or postgresql://user@host:port/db.",
     ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
-
-
-def _ipfs_backend(value: str | None) -> Any:
-    if value is None:
-        return None
-    from p2pchain.ipfs import KuboBackend, LocalStore
-
-    if value.startswith(("http://", "https://")):
-        return KuboBackend(value)
-    path = Path(value).expanduser()
-    if not path.is_dir():
-        _fail(f"--ipfs {value}: not a Kubo RPC URL nor an existing LocalStore folder")
-    return LocalStore(path)
-
-
-@index_app.command("sync")
+@command(index_app, "sync", shared=("network", "ipfs", "json_output"))
 def sync(
-    rpc: Annotated[
-        str,
-        typer.Option(envvar="P2PCHAIN_RPC_URL", help="JSON-RPC URL of the chain (http(s)://)."),
-    ],
     db: DbOption = "index.sqlite",
-    ipfs: Annotated[
-        str | None,
-        typer.Option(help="Fetch listing documents: a Kubo RPC URL or a LocalStore folder."),
-    ] = None,
     confirmations: Annotated[
-        int, typer.Option(min=0, max=1000, help="Blocks to stay behind the head.")
-    ] = 2,
+        int | None,
+        typer.Option(
+            min=0,
+            max=1000,
+            help="Blocks to stay behind the head (default: 2; 0 on a dev node, which mines a"
+            " block only per transaction).",
+        ),
+    ] = None,
     max_range: Annotated[
         int, typer.Option(min=1, max=1_000_000, help="Largest eth_getLogs block range.")
     ] = 50_000,
@@ -68,16 +47,27 @@ def sync(
     ] = None,
     follow: Annotated[bool, typer.Option("--follow", help="Keep syncing until Ctrl-C.")] = False,
     poll: Annotated[float, typer.Option(min=0.05, max=3600, help="Seconds between syncs.")] = 2.0,
-    json_output: JsonOption = False,
+    rpc: Annotated[
+        str | None,
+        typer.Option(envvar="P2PCHAIN_RPC_URL", hidden=True, help="Same as --network URL."),
+    ] = None,
 ) -> None:
-    """Read the deployment's events into the index (resumable; reorgs are rolled back)."""
+    """Read the deployment's events into the index (resumable; reorgs are rolled back).
+
+    The chain is --network (local, a configured name or an RPC URL), as for every command;
+    listing documents come from --ipfs (the data folder's store by default).
+    """
     from p2pchain.indexer import Indexer, SyncReport
 
-    if not rpc.startswith(("http://", "https://")):
-        _fail(f"--rpc {rpc!r}: use an http(s):// JSON-RPC URL")
+    o = opts()
+    if rpc is not None and o.network is None:
+        o.network = rpc
+    url = o.rpc_url()
+    if not url.startswith(("http://", "https://")):
+        raise CliError(f"--network {url!r}: the indexer reads over http(s):// JSON-RPC")
 
     def show(report: SyncReport) -> None:
-        if json_output:
+        if o.json:
             typer.echo(report.model_dump_json())
         else:
             typer.echo(
@@ -88,28 +78,39 @@ def sync(
             )
         sys.stdout.flush()
 
+    indexer = Indexer(
+        _db_url(db, create=True),
+        url,
+        ipfs=o.backend(read=True),
+        confirmations=2 if confirmations is None else confirmations,
+        max_range=max_range,
+    )
+    if confirmations is None and indexer.deployment.chain_id in DEV_CHAIN_IDS:
+        # a dev node mines only when a transaction comes: two confirmations would never come
+        indexer.confirmations = 0
     try:
-        indexer = Indexer(
-            db,
-            rpc,
-            ipfs=_ipfs_backend(ipfs),
-            confirmations=confirmations,
-            max_range=max_range,
-        )
-        try:
-            if follow:
+        if follow:
+            try:
                 indexer.follow(poll_interval=poll, on_sync=show)
-            else:
-                show(indexer.sync(to_block))
-        finally:
-            indexer.close()
-    except P2PChainError as exc:
-        _fail(str(exc))
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None
+            except KeyboardInterrupt:  # the way to stop following: not an error
+                raise typer.Exit(130) from None
+        else:
+            show(indexer.sync(to_block))
+    finally:
+        indexer.close()
 
 
-@index_app.command("search")
+def _db_url(db: str, *, create: bool = False) -> str:
+    """The database URL; a SQLite index that does not exist yet is refused unless ``create``."""
+    if create or "://" in db and not db.startswith("sqlite:"):
+        return db
+    path = db.removeprefix("sqlite:///") if db.startswith("sqlite:///") else db
+    if path and path != ":memory:" and not Path(path).expanduser().exists():
+        raise CliError(f"no index at {path}: build it with `p2pchain index sync --db {db}` first")
+    return db
+
+
+@command(index_app, "search", shared=("json_output",))
 def search(
     text: Annotated[
         str | None, typer.Argument(help="Words to find in title, description, category.")
@@ -117,8 +118,12 @@ def search(
     db: DbOption = "index.sqlite",
     kind: Annotated[str | None, typer.Option(help="sale, service or rental.")] = None,
     token: Annotated[str | None, typer.Option(help='"ETH" or an ERC-20 address.')] = None,
-    min_price: Annotated[str | None, typer.Option(help="Lowest unit price, base units.")] = None,
-    max_price: Annotated[str | None, typer.Option(help="Highest unit price, base units.")] = None,
+    min_price: Annotated[
+        str | None, typer.Option(help="Lowest unit price: 0.1eth, 20gwei, or base units.")
+    ] = None,
+    max_price: Annotated[
+        str | None, typer.Option(help="Highest unit price: 0.2eth, 20gwei, or base units.")
+    ] = None,
     min_trust: Annotated[float | None, typer.Option(help="Lowest seller trust, 0..1.")] = None,
     include_unavailable: Annotated[
         bool, typer.Option("--all", help="Include closed, sold-out and expired listings.")
@@ -126,56 +131,56 @@ def search(
     sort: Annotated[str, typer.Option(help="price_asc, price_desc, newest or trust.")] = "newest",
     limit: Annotated[int, typer.Option(help="Results per page (1..100).")] = 20,
     offset: Annotated[int, typer.Option(help="Results to skip.")] = 0,
-    json_output: JsonOption = False,
 ) -> None:
     """Search the indexed listings."""
     from p2pchain.indexer import IndexReader
 
+    o = opts()
     query = {
         "text": text,
         "kind": kind,
         "token": token,
-        "min_price": min_price,
-        "max_price": max_price,
+        "min_price": None if min_price is None else str(parse_amount(min_price, "--min-price")),
+        "max_price": None if max_price is None else str(parse_amount(max_price, "--max-price")),
         "min_trust": min_trust,
         "available_only": not include_unavailable,
         "sort": sort,
         "limit": limit,
         "offset": offset,
     }
-    try:
-        with IndexReader(db) as reader:
-            page = reader.search({k: v for k, v in query.items() if v is not None})
-    except P2PChainError as exc:
-        _fail(str(exc))
-    if json_output:
+    with IndexReader(_db_url(db)) as reader:
+        page = reader.search({k: v for k, v in query.items() if v is not None})
+    if o.json:
         typer.echo(page.model_dump_json())
         return
-    typer.echo(f"{page.total} listing(s)")
+    typer.echo(f"{page.total}{'' if page.total_exact else '+'} listing(s)")
     for item in page.items:
         title = item.title if item.title is not None else f"[{item.content_status}]"
+        price = (
+            format_amount(int(item.price), short=True)
+            if item.token == "ETH"
+            else f"{item.price} base units of {item.token}"
+        )
         typer.echo(
-            f"{item.listing_id}  {item.price} {item.token}  {title}  "
+            f"{item.listing_id}  {price}  {title}  "
             f"seller {item.seller} (trust {item.seller_trust:.2f})"
             f"{'' if item.available else '  unavailable'}"
         )
 
 
-@index_app.command("trust")
+@command(index_app, "trust", shared=("json_output",))
 def trust(
-    address: Annotated[str, typer.Argument(help="The address to score.")],
+    address: Annotated[str, typer.Argument(help="The address to score, or a wallet name.")],
     db: DbOption = "index.sqlite",
-    json_output: JsonOption = False,
 ) -> None:
     """Show an address's trust score and the evidence behind it (docs/trust.md)."""
     from p2pchain.indexer import IndexReader
 
-    try:
-        with IndexReader(db) as reader:
-            view = reader.trust(address)
-    except P2PChainError as exc:
-        _fail(str(exc))
-    if json_output:
+    o = opts()
+    who = o.resolve_address(address) if not address.strip().startswith(("0x", "0X")) else address
+    with IndexReader(_db_url(db)) as reader:
+        view = reader.trust(who)
+    if o.json:
         typer.echo(view.model_dump_json())
         return
     stars = f"{view.average_stars:.2f}" if view.average_stars is not None else "-"

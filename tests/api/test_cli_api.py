@@ -31,7 +31,9 @@ def test_api_help_lists_serve() -> None:
 
 
 def test_bad_cors_origin_is_one_line() -> None:
-    result = CliRunner().invoke(app, ["api", "serve", "--cors-origin", "ftp://x"])
+    result = CliRunner().invoke(
+        app, ["api", "serve", "--network", "http://127.0.0.1:9", "--cors-origin", "ftp://x"]
+    )
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
         "error: cors_origins: a CORS origin must be an http(s):// URL, got 'ftp://x'"
@@ -42,10 +44,25 @@ def test_taken_port_is_one_line() -> None:
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))
         port = held.getsockname()[1]
-        result = CliRunner().invoke(app, ["api", "serve", "--port", str(port)])
+        result = CliRunner().invoke(
+            app, ["api", "serve", "--port", str(port), "--network", "http://127.0.0.1:9"]
+        )
     assert result.exit_code == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_network_names_are_the_cli_s(tmp_path: Path) -> None:
+    """`--network local` means the node `p2pchain node start` runs, as for every command."""
+    env = {"P2PCHAIN_DATA_DIR": str(tmp_path / "data"), "P2PCHAIN_CONFIG": str(tmp_path / "c")}
+    for args in (["--network", "local"], []):
+        result = CliRunner().invoke(app, ["api", "serve", *args], env=env)
+        assert result.exit_code == 1
+        assert result.output.strip().splitlines() == [
+            "error: no local node is running: run `p2pchain node start` (or pass --network URL)"
+        ]
+    result = CliRunner().invoke(app, ["api", "serve", "--network", "mainnet"], env=env)
+    assert result.exit_code == 1 and "unknown network 'mainnet'" in result.output
 
 
 def test_unreachable_chain_is_one_line(tmp_path: Path) -> None:

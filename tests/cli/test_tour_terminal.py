@@ -23,6 +23,17 @@ import pytest
 
 from .test_tour import README, tour_commands
 
+INDEX_SECTION = "## Index and search"
+
+
+def index_commands(text: str) -> list[str]:
+    """The ``sh`` block of the README's index section, which follows the tour on its node."""
+    start = text.index(INDEX_SECTION)
+    block = re.search(r"```sh\n(.*?)```", text[start:], flags=re.DOTALL)
+    assert block is not None
+    return [c.split("  #")[0].strip() for c in block.group(1).splitlines() if c.strip()]
+
+
 PASSPHRASE = "a long enough passphrase"
 PROMPT = "TOUR-READY> "
 ID = re.compile(r"^0x[0-9a-f]{64}$")
@@ -87,7 +98,11 @@ def _status(shell: pexpect.spawn) -> int:
 
 @pytest.mark.anvil
 def test_the_tour_typed_in_a_terminal(tmp_path: Path) -> None:
-    commands = tour_commands(README.read_text(encoding="utf-8"))
+    text = README.read_text(encoding="utf-8")
+    tour = tour_commands(text)
+    assert tour[-1] == "p2pchain node stop"
+    # the index section's commands run on the tour's node, before it stops
+    commands = tour[:-1] + index_commands(text) + tour[-1:]
     shell = _shell(tmp_path)
     try:
         for command in commands:
@@ -104,6 +119,10 @@ def test_the_tour_typed_in_a_terminal(tmp_path: Path) -> None:
                 assert "Go ahead?" in screen  # bob was shown the terms and asked
                 value = _run(shell, 'printf "<%s>\\n" "$TRADE"')
                 assert ID.match(re.findall(r"<([^>]*)>", value)[-1])
+            if command.startswith("p2pchain index search"):
+                assert "Road bike, 56 cm" in screen or "0 listing(s)" in screen, screen
+            if command.startswith("p2pchain index trust alice"):
+                assert "1 rating(s)" in screen and "average 5.00 stars" in screen, screen
     finally:
         shell.sendline("p2pchain node stop")
         shell.sendline("exit")

@@ -13,6 +13,7 @@ from indexer.conftest import publish
 from p2pchain.chain._deploy import DeploymentsFile
 from p2pchain.chain._nodes import AnvilChain
 from p2pchain.cli import app
+from p2pchain.indexer import IndexReader
 from p2pchain.ipfs import LocalStore
 
 
@@ -34,8 +35,8 @@ def test_sync_search_and_trust(anvil_chain: AnvilChain, tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path}/index.sqlite"
 
     code, out, err = _run(
-        "index", "sync", "--rpc", anvil_chain.url, "--db", db, "--ipfs", str(tmp_path / "ipfs"),
-        "--json", env=env,
+        "index", "sync", "--network", anvil_chain.url, "--db", db,
+        "--ipfs", str(tmp_path / "ipfs"), "--json", env=env,
     )  # fmt: skip
     assert code == 0, err
     report = json.loads(out)
@@ -52,6 +53,12 @@ def test_sync_search_and_trust(anvil_chain: AnvilChain, tmp_path: Path) -> None:
     code, out, _ = _run("index", "search", "typewriters", "--db", db)  # sold: not available
     assert code == 0 and out.startswith("0 listing(s)")
 
+    # prices in human units, both ways
+    code, out, err = _run("index", "search", "--db", db, "--all", "--max-price", "1eth")
+    assert code == 0 and "1 ETH  Vintage typewriter" in out, out + err
+    code, out, _ = _run("index", "search", "--db", db, "--all", "--max-price", "0.5eth")
+    assert code == 0 and out.startswith("0 listing(s)")
+
     code, out, err = _run("index", "trust", market.seller.address.lower(), "--db", db, "--json")
     assert code == 0, err
     view = json.loads(out)
@@ -65,17 +72,31 @@ def test_sync_search_and_trust(anvil_chain: AnvilChain, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["index", "sync", "--rpc", "ftp://example", "--db", "x.sqlite"], "use an http(s)://"),
+        (["index", "sync", "--network", "ftp://x", "--db", "x.sqlite"], "invalid network URL"),
+        (["index", "sync", "--rpc", "ftp://example", "--db", "x.sqlite"], "invalid network URL"),
+        (["index", "sync", "--network", "nowhere", "--db", "x.sqlite"], "unknown network"),
+        (["index", "sync", "--network", "local", "--db", "x.sqlite"], "no local node is running"),
+        (
+            ["index", "sync", "--ipfs", "/no/such/dir", "--network", "http://127.0.0.1:1"],
+            "not 'local', a Kubo RPC URL",
+        ),
+        (["index", "search", "--db", "{missing}"], "no index at"),
+        (["index", "trust", "alice", "--db", "{db}"], "no keystore"),
+        (["index", "search", "--db", "{db}", "--max-price", "0.2ethers"], "unknown unit"),
         (["index", "search", "--db", "mysql://h/db"], "unsupported database URL scheme"),
         (["index", "search", "--db", "{db}", "--sort", "cheapest"], "search query: sort"),
-        (["index", "search", "--db", "{db}", "--min-price", "1.5"], "search query: min_price"),
-        (["index", "trust", "bob", "--db", "{db}"], "'bob' is not a 0x-prefixed 20-byte address"),
+        (["index", "search", "--db", "{db}", "--min-price", "1.5"], "finer than one base unit"),
+        (["index", "trust", "0x12", "--db", "{db}"], "'0x12' is not a 0x-prefixed 20-byte address"),
         (["index", "sync", "--rpc", "http://127.0.0.1:1", "--db", "{db}"], "cannot reach"),
     ],
 )
 def test_bad_input_fails_with_one_line(tmp_path: Path, args: list[str], message: str) -> None:
     db = f"sqlite:///{tmp_path}/index.sqlite"
-    code, out, err = _run(*[a.replace("{db}", db) for a in args])
+    IndexReader(db).close()  # an empty index (the reader creates the schema)
+    missing = f"sqlite:///{tmp_path}/missing.sqlite"
+    env = {"P2PCHAIN_DATA_DIR": str(tmp_path / "data"), "P2PCHAIN_CONFIG": str(tmp_path / "c.toml")}
+    args = [a.replace("{db}", db).replace("{missing}", missing) for a in args]
+    code, out, err = _run(*args, env=env)
     assert code == 1
     assert message in err and len(err.strip().splitlines()) == 1
     assert "Traceback" not in out + err
