@@ -10,7 +10,11 @@ import typer
 
 from p2pchain.cli._common import (
     command,
+    confirm,
     emit,
+    format_amount,
+    format_duration,
+    format_time,
     hex_id,
     noun_app,
     opts,
@@ -31,6 +35,8 @@ if TYPE_CHECKING:
 listing_app = noun_app("Create, sign, update, close and show listings.")
 
 WRITE = ("network", "account", "passphrase_file", "ipfs", "json_output")
+#: Listing changes ask first (``--yes`` skips the question), as every command that sends does.
+WRITE_ASKING = (*WRITE, "yes")
 ListingArg = Annotated[
     str, typer.Argument(help="A listing id (0x + 64 hex), or a signed-listing JSON file.")
 ]
@@ -115,6 +121,19 @@ def upload_images(backend: IpfsBackend, images: list[Path], json_mode: bool) -> 
 
     if not images:
         return []
+    from p2pchain.market._listings import IMAGE_FORMATS, MAX_IMAGE_SIZE, image_format
+
+    for image in images:  # check every file before storing any
+        try:
+            size = image.stat().st_size
+            with image.open("rb") as handle:
+                head = handle.read(32)
+        except OSError as exc:
+            raise CliError(f"--image {image}: {exc.strerror or exc}") from None
+        if size > MAX_IMAGE_SIZE:
+            raise CliError(f"--image {image}: {size} bytes, over the {MAX_IMAGE_SIZE}-byte limit")
+        if image_format(head) is None:
+            raise CliError(f"--image {image}: not an image ({', '.join(IMAGE_FORMATS)})")
     cids: list[str] = []
     if json_mode or not sys.stderr.isatty():
         for image in images:
@@ -509,7 +528,7 @@ def mine(
     )
 
 
-@command(listing_app, "update", shared=WRITE)
+@command(listing_app, "update", shared=WRITE_ASKING)
 def update(
     listing: ListingArg,
     price: PriceOpt = None,
@@ -560,12 +579,38 @@ def update(
     if expires_in is not None:
         terms = replace(terms, expiry=client.now() + parse_duration(expires_in, "expiry"))
     units = remaining if remaining is not None else max(current.remaining, 1)
+    old = current.terms
+    changes = [
+        (what, before, after)
+        for what, before, after in (
+            ("price", format_amount(old.price, old.token), format_amount(terms.price, terms.token)),
+            ("units on offer", current.remaining, units),
+            (
+                "review window",
+                format_duration(old.review_window),
+                format_duration(terms.review_window),
+            ),
+            ("expires", format_time(old.expiry or None), format_time(terms.expiry or None)),
+        )
+        if before != after
+    ]
+    confirm(
+        o,
+        f"update listing {hex_id(current.id)}",
+        [(what, f"{before} -> {after}") for what, before, after in changes]
+        + [
+            (
+                "note",
+                "buyers holding the old terms are refused (TermsChanged); open trades keep theirs",
+            )
+        ],
+    )
     with status(o, "waiting for the update transaction"):
         updated = client.update_listing(current, terms, units)
     emit(listing_json(updated), lambda: show_listing(updated, None, None))
 
 
-@command(listing_app, "close", shared=WRITE)
+@command(listing_app, "close", shared=WRITE_ASKING)
 def close(listing: ListingArg) -> None:
     """Close an on-chain listing, or cancel a signed one (open trades are not affected)."""
     from p2pchain.market._views import SignedListing
@@ -574,6 +619,16 @@ def close(listing: ListingArg) -> None:
     check_listing_ref(listing)
     client = o.client()
     current = resolve_listing(client, listing)
+    signed = isinstance(current, SignedListing) or current.signed
+    confirm(
+        o,
+        f"{'cancel signed' if signed else 'close'} listing {hex_id(current.id)}",
+        [
+            ("seller", current.seller),
+            ("units left", getattr(current, "remaining", getattr(current, "quantity", "-"))),
+            ("note", "for good: the listing cannot be reopened; open trades are not affected"),
+        ],
+    )
     with status(o, "waiting for the transaction"):
         if isinstance(current, SignedListing) or current.signed:
             closed = client.cancel_signed_listing(current)

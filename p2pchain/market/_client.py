@@ -490,6 +490,19 @@ class MarketplaceClient(MarketReader):
             )
         return listing
 
+    @staticmethod
+    def _check_owner(listing: Listing, who: ChecksumAddress, verb: str) -> None:
+        """Refuse, before anything is simulated, a listing action by someone not its seller.
+
+        The contract finds an on-chain listing by ``keccak(caller, salt)``, so a stranger's
+        close would only say "no such listing": name the real reason instead.
+        """
+        if who != listing.seller:
+            raise check.InputError(
+                f"only the seller {listing.seller} can {verb} listing 0x{listing.id.hex()};"
+                f" {who} is not its seller"
+            )
+
     def prepare_update_listing(
         self,
         listing: Listing | bytes | str,
@@ -503,6 +516,7 @@ class MarketplaceClient(MarketReader):
         t = check.terms(terms)
         units = check.quantity(remaining, "remaining")
         who = self._sender_address(sender)
+        self._check_owner(current, who, "update")
 
         def finish(receipt: TxReceipt) -> Listing:
             self._one(receipt, "ListingUpdated")
@@ -532,6 +546,7 @@ class MarketplaceClient(MarketReader):
         """Prepare closing an on-chain listing; see :meth:`close_listing`."""
         current = self._onchain_listing(listing)
         who = self._sender_address(sender)
+        self._check_owner(current, who, "close")
 
         def finish(receipt: TxReceipt) -> Listing:
             self._one(receipt, "ListingClosed")
@@ -553,6 +568,7 @@ class MarketplaceClient(MarketReader):
         """Prepare cancelling a signed listing; see :meth:`cancel_signed_listing`."""
         view = self._listing_of_signed(listing)
         who = self._sender_address(sender)
+        self._check_owner(view, who, "cancel")
 
         def finish(receipt: TxReceipt) -> Listing:
             self._one(receipt, "ListingClosed")

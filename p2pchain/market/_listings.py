@@ -379,6 +379,33 @@ class PublishedListing:
     unsigned: UnsignedTransaction | None = None
 
 
+#: Image formats a listing photo may have, by their leading bytes.
+IMAGE_FORMATS = ("JPEG", "PNG", "GIF", "WebP", "AVIF", "HEIC")
+
+
+def image_format(data: bytes) -> str | None:
+    """The image format ``data`` starts with (one of :data:`IMAGE_FORMATS`), or None.
+
+    Read from the file's own signature, never from its name: ``/etc/passwd`` renamed to
+    ``bike.jpg`` is still not a photo.
+    """
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "GIF"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    if data[4:8] == b"ftyp":
+        brand = data[8:12]
+        if brand in (b"avif", b"avis"):
+            return "AVIF"
+        if brand in (b"heic", b"heix", b"mif1", b"msf1"):
+            return "HEIC"
+    return None
+
+
 def _image_bytes(image: bytes | bytearray | Path, index: int) -> bytes:
     if isinstance(image, Path):
         try:
@@ -400,6 +427,9 @@ def _image_bytes(image: bytes | bytearray | Path, index: int) -> bytes:
         )
     if not data:
         raise ListingError(f"images[{index}]: empty")
+    if image_format(data) is None:
+        what = str(image) if isinstance(image, Path) else f"{len(data)} bytes"
+        raise ListingError(f"images[{index}]: {what} is not an image ({', '.join(IMAGE_FORMATS)})")
     return data
 
 
@@ -661,6 +691,7 @@ def fetch_listing(
 
 
 __all__ = [
+    "IMAGE_FORMATS",
     "MAX_DOCUMENT_SIZE",
     "MAX_IMAGES",
     "MAX_IMAGE_SIZE",
@@ -674,6 +705,7 @@ __all__ = [
     "VerifiedListing",
     "check_agreement",
     "fetch_listing",
+    "image_format",
     "parse_listing_document",
     "publish_listing",
 ]

@@ -41,6 +41,24 @@ def test_listing_show_human_output_has_title_and_price(market: Market) -> None:
     assert "Road bike" in out and "0.1 ETH" in out and "live" in out
 
 
+def test_an_image_must_be_an_image(market: Market) -> None:
+    """`--image /etc/passwd` (or any non-image) is refused before anything is stored or sent."""
+    home = market.cli.home
+    fake = home / "bike.jpg"
+    fake.write_bytes(b"root:x:0:0:root:/root:/bin/bash\n")
+    for path in (fake, Path("/etc/passwd")):
+        line = market.fails(
+            "listing", "create", "--account", "alice", "--title", "Bike", "--price", "0.1eth",
+            "--category", "sports", "--condition", "good", "--image", str(path),
+        )  # fmt: skip
+        assert f"--image {path}: not an image (JPEG, PNG" in line
+    line = market.fails(
+        "listing", "create", "--account", "alice", "--title", "Bike", "--price", "0.1eth",
+        "--category", "sports", "--condition", "good", "--image", str(home / "none.jpg"),
+    )  # fmt: skip
+    assert "none.jpg does not exist" in line
+
+
 def test_listing_create_from_yaml_file_uploads_its_images(market: Market) -> None:
     home = market.cli.home
     write_photo(home, "lamp.jpg")
@@ -91,7 +109,7 @@ def test_listing_sign_writes_a_file_a_buyer_can_buy(market: Market) -> None:
 
 def test_listing_update_price_stores_a_matching_document(market: Market) -> None:
     listing_id = _create(market)
-    market("listing", "update", listing_id, "--account", "alice", "--price", "0.2eth")
+    market("listing", "update", listing_id, "--account", "alice", "--price", "0.2eth", "--yes")
     shown = json.loads(market("listing", "show", listing_id, "--json").stdout)
     assert shown["terms"]["price"] == str(2 * 10**17)
     assert shown["document"]["price"] == str(2 * 10**17)  # verified against the terms
@@ -103,9 +121,31 @@ def test_listing_update_by_someone_else_is_refused(market: Market) -> None:
     assert "only the seller" in line
 
 
+def test_listing_close_by_someone_else_names_the_real_reason(market: Market) -> None:
+    listing_id = _create(market)
+    line = market.fails("listing", "close", listing_id, "--account", "bob", "--yes")
+    assert f"only the seller {market.addresses['alice']} can close listing {listing_id}" in line
+
+
+def test_listing_close_and_update_ask_first(market: Market) -> None:
+    listing_id = _create(market)
+    result = market("listing", "close", listing_id, "--account", "alice", input="n\n", ok=False)
+    assert result.exit_code == 0 and "cancelled, nothing was sent" in result.stderr
+    assert "cannot be reopened" in result.stderr
+    result = market(
+        "listing", "update", listing_id, "--account", "alice", "--remaining", "5", input="n\n",
+        ok=False,
+    )  # fmt: skip
+    assert result.exit_code == 0 and "units on offer" in result.stderr
+    shown = json.loads(market("listing", "show", listing_id, "--json").stdout)
+    assert shown["status"] == "live" and shown["remaining"] == 1
+    line = market.fails("listing", "close", listing_id, "--account", "alice", "--json")
+    assert "--json needs --yes" in line
+
+
 def test_listing_close_then_buying_fails(market: Market) -> None:
     listing_id = _create(market)
-    market("listing", "close", listing_id, "--account", "alice")
+    market("listing", "close", listing_id, "--account", "alice", "--yes")
     shown = json.loads(market("listing", "show", listing_id, "--json").stdout)
     assert shown["status"] == "closed"
     line = market.fails("trade", "buy", listing_id, "--account", "bob", "--yes")
@@ -115,7 +155,7 @@ def test_listing_close_then_buying_fails(market: Market) -> None:
 def test_listing_mine_lists_live_listings_of_the_account(market: Market) -> None:
     first = _create(market)
     second = _create(market)
-    market("listing", "close", first, "--account", "alice")
+    market("listing", "close", first, "--account", "alice", "--yes")
     live = json.loads(market("listing", "mine", "--account", "alice", "--json").stdout)
     assert [x["id"] for x in live] == [second]
     everything = json.loads(
@@ -147,7 +187,7 @@ def test_listing_close_a_signed_listing_cancels_its_signature(market: Market) ->
         "listing", "sign", "--account", "alice", "--title", "Chair", "--price", "0.01eth",
         "--category", "home", "--out", str(out_file), "--quiet",
     )  # fmt: skip
-    market("listing", "close", str(out_file), "--account", "alice")
+    market("listing", "close", str(out_file), "--account", "alice", "--yes")
     shown = json.loads(market("listing", "show", str(out_file), "--json").stdout)
     assert shown["status"] == "closed"
     line = market.fails("trade", "buy", str(out_file), "--account", "bob", "--yes")

@@ -10,6 +10,7 @@ from _market import DAY, ONE, Market
 from p2pchain import (
     ETH,
     HeldFunds,
+    InputError,
     Listing,
     ListingNotActive,
     ListingStatus,
@@ -256,3 +257,20 @@ def test_trades_of_finds_each_role(any_market: Market) -> None:
     arb = any_market.seller.trades_of(any_market.arbitrator.address, Role.ARBITRATOR)
     assert [t.id for t in arb] == [first.id, second.id]
     assert any_market.seller.trades_of(any_market.seller.address, Role.BUYER) == []
+
+
+def test_only_the_seller_may_close_update_or_cancel(market: Market) -> None:
+    """A stranger's listing action is refused with the real reason, before anything is sent
+    (the contract, which finds a listing by the caller and its salt, would only say "no such
+    listing")."""
+    listing = market.seller.create_listing(market.terms())
+    for action in (
+        lambda: market.stranger.prepare_close_listing(listing),
+        lambda: market.stranger.prepare_update_listing(listing, listing.terms, 1),
+    ):
+        with pytest.raises(InputError, match="only the seller .* is not its seller"):
+            action()
+    signed = market.seller.sign_listing(market.terms())
+    with pytest.raises(InputError, match="can cancel listing"):
+        market.stranger.prepare_cancel_signed_listing(signed)
+    assert market.seller.listing(listing.id).status.value == "live"

@@ -18,7 +18,7 @@ from p2pchain import (
     parse_listing_document,
     publish_listing,
 )
-from p2pchain.ipfs import IpfsBackend, LocalStore
+from p2pchain.ipfs import IpfsBackend, LocalStore, compute_cid
 from p2pchain.market._listings import MAX_DOCUMENT_SIZE, MAX_IMAGE_SIZE
 
 from .conftest import NodeStore, rental_document, sale_document
@@ -114,6 +114,10 @@ def test_publish_validates_before_storing(market: Market, store: LocalStore) -> 
         )
     with pytest.raises(ListingError, match="images: 11 given, at most 10"):
         publish_listing(market.seller, store, sale_document(market), [PHOTO] * 11)
+    passwd = b"root:x:0:0:root:/root:/bin/bash\n"
+    with pytest.raises(ListingError, match=r"images\[1\]: 32 bytes is not an image \(JPEG, PNG"):
+        publish_listing(market.seller, store, sale_document(market), [PHOTO, passwd])
+    assert not store.has(compute_cid(PHOTO, cid_version=1))  # nothing stored before the check
     with pytest.raises(ListingError, match="listing document: title"):
         publish_listing(market.seller, store, sale_document(market, title=""), [PHOTO])
     with pytest.raises(ListingError, match="seller"):
