@@ -32,7 +32,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from p2pchain._errors import MessagingError
 from p2pchain.messaging._events import (
@@ -41,9 +41,9 @@ from p2pchain.messaging._events import (
     KIND_DM_RELAYS,
     KIND_GIFT_WRAP,
     Event,
+    ForgedEvent,
     InvalidEvent,
     Keys,
-    loads_json,
     parse_event,
     parse_rumor,
     rumor,
@@ -91,7 +91,9 @@ def topic_hex(topic: bytes | str) -> str:
     """
     raw = topic if isinstance(topic, bytes) else _unhex(topic)
     if len(raw) != 32:
-        raise MessagingError(f"invalid thread topic {topic!r}: expected a 32-byte listing or trade id")
+        raise MessagingError(
+            f"invalid thread topic {topic!r}: expected a 32-byte listing or trade id"
+        )
     return "0x" + raw.hex()
 
 
@@ -148,8 +150,16 @@ class Attachment:
 
     def tag(self) -> list[str]:
         """The message tag that carries it."""
-        return ["attachment", self.cid, self.name, self.mime, str(self.size), self.key,
-                self.nonce, self.sha256]  # fmt: skip
+        return [
+            "attachment",
+            self.cid,
+            self.name,
+            self.mime,
+            str(self.size),
+            self.key,
+            self.nonce,
+            self.sha256,
+        ]
 
     @classmethod
     def from_tag(cls, tag: Sequence[str]) -> Attachment | None:
@@ -302,10 +312,10 @@ class MessagingClient:
         self.pool.close()
         self.store.close()
 
-    def __enter__(self) -> MessagingClient:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # ------------------------------------------------------------------ identity
@@ -335,8 +345,13 @@ class MessagingClient:
         card = sign_event(
             self.inbox,
             KIND_APP_DATA,
-            json.dumps({"address": self.address, "proof": self.proof(self.inbox.pubkey),
-                        "relays": list(self.relays)}),  # fmt: skip
+            json.dumps(
+                {
+                    "address": self.address,
+                    "proof": self.proof(self.inbox.pubkey),
+                    "relays": list(self.relays),
+                }
+            ),
             [["d", f"p2pchain:address:{self.address.lower()}"]],
         )
         for event in (relay_list, card):
@@ -346,10 +361,11 @@ class MessagingClient:
 
     def _pending_on(self, relay: str, ids: set[str]) -> bool:
         return any(
-            row["id"] in ids and relay in json.loads(row["relays"])
+            row["id"] in ids
+            and relay in json.loads(row["relays"])
             and relay not in json.loads(row["accepted"])
             for row in self.store.outbox()
-        )  # fmt: skip
+        )
 
     def lookup(self, address: str, relays: Iterable[str] = ()) -> Contact | None:
         """Find someone's inbox from their Ethereum address (their address card), or None."""
@@ -365,7 +381,9 @@ class MessagingClient:
             try:
                 event = parse_event(raw)
                 card = json.loads(event.content)
-                if card.get("address") != wanted or not check_proof(event.pubkey, wanted, str(card.get("proof"))):
+                if card.get("address") != wanted or not check_proof(
+                    event.pubkey, wanted, str(card.get("proof"))
+                ):
                     continue
                 found = tuple(check_relay_url(u) for u in card.get("relays", []))
             except (InvalidEvent, RelayError, ValueError, AttributeError):
@@ -400,17 +418,30 @@ class MessagingClient:
         mine = thread_keys(self.root, chain, _unhex(top))
         channel_key = channel_keys(mine, to.pubkey, chain, _unhex(top))
         relays = tuple(dict.fromkeys((*self.relays, *to.relays)))
-        channel = Channel(channel_key.pubkey, channel_key.secret, chain, top, "opener",
-                          mine.pubkey, to.pubkey, relays, int(time.time()))  # fmt: skip
+        channel = Channel(
+            channel_key.pubkey,
+            channel_key.secret,
+            chain,
+            top,
+            "opener",
+            mine.pubkey,
+            to.pubkey,
+            relays,
+            int(time.time()),
+        )
         self.store.add_channel(channel)
         invite = rumor(
             mine,
             KIND_CHAT,
             f"p2pchain: a conversation about {'trade or listing'} {top} on chain {chain}",
-            [["p", to.pubkey], [_THREAD, str(chain), top], [_INVITE, channel_key.pubkey],
-             ["proof", self.address, self.proof(mine.pubkey)],
-             *[["relay", u] for u in relays]],
-        )  # fmt: skip
+            [
+                ["p", to.pubkey],
+                [_THREAD, str(chain), top],
+                [_INVITE, channel_key.pubkey],
+                ["proof", self.address, self.proof(mine.pubkey)],
+                *[["relay", u] for u in relays],
+            ],
+        )
         self.store.queue(invite.id, "gift", invite.to_json(), relays, mine.secret, to.pubkey)
         return channel
 
@@ -452,9 +483,12 @@ class MessagingClient:
             )
         keys = self._my_keys(channel) if channel else thread_keys(self.root, chain, _unhex(top))
         peer = channel.peer_pubkey if channel else to.pubkey  # type: ignore[union-attr]
-        tags = [["p", str(peer)], [_THREAD, str(chain), top],
-                ["proof", self.address, self.proof(keys.pubkey)],
-                *[a.tag() for a in attachments]]  # fmt: skip
+        tags = [
+            ["p", str(peer)],
+            [_THREAD, str(chain), top],
+            ["proof", self.address, self.proof(keys.pubkey)],
+            *[a.tag() for a in attachments],
+        ]
         last = self.store.rows(
             "SELECT id FROM messages WHERE thread = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
             (f"{chain}/{top}",),
@@ -475,10 +509,20 @@ class MessagingClient:
         message = rumor(self.inbox, KIND_CHAT, text, [["p", to.pubkey]])
         _check_message_size(message)
         relays = tuple(dict.fromkeys((*self.relays, *to.relays)))
-        self.store.add_message(self._row(message, f"dm/{to.pubkey}", None, None, None, True, "queued"))
-        self.store.queue(message.id, "gift", message.to_json(), relays, self.inbox.secret, to.pubkey)
-        self.store.queue(message.id + ":self", "gift", message.to_json(), self.relays,
-                         self.inbox.secret, self.inbox.pubkey)  # fmt: skip
+        self.store.add_message(
+            self._row(message, f"dm/{to.pubkey}", None, None, None, True, "queued")
+        )
+        self.store.queue(
+            message.id, "gift", message.to_json(), relays, self.inbox.secret, to.pubkey
+        )
+        self.store.queue(
+            message.id + ":self",
+            "gift",
+            message.to_json(),
+            self.relays,
+            self.inbox.secret,
+            self.inbox.pubkey,
+        )
         return self._result(message.id, relays)
 
     def share(self, topic: bytes | str, to: Contact, chain_id: int | None = None) -> int:
@@ -496,11 +540,19 @@ class MessagingClient:
         if not channels:
             raise MessagingError(f"no thread about {top} to share")
         for channel in channels:
-            body = {"chain_id": chain, "topic": top, "secret": channel.secret.hex(),
-                    "parties": [channel.my_pubkey, channel.peer_pubkey],
-                    "relays": list(channel.relays)}  # fmt: skip
-            note = rumor(self.inbox, KIND_CHAT, json.dumps(body),
-                         [["p", to.pubkey], [_DISCLOSURE, str(chain), top]])  # fmt: skip
+            body = {
+                "chain_id": chain,
+                "topic": top,
+                "secret": channel.secret.hex(),
+                "parties": [channel.my_pubkey, channel.peer_pubkey],
+                "relays": list(channel.relays),
+            }
+            note = rumor(
+                self.inbox,
+                KIND_CHAT,
+                json.dumps(body),
+                [["p", to.pubkey], [_DISCLOSURE, str(chain), top]],
+            )
             relays = tuple(dict.fromkeys((*self.relays, *to.relays, *channel.relays)))
             self.store.queue(note.id, "gift", note.to_json(), relays, self.inbox.secret, to.pubkey)
         self.flush()
@@ -509,9 +561,7 @@ class MessagingClient:
     def _result(self, message_id: str, relays: Sequence[str]) -> SendResult:
         self.flush()
         rows = [r for r in self.store.outbox() if r["id"] == message_id]
-        pending = tuple(
-            r for r in relays if rows and r not in json.loads(rows[0]["accepted"])
-        )
+        pending = tuple(r for r in relays if rows and r not in json.loads(rows[0]["accepted"]))
         accepted = tuple(r for r in relays if r not in pending)
         message = self.message(message_id)
         assert message is not None
@@ -519,9 +569,11 @@ class MessagingClient:
 
     # ------------------------------------------------------------------ outbox
 
-    def _wrap_item(self, row: Mapping[str, Any]) -> dict[str, Any]:
+    def _wrap_item(self, row: Any) -> dict[str, Any]:
         if row["kind"] == "channel":
-            return channel_wrap(parse_event(json.loads(row["payload"])), Keys(bytes(row["key"]))).to_dict()
+            return channel_wrap(
+                parse_event(json.loads(row["payload"])), Keys(bytes(row["key"]))
+            ).to_dict()
         if row["kind"] == "gift":
             inner = parse_rumor(json.loads(row["payload"]))
             return gift_wrap(inner, Keys(bytes(row["key"])), str(row["recipient"])).to_dict()
@@ -564,27 +616,53 @@ class MessagingClient:
         author_address: str | None = None,
     ) -> dict[str, Any]:
         return {
-            "id": event.id, "thread": thread, "chain_id": chain_id, "topic": topic,
-            "channel": channel, "author": event.pubkey, "author_address": author_address,
-            "outgoing": int(outgoing), "created_at": event.created_at,
-            "received_at": int(time.time()), "content": event.content, "event": event.to_json(),
-            "signed": int(bool(event.sig)), "read": int(outgoing), "status": status,
-        }  # fmt: skip
+            "id": event.id,
+            "thread": thread,
+            "chain_id": chain_id,
+            "topic": topic,
+            "channel": channel,
+            "author": event.pubkey,
+            "author_address": author_address,
+            "outgoing": int(outgoing),
+            "created_at": event.created_at,
+            "received_at": int(time.time()),
+            "content": event.content,
+            "event": event.to_json(),
+            "signed": int(bool(event.sig)),
+            "read": int(outgoing),
+            "status": status,
+        }
 
     def _keep(self, message: Event, channel: Channel, *, outgoing: bool, status: str) -> bool:
         proof = message.tag("proof")
         address = None
-        if proof is not None and len(proof) >= 3 and check_proof(message.pubkey, proof[1], proof[2]):
+        if (
+            proof is not None
+            and len(proof) >= 3
+            and check_proof(message.pubkey, proof[1], proof[2])
+        ):
             from eth_utils import to_checksum_address
 
             address = to_checksum_address(proof[1])
         thread = f"{channel.chain_id}/{channel.topic}"
-        row = self._row(message, thread, channel.chain_id, channel.topic, channel.pubkey,
-                        outgoing, status, address)  # fmt: skip
+        row = self._row(
+            message,
+            thread,
+            channel.chain_id,
+            channel.topic,
+            channel.pubkey,
+            outgoing,
+            status,
+            address,
+        )
         return self.store.add_message(row)
 
-    def _filters(self, since_inbox: int | None, since_channels: int | None,
-                 channels: Sequence[str] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    def _filters(
+        self,
+        since_inbox: int | None,
+        since_channels: int | None,
+        channels: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
         inbox: dict[str, Any] = {"kinds": [KIND_GIFT_WRAP], "#p": [self.inbox.pubkey]}
         if since_inbox is not None:
             inbox["since"] = since_inbox
@@ -638,7 +716,7 @@ class MessagingClient:
             event = parse_event(raw)
             message = self._open(event, report)
         except (InvalidEvent, Undecryptable) as exc:
-            self.store.count_drop(exc.reason)  # type: ignore[attr-defined]
+            self.store.count_drop(exc.reason)
             report.dropped += 1
             return None
         self.store.mark_seen(event.id)
@@ -666,9 +744,15 @@ class MessagingClient:
         if inner.tag(_DISCLOSURE) is not None:
             self._accept_disclosure(inner, report)
             return None
-        peer = inner.tag_values("p")[0] if inner.pubkey == self.inbox.pubkey and inner.tag_values("p") else inner.pubkey
+        peer = (
+            inner.tag_values("p")[0]
+            if inner.pubkey == self.inbox.pubkey and inner.tag_values("p")
+            else inner.pubkey
+        )
         outgoing = inner.pubkey == self.inbox.pubkey
-        row = self._row(inner, f"dm/{peer}", None, None, None, outgoing, "sent" if outgoing else "received")
+        row = self._row(
+            inner, f"dm/{peer}", None, None, None, outgoing, "sent" if outgoing else "received"
+        )
         if not self.store.add_message(row):
             report.duplicates += 1
             return None
@@ -689,9 +773,11 @@ class MessagingClient:
         if self._thread_tag(inner) != (channel.chain_id, channel.topic):
             raise InvalidEvent(f"message {inner.id[:12]}: belongs to another thread")
         if inner.pubkey not in (channel.my_pubkey, channel.peer_pubkey):
-            raise InvalidEvent(f"message {inner.id[:12]}: not written by a party of the thread")
+            raise ForgedEvent(f"message {inner.id[:12]}: not written by a party of the thread")
         outgoing = channel.role != "reader" and inner.pubkey == channel.my_pubkey
-        if not self._keep(inner, channel, outgoing=outgoing, status="sent" if outgoing else "received"):
+        if not self._keep(
+            inner, channel, outgoing=outgoing, status="sent" if outgoing else "received"
+        ):
             report.duplicates += 1
             return None
         return self.message(inner.id)
@@ -708,9 +794,17 @@ class MessagingClient:
                 relays.append(check_relay_url(url))
             except RelayError:
                 continue
-        channel = Channel(key.pubkey, key.secret, chain, top, "responder", self.inbox.pubkey,
-                          invite.pubkey, tuple(dict.fromkeys((*self.relays, *relays[:8]))),
-                          int(time.time()))  # fmt: skip
+        channel = Channel(
+            key.pubkey,
+            key.secret,
+            chain,
+            top,
+            "responder",
+            self.inbox.pubkey,
+            invite.pubkey,
+            tuple(dict.fromkeys((*self.relays, *relays[:8]))),
+            int(time.time()),
+        )
         if self.store.add_channel(channel):
             report.new_threads += 1
 
@@ -723,26 +817,54 @@ class MessagingClient:
             relays = [check_relay_url(u) for u in body.get("relays", [])][:8]
         except (ValueError, KeyError, TypeError, MessagingError):
             raise InvalidEvent(f"disclosure {note.id[:12]}: malformed") from None
-        channel = Channel(key.pubkey, key.secret, chain, top, "reader", parties[0], parties[-1],
-                          tuple(dict.fromkeys((*self.relays, *relays))), int(time.time()))  # fmt: skip
+        channel = Channel(
+            key.pubkey,
+            key.secret,
+            chain,
+            top,
+            "reader",
+            parties[0],
+            parties[-1],
+            tuple(dict.fromkeys((*self.relays, *relays))),
+            int(time.time()),
+        )
         if self.store.add_channel(channel):
             report.new_threads += 1
 
     # ------------------------------------------------------------------ reading
 
-    def _message(self, row: Mapping[str, Any]) -> Message:
+    def _message(self, row: Any) -> Message:
         event = json.loads(row["event"])
         attachments = tuple(
-            a for a in (Attachment.from_tag(t) for t in event.get("tags", []) if t and t[0] == "attachment")
+            a
+            for a in (
+                Attachment.from_tag(t) for t in event.get("tags", []) if t and t[0] == "attachment"
+            )
             if a is not None
-        )  # fmt: skip
+        )
         return Message(
-            id=row["id"], thread=row["thread"], chain_id=row["chain_id"], topic=row["topic"],
-            author=row["author"], author_address=row["author_address"],
-            outgoing=bool(row["outgoing"]), created_at=row["created_at"], text=row["content"],
-            attachments=attachments, signed=bool(row["signed"]), status=row["status"],
+            id=row["id"],
+            thread=row["thread"],
+            chain_id=row["chain_id"],
+            topic=row["topic"],
+            author=row["author"],
+            author_address=row["author_address"],
+            outgoing=bool(row["outgoing"]),
+            created_at=row["created_at"],
+            text=row["content"],
+            attachments=attachments,
+            signed=bool(row["signed"]),
+            status=row["status"],
             read=bool(row["read"]),
-        )  # fmt: skip
+        )
+
+    def _message_event(self, message_id: str) -> Event:
+        """A stored message's event (signed for thread messages), as the author made it."""
+        rows = self.store.rows("SELECT event FROM messages WHERE id = ?", (message_id,))
+        if not rows:
+            raise MessagingError(f"no message {message_id}")
+        data = json.loads(rows[0]["event"])
+        return parse_event(data) if "sig" in data else parse_rumor(data)
 
     def message(self, message_id: str) -> Message | None:
         """One stored message."""
@@ -788,7 +910,7 @@ class MessagingClient:
         """Messages across threads, newest first."""
         where = " WHERE read = 0" if unread_only else ""
         rows = self.store.rows(
-            f"SELECT * FROM messages{where} ORDER BY created_at DESC, id LIMIT ?",  # noqa: S608
+            f"SELECT * FROM messages{where} ORDER BY created_at DESC, id LIMIT ?",
             (limit,),
         )
         return [self._message(r) for r in rows]
@@ -810,10 +932,18 @@ class MessagingClient:
                 "SELECT content FROM messages WHERE thread = ? ORDER BY created_at DESC, id LIMIT 1",
                 (r["thread"],),
             )
-            out.append(ThreadSummary(r["thread"], r["chain_id"], r["topic"], r["n"],
-                                     int(r["unread"] or 0), r["last_at"],
-                                     last[0]["content"][:200] if last else "",
-                                     roles.get(r["thread"], "direct")))  # fmt: skip
+            out.append(
+                ThreadSummary(
+                    r["thread"],
+                    r["chain_id"],
+                    r["topic"],
+                    r["n"],
+                    int(r["unread"] or 0),
+                    r["last_at"],
+                    last[0]["content"][:200] if last else "",
+                    roles.get(r["thread"], "direct"),
+                )
+            )
         for c in self.store.channels():
             name = f"{c.chain_id}/{c.topic}"
             if not any(t.thread == name for t in out):
@@ -830,7 +960,9 @@ class MessagingClient:
 
     # ------------------------------------------------------------------ live
 
-    def follow(self, *, timeout: float | None = None, flush_every: float = 2.0) -> Iterator[Message]:
+    def follow(
+        self, *, timeout: float | None = None, flush_every: float = 2.0
+    ) -> Iterator[Message]:
         """Yield new messages as relays deliver them (a live subscription), forever or until
         ``timeout`` seconds pass; retries the outbox every ``flush_every`` seconds."""
         report = SyncReport()
@@ -857,7 +989,9 @@ class MessagingClient:
                 if current != channels:
                     new = current - channels
                     channels = current
-                    fetched, _ = self.pool.query(self._filters(None, None, sorted(new))[1:], self._all_relays())
+                    fetched, _ = self.pool.query(
+                        self._filters(None, None, sorted(new))[1:], self._all_relays()
+                    )
                     for raw_old in fetched:
                         old = self._ingest(raw_old, report)
                         if old is not None:
@@ -866,7 +1000,9 @@ class MessagingClient:
                         sub.close()
                         relays = self._all_relays()
                         now = int(time.time())
-                        sub = Subscription(self.pool, relays, self._filters(now - TWO_DAYS - SKEW, now - SKEW))
+                        sub = Subscription(
+                            self.pool, relays, self._filters(now - TWO_DAYS - SKEW, now - SKEW)
+                        )
                     else:
                         sub.update(self._filters(now - TWO_DAYS - SKEW, now - SKEW))
         finally:
@@ -906,7 +1042,9 @@ def _check_message_size(message: Event) -> None:
 # ---------------------------------------------------------------------- attachments
 
 
-def attach(backend: IpfsBackend, data: bytes, name: str, mime: str = "application/octet-stream") -> Attachment:
+def attach(
+    backend: IpfsBackend, data: bytes, name: str, mime: str = "application/octet-stream"
+) -> Attachment:
     """Encrypt a file (AES-256-GCM, a fresh key) and store it on IPFS (pinned).
 
     Raises:
@@ -923,8 +1061,15 @@ def attach(backend: IpfsBackend, data: bytes, name: str, mime: str = "applicatio
     key, nonce = AESGCM.generate_key(256), os.urandom(12)
     sealed = AESGCM(key).encrypt(nonce, data, None)
     cid = backend.add(sealed, cid_version=1, pin=True)
-    return Attachment(cid, name[:200], mime[:100], len(data), key.hex(), nonce.hex(),
-                      hashlib.sha256(data).hexdigest())  # fmt: skip
+    return Attachment(
+        cid,
+        name[:200],
+        mime[:100],
+        len(data),
+        key.hex(),
+        nonce.hex(),
+        hashlib.sha256(data).hexdigest(),
+    )
 
 
 def fetch_attachment(backend: IpfsBackend, attachment: Attachment) -> bytes:
@@ -938,11 +1083,15 @@ def fetch_attachment(backend: IpfsBackend, attachment: Attachment) -> bytes:
 
     sealed = backend.cat(attachment.cid, max_size=MAX_ATTACHMENT + 16)
     try:
-        data = AESGCM(bytes.fromhex(attachment.key)).decrypt(bytes.fromhex(attachment.nonce), sealed, None)
+        data = AESGCM(bytes.fromhex(attachment.key)).decrypt(
+            bytes.fromhex(attachment.nonce), sealed, None
+        )
     except (InvalidTag, ValueError):
         raise MessagingError(f"attachment {attachment.cid} does not decrypt with its key") from None
     if hashlib.sha256(data).hexdigest() != attachment.sha256:
-        raise MessagingError(f"attachment {attachment.cid}: its hash is not the one the message names")
+        raise MessagingError(
+            f"attachment {attachment.cid}: its hash is not the one the message names"
+        )
     return data
 
 

@@ -91,7 +91,9 @@ class Keys:
         return f"Keys(pubkey={self.pubkey})"
 
 
-def serialize(pubkey: str, created_at: int, kind: int, tags: Sequence[Sequence[str]], content: str) -> bytes:
+def serialize(
+    pubkey: str, created_at: int, kind: int, tags: Sequence[Sequence[str]], content: str
+) -> bytes:
     """NIP-01's serialization for the id: ``[0,pubkey,created_at,kind,tags,content]``, UTF-8."""
     return json.dumps(
         [0, pubkey, created_at, kind, [list(t) for t in tags], content],
@@ -100,7 +102,9 @@ def serialize(pubkey: str, created_at: int, kind: int, tags: Sequence[Sequence[s
     ).encode()
 
 
-def event_id(pubkey: str, created_at: int, kind: int, tags: Sequence[Sequence[str]], content: str) -> str:
+def event_id(
+    pubkey: str, created_at: int, kind: int, tags: Sequence[Sequence[str]], content: str
+) -> str:
     """The event id (sha256 of :func:`serialize`), 64 hex digits."""
     return hashlib.sha256(serialize(pubkey, created_at, kind, tags, content)).hexdigest()
 
@@ -199,7 +203,11 @@ def _check_fields(data: Any, *, signed: bool) -> Event:
         if not isinstance(data.get(key), types):
             raise InvalidEvent(f"event: {key} missing or of the wrong type")
     created_at, kind = data.get("created_at"), data.get("kind")
-    if isinstance(created_at, bool) or not isinstance(created_at, int) or not 0 <= created_at < 2**40:
+    if (
+        isinstance(created_at, bool)
+        or not isinstance(created_at, int)
+        or not 0 <= created_at < 2**40
+    ):
         raise InvalidEvent("event: created_at must be unix seconds")
     if isinstance(kind, bool) or not isinstance(kind, int) or not 0 <= kind <= 65535:
         raise InvalidEvent("event: kind must be an integer 0..65535")

@@ -97,7 +97,9 @@ def padded_length(length: int) -> int:
 def _pad(plaintext: bytes) -> bytes:
     n = len(plaintext)
     if not 1 <= n <= MAX_PLAINTEXT:
-        raise Nip44Error(f"invalid plaintext length {n}: NIP-44 encrypts 1 to {MAX_PLAINTEXT} bytes")
+        raise Nip44Error(
+            f"invalid plaintext length {n}: NIP-44 encrypts 1 to {MAX_PLAINTEXT} bytes"
+        )
     return n.to_bytes(2, "big") + plaintext + bytes(padded_length(n) - n)
 
 

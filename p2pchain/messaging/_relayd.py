@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Self
+from typing import Self
 
 from p2pchain.messaging._relays import RelayError
 
@@ -112,7 +112,7 @@ class LoopbackRelay:
         config.write_text(relay_config(self.folder, self.port), encoding="utf-8")
         log = (self.folder / "relay.log").open("ab")
         env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-        self._proc = subprocess.Popen(  # noqa: S603 - our interpreter, our arguments
+        self._proc = subprocess.Popen(
             [sys.executable, "-c", _START, str(config)],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -180,7 +180,7 @@ class LoopbackRelay:
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 

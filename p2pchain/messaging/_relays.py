@@ -179,7 +179,9 @@ class RelayConnection:
             self._waiters.pop(event_id, None)
         return PublishResult(self.url, ok, reason)
 
-    def open(self, sub_id: str, filters: Sequence[Mapping[str, Any]]) -> queue.Queue[tuple[str, Any]]:
+    def open(
+        self, sub_id: str, filters: Sequence[Mapping[str, Any]]
+    ) -> queue.Queue[tuple[str, Any]]:
         """Send ``REQ``; what arrives for it is put on the returned queue."""
         sub = self._subs.setdefault(sub_id, _Sub())
         try:
@@ -302,7 +304,9 @@ class Subscription:
     filters (e.g. when a new thread starts).
     """
 
-    def __init__(self, pool: RelayPool, relays: Iterable[str], filters: Sequence[Mapping[str, Any]]) -> None:
+    def __init__(
+        self, pool: RelayPool, relays: Iterable[str], filters: Sequence[Mapping[str, Any]]
+    ) -> None:
         self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._pool = pool
         self._relays = sorted({check_relay_url(u) for u in relays})

@@ -129,10 +129,18 @@ class Store:
         with self.transaction() as db:
             cur = db.execute(
                 "INSERT OR IGNORE INTO channels VALUES (?,?,?,?,?,?,?,?,?)",
-                (channel.pubkey, channel.secret, channel.chain_id, channel.topic, channel.role,
-                 channel.my_pubkey, channel.peer_pubkey, json.dumps(list(channel.relays)),
-                 channel.created_at),
-            )  # fmt: skip
+                (
+                    channel.pubkey,
+                    channel.secret,
+                    channel.chain_id,
+                    channel.topic,
+                    channel.role,
+                    channel.my_pubkey,
+                    channel.peer_pubkey,
+                    json.dumps(list(channel.relays)),
+                    channel.created_at,
+                ),
+            )
             return cur.rowcount == 1
 
     def channels(self, chain_id: int | None = None, topic: str | None = None) -> list[Channel]:
@@ -143,9 +151,16 @@ class Store:
             args = [chain_id, topic]
         return [
             Channel(
-                r["pubkey"], bytes(r["secret"]), r["chain_id"], r["topic"], r["role"],
-                r["my_pubkey"], r["peer_pubkey"], tuple(json.loads(r["relays"])), r["created_at"],
-            )  # fmt: skip
+                r["pubkey"],
+                bytes(r["secret"]),
+                r["chain_id"],
+                r["topic"],
+                r["role"],
+                r["my_pubkey"],
+                r["peer_pubkey"],
+                tuple(json.loads(r["relays"])),
+                r["created_at"],
+            )
             for r in self.rows(sql + " ORDER BY created_at", args)
         ]
 
@@ -156,7 +171,9 @@ class Store:
         cols = ", ".join(row)
         marks = ", ".join("?" for _ in row)
         with self.transaction() as db:
-            cur = db.execute(f"INSERT OR IGNORE INTO messages ({cols}) VALUES ({marks})", list(row.values()))  # noqa: S608
+            cur = db.execute(
+                f"INSERT OR IGNORE INTO messages ({cols}) VALUES ({marks})", list(row.values())
+            )
             return cur.rowcount == 1
 
     def set_status(self, message_id: str, status: str) -> None:
@@ -170,7 +187,9 @@ class Store:
             if thread is None:
                 cur = db.execute("UPDATE messages SET read = 1 WHERE read = 0")
             else:
-                cur = db.execute("UPDATE messages SET read = 1 WHERE read = 0 AND thread = ?", (thread,))
+                cur = db.execute(
+                    "UPDATE messages SET read = 1 WHERE read = 0 AND thread = ?", (thread,)
+                )
             return cur.rowcount
 
     # -- outbox
@@ -189,9 +208,16 @@ class Store:
             db.execute(
                 "INSERT OR IGNORE INTO outbox (id, kind, payload, key, recipient, relays,"
                 " created_at) VALUES (?,?,?,?,?,?,?)",
-                (item_id, kind, payload, key, recipient, json.dumps(sorted(set(relays))),
-                 int(time.time())),
-            )  # fmt: skip
+                (
+                    item_id,
+                    kind,
+                    payload,
+                    key,
+                    recipient,
+                    json.dumps(sorted(set(relays))),
+                    int(time.time()),
+                ),
+            )
 
     def outbox(self) -> list[sqlite3.Row]:
         """Wraps some relay has still to accept, oldest first."""
@@ -200,7 +226,9 @@ class Store:
     def delivered(self, item_id: str, accepted: Sequence[str], error: str | None) -> list[str]:
         """Record the relays that accepted an item; the ones still missing (row gone if none)."""
         with self.transaction() as db:
-            row = db.execute("SELECT relays, accepted FROM outbox WHERE id = ?", (item_id,)).fetchone()
+            row = db.execute(
+                "SELECT relays, accepted FROM outbox WHERE id = ?", (item_id,)
+            ).fetchone()
             if row is None:
                 return []
             done = sorted(set(json.loads(row["accepted"])) | set(accepted))

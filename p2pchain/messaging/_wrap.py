@@ -23,6 +23,7 @@ from p2pchain.messaging._events import (
     KIND_GIFT_WRAP,
     KIND_SEAL,
     Event,
+    ForgedEvent,
     InvalidEvent,
     Keys,
     loads_json,
@@ -111,7 +112,7 @@ def unwrap(wrap: Event, recipient: Keys) -> tuple[Event, Event]:
         raise Undecryptable(f"seal {sealed.id[:12]}: {exc}") from None
     inner = parse_rumor(loads_json(rumor_text, "rumor"))
     if inner.pubkey != sealed.pubkey:
-        raise InvalidEvent(f"wrap {wrap.id[:12]}: the rumor's author is not the seal's signer")
+        raise ForgedEvent(f"wrap {wrap.id[:12]}: the rumor's author is not the seal's signer")
     return inner, sealed
 
 
@@ -130,9 +131,12 @@ def channel_wrap(message: Event, channel: Keys, created_at: int | None = None) -
     _check_size(body, "the message")
     content = encrypt(body, _conv(channel.secret, channel.pubkey))
     return sign_event(
-        channel, KIND_GIFT_WRAP, content, [["p", channel.pubkey]],
+        channel,
+        KIND_GIFT_WRAP,
+        content,
+        [["p", channel.pubkey]],
         int(time.time()) if created_at is None else created_at,
-    )  # fmt: skip
+    )
 
 
 def channel_unwrap(wrap: Event, channel: Keys) -> Event:

@@ -7,12 +7,9 @@ topics); ``relay_pair`` starts two new relay processes for a test that kills the
 
 from __future__ import annotations
 
-import json
 import os
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import _market
 import pytest
@@ -21,9 +18,9 @@ from eth_account.signers.local import LocalAccount
 
 from p2pchain.messaging import LoopbackRelay, MessagingClient
 
-market = _market.market
+from ._helpers import CHAIN, HostileRelay, Person
 
-CHAIN = 31337
+market = _market.market
 
 
 @pytest.fixture(scope="session")
@@ -44,9 +41,6 @@ def relay_pair(tmp_path: Path) -> Iterator[tuple[LoopbackRelay, LoopbackRelay]]:
     finally:
         first.close()
         second.close()
-
-
-Person = Callable[..., MessagingClient]
 
 
 @pytest.fixture
@@ -78,38 +72,6 @@ def person(tmp_path: Path, relay: LoopbackRelay) -> Iterator[Person]:
 def topic() -> bytes:
     """A fresh 32-byte thread topic."""
     return os.urandom(32)
-
-
-class HostileRelay:
-    """A WebSocket server on 127.0.0.1 that answers every REQ with ``events`` (unchecked), then
-    EOSE, and accepts every EVENT: a relay that forges, corrupts or replays."""
-
-    def __init__(self) -> None:
-        from websockets.sync.server import serve
-
-        self.events: list[Any] = []
-        self._server = serve(self._handle, "127.0.0.1", 0, compression=None)
-        self.port = self._server.socket.getsockname()[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
-
-    def _handle(self, ws: Any) -> None:
-        for frame in ws:
-            message = json.loads(frame)
-            if message[0] == "REQ":
-                for event in self.events:
-                    ws.send(json.dumps(["EVENT", message[1], event]))
-                ws.send(json.dumps(["EOSE", message[1]]))
-            elif message[0] == "EVENT":
-                ws.send(json.dumps(["OK", message[1]["id"], True, ""]))
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._thread.join(timeout=5)
 
 
 @pytest.fixture

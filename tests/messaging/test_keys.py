@@ -48,8 +48,12 @@ def test_inbox_key_of_the_dev_account_is_pinned() -> None:
 def test_thread_keys_differ_per_topic_and_chain() -> None:
     root = root_from_account(Account.create())
     a, b = os.urandom(32), os.urandom(32)
-    keys = {thread_keys(root, 1, a).pubkey, thread_keys(root, 1, b).pubkey,
-            thread_keys(root, 5, a).pubkey, inbox_keys(root).pubkey}  # fmt: skip
+    keys = {
+        thread_keys(root, 1, a).pubkey,
+        thread_keys(root, 1, b).pubkey,
+        thread_keys(root, 5, a).pubkey,
+        inbox_keys(root).pubkey,
+    }
     assert len(keys) == 4
     assert thread_keys(root, 1, a) == thread_keys(root, 1, a)
 
@@ -59,8 +63,12 @@ def test_both_parties_compute_the_same_channel_key() -> None:
     topic = os.urandom(32)
     mine = thread_keys(opener, 7, topic)
     theirs = inbox_keys(responder)
-    assert channel_keys(mine, theirs.pubkey, 7, topic) == channel_keys(theirs, mine.pubkey, 7, topic)
-    assert channel_keys(mine, theirs.pubkey, 7, topic) != channel_keys(mine, theirs.pubkey, 8, topic)
+    assert channel_keys(mine, theirs.pubkey, 7, topic) == channel_keys(
+        theirs, mine.pubkey, 7, topic
+    )
+    assert channel_keys(mine, theirs.pubkey, 7, topic) != channel_keys(
+        mine, theirs.pubkey, 8, topic
+    )
 
 
 def test_key_proof_binds_a_key_to_its_address_only() -> None:

@@ -93,4 +93,6 @@ def test_parse_event_catches_forgery_and_malformed_events() -> None:
     for broken in ({**good, "kind": "1"}, {**good, "tags": [[1]]}, {**good, "id": "zz"}, [], None):
         with pytest.raises(InvalidEvent):
             parse_event(broken)
-    assert json.loads(sign_event(keys, 1, "a\nb\"c\\ü\u2028").to_json())["content"] == "a\nb\"c\\ü\u2028"
+    assert (
+        json.loads(sign_event(keys, 1, 'a\nb"c\\ü\u2028').to_json())["content"] == 'a\nb"c\\ü\u2028'
+    )
