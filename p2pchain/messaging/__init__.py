@@ -8,7 +8,7 @@
 * ``_store``: the local SQLite store: messages, channels, outbox, seen wraps, drop counts.
 * ``_client``: :class:`MessagingClient`: threads, direct messages, disclosure, sync, follow.
 * ``_notify``: notices of what happens to an account's trades (from the chain).
-* ``_nip99``: listings as NIP-99 classified-listing events (opt-in).
+* ``_contacts``: the seller's contact from a listing document (v2), and the field to put in one.
 * ``_relayd``: :class:`LoopbackRelay`, a real relay process (PyPI ``nostr-relay``) on 127.0.0.1.
 
 The protocol and the key derivation: ``docs/messaging.md``.
