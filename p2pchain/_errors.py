@@ -46,3 +46,7 @@ class ListingError(P2PChainError):
 
 class ContractError(P2PChainError):
     """A contract call reverted; subclasses name the contract's custom error."""
+
+
+class MessagingError(P2PChainError):
+    """A message could not be built, sent, read or verified (see :mod:`p2pchain.messaging`)."""

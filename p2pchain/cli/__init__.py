@@ -20,6 +20,7 @@ from p2pchain.cli._deploy import deploy
 from p2pchain.cli._fast import FastGroup
 from p2pchain.cli._ipfs import ipfs_app
 from p2pchain.cli._listing import listing_app
+from p2pchain.cli._message import inbox, message_app, watch
 from p2pchain.cli._node import node_app
 from p2pchain.cli._rate import rate, reputation
 from p2pchain.cli._trade import trade_app
@@ -48,6 +49,9 @@ app.add_typer(completion_app, name="completion")
 app.add_typer(api_app, name="api")
 app.add_typer(__import__("p2pchain.cli._index", fromlist=["index_app"]).index_app, name="index")
 app.command("demo")(demo)
+app.add_typer(message_app, name="message")
+command(app, "inbox", shared=("network", "account", "passphrase_file", "ipfs", "json_output"))(inbox)
+command(app, "watch", shared=("network", "account", "passphrase_file", "ipfs", "json_output"))(watch)
 
 
 def main() -> None:

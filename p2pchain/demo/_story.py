@@ -11,6 +11,11 @@ stopped here), deploys the contracts and plays a short story with three dev acco
 3. both rate each other;
 4. the buyer buys the helmet, disputes it, and the arbitrator rules a split.
 
+Messages go through a real Nostr relay the demo runs on 127.0.0.1 (:class:`LoopbackRelay`):
+before renting, the renter asks whether the car has a child seat and the owner answers; in the
+helmet dispute, the buyer sends a photo of the damage, shares the thread with the arbitrator,
+and the arbitrator reads it (each author checked) before ruling.
+
 Every step is printed with its transaction hash and gas used (from the receipts); the run ends
 with balances, reputations and a gas table. The returned :class:`DemoResult` holds the same
 figures for tests and ``--json``.
@@ -23,7 +28,7 @@ import sys
 import tempfile
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -41,8 +46,9 @@ if TYPE_CHECKING:
     from p2pchain.chain._nodes import DevChain
     from p2pchain.ipfs import IpfsBackend
     from p2pchain.market._client import MarketplaceClient
-    from p2pchain.market._listings import PublishedListing
+    from p2pchain.market._listings import PublishedListing, VerifiedListing
     from p2pchain.market._views import Listing, SignedListing, TradeView, TxInfo
+    from p2pchain.messaging import LoopbackRelay, Message, MessagingClient
 
 #: Networks the demo can start by itself.
 NETWORKS = ("embedded", "anvil", "ganache")
@@ -169,6 +175,7 @@ class DemoResult:
         parties: Seller, buyer and arbitrator at the end.
         trades: The car and helmet trades.
         elapsed: Wall time of the run in seconds.
+        conversation: The messages, in order: ``(role, topic, text)``.
     """
 
     network: str
@@ -179,6 +186,7 @@ class DemoResult:
     parties: tuple[PartySummary, ...]
     trades: tuple[TradeSummary, ...]
     elapsed: float
+    conversation: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def chain_id(self) -> int:
@@ -363,7 +371,8 @@ def run_demo(
         running = chain if chain is not None else stack.enter_context(_started(network, out))
         pid = getattr(running, "pid", None)
         store = ipfs if ipfs is not None else _local_store(tmp)
-        result = _Story(running, store, tmp, _Ledger(out)).play()
+        relay = stack.enter_context(_relay(tmp, out))
+        result = _Story(running, store, tmp, _Ledger(out), relay.url).play()
     result = _finish(result, pid, time.perf_counter() - started)
     _print_summary(out, result)
     return result
@@ -388,6 +397,18 @@ def _started(network: str, console: Console) -> Iterator[DevChain]:
         chain.stop()
 
 
+@contextmanager
+def _relay(folder: Path, console: Console) -> Iterator[LoopbackRelay]:
+    from p2pchain.messaging import LoopbackRelay
+
+    with console.status("starting the loopback Nostr relay"):
+        relay = LoopbackRelay(folder / "relay").start()
+    try:
+        yield relay
+    finally:
+        relay.close()
+
+
 def _local_store(folder: Path) -> IpfsBackend:
     from p2pchain.ipfs import LocalStore
 
@@ -401,21 +422,58 @@ def _finish(result: DemoResult, pid: int | None, elapsed: float) -> DemoResult:
 class _Story:
     """The demo's story, one method per part."""
 
-    def __init__(self, chain: DevChain, ipfs: IpfsBackend, tmp: Path, ledger: _Ledger) -> None:
+    def __init__(
+        self, chain: DevChain, ipfs: IpfsBackend, tmp: Path, ledger: _Ledger, relay_url: str
+    ) -> None:
         self.chain = chain
         self.ipfs = ipfs
         self.tmp = tmp
         self.log = ledger
+        self.relay_url = relay_url
         self.found_via = ""
+        self.chat: dict[str, MessagingClient] = {}
+        self.conversation: list[tuple[str, str, str]] = []
+
+    def _messaging(self, cast: _Cast) -> None:
+        from p2pchain.messaging import MessagingClient
+
+        for role in ROLES:
+            client: MarketplaceClient = getattr(cast, role)
+            assert client.account is not None
+            self.chat[role] = MessagingClient(
+                client.account,
+                [self.relay_url],
+                self.tmp / f"messages-{role}.sqlite",
+                chain_id=client.chain_id,
+            )
+        self.chat["arbitrator"].announce()
+        self.log.offchain("messages", "arbitrator", "announces its messaging key on the relay")
+
+    def _say(self, role: str, topic: bytes, text: str, **kwargs: Any) -> None:
+        self.chat[role].send(topic, text, **kwargs)
+        self.conversation.append((role, "0x" + topic.hex(), text))
+        self.log.offchain("messages", role, f"writes: {text[:44]}")
+
+    def _read(self, role: str, topic: bytes, parties: Mapping[str, str]) -> list[Message]:
+        self.chat[role].sync()
+        return self.chat[role].thread(topic, parties=parties)
+
+    def _close_chat(self) -> None:
+        for client in self.chat.values():
+            client.close()
 
     def play(self) -> DemoResult:
         """Run every part; the result (without PID and wall time)."""
         cast, deployment = self._setup()
         before = {role: cast.seller.balance(cast.address(role)) for role in ROLES}
-        car, helmet = self._list(cast)
-        car_trade = self._rent(cast, _listing_of(car).id)
-        self._rate(cast, car_trade)
-        helmet_trade = self._dispute(cast, helmet)
+        try:
+            self._messaging(cast)
+            car, helmet = self._list(cast)
+            car_trade = self._rent(cast, _listing_of(car).id)
+            self._rate(cast, car_trade)
+            helmet_trade = self._dispute(cast, helmet)
+        finally:
+            self._close_chat()
         trades = (
             _trade_summary("car", car, car_trade),
             _trade_summary("helmet", helmet, helmet_trade),
@@ -429,6 +487,7 @@ class _Story:
             parties=self._parties(cast, before, trades),
             trades=trades,
             elapsed=0.0,
+            conversation=tuple(self.conversation),
         )
 
     # -- setup
@@ -458,12 +517,14 @@ class _Story:
 
     def _list(self, cast: _Cast) -> tuple[PublishedListing, PublishedListing]:
         from p2pchain.market._listings import publish_listing
+        from p2pchain.messaging._contacts import messaging_field
 
         self.log.section("1. The seller lists a car for a weekend and a helmet (gasless)")
+        contact = messaging_field(self.chat["seller"])
         photo = self.tmp / "car.png"
         photo.write_bytes(car_photo())
         car = publish_listing(
-            cast.seller, self.ipfs, _car_document(cast), [photo], review_window=2 * DAY
+            cast.seller, self.ipfs, _car_document(cast, contact), [photo], review_window=2 * DAY
         )
         self.log.offchain("listing", "seller", "stores the car's photo + document on IPFS (pinned)")
         self.log.note(f"document {car.document_cid}, photo {car.image_cids[0]}")
@@ -474,7 +535,11 @@ class _Story:
             _listing_of(car).tx,
         )
         helmet = publish_listing(
-            cast.seller, self.ipfs, _helmet_document(cast), signed=True, review_window=7 * DAY
+            cast.seller,
+            self.ipfs,
+            _helmet_document(cast, contact),
+            signed=True,
+            review_window=7 * DAY,
         )
         self.log.offchain("listing", "seller", "signs the helmet listing off-chain (EIP-712)")
         self.log.note(f"signed listing 0x{_signed_of(helmet).id.hex()}")
@@ -522,6 +587,7 @@ class _Story:
             f"{doc.title!r}: {len(seen.images[0])}-byte photo matches {seen.image_cids[0]};"
             f" rent {_eth(seen.terms.price)}, deposit {_eth(seen.terms.deposit)} as on-chain"
         )
+        self._ask_about_car(cast, seen)
         trade = cast.buyer.buy(seen.listing)
         escrowed = _eth(seen.listing.total())
         self.log.tx("rental", "buyer", f"rents it: {escrowed} into escrow", trade.tx)
@@ -531,6 +597,27 @@ class _Story:
         self.log.tx("rental", "seller", "returns the deposit to the renter", trade.tx)
         self.log.note(f"trade state: [bold]{trade.state.name}[/]")
         return trade
+
+    def _ask_about_car(self, cast: _Cast, seen: VerifiedListing) -> None:
+        from rich.markup import escape
+
+        from p2pchain.messaging._contacts import seller_contact
+
+        topic = seen.listing.id
+        owner = seller_contact(seen.document)  # the key the seller vouched for in the document
+        self._say(
+            "buyer",
+            topic,
+            "Hi! Does the car have a child seat? We travel with a 3-year-old.",
+            to=owner,
+        )
+        self.chat["seller"].sync()  # the owner's client takes the invitation and the question
+        self._say("seller", topic, "Yes: a child seat for 15-36 kg. I will fit it before 9:00.")
+        parties = {"buyer": cast.buyer.address, "seller": cast.seller.address}
+        thread = self._read("buyer", topic, parties)
+        self.log.offchain("messages", "buyer", f"reads the answer ({len(thread)} messages, relay)")
+        for m in thread:
+            self.log.note(escape(f"[{m.party}] {m.text}"))
 
     def _rate(self, cast: _Cast, trade: TradeView) -> None:
         self.log.section("3. Both rate each other")
@@ -554,6 +641,7 @@ class _Story:
         self.log.note(f"{seen.document.title!r} arrives scratched")
         trade = cast.buyer.dispute(trade)
         self.log.tx("dispute", "buyer", "disputes: the helmet is scratched", trade.tx)
+        self._evidence(cast, seen, trade)
         trade = cast.arbitrator.rule(trade, HELMET_BUYER_SHARE)
         self.log.tx(
             "dispute",
@@ -563,6 +651,41 @@ class _Story:
         )
         self.log.note(f"trade state: [bold]{trade.state.name}[/]")
         return trade
+
+    def _evidence(self, cast: _Cast, seen: VerifiedListing, trade: TradeView) -> None:
+        from rich.markup import escape
+
+        from p2pchain.messaging import attach
+        from p2pchain.messaging._contacts import seller_contact
+
+        photo = attach(self.ipfs, car_photo(32, 16), "scratch.png", "image/png")
+        self._say(
+            "buyer",
+            trade.id,
+            "The helmet arrived with a deep scratch on the shell: photo.",
+            to=seller_contact(seen.document),
+            attachments=[photo],
+        )
+        self.chat["seller"].sync()
+        self._say("seller", trade.id, "It left here without a scratch; the courier dropped it?")
+        self.chat["buyer"].sync()
+        arbitrator = self.chat["buyer"].lookup(cast.arbitrator.address)
+        if arbitrator is None:
+            raise ListingError("the arbitrator's address card is not on the relay")
+        self.chat["buyer"].share(trade.id, arbitrator)
+        self.log.offchain("messages", "buyer", "shares the thread with the arbitrator")
+        thread = self._read("arbitrator", trade.id, {"buyer": trade.buyer, "seller": trade.seller})
+        checked = sum(1 for m in thread if m.party in ("buyer", "seller"))
+        self.log.offchain(
+            "messages", "arbitrator", f"reads the thread: {checked}/{len(thread)} authors checked"
+        )
+        for m in thread:
+            files = (
+                f" [{m.attachments[0].name}, ipfs://{m.attachments[0].cid[:16]}…]"
+                if m.attachments
+                else ""
+            )
+            self.log.note(escape(f"[{m.party}] {m.text}{files}"))
 
     # -- summary
 
@@ -603,11 +726,12 @@ def _signed_of(published: PublishedListing) -> SignedListing:
     return published.signed_listing
 
 
-def _car_document(cast: _Cast) -> dict[str, Any]:
+def _car_document(cast: _Cast, messaging: dict[str, Any]) -> dict[str, Any]:
     now = cast.seller.now()
     saturday = _next_saturday(now)
     return {
-        "schema_version": 1,
+        "schema_version": 2,
+        "messaging": messaging,
         "title": "VW Golf for the weekend, Saturday to Monday",
         "description": "Full tank, child seat on request. Return it clean and the deposit is yours.",
         "category": "vehicles/cars",
@@ -633,9 +757,10 @@ def _next_saturday(timestamp: int) -> int:
     return (days + ((5 - weekday) % 7 or 7)) * DAY
 
 
-def _helmet_document(cast: _Cast) -> dict[str, Any]:
+def _helmet_document(cast: _Cast, messaging: dict[str, Any]) -> dict[str, Any]:
     return {
-        "schema_version": 1,
+        "schema_version": 2,
+        "messaging": messaging,
         "title": "Bike helmet, size M",
         "category": "sports/bikes",
         "kind": "sale",

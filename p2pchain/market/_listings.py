@@ -47,8 +47,10 @@ from p2pchain.market._client import MarketplaceClient
 from p2pchain.market._reads import ETH
 from p2pchain.market._views import Listing, ListingStatus, SignedListing, UnsignedTransaction
 
-#: The listing document version this library writes and reads.
-SCHEMA_VERSION = 1
+#: The newest listing document version (2 adds ``messaging``: the seller's messaging key).
+SCHEMA_VERSION = 2
+#: Every version this library reads.
+SCHEMA_VERSIONS = (1, 2)
 #: Largest serialized listing document, in bytes.
 MAX_DOCUMENT_SIZE = 64 * 1024
 #: Most images a listing may carry.
@@ -195,14 +197,32 @@ class ArbitratorInfo(_Strict):
     fee_bps: Annotated[int, Field(ge=0, le=1000)]
 
 
+class MessagingInfo(_Strict):
+    """How to message the seller about the listing (schema version 2).
+
+    Attributes:
+        pubkey: The seller's messaging inbox key (Nostr x-only public key, 64 hex digits).
+        relays: Where the seller reads messages (ws:// or wss:// URLs, 1 to 8).
+        proof: The seller address's EIP-191 signature vouching for ``pubkey`` (0x + 130 hex);
+            readers check it (``p2pchain.messaging``) before writing to the key.
+    """
+
+    pubkey: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    relays: Annotated[
+        list[Annotated[str, Field(pattern=r"^wss?://[^\s/?#]+(/[^\s]*)?$", max_length=200)]],
+        Field(min_length=1, max_length=8),
+    ]
+    proof: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{130}$")]
+
+
 class ListingDocument(_Strict):
-    """A listing document, version 1: what the CID in the on-chain terms points to.
+    """A listing document, version 1 or 2: what the CID in the on-chain terms points to.
 
     Amounts are integers in the token's base units (wei for ETH), written as decimal strings in
     JSON. Timestamps are unix seconds. Unknown fields are refused.
 
     Attributes:
-        schema_version: Always 1.
+        schema_version: 1, or 2 for documents that carry ``messaging``.
         title: Short title (1..140 chars).
         description: Full description (up to 5000 chars).
         category: Category path, e.g. ``electronics/phones`` (1..64 chars).
@@ -223,9 +243,10 @@ class ListingDocument(_Strict):
         tags: Search tags (at most 20, each 1..32 chars).
         terms_note: Return policy and other terms, in words (up to 2000 chars).
         arbitrator: Who rules disputes and its fee; equals the terms' (None: no arbitrator).
+        messaging: The seller's messaging key and relays (version 2 only).
     """
 
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1, 2] = 1
     title: Annotated[str, Field(min_length=1, max_length=140)]
     description: Annotated[str, Field(max_length=5000)] = ""
     category: Annotated[str, Field(min_length=1, max_length=64)]
@@ -248,9 +269,12 @@ class ListingDocument(_Strict):
     ] = []
     terms_note: Annotated[str, Field(max_length=2000)] = ""
     arbitrator: ArbitratorInfo | None = None
+    messaging: MessagingInfo | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> ListingDocument:
+        if self.messaging is not None and self.schema_version < 2:
+            raise ValueError("messaging: needs schema_version 2")
         if self.price == 0:
             raise ValueError("price: must be > 0")
         rental = self.kind == "rental"
@@ -276,9 +300,16 @@ class ListingDocument(_Strict):
         return ETH if self.token == "ETH" else self.token
 
     def canonical_json(self) -> bytes:
-        """The canonical serialization: sorted keys, UTF-8, no whitespace."""
+        """The canonical serialization: sorted keys, UTF-8, no whitespace.
+
+        ``messaging`` is left out when unset, so a version 1 document serializes exactly as
+        before version 2 existed (same bytes, same CID).
+        """
+        data = self.model_dump(mode="json")
+        if data.get("messaging") is None:
+            data.pop("messaging", None)
         return json.dumps(
-            self.model_dump(mode="json"),
+            data,
             sort_keys=True,
             separators=(",", ":"),
             ensure_ascii=False,
@@ -301,10 +332,10 @@ def _validated(data: Any) -> ListingDocument:
     version = data.get("schema_version")
     if version is None:
         raise ListingError("listing document: schema_version: field required")
-    if version != SCHEMA_VERSION:
+    if version not in SCHEMA_VERSIONS:
         raise ListingError(
             f"unsupported listing document version {version}; "
-            f"this p2pchain reads version {SCHEMA_VERSION}"
+            f"this p2pchain reads versions {', '.join(map(str, SCHEMA_VERSIONS))}"
         )
     try:
         doc = ListingDocument.model_validate(data)
@@ -696,10 +727,12 @@ __all__ = [
     "MAX_IMAGES",
     "MAX_IMAGE_SIZE",
     "SCHEMA_VERSION",
+    "SCHEMA_VERSIONS",
     "ArbitratorInfo",
     "Delivery",
     "ListingDocument",
     "Location",
+    "MessagingInfo",
     "PublishedListing",
     "RentalPeriod",
     "VerifiedListing",

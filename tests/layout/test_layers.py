@@ -28,6 +28,9 @@ LAYERS: dict[str, int] = {
     "p2pchain.chain": 3,
     "p2pchain.market": 4,
     "p2pchain.indexer": 5,
+    # messaging reads trades and listing documents (market) to find parties and contacts, and
+    # stores attachments on IPFS; the demo and the front ends use it
+    "p2pchain.messaging": 5,
     "p2pchain.demo": 6,
     "p2pchain.cli": 7,
     "frontend_api": 7,

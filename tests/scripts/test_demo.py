@@ -162,6 +162,19 @@ def test_demo_final_state_on_chain(demo_chain: DevChain, tmp_path: Path) -> None
     assert "1 match" in text and "car found by indexer search" in text
     assert f"{result.total_gas:,}" in text
 
+    # The conversation: a child-seat question and answer on the car; the helmet thread shared
+    # with the arbitrator, who read both authors checked before ruling.
+    car_topic, helmet_topic = summary.listing_id, result.trade("helmet").trade_id
+    assert [(role, topic) for role, topic, _ in result.conversation] == [
+        ("buyer", car_topic), ("seller", car_topic),
+        ("buyer", helmet_topic), ("seller", helmet_topic),
+    ]
+    assert "child seat" in result.conversation[0][2] and "child seat" in result.conversation[1][2]
+    assert "[buyer] Hi! Does the car have a child seat?" in text
+    assert "reads the thread: 2/2 authors checked" in text
+    assert text.index("reads the thread") < text.index("rules: ")
+    assert document.messaging is not None and document.schema_version == 2
+
 
 @pytest.mark.parametrize("network", ["anvil", "ganache"])
 def test_demo_starts_and_stops_its_node(network: str) -> None:
@@ -187,4 +200,5 @@ def test_demo_script_runs_like_make_demo(repo_root: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "every balance moved exactly as the terms say" in result.stdout
+    assert "Does the car have a child seat?" in result.stdout  # make demo tells the conversation
     assert "Traceback" not in result.stdout + result.stderr

@@ -1,0 +1,155 @@
+"""``p2pchain message``, ``inbox`` and ``watch`` as real subprocesses, against a real relay
+process and a marketplace deployed on Anvil."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from p2pchain.messaging import LoopbackRelay
+
+from .conftest import Market, entry_point
+
+
+@pytest.fixture(scope="module")
+def relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackRelay]:
+    """A real relay process on 127.0.0.1."""
+    with LoopbackRelay(tmp_path_factory.mktemp("relay")) as running:
+        yield running
+
+
+def _run(market: Market, relay: LoopbackRelay, *args: str) -> subprocess.CompletedProcess[str]:
+    done = market.cli.run(*args, "--network", market.url, "--relay", relay.url)
+    return done
+
+
+def _ok(market: Market, relay: LoopbackRelay, *args: str) -> str:
+    done = _run(market, relay, *args)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _bought_helmet(market: Market) -> tuple[str, str]:
+    listing = market(
+        "listing",
+        "create",
+        "--account",
+        "alice",
+        "--title",
+        "Helmet",
+        "--price",
+        "0.1eth",
+        "--category",
+        "sports/bikes",
+        "--arbitrator",
+        "arb",
+        "--arbitrator-fee",
+        "250",
+        "--quiet",
+    ).stdout.strip()
+    return listing, listing  # one unit: the trade id is the listing id
+
+
+def test_ask_before_buying_answer_share_and_arbitrator_reads(
+    market: Market, relay: LoopbackRelay
+) -> None:
+    listing, _ = _bought_helmet(market)
+    _ok(market, relay, "message", "announce", "--account", "alice")
+    _ok(market, relay, "message", "announce", "--account", "arb")
+    sent = json.loads(
+        _ok(
+            market, relay, "message", "send", listing, "Is it size M?", "--account", "bob", "--json"
+        )
+    )
+    assert sent["status"] == "sent" and sent["accepted_by"] == [relay.url]
+
+    inbox = json.loads(_ok(market, relay, "inbox", "--account", "alice", "--json"))
+    (notice,) = [n for n in inbox["notices"] if n["kind"] == "message"]
+    assert (
+        notice["new"]
+        and "Is it size M?" in notice["text"]
+        and market.addresses["bob"] in notice["text"]
+    )
+    _ok(market, relay, "message", "send", listing, "Yes, M (55-58 cm).", "--account", "alice")
+
+    market("trade", "buy", listing, "--account", "bob", "--yes", "--quiet")
+    market("trade", "dispute", listing, "--account", "bob", "--yes")
+    events = json.loads(_ok(market, relay, "inbox", "--account", "alice", "--json"))["notices"]
+    kinds = [n["kind"] for n in events if n["kind"] != "message"]
+    assert kinds[:2] == ["disputed", "bought"]  # newest first
+
+    shared = _run(market, relay, "message", "share", listing, "--account", "bob")
+    assert shared.returncode == 0, shared.stderr
+    thread = json.loads(
+        _ok(market, relay, "message", "thread", listing, "--account", "arb", "--json")
+    )
+    assert [(m["party"], m["text"]) for m in thread] == [
+        ("buyer", "Is it size M?"),
+        ("seller", "Yes, M (55-58 cm)."),
+    ]
+    refused = _run(market, relay, "message", "send", listing, "I withdraw", "--account", "arb")
+    assert (
+        refused.returncode == 1
+        and refused.stderr.startswith("error: ")
+        and "read-only" in refused.stderr
+    )
+
+
+def test_watch_prints_a_message_as_it_arrives(
+    market: Market, relay: LoopbackRelay, tmp_path: Path
+) -> None:
+    listing, _ = _bought_helmet(market)
+    _ok(market, relay, "message", "announce", "--account", "alice")
+    _ok(market, relay, "message", "send", listing, "hello?", "--account", "bob")
+    _ok(market, relay, "inbox", "--account", "alice")  # alice accepts the thread
+    watcher = subprocess.Popen(
+        [
+            *entry_point(),
+            "watch",
+            "--json",
+            "--count",
+            "1",
+            "--timeout",
+            "60",
+            "--account",
+            "alice",
+            "--network",
+            market.url,
+            "--relay",
+            relay.url,
+        ],
+        env={**os.environ, **market.cli.env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        time.sleep(3)  # the watcher unlocks the wallet and subscribes
+        _ok(market, relay, "message", "send", listing, "Pickup at 9 tomorrow?", "--account", "bob")
+        out, err = watcher.communicate(timeout=60)
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+    assert watcher.returncode == 0, err
+    (line,) = out.strip().splitlines()
+    notice = json.loads(line)
+    assert notice["kind"] == "message" and "Pickup at 9 tomorrow?" in notice["text"]
+
+
+def test_message_errors_are_one_line(market: Market, relay: LoopbackRelay) -> None:
+    listing, _ = _bought_helmet(market)
+    _ok(market, relay, "message", "announce", "--account", "alice")
+    big = _run(market, relay, "message", "send", listing, "x" * 70_000, "--account", "bob")
+    assert big.returncode == 1 and big.stderr.count("\n") == 1
+    assert "message too large" in big.stderr and "64 KiB" in big.stderr
+    no_relay = market.cli.run("inbox", "--account", "bob", "--network", market.url)
+    assert no_relay.returncode == 1 and "no relay" in no_relay.stderr
+    bad = _run(market, relay, "message", "send", "0x1234", "hi", "--account", "bob")
+    assert bad.returncode == 1 and "32-byte" in bad.stderr
