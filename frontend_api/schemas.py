@@ -86,11 +86,34 @@ class RateIn(TradeActionIn):
     score: Annotated[int, Field(ge=1, le=5)]
 
 
+class ShownTermsIn(_Body):
+    """The terms exactly as the buyer was shown them (``terms`` of ``GET /api/listings/{id}``).
+
+    The purchase is built from these, not from the chain's current terms, so the contract
+    refuses it with ``TermsChanged`` if the seller changed anything in the meantime.
+    """
+
+    seller: Address
+    token: Address
+    price: PositiveAmount
+    deposit: Amount
+    arbitrator: Address
+    arbitrator_fee_bps: Annotated[int, Field(ge=0, le=1000)]
+    review_window: Annotated[int, Field(ge=1, le=365 * 86_400)]
+    expiry: Annotated[int, Field(ge=0, le=2**40 - 1)]
+    cid: CidText
+
+
 class BuyIn(_Body):
-    """A purchase: an on-chain listing by id, or a signed listing as the seller shared it."""
+    """A purchase: an on-chain listing by id with the terms the buyer saw, or a signed listing
+    as the seller shared it (its signature fixes its terms)."""
 
     buyer: Address
     listing_id: Hex32 | None = None
+    terms: ShownTermsIn | None = Field(
+        default=None,
+        description="Required with listing_id: the terms as shown to the buyer.",
+    )
     signed_listing: dict[str, Any] | None = None
     quantity: Quantity = 1
 

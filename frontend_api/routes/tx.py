@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Annotated, Any
 
 import rlp
@@ -28,6 +29,7 @@ from frontend_api.schemas import (
     PreparedOut,
     RateIn,
     ShareIn,
+    ShownTermsIn,
     SignedListingIn,
     SubmitIn,
     SubmittedOut,
@@ -38,7 +40,7 @@ from frontend_api.schemas import (
     UnsignedTx,
     WithdrawIn,
 )
-from p2pchain.chain._model import listing_id
+from p2pchain.chain._model import ListingTerms, listing_id
 from p2pchain.market._calls import PreparedCall
 from p2pchain.market._client import MarketplaceClient
 from p2pchain.market._views import SignedListing, to_json_rpc
@@ -134,15 +136,43 @@ def parse_signed_listing(client: MarketplaceClient, data: dict[str, Any]) -> Sig
     return client.signed_listing(shared.typed_data(), shared.signature)
 
 
+def shown_terms(client: MarketplaceClient, shown: ShownTermsIn) -> ListingTerms:
+    """The terms a buyer was shown, as the contract takes them."""
+    return client.make_terms(
+        price=int(shown.price),
+        cid=shown.cid,
+        seller=shown.seller,
+        token=shown.token,
+        deposit=int(shown.deposit),
+        arbitrator=shown.arbitrator,
+        arbitrator_fee_bps=shown.arbitrator_fee_bps,
+        review_window=shown.review_window,
+        expiry=shown.expiry,
+    )
+
+
 @router.post("/buy", operation_id="prepare_buy")
 def buy(body: BuyIn, client: ClientDep) -> PreparedOut:
-    """A purchase of an on-chain listing (``listing_id``) or a signed one (``signed_listing``)."""
+    """A purchase of an on-chain listing (``listing_id`` with the ``terms`` the buyer was shown)
+    or of a signed one (``signed_listing``).
+
+    The transaction carries the shown terms, never the chain's current ones: if the seller
+    changed them since (a shorter review window, a new price...), the call is refused with
+    ``TermsChanged`` (409) here, and the contract refuses it on-chain if the change lands
+    between this answer and the purchase.
+    """
     if (body.listing_id is None) == (body.signed_listing is None):
         raise ApiError(422, "give listing_id or signed_listing, exactly one")
+    listing: Any
     if body.signed_listing is not None:
-        listing: Any = parse_signed_listing(client, body.signed_listing)
+        listing = parse_signed_listing(client, body.signed_listing)
+        if body.terms is not None and shown_terms(client, body.terms) != listing.terms:
+            raise ApiError(400, "terms: differ from the signed listing's terms")
     else:
-        listing = client.listing(body.listing_id or "")
+        if body.terms is None:
+            raise ApiError(422, "terms: required with listing_id (the terms shown to the buyer)")
+        current = client.listing(body.listing_id or "")
+        listing = replace(current, terms=shown_terms(client, body.terms))
     return prepared(client.prepare_buy(listing, body.quantity, sender=body.buyer))
 
 

@@ -191,7 +191,11 @@ function renderListing(listing, target) {
   const trust = listing.seller_trust;
   const buy = el("button", { "data-testid": "buy", onclick: () => act("Buying", async () => {
     const buyer = state.account || (await connect());
-    const prepared = await api("/api/tx/buy", { method: "POST", body: { buyer, quantity: 1, ...target } });
+    // The terms shown on this page go with the purchase: if the seller changed them since, the
+    // contract refuses it (TermsChanged) instead of taking the buyer's money under new terms.
+    const body = { buyer, quantity: 1, ...target };
+    if (target.listing_id) body.terms = listing.terms;
+    const prepared = await api("/api/tx/buy", { method: "POST", body });
     await sendPrepared(prepared);
     await route();
     setStatus("Bought: the price is held in escrow until you release it.", "done");

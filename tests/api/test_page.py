@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -326,3 +327,27 @@ def test_sign_off_chain_share_link_and_buy_it(
     assert trade.state == TradeState.PAID and trade.buyer == buyer.address
     assert buyer_page.inner_text('[data-testid="listing-status"]').startswith("sold out")
     buyer_page.screenshot(path=str(shots / "10-signed-bought.png"), full_page=True)
+
+
+def test_terms_cut_after_the_page_opened_refuse_the_purchase(
+    world: ApiWorld, live: ApiServer, browser: Browser
+) -> None:
+    """The attack of issue 11: the buyer opens a 7-day-window listing, the seller cuts the
+    window to 1 second, the buyer clicks Buy. The page sends the terms it showed, so the
+    purchase is refused with TermsChanged and the wallet never opens."""
+    buyer_wallet = PageWallet(world, world.market.buyer_account)
+    page = _page(browser, buyer_wallet, live)
+    listing = world.bike.listing
+    assert listing is not None
+    page.goto(f"{live.url}/#/listing/0x{listing.id.hex()}")
+    page.wait_for_selector('[data-testid="listing-detail"]')
+
+    seller = world.market.seller
+    current = seller.listing(listing.id)
+    seller.update_listing(current, replace(current.terms, review_window=1), current.remaining)
+
+    _click(page, '[data-testid="buy"]')
+    page.wait_for_selector('#status[data-state="error"]')
+    assert "TermsChanged" in page.inner_text("#status")
+    assert buyer_wallet.sent() == []
+    assert seller.listing(listing.id).sold == 0
