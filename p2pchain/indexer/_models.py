@@ -268,6 +268,32 @@ class IndexedTrade(_Frozen):
     opened_at: int
 
 
+class IndexedRating(_Frozen):
+    """A rating as the index stored it.
+
+    Attributes:
+        trade_id: The rated trade.
+        rater: Who rated (the trade's buyer or seller).
+        subject: Who was rated (the other party).
+        score: 1..5 stars.
+        token: ``"ETH"`` or the ERC-20 address of the trade.
+        value: The trade's value in the token's base units.
+        review_cid: The review's binary CID as 0x hex, or ``None`` without a review.
+        block_number: Block of the rating.
+        rated_at: That block's timestamp (``None`` if unknown).
+    """
+
+    trade_id: Id32
+    rater: Address
+    subject: Address
+    score: int
+    token: Token
+    value: Amount
+    review_cid: str | None = None
+    block_number: int
+    rated_at: int | None = None
+
+
 class TrustView(_Frozen):
     """An address's trust score and the evidence behind it (see ``docs/trust.md``).
 
