@@ -127,7 +127,11 @@ def listing_detail(services: Services, listing: Listing) -> ListingDetailOut:
     else:
         document = verified.model_dump(mode="json")
         images = [services.image_url(cid) for cid in verified.images]
+    from frontend_api.routes.accounts import index_now, token_out
+
     return ListingDetailOut(
+        token=token_out(services, listing.terms.token),
+        now=head.time if (head := services.heads.latest) is not None else index_now(services),
         id="0x" + listing.id.hex(),
         seller=listing.seller,
         status=listing.status.value,

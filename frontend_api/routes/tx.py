@@ -21,11 +21,12 @@ from fastapi import APIRouter, Path
 from hexbytes import HexBytes
 from web3.exceptions import TransactionNotFound, Web3RPCError
 
-from frontend_api.deps import ClientDep
+from frontend_api.deps import ClientDep, ServicesDep
 from frontend_api.errors import ApiError
 from frontend_api.schemas import (
     BuyIn,
     CloseListingIn,
+    DisputeIn,
     PreparedOut,
     RateIn,
     ShareIn,
@@ -53,7 +54,6 @@ SIMPLE_TRADE_ACTIONS: dict[str, str] = {
     "return-deposit": "prepare_return_deposit",
     "refund": "prepare_refund",
     "finalize": "prepare_finalize",
-    "dispute": "prepare_dispute",
     "accept-settlement": "prepare_accept_settlement",
     "claim-ruling-timeout": "prepare_claim_ruling_timeout",
 }
@@ -121,10 +121,38 @@ def rule(body: ShareIn, client: ClientDep) -> PreparedOut:
     return prepared(client.prepare_rule(body.trade_id, int(body.buyer_share), sender=body.sender))
 
 
+@router.post("/dispute", operation_id="prepare_dispute")
+def dispute(body: DisputeIn, services: ServicesDep) -> PreparedOut:
+    """A dispute (buyer or seller, before the review window ends), with an optional reason.
+
+    The reason is stored and pinned on IPFS first; its CID is appended to the calldata (see
+    :mod:`p2pchain.market._notes`) and read back into the trade's ``dispute_reason``.
+    """
+    client = services.client
+    call = client.prepare_dispute(body.trade_id, sender=body.sender)
+    out = prepared(call)  # checked against the chain before anything is stored
+    if body.reason is not None:
+        from p2pchain.market._notes import attach_note
+
+        cid = services.store_text(body.reason.strip())
+        for tx in out.transactions:
+            tx.data = "0x" + attach_note(bytes.fromhex(tx.data[2:]), cid).hex()
+            if tx.gas is not None:  # 16 gas per calldata byte, and a margin
+                tx.gas = hex(int(tx.gas, 16) + 16 * (len(cid) + 32) + 2_000)
+    return out
+
+
 @router.post("/rate", operation_id="prepare_rate")
-def rate(body: RateIn, client: ClientDep) -> PreparedOut:
-    """A 1-5 star rating of the counterparty of a final trade."""
-    return prepared(client.prepare_rate(body.trade_id, body.score, sender=body.sender))
+def rate(body: RateIn, services: ServicesDep) -> PreparedOut:
+    """A 1-5 star rating of the counterparty of a final trade, with an optional review (stored
+    and pinned on IPFS; the rating anchors its CID)."""
+    client = services.client
+    call = client.prepare_rate(body.trade_id, body.score, sender=body.sender)
+    if body.review is None:
+        return prepared(call)
+    prepared(call)  # refused (409) before the review is stored
+    cid = services.store_text(body.review.strip())
+    return prepared(client.prepare_rate(body.trade_id, body.score, cid, sender=body.sender))
 
 
 def parse_signed_listing(client: MarketplaceClient, data: dict[str, Any]) -> SignedListing:
