@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi import Path as PathParam
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
@@ -15,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from frontend_api.deps import ServicesDep
 from frontend_api.errors import install as install_error_handlers
 from frontend_api.routes import accounts, events, ipfs, listings, tx
-from frontend_api.schemas import ConfigOut, ErrorOut
+from frontend_api.schemas import ConfigOut, ErrorOut, TokenOut
 from frontend_api.services import Services
 from frontend_api.settings import ApiSettings
 
@@ -38,6 +39,17 @@ def config(services: ServicesDep) -> ConfigOut:
         reputation=client.deployment.reputation,
         gateway_url=services.settings.gateway_url or "",
     )
+
+
+@meta.get("/api/tokens/{address}", operation_id="get_token")
+def token(
+    address: Annotated[str, PathParam(pattern=r"^0x[0-9a-fA-F]{40}$")], services: ServicesDep
+) -> TokenOut:
+    """A token's symbol and decimals, as the page shows its amounts (``known`` false: the
+    address does not answer as an ERC-20 token)."""
+    from frontend_api.routes.accounts import token_out
+
+    return token_out(services, address)
 
 
 @meta.get("/", include_in_schema=False)

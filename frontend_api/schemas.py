@@ -202,10 +202,38 @@ class TxStatusOut(BaseModel):
 # ---------------------------------------------------------------------- reads
 
 
+class TokenOut(BaseModel):
+    """How to show amounts of a token: ``amount / 10**decimals`` followed by ``symbol``.
+
+    ``known`` is false for an address that does not answer as an ERC-20 token (amounts are then
+    shown in base units, the symbol is the short address).
+    """
+
+    address: str
+    symbol: str
+    decimals: int
+    known: bool
+
+
 class ListingOut(IndexedListing):
-    """An indexed listing, with its images' URLs through the gateway."""
+    """An indexed listing, with its images' URLs through the gateway and its token's symbol."""
 
     image_urls: list[str] = Field(default_factory=list)
+    token_info: TokenOut | None = None
+    seller_trust_view: TrustView | None = None
+
+
+class CategoryOut(BaseModel):
+    """A top-level category and how many listings it holds."""
+
+    name: str
+    count: int
+
+
+class CategoriesOut(BaseModel):
+    """Top-level categories, most listings first."""
+
+    items: list[CategoryOut]
 
 
 class SearchOut(BaseModel):
@@ -234,19 +262,6 @@ class TermsOut(BaseModel):
     review_window: int
     expiry: int
     cid: str
-
-
-class TokenOut(BaseModel):
-    """How to show amounts of a token: ``amount / 10**decimals`` followed by ``symbol``.
-
-    ``known`` is false for an address that does not answer as an ERC-20 token (amounts are then
-    shown in base units, the symbol is the short address).
-    """
-
-    address: str
-    symbol: str
-    decimals: int
-    known: bool
 
 
 class ListingDetailOut(BaseModel):

@@ -144,6 +144,16 @@ class IndexReader:
         if q.token is not None:
             where.append("l.token = :token")
             params["token"] = q.token
+        if q.seller is not None:
+            where.append("l.seller = :seller")
+            params["seller"] = q.seller
+        if q.category is not None:
+            where.append(
+                "(l.category = :category OR l.category LIKE :category_prefix ESCAPE '!')"
+            )
+            params["category"] = q.category
+            escaped = q.category.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+            params["category_prefix"] = escaped + "/%"
         if q.min_price is not None:
             where.append("l.price_key >= :min_price")
             params["min_price"] = price_key(q.min_price)
@@ -179,6 +189,23 @@ class IndexReader:
             total=min(total, COUNT_CAP),
             total_exact=total <= COUNT_CAP,
         )
+
+    def categories(self, *, available_only: bool = True) -> list[tuple[str, int]]:
+        """Top-level categories (``sports`` of ``sports/bikes``) and their listing counts, most
+        listings first."""
+        where = "WHERE l.category IS NOT NULL"
+        params: dict[str, Any] = {}
+        if available_only:
+            where += " AND l.closed = 0 AND l.remaining > 0 AND (l.expiry = 0 OR l.expiry > :now)"
+            params["now"] = self._now()
+        rows = self.db.all(
+            f"SELECT l.category, count(*) FROM listings l {where} GROUP BY l.category", params
+        )
+        counts: dict[str, int] = {}
+        for category, n in rows:
+            top = str(category).split("/", 1)[0]
+            counts[top] = counts.get(top, 0) + int(n)
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
     def _rows_by_seq(self, seqs: list[int]) -> list[dict[str, Any]]:
         if not seqs:

@@ -193,3 +193,45 @@ def get_json(url: str) -> Any:
     response = session.get(url, timeout=30)
     response.raise_for_status()
     return response.json()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, shared by the page tests of this worker."""
+    from playwright.sync_api import sync_playwright
+
+    from api._browser import CHROMIUM, CHROMIUM_FLAGS
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page_world(anvil_chain: AnvilChain, tmp_path: Path) -> ApiWorld:
+    """A fresh world whose API follows the chain itself and pushes changes to the page."""
+    return make_world(anvil_chain, tmp_path, follow=True)
+
+
+@pytest.fixture
+def page_server(page_world: ApiWorld) -> Iterator[ApiServer]:
+    """The following world's API and page on 127.0.0.1."""
+    with ApiServer(page_world.app) as server:
+        yield server
+
+
+@pytest.fixture
+def pages(browser: Any, page_server: ApiServer) -> Iterator[Any]:
+    """Opens pages in the shared browser; closes them (and their event streams) after the test."""
+    from api._browser import Pages
+
+    opened = Pages(browser, page_server)
+    try:
+        yield opened
+    finally:
+        opened.close()

@@ -20,6 +20,8 @@ STABLE_OPERATION_IDS = {
     ("get", "/api/accounts/{address}/ratings"): "ratings_of",
     ("get", "/api/accounts/{address}/credits"): "credits_of",
     ("get", "/api/events"): "stream_changes",
+    ("get", "/api/listings/categories"): "listing_categories",
+    ("get", "/api/tokens/{address}"): "get_token",
     ("get", "/api/config"): "get_config",
     ("get", "/api/tx/{tx_hash}"): "transaction_status",
     ("post", "/api/tx/buy"): "prepare_buy",
