@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from playwright.sync_api import Page
 
@@ -249,3 +250,86 @@ def test_sign_off_chain_copy_the_link_and_buy_it(page_world: ApiWorld, pages: Pa
     trade = world.market.seller.trade(signed_id)
     assert trade.state == TradeState.PAID and trade.buyer == buyer.address
     buyer_page.wait_for_selector('[data-testid="listing-status"]:has-text("Sold out")')
+
+
+def _utc(*parts: int) -> int:
+    return int(datetime(*parts, tzinfo=UTC).timestamp())  # type: ignore[misc]
+
+
+def test_sell_a_rental_in_an_erc20_token_with_every_term(page_world: ApiWorld, pages: Pages) -> None:
+    """The sell form covers a rental (dates, deposit) priced in an ERC-20 token shown by its
+    symbol, an arbitrator and fee, review window, expiry, quantity, photos, location and
+    delivery; the listing page then shows each of them in words."""
+    world, market = page_world, page_world.market
+    token = market.deploy_token("TestERC20", "Test dollar", "TUSD")
+    seller = market.seller_account
+    page = pages.open(PageWallet(world, seller), "/#/sell")
+    page.wait_for_selector('[data-testid="sell-form"]')
+    page.select_option('[data-testid="sell-kind"]', "rental")
+    page.fill('[data-testid="sell-title"]', "Cargo bike for a weekend")
+    page.fill('[data-testid="sell-description"]', "Carries two kids or 80 kg.")
+    page.fill('[data-testid="sell-category"]', "sports/bikes")
+    page.select_option('[data-testid="sell-condition"]', "like_new")
+    page.set_input_files(
+        '[data-testid="sell-photo"]',
+        files=[
+            {"name": "a.png", "mimeType": "image/png", "buffer": png(200, 120, (30, 140, 60))},
+            {"name": "b.png", "mimeType": "image/png", "buffer": png(200, 120, (30, 60, 140))},
+        ],
+    )
+    page.fill('[data-testid="sell-rental-start"]', "2031-05-03")
+    page.fill('[data-testid="sell-rental-end"]', "2031-05-04")
+    page.select_option('[data-testid="sell-token-mode"]', "erc20")
+    page.fill('[data-testid="sell-token"]', token.address)
+    page.press('[data-testid="sell-token"]', "Tab")
+    page.wait_for_selector('[data-testid="sell-token-symbol"]:has-text("TUSD, 18 decimals")')
+    page.fill('[data-testid="sell-price"]', "12.5")
+    page.fill('[data-testid="sell-deposit"]', "200")
+    page.fill('[data-testid="sell-quantity"]', "2")
+    page.fill('[data-testid="sell-window"]', "3")
+    page.fill('[data-testid="sell-expiry"]', "2031-04-30")
+    page.fill('[data-testid="sell-arbitrator"]', market.arbitrator_account.address)
+    page.fill('[data-testid="sell-fee"]', "1.5")
+    page.fill('[data-testid="sell-location"]', "Leipzig, Plagwitz")
+    page.fill('[data-testid="sell-country"]', "de")
+    page.check('[data-testid="sell-delivery-pickup"]')
+    page.fill('[data-testid="sell-delivery-note"]', "Weekdays after 6 pm")
+    screenshot(page, "07-sell-rental")
+    assert_accessible(page, "sell form")
+    click(page, '[data-testid="sell-submit"]')
+    assert "Listed on-chain for 12.5 TUSD" in wait_done(page)
+
+    page.wait_for_selector('[data-testid="listing-detail"]')
+    listing_id = page.url.split("#/listing/")[1]
+    listing = market.seller.listing(listing_id)
+    t = listing.terms
+    assert (t.token, t.price, t.deposit) == (token.address, 125 * 10**17, 200 * 10**18)
+    assert (t.arbitrator, t.arbitrator_fee_bps) == (market.arbitrator_account.address, 150)
+    assert t.review_window == 3 * 86_400 and listing.listed_quantity == 2
+    assert t.expiry == _utc(2031, 4, 30, 23, 59, 59)
+    doc = world.services.document(str(CID.parse(t.cid)))
+    assert doc.kind == "rental" and doc.rental is not None
+    assert (doc.rental.start, doc.rental.end) == (_utc(2031, 5, 3), _utc(2031, 5, 4, 23, 59, 59))
+    assert doc.location is not None and (doc.location.text, doc.location.country) == (
+        "Leipzig, Plagwitz",
+        "DE",
+    )
+    assert [(d.method, d.note) for d in doc.delivery] == [("pickup", "Weekdays after 6 pm")]
+    assert len(doc.images) == 2 and doc.condition == "like_new"
+
+    terms = {
+        key: page.inner_text(f'[data-testid="listing-{key}"]')
+        for key in ("price", "deposit", "token", "kind", "rental", "window", "expiry", "remaining")
+    }
+    assert terms["price"] == "12.5 TUSD per unit"
+    assert terms["deposit"].startswith("200 TUSD per unit, returned")
+    assert terms["token"] == f"TUSD ({token.address})"
+    assert terms["kind"] == "Rental"
+    assert terms["rental"] == "3 May 2031 to 4 May 2031"
+    assert terms["window"].startswith("3 days after purchase.")
+    assert terms["expiry"].startswith("30 Apr 2031")
+    assert terms["remaining"] == "2 of 2 left"
+    assert "1.5%" in page.inner_text('[data-testid="listing-arbitrator"]')
+    assert "The deposit (200 TUSD per unit)" in page.inner_text('[data-testid="escrow-text"]')
+    screenshot(page, "08-listing-rental")
+    assert_accessible(page, "rental listing")
