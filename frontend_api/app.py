@@ -38,6 +38,8 @@ def config(services: ServicesDep) -> ConfigOut:
         marketplace=client.deployment.marketplace,
         reputation=client.deployment.reputation,
         gateway_url=services.settings.gateway_url or "",
+        confirmations=services.settings.confirmations_for(client.chain_id),
+        live=services.following,
     )
 
 

@@ -380,9 +380,16 @@ class UploadOut(BaseModel):
 
 
 class ConfigOut(BaseModel):
-    """What a page needs to know about the deployment."""
+    """What a page needs to know about the deployment and the index.
+
+    ``confirmations``: blocks the index waits before showing a change (0 on dev chains), so a
+    page can say a mined change is not shown yet; ``live``: whether ``/api/events`` pushes
+    changes (this API follows the chain itself).
+    """
 
     chain_id: int
     marketplace: str
     reputation: str
     gateway_url: str
+    confirmations: int = 0
+    live: bool = False

@@ -138,3 +138,19 @@ def test_the_event_stream_pushes_a_purchase_within_a_second(
                         break
             assert time.monotonic() - started < 1.0
     world.services.close()
+
+
+def test_dev_chains_follow_the_head_and_others_wait_for_confirmations() -> None:
+    from frontend_api import ApiSettings
+
+    settings = ApiSettings()
+    assert settings.confirmations_for(31337) == 0 and settings.confirmations_for(1337) == 0
+    assert settings.confirmations_for(1) == 2 and settings.poll_interval_for(1) == 2.0
+    assert settings.poll_interval_for(31337) == 0.25
+    chosen = ApiSettings(confirmations=5, poll_interval=1.5)
+    assert chosen.confirmations_for(31337) == 5 and chosen.poll_interval_for(31337) == 1.5
+
+
+def test_config_tells_the_page_how_fresh_the_index_is(world: ApiWorld, api: TestClient) -> None:
+    config = api.get("/api/config").json()
+    assert config["confirmations"] == 0 and config["live"] is False  # synced by the test

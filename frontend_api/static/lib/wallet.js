@@ -4,19 +4,31 @@ import { createWalletClient, custom, getAddress, hexToBigInt } from "../vendor/v
 import { api } from "./api.js";
 import { setStatus } from "./status.js";
 
-export const session = { account: null, chain: null, client: null, listeners: [] };
+export const session = { account: null, chain: null, client: null, config: null, listeners: [] };
 
 function provider() {
   if (!window.ethereum) throw new Error("no wallet found: install a browser wallet (EIP-1193)");
   return window.ethereum;
 }
 
+// The deployment and the index's confirmation depth, read once.
+export async function config() {
+  if (!session.config) session.config = await api("/api/config");
+  return session.config;
+}
+
+// "" on a dev chain (the index shows changes at once); else when a mined change will show.
+export async function confirmationNote() {
+  const { confirmations } = await config();
+  return confirmations ? ` It shows in the lists after ${confirmations} more block${confirmations === 1 ? "" : "s"} (the index waits for confirmations).` : "";
+}
+
 async function chain() {
   if (!session.chain) {
-    const config = await api("/api/config");
+    const { chain_id: id } = await config();
     session.chain = {
-      id: config.chain_id,
-      name: `chain ${config.chain_id}`,
+      id,
+      name: `chain ${id}`,
       nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
       rpcUrls: { default: { http: [] } },
     };

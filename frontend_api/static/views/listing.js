@@ -4,7 +4,7 @@ import { api, post } from "../lib/api.js";
 import { el, field, terms } from "../lib/dom.js";
 import { CONDITIONS, DELIVERY, KINDS, ZERO, date, day, duration, money, short, stars, trustLine } from "../lib/format.js";
 import { act, setStatus } from "../lib/status.js";
-import { account, sendPrepared } from "../lib/wallet.js";
+import { account, confirmationNote, sendPrepared } from "../lib/wallet.js";
 import { reviewList, trustExplained } from "./profile.js";
 
 export async function showListing(id, ctx) {
@@ -123,7 +123,7 @@ function render(view, listing, ratings, target) {
     const prepared = await post("/api/tx/buy", body);
     await sendPrepared(prepared, "Buy");
     await window.route({ quiet: true });
-    setStatus("Bought: your payment is held in escrow. Release it from My trades once you have what you paid for.", "done");
+    setStatus(`Bought: your payment is held in escrow. Release it from My trades once you have what you paid for.${await confirmationNote()}`, "done");
   });
 
   const seller = el("section", { class: "panel", "aria-labelledby": "seller-title", "data-testid": "seller-panel" },

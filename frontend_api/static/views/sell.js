@@ -5,7 +5,7 @@ import { api, post, upload } from "../lib/api.js";
 import { el, field } from "../lib/dom.js";
 import { CONDITIONS, DELIVERY, ETH, KINDS, ZERO, money, toUnits } from "../lib/format.js";
 import { act, setStatus } from "../lib/status.js";
-import { account, sendPrepared, signTypedData } from "../lib/wallet.js";
+import { account, confirmationNote, sendPrepared, signTypedData } from "../lib/wallet.js";
 
 const DAY = 86400;
 
@@ -120,7 +120,7 @@ export async function showSell({ view, current }) {
         const prepared = await post("/api/tx/create-listing", termsBody);
         await sendPrepared(prepared, "List");
         window.location.hash = `#/listing/${prepared.listing_id}`;
-        setStatus(`Listed on-chain for ${money(wei, token)}.`, "done");
+        setStatus(`Listed on-chain for ${money(wei, token)}.${await confirmationNote()}`, "done");
         return;
       }
       const out = await post("/api/tx/listing-typed-data", termsBody);

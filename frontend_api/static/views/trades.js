@@ -4,7 +4,7 @@ import { api, post } from "../lib/api.js";
 import { el, field, terms } from "../lib/dom.js";
 import { STATES, date, money, short, toUnits } from "../lib/format.js";
 import { act, setStatus } from "../lib/status.js";
-import { account, sendPrepared } from "../lib/wallet.js";
+import { account, confirmationNote, sendPrepared } from "../lib/wallet.js";
 
 // Each action: its button, its endpoint, and (for some) a form asking for a reason, a split or
 // a rating. `done` is the status line afterwards.
@@ -119,7 +119,7 @@ function tradeActions(trade, me, now) {
       const prepared = await post(`/api/tx/${spec.path}`, body);
       await sendPrepared(prepared, spec.label);
       await window.route({ quiet: true });
-      setStatus(spec.done, "done");
+      setStatus(spec.done + (await confirmationNote()), "done");
     });
     if (spec.form) {
       const form = actionForm(step.action, spec.form, trade, id, (read) => run(read));
