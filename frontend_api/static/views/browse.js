@@ -6,7 +6,7 @@ import { KINDS, money, toUnits, trustLine } from "../lib/format.js";
 const PAGE = 12;
 const SORTS = { newest: "Newest first", price_asc: "Price: low to high", price_desc: "Price: high to low", trust: "Most trusted sellers" };
 
-function card(item) {
+export function card(item) {
   const title = item.title || "(listing details unavailable)";
   const image = item.image_urls.length
     ? el("img", { src: item.image_urls[0], alt: title, loading: "lazy" })

@@ -1,7 +1,8 @@
 // A seller's profile: trust explained, reviews with their texts, the seller's listings.
 import { api } from "../lib/api.js";
 import { el } from "../lib/dom.js";
-import { KINDS, date, money, short, stars, trustLine } from "../lib/format.js";
+import { date, money, short, stars, trustLine } from "../lib/format.js";
+import { card } from "./browse.js";
 
 // What the trust score means next to the stars, in words a buyer can use.
 export function trustExplained(trust) {
@@ -11,7 +12,7 @@ export function trustExplained(trust) {
   }
   const score = (Number(trust.score) * 100).toFixed(0);
   const parts = [
-    `${trust.rating_count} rating${trust.rating_count === 1 ? "" : "s"} from ${trust.counterparties} different account${trust.counterparties === 1 ? "" : "s"}, ${Number(trust.average_stars).toFixed(1)} stars on average. `,
+    `${trust.rating_count} rating${trust.rating_count === 1 ? "" : "s"} from ${trust.counterparties === 1 ? "1 account" : `${trust.counterparties} different accounts`}, ${Number(trust.average_stars).toFixed(1)} stars on average. `,
     `The trust score (${score}%) weighs each rating by the money paid in that trade and by how trusted the rater is, relative to the most trusted account here (100%). `,
   ];
   if (Number(trust.score) < 0.05) {
@@ -48,8 +49,6 @@ export async function showProfile(address, { view, current }) {
     reviewList(ratings.items),
     el("h2", {}, "Listings"),
     listings.items.length
-      ? el("ul", { class: "plain listing-links", "data-testid": "profile-listings" }, listings.items.map((item) =>
-        el("li", {}, el("a", { href: `#/listing/${item.listing_id}` }, item.title || short(item.listing_id)),
-          ` · ${money(item.price, item.token_info)} · ${KINDS[item.kind] || "listing"}${item.available ? "" : " · sold out or closed"}`)))
+      ? el("div", { class: "grid", "data-testid": "profile-listings" }, listings.items.map(card))
       : el("p", { class: "muted" }, "No listings.")));
 }

@@ -140,7 +140,9 @@ export async function showSell({ view, current }) {
             copied.textContent = " Copying failed: select the link and copy it.";
           }
         } }, "Copy link"), copied);
-      setStatus("Signed: nothing was sent to the chain; the first buyer puts it there.", "done");
+      share.scrollIntoView({ block: "center" });
+      share.querySelector("button").focus({ preventScroll: true });
+      setStatus("Signed: nothing was sent to the chain; the first buyer puts it there. Share the link below.", "done");
     });
   };
 
