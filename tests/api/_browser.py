@@ -15,6 +15,7 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from playwright.sync_api import Browser, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from api.conftest import ApiWorld
 from frontend_api.server import ApiServer
@@ -161,6 +162,15 @@ class Pages:
         for context in self._contexts:
             context.close()
         self._contexts.clear()
+
+
+def shows(page: Page, selector: str, timeout: float = 30_000) -> None:
+    """Wait for ``selector``; on timeout, fail with what the page's status line and URL say."""
+    try:
+        page.wait_for_selector(selector, timeout=timeout)
+    except PlaywrightTimeout:
+        status = page.inner_text("#status")
+        raise AssertionError(f"{selector} never showed at {page.url}; status: {status!r}") from None
 
 
 def click(page: Page, selector: str) -> None:

@@ -19,6 +19,7 @@ from api._browser import (
     assert_accessible,
     click,
     screenshot,
+    shows,
     wait_done,
     wait_error,
 )
@@ -105,31 +106,31 @@ def test_filters_sort_pages_and_sold_out_items(page_world: ApiWorld, pages: Page
         market.seller.create_listing(market.terms(price=(i + 2) * 10**17))
     market.buyer.buy(world.lamp.listing)  # type: ignore[arg-type]  # sold out now
     page = pages.open(PageWallet(world, market.buyer_account), "/?sort=price_desc")
-    page.wait_for_selector('[data-testid="page-info"]')
+    shows(page, '[data-testid="page-info"]')
     assert page.inner_text('[data-testid="page-info"]') == "Page 1 of 2"
     assert page.inner_text('[data-testid="result-count"]') == "13 listings"
     prices = page.locator('[data-testid="listing-card"] .price').all_inner_texts()
     assert prices[0].startswith("1.3 ETH") and prices[1].startswith("1.2 ETH")
     page.click('[data-testid="page-next"]')
-    page.wait_for_selector('[data-testid="page-info"]:has-text("Page 2 of 2")')
+    shows(page, '[data-testid="page-info"]:has-text("Page 2 of 2")')
     assert page.locator('[data-testid="listing-card"]').count() == 1
 
     page.select_option('[data-testid="search-category"]', "sports")
     page.wait_for_function("location.hash.includes('category=sports')")
-    page.wait_for_selector('[data-testid="result-count"]:has-text("1 listing")')
+    shows(page, '[data-testid="result-count"]:has-text("1 listing")')
     page.select_option('[data-testid="search-category"]', "")
-    page.wait_for_selector('[data-testid="result-count"]:has-text("13 listings")')
+    shows(page, '[data-testid="result-count"]:has-text("13 listings")')
     page.fill('[data-testid="search-min"]', "0.5")
     page.fill('[data-testid="search-max"]', "0.9")
     page.click('[data-testid="search-button"]')
-    page.wait_for_selector('[data-testid="result-count"]:has-text("5 listings")')
+    shows(page, '[data-testid="result-count"]:has-text("5 listings")')
     page.fill('[data-testid="search-min"]', "")
     page.fill('[data-testid="search-max"]', "")
     page.fill('[data-testid="search-input"]', "lamp")
     page.click('[data-testid="search-button"]')
-    page.wait_for_selector('[data-testid="no-results"]')
+    shows(page, '[data-testid="no-results"]')
     page.check('[data-testid="search-sold"]')
-    page.wait_for_selector('[data-testid="listing-card"].sold')
+    shows(page, '[data-testid="listing-card"].sold')
     assert "Sold out" in page.inner_text('[data-testid="results"]')
     screenshot(page, "05-browse-filters")
     assert_accessible(page, "browse with filters")
