@@ -334,3 +334,17 @@ def test_sell_a_rental_in_an_erc20_token_with_every_term(page_world: ApiWorld, p
     assert "The deposit (200 TUSD per unit)" in page.inner_text('[data-testid="escrow-text"]')
     screenshot(page, "08-listing-rental")
     assert_accessible(page, "rental listing")
+
+
+def test_the_seller_closes_an_own_listing_from_its_page(page_world: ApiWorld, pages: Pages) -> None:
+    world = page_world
+    listing = world.bike.listing
+    assert listing is not None
+    page = pages.open(PageWallet(world, world.market.seller_account), "/")
+    click(page, '[data-testid="connect"]')
+    wait_done(page)
+    page.goto(page.url.split("#")[0] + f"#/listing/0x{listing.id.hex()}")
+    click(page, '[data-testid="close-listing"]')
+    wait_done(page)
+    assert world.market.seller.listing(listing.id).status.value == "closed"
+    shows(page, '[data-testid="listing-status"]:has-text("Closed by the seller")')

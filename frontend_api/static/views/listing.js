@@ -4,7 +4,7 @@ import { api, post } from "../lib/api.js";
 import { el, field, terms } from "../lib/dom.js";
 import { CONDITIONS, DELIVERY, KINDS, ZERO, date, day, duration, money, short, stars, trustLine } from "../lib/format.js";
 import { act, setStatus } from "../lib/status.js";
-import { account, confirmationNote, sendPrepared } from "../lib/wallet.js";
+import { account, confirmationNote, sendPrepared, session } from "../lib/wallet.js";
 import { reviewList, trustExplained } from "./profile.js";
 
 export async function showListing(id, ctx) {
@@ -126,6 +126,17 @@ function render(view, listing, ratings, target) {
     setStatus(`Bought: your payment is held in escrow. Release it from My trades once you have what you paid for.${await confirmationNote()}`, "done");
   });
 
+  // The seller's own on-chain listing: it can be closed for good (units sold stay sold).
+  const own = session.account && session.account.toLowerCase() === listing.seller.toLowerCase();
+  const close = own && !listing.signed && listing.status === "live"
+    ? el("button", { type: "button", class: "danger", "data-testid": "close-listing", onclick: () => act("Closing the listing", async () => {
+      const prepared = await post("/api/tx/close-listing", { sender: session.account, listing_id: listing.id });
+      await sendPrepared(prepared, "Close listing");
+      await window.route({ quiet: true });
+      setStatus(`Closed: nobody can buy it any more.${await confirmationNote()}`, "done");
+    }) }, "Close this listing")
+    : null;
+
   const seller = el("section", { class: "panel", "aria-labelledby": "seller-title", "data-testid": "seller-panel" },
     el("h2", { id: "seller-title" }, "The seller"),
     el("p", {}, el("a", { href: `#/seller/${listing.seller}`, class: "mono", "data-testid": "seller-link" }, listing.seller)),
@@ -143,7 +154,8 @@ function render(view, listing, ratings, target) {
         el("p", { class: "price big" }, money(t.price, token), BigInt(t.deposit) > 0n ? el("span", { class: "muted" }, ` + ${money(t.deposit, token)} deposit`) : null),
         listing.remaining > 1 && buyable ? field("Quantity", quantity) : null,
         buyable ? total : null,
-        buy),
+        own ? el("p", { class: "muted" }, "This is your listing.") : null,
+        own ? close : buy),
       el("section", { class: "panel", "aria-labelledby": "escrow-title" },
         el("h2", { id: "escrow-title" }, "How your payment is protected"),
         el("p", { "data-testid": "escrow-text" }, escrowText(listing, doc, token))),
