@@ -17,7 +17,7 @@ BROWNIE_STAMP := $(BROWNIE_VENV)/.p2pchain-installed
 # Lint tools, installed into .venv only by `make typecheck`.
 LINT_PINS := mypy==2.4.1 ruff==0.17.5
 
-.PHONY: test demo compile gas deploy solc venv node typecheck oracles browser postgres
+.PHONY: test demo compile gas deploy solc venv node typecheck oracles browser postgres page
 .PHONY: ape-venv brownie-venv ape-check brownie-check ape-compile
 
 # tests/frameworks drives ape and brownie from their venvs, so the test run needs both.
@@ -122,3 +122,10 @@ postgres:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql \
 	    || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; }; \
 	  else echo "PostgreSQL not found: install the Debian package postgresql (sudo apt-get install postgresql)" >&2; exit 1; fi; }
+
+# The web page's bundle of viem (frontend_api/static/vendor/viem.js), built by esbuild from the
+# pinned npm packages and committed, so the API serves the page without a build step;
+# tests/api/test_bundle.py fails when the committed bundle is not what this builds.
+ESBUILD_FLAGS := --bundle --format=esm --minify --target=es2020 --legal-comments=none --log-level=warning
+page: $(NPM_STAMP)
+	node_modules/.bin/esbuild frontend_api/static/vendor/viem-entry.js $(ESBUILD_FLAGS) --outfile=frontend_api/static/vendor/viem.js

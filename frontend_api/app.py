@@ -5,17 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi import Path as PathParam
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from frontend_api.deps import ServicesDep
 from frontend_api.errors import install as install_error_handlers
-from frontend_api.routes import accounts, ipfs, listings, tx
-from frontend_api.schemas import ConfigOut, ErrorOut
+from frontend_api.routes import accounts, events, ipfs, listings, tx
+from frontend_api.schemas import ConfigOut, ErrorOut, TokenOut
 from frontend_api.services import Services
 from frontend_api.settings import ApiSettings
 
@@ -37,7 +38,20 @@ def config(services: ServicesDep) -> ConfigOut:
         marketplace=client.deployment.marketplace,
         reputation=client.deployment.reputation,
         gateway_url=services.settings.gateway_url or "",
+        confirmations=services.settings.confirmations_for(client.chain_id),
+        live=services.following,
     )
+
+
+@meta.get("/api/tokens/{address}", operation_id="get_token")
+def token(
+    address: Annotated[str, PathParam(pattern=r"^0x[0-9a-fA-F]{40}$")], services: ServicesDep
+) -> TokenOut:
+    """A token's symbol and decimals, as the page shows its amounts (``known`` false: the
+    address does not answer as an ERC-20 token)."""
+    from frontend_api.routes.accounts import token_out
+
+    return token_out(services, address)
 
 
 @meta.get("/", include_in_schema=False)
@@ -103,7 +117,7 @@ def create_app(
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type"],
         )
-    for router in (listings.router, accounts.router, tx.router, ipfs.router, meta):
+    for router in (listings.router, accounts.router, tx.router, ipfs.router, events.router, meta):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

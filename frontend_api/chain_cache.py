@@ -19,7 +19,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -34,11 +34,13 @@ class Head:
         number: Its block number.
         hash: Its block hash (0x hex).
         parent_hash: Its parent's hash (0x hex).
+        time: Its timestamp (not part of its identity).
     """
 
     number: int
     hash: str
     parent_hash: str = ""
+    time: int = field(default=0, compare=False)
 
 
 class HeadTracker:

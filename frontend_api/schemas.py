@@ -80,17 +80,56 @@ class ShareIn(TradeActionIn):
     buyer_share: Amount
 
 
+#: A short text stored on IPFS (a review, a dispute reason).
+NoteText = Annotated[str, Field(min_length=1, max_length=2000, pattern=r"\S")]
+
+
+class DisputeIn(TradeActionIn):
+    """A dispute, with the reason the arbitrator and the other party will read.
+
+    The reason is stored and pinned on IPFS and its CID rides along in the transaction (after
+    the arguments, where the contract ignores it), so anyone can read it back from the chain.
+    """
+
+    reason: NoteText | None = None
+
+
 class RateIn(TradeActionIn):
-    """A rating of the counterparty of a final trade."""
+    """A rating of the counterparty of a final trade, with an optional written review (stored
+    and pinned on IPFS; the rating anchors its CID)."""
 
     score: Annotated[int, Field(ge=1, le=5)]
+    review: NoteText | None = None
+
+
+class ShownTermsIn(_Body):
+    """The terms exactly as the buyer was shown them (``terms`` of ``GET /api/listings/{id}``).
+
+    The purchase is built from these, not from the chain's current terms, so the contract
+    refuses it with ``TermsChanged`` if the seller changed anything in the meantime.
+    """
+
+    seller: Address
+    token: Address
+    price: PositiveAmount
+    deposit: Amount
+    arbitrator: Address
+    arbitrator_fee_bps: Annotated[int, Field(ge=0, le=1000)]
+    review_window: Annotated[int, Field(ge=1, le=365 * 86_400)]
+    expiry: Annotated[int, Field(ge=0, le=2**40 - 1)]
+    cid: CidText
 
 
 class BuyIn(_Body):
-    """A purchase: an on-chain listing by id, or a signed listing as the seller shared it."""
+    """A purchase: an on-chain listing by id with the terms the buyer saw, or a signed listing
+    as the seller shared it (its signature fixes its terms)."""
 
     buyer: Address
     listing_id: Hex32 | None = None
+    terms: ShownTermsIn | None = Field(
+        default=None,
+        description="Required with listing_id: the terms as shown to the buyer.",
+    )
     signed_listing: dict[str, Any] | None = None
     quantity: Quantity = 1
 
@@ -169,10 +208,38 @@ class TxStatusOut(BaseModel):
 # ---------------------------------------------------------------------- reads
 
 
+class TokenOut(BaseModel):
+    """How to show amounts of a token: ``amount / 10**decimals`` followed by ``symbol``.
+
+    ``known`` is false for an address that does not answer as an ERC-20 token (amounts are then
+    shown in base units, the symbol is the short address).
+    """
+
+    address: str
+    symbol: str
+    decimals: int
+    known: bool
+
+
 class ListingOut(IndexedListing):
-    """An indexed listing, with its images' URLs through the gateway."""
+    """An indexed listing, with its images' URLs through the gateway and its token's symbol."""
 
     image_urls: list[str] = Field(default_factory=list)
+    token_info: TokenOut | None = None
+    seller_trust_view: TrustView | None = None
+
+
+class CategoryOut(BaseModel):
+    """A top-level category and how many listings it holds."""
+
+    name: str
+    count: int
+
+
+class CategoriesOut(BaseModel):
+    """Top-level categories, most listings first."""
+
+    items: list[CategoryOut]
 
 
 class SearchOut(BaseModel):
@@ -223,6 +290,8 @@ class ListingDetailOut(BaseModel):
     document_error: str | None = None
     image_urls: list[str] = Field(default_factory=list)
     seller_trust: TrustView | None = None
+    token: TokenOut | None = None
+    now: int | None = Field(default=None, description="The latest block's timestamp.")
 
 
 class NextStepOut(BaseModel):
@@ -235,17 +304,68 @@ class NextStepOut(BaseModel):
 
 
 class TradeOut(IndexedTrade):
-    """An indexed trade, with the caller's role and who may do what next."""
+    """An indexed trade, with the caller's role, who may do what next, and what to show.
+
+    ``held`` is what the escrow still holds (base units); ``title`` the listing's title when
+    the index has its document; ``dispute_reason`` the text the disputing party gave, read back
+    from the dispute transaction and IPFS.
+    """
 
     role: str | None = None
     next_steps: list[NextStepOut] = Field(default_factory=list)
+    title: str | None = None
+    held: str = "0"
+    token_info: TokenOut | None = None
+    proposal_by: str | None = None
+    disputed_by: str | None = None
+    dispute_reason: str | None = None
 
 
 class TradesOut(BaseModel):
-    """An account's trades, newest first."""
+    """An account's trades (as buyer, seller or arbitrator), newest first, and the chain's
+    clock (the latest indexed block's time) to compare deadlines with."""
 
     address: str
     items: list[TradeOut]
+    now: int
+
+
+class RatingOut(BaseModel):
+    """A rating received, with its written review read back from IPFS.
+
+    ``review_error`` says why a review whose CID the rating anchors cannot be shown.
+    """
+
+    trade_id: str
+    rater: str
+    score: int
+    token: TokenOut
+    value: str
+    review_cid: str | None = None
+    review: str | None = None
+    review_error: str | None = None
+    rated_at: int | None = None
+
+
+class RatingsOut(BaseModel):
+    """Ratings an address received, newest first."""
+
+    address: str
+    items: list[RatingOut]
+
+
+class CreditOut(BaseModel):
+    """Payouts credited to an account that it can withdraw (``POST /api/tx/withdraw``)."""
+
+    token: TokenOut
+    amount: str
+
+
+class CreditsOut(BaseModel):
+    """An account's withdrawable credits, per token (only tokens with a credit)."""
+
+    address: str
+    items: list[CreditOut]
 
 
 class TrustOut(BaseModel):
@@ -266,9 +386,16 @@ class UploadOut(BaseModel):
 
 
 class ConfigOut(BaseModel):
-    """What a page needs to know about the deployment."""
+    """What a page needs to know about the deployment and the index.
+
+    ``confirmations``: blocks the index waits before showing a change (0 on dev chains), so a
+    page can say a mined change is not shown yet; ``live``: whether ``/api/events`` pushes
+    changes (this API follows the chain itself).
+    """
 
     chain_id: int
     marketplace: str
     reputation: str
     gateway_url: str
+    confirmations: int = 0
+    live: bool = False

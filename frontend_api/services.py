@@ -21,12 +21,42 @@ LISTING_CACHE_SIZE = 4096
 #: Most blocks whose logs are read to keep listing views across a head move (more: all dropped).
 MAX_BLOCKS_FOLLOWED = 256
 
+#: Review and dispute-reason texts kept in memory (each at most MAX_NOTE_BYTES).
+TEXT_CACHE_SIZE = 1024
+#: Largest review or dispute reason read back from IPFS.
+MAX_NOTE_BYTES = 8 * 1024
+
 if TYPE_CHECKING:
-    from p2pchain.indexer import Indexer, IndexReader
+    from p2pchain.indexer import Indexer, IndexReader, SyncReport
     from p2pchain.ipfs import IpfsBackend
     from p2pchain.market._client import MarketplaceClient
     from p2pchain.market._listings import ListingDocument
+    from p2pchain.market._tokens import TokenCatalog
     from p2pchain.market._views import Listing
+
+
+class ChangeFeed:
+    """What the background sync last indexed, for the page's event stream (``/api/events``).
+
+    The sync thread publishes; each stream compares :attr:`version` with the one it last sent
+    (a counter: no subscriber lists to leak, and a slow reader only skips to the newest change).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.version = 0
+        self.last: dict[str, int] = {}
+
+    def publish(self, change: dict[str, int]) -> None:
+        """Record a change (block numbers and counts) and bump :attr:`version`."""
+        with self._lock:
+            self.last = dict(change)
+            self.version += 1
+
+    def latest(self) -> tuple[int, dict[str, int]]:
+        """The current version and change, read together."""
+        with self._lock:
+            return self.version, dict(self.last)
 
 
 def _hex(value: str | bytes) -> str:
@@ -60,6 +90,10 @@ class Services:
         self._owns_index = indexer is None
         self._lock = threading.RLock()
         self._documents: OrderedDict[str, ListingDocument] = OrderedDict()
+        self._texts: OrderedDict[str, str] = OrderedDict()
+        self._tokens: TokenCatalog | None = None
+        #: Changes the background sync indexed, streamed to pages.
+        self.feed = ChangeFeed()
         #: The chain head, read at most every ``settings.head_max_age`` seconds.
         self.heads = HeadTracker(self._read_head, settings.head_max_age)
         #: Chain views of listings, per head.
@@ -87,6 +121,22 @@ class Services:
                         self.settings.network, deployments=self.settings.deployments
                     )
         return self._client
+
+    @property
+    def tokens(self) -> TokenCatalog:
+        """Symbols and decimals of the tokens listings are priced in (read once each)."""
+        if self._tokens is None:
+            with self._lock:
+                if self._tokens is None:
+                    from p2pchain.market._tokens import TokenCatalog
+
+                    self._tokens = TokenCatalog(self.client)
+        return self._tokens
+
+    @property
+    def following(self) -> bool:
+        """Whether this process keeps the index in step with the chain (and feeds the stream)."""
+        return self._owns_index and self.settings.sync
 
     @property
     def backend(self) -> IpfsBackend:
@@ -123,16 +173,29 @@ class Services:
             client.w3,
             client.deployment,
             ipfs=self.backend,
-            confirmations=self.settings.confirmations,
+            confirmations=self.settings.confirmations_for(client.chain_id),
         )
         indexer.sync()
-        self._follow(indexer)
+        self._follow(indexer, self.settings.poll_interval_for(client.chain_id))
         return IndexReader(url)  # its own connection: reads never wait on the writer's
 
-    def _follow(self, indexer: Indexer) -> None:
+    def _on_sync(self, report: SyncReport) -> None:
+        if report.events or report.reorged_blocks or report.documents_fetched:
+            self.feed.publish(
+                {
+                    "block": report.to_block,
+                    "events": report.events,
+                    "listings": report.listings,
+                    "trades": report.trades,
+                    "ratings": report.ratings,
+                    "reorged_blocks": report.reorged_blocks,
+                }
+            )
+
+    def _follow(self, indexer: Indexer, poll_interval: float) -> None:
         def run() -> None:
             try:
-                indexer.follow(poll_interval=self.settings.poll_interval, stop=self._stop)
+                indexer.follow(poll_interval=poll_interval, stop=self._stop, on_sync=self._on_sync)
             except Exception as exc:  # noqa: BLE001 - reported, reads go on from the database
                 self.follow_error = f"{type(exc).__name__}: {exc}"
 
@@ -156,6 +219,7 @@ class Services:
                 number=int(number, 16) if isinstance(number, str) else int(number),
                 hash=_hex(block["hash"]),  # type: ignore[index]
                 parent_hash=_hex(block["parentHash"]),  # type: ignore[index]
+                time=int(str(block["timestamp"]), 0),  # type: ignore[index]
             )
         except (TypeError, KeyError, ValueError):
             raise ChainError(
@@ -240,6 +304,32 @@ class Services:
             while len(self._documents) > DOCUMENT_CACHE_SIZE:
                 self._documents.popitem(last=False)
         return document
+
+    def text(self, cid: str) -> str:
+        """A short UTF-8 text stored under ``cid`` (a review, a dispute reason), verified, kept.
+
+        Raises:
+            IpfsError: Missing, unreachable, over :data:`MAX_NOTE_BYTES`, or not matching the CID.
+        """
+        with self._lock:
+            cached = self._texts.get(cid)
+            if cached is not None:
+                self._texts.move_to_end(cid)
+                return cached
+        text = self.backend.cat(cid, max_size=MAX_NOTE_BYTES).decode("utf-8", "replace")
+        with self._lock:
+            self._texts[cid] = text
+            while len(self._texts) > TEXT_CACHE_SIZE:
+                self._texts.popitem(last=False)
+        return text
+
+    def store_text(self, text: str) -> bytes:
+        """Store and pin a short text on IPFS (CIDv1, as ``p2pchain rate --review`` does); its
+        binary CID."""
+        from p2pchain.ipfs import CID
+
+        cid = self.backend.add(text.encode(), cid_version=1, pin=True)
+        return bytes(CID.parse(cid))
 
     def warm_up(self) -> None:
         """Connect and open the index in a background thread, so the first request does not

@@ -11,6 +11,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: Largest upload the API accepts (a listing image: 5 MiB; see ``p2pchain.market._listings``).
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+#: Chain ids of local dev chains (Anvil and Hardhat; Ganache and geth --dev), which mine a block
+#: only when a transaction comes: waiting for confirmations there would wait forever.
+DEV_CHAIN_IDS = frozenset({31337, 1337})
 
 
 def _http_url(value: str | None, what: str) -> str | None:
@@ -33,8 +36,10 @@ class ApiSettings(BaseSettings):
             ``index.sqlite`` in the library's data folder.
         sync: Keep the index in step with the chain from this process (a background thread);
             off when a separate indexer fills ``index_db``.
-        confirmations: Blocks the index stays behind the chain head.
-        poll_interval: Seconds between index syncs.
+        confirmations: Blocks the index stays behind the chain head. Default: 0 on a dev chain
+            (:data:`DEV_CHAIN_IDS`, where blocks are mined only on transactions), else 2.
+        poll_interval: Seconds between index syncs. Default: 0.25 on a dev chain (so a change
+            reaches the page within a second), else 2.
         head_max_age: Seconds a read of the chain head stays good. Listing details read from
             the chain are kept until a new head's block touches them; 0 reads the head for
             every request, so a change is shown as soon as it is mined (otherwise at most this
@@ -57,8 +62,12 @@ class ApiSettings(BaseSettings):
     sync: bool = Field(
         default=True, description="Follow the chain into the index from this process."
     )
-    confirmations: int = Field(default=2, ge=0, le=1000, description="Blocks behind the head.")
-    poll_interval: float = Field(default=2.0, gt=0, le=3600, description="Seconds between syncs.")
+    confirmations: int | None = Field(
+        default=None, ge=0, le=1000, description="Blocks behind the head (None: 0 on dev chains, else 2)."
+    )
+    poll_interval: float | None = Field(
+        default=None, gt=0, le=3600, description="Seconds between syncs (None: 0.25 on dev chains, else 2)."
+    )
     head_max_age: float = Field(
         default=0.0, ge=0, le=60, description="Seconds a chain head read stays good."
     )
@@ -86,6 +95,18 @@ class ApiSettings(BaseSettings):
             if origin != "*":
                 _http_url(origin, "a CORS origin")
         return value
+
+    def confirmations_for(self, chain_id: int) -> int:
+        """Blocks the index stays behind the head on chain ``chain_id``."""
+        if self.confirmations is not None:
+            return self.confirmations
+        return 0 if chain_id in DEV_CHAIN_IDS else 2
+
+    def poll_interval_for(self, chain_id: int) -> float:
+        """Seconds between index syncs on chain ``chain_id``."""
+        if self.poll_interval is not None:
+            return self.poll_interval
+        return 0.25 if chain_id in DEV_CHAIN_IDS else 2.0
 
     def index_url(self) -> str:
         """The index database URL, defaulting to ``index.sqlite`` in the data folder."""

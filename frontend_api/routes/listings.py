@@ -12,7 +12,13 @@ from pydantic_core import to_json
 from frontend_api.deps import ServicesDep
 from frontend_api.errors import ApiError
 from frontend_api.routes.tx import parse_signed_listing
-from frontend_api.schemas import ListingDetailOut, SearchOut, TermsOut
+from frontend_api.schemas import (
+    CategoriesOut,
+    CategoryOut,
+    ListingDetailOut,
+    SearchOut,
+    TermsOut,
+)
 from frontend_api.services import Services
 from p2pchain._errors import IpfsError, ListingError, P2PChainError
 from p2pchain.indexer import IndexedListing, SearchQuery, TrustView
@@ -34,6 +40,13 @@ def listing_json(services: Services, item: IndexedListing) -> dict[str, Any]:
     """
     out = item.model_dump(mode="json")
     out["image_urls"] = [services.image_url(c) for c in item.image_cids]
+    info = services.tokens.info(item.token)
+    out["token_info"] = {
+        "address": info.address,
+        "symbol": info.symbol,
+        "decimals": info.decimals,
+        "known": info.known,
+    }
     return out
 
 
@@ -50,6 +63,8 @@ def search(
     text: Text = None,
     kind: Annotated[str | None, Query(pattern=r"^(sale|service|rental)$")] = None,
     token: Annotated[str | None, Query(max_length=42)] = None,
+    seller: Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$")] = None,
+    category: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     min_price: AmountQuery = None,
     max_price: AmountQuery = None,
     min_trust: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
@@ -58,13 +73,16 @@ def search(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ) -> Response:
-    """Search the indexed listings: free text, filters, sorting, pages."""
+    """Search the indexed listings: free text, filters (kind, token, seller, category and
+    below it, price range, trust, availability), sorting, pages."""
     try:
         query = SearchQuery.model_validate(
             {
                 "text": text,
                 "kind": kind,
                 "token": token,
+                "seller": seller,
+                "category": category,
                 "min_price": min_price,
                 "max_price": max_price,
                 "min_trust": min_trust,
@@ -77,8 +95,12 @@ def search(
     except ValidationError as exc:
         raise ApiError(422, _first_error(exc)) from None
     page = services.index.search(query)
+    items = [listing_json(services, item) for item in page.items]
+    trust = {s: services.index.trust(s).model_dump(mode="json") for s in {i.seller for i in page.items}}
+    for item in items:
+        item["seller_trust_view"] = trust[item["seller"]]
     out: dict[str, Any] = {  # SearchOut's fields, in its order
-        "items": [listing_json(services, item) for item in page.items],
+        "items": items,
         "total": page.total,
         "total_exact": page.total_exact,
         "limit": limit,
@@ -86,6 +108,17 @@ def search(
     }
     # Serialized once, here: the hot path skips FastAPI's second validation of the result.
     return Response(to_json(out), media_type="application/json")
+
+
+@router.get("/categories", operation_id="listing_categories")
+def categories(services: ServicesDep, available_only: bool = True) -> CategoriesOut:
+    """Top-level categories with their listing counts, most listings first."""
+    return CategoriesOut(
+        items=[
+            CategoryOut(name=name, count=n)
+            for name, n in services.index.categories(available_only=available_only)
+        ]
+    )
 
 
 def _terms_out(listing: Listing) -> TermsOut:
@@ -127,7 +160,11 @@ def listing_detail(services: Services, listing: Listing) -> ListingDetailOut:
     else:
         document = verified.model_dump(mode="json")
         images = [services.image_url(cid) for cid in verified.images]
+    from frontend_api.routes.accounts import index_now, token_out
+
     return ListingDetailOut(
+        token=token_out(services, listing.terms.token),
+        now=head.time if (head := services.heads.latest) is not None else index_now(services),
         id="0x" + listing.id.hex(),
         seller=listing.seller,
         status=listing.status.value,

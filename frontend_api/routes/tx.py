@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Annotated, Any
 
 import rlp
@@ -20,14 +21,16 @@ from fastapi import APIRouter, Path
 from hexbytes import HexBytes
 from web3.exceptions import TransactionNotFound, Web3RPCError
 
-from frontend_api.deps import ClientDep
+from frontend_api.deps import ClientDep, ServicesDep
 from frontend_api.errors import ApiError
 from frontend_api.schemas import (
     BuyIn,
     CloseListingIn,
+    DisputeIn,
     PreparedOut,
     RateIn,
     ShareIn,
+    ShownTermsIn,
     SignedListingIn,
     SubmitIn,
     SubmittedOut,
@@ -38,7 +41,7 @@ from frontend_api.schemas import (
     UnsignedTx,
     WithdrawIn,
 )
-from p2pchain.chain._model import listing_id
+from p2pchain.chain._model import ListingTerms, listing_id
 from p2pchain.market._calls import PreparedCall
 from p2pchain.market._client import MarketplaceClient
 from p2pchain.market._views import SignedListing, to_json_rpc
@@ -51,7 +54,6 @@ SIMPLE_TRADE_ACTIONS: dict[str, str] = {
     "return-deposit": "prepare_return_deposit",
     "refund": "prepare_refund",
     "finalize": "prepare_finalize",
-    "dispute": "prepare_dispute",
     "accept-settlement": "prepare_accept_settlement",
     "claim-ruling-timeout": "prepare_claim_ruling_timeout",
 }
@@ -119,10 +121,38 @@ def rule(body: ShareIn, client: ClientDep) -> PreparedOut:
     return prepared(client.prepare_rule(body.trade_id, int(body.buyer_share), sender=body.sender))
 
 
+@router.post("/dispute", operation_id="prepare_dispute")
+def dispute(body: DisputeIn, services: ServicesDep) -> PreparedOut:
+    """A dispute (buyer or seller, before the review window ends), with an optional reason.
+
+    The reason is stored and pinned on IPFS first; its CID is appended to the calldata (see
+    :mod:`p2pchain.market._notes`) and read back into the trade's ``dispute_reason``.
+    """
+    client = services.client
+    call = client.prepare_dispute(body.trade_id, sender=body.sender)
+    out = prepared(call)  # checked against the chain before anything is stored
+    if body.reason is not None:
+        from p2pchain.market._notes import attach_note
+
+        cid = services.store_text(body.reason.strip())
+        for tx in out.transactions:
+            tx.data = "0x" + attach_note(bytes.fromhex(tx.data[2:]), cid).hex()
+            if tx.gas is not None:  # 16 gas per calldata byte, and a margin
+                tx.gas = hex(int(tx.gas, 16) + 16 * (len(cid) + 32) + 2_000)
+    return out
+
+
 @router.post("/rate", operation_id="prepare_rate")
-def rate(body: RateIn, client: ClientDep) -> PreparedOut:
-    """A 1-5 star rating of the counterparty of a final trade."""
-    return prepared(client.prepare_rate(body.trade_id, body.score, sender=body.sender))
+def rate(body: RateIn, services: ServicesDep) -> PreparedOut:
+    """A 1-5 star rating of the counterparty of a final trade, with an optional review (stored
+    and pinned on IPFS; the rating anchors its CID)."""
+    client = services.client
+    call = client.prepare_rate(body.trade_id, body.score, sender=body.sender)
+    if body.review is None:
+        return prepared(call)
+    prepared(call)  # refused (409) before the review is stored
+    cid = services.store_text(body.review.strip())
+    return prepared(client.prepare_rate(body.trade_id, body.score, cid, sender=body.sender))
 
 
 def parse_signed_listing(client: MarketplaceClient, data: dict[str, Any]) -> SignedListing:
@@ -134,15 +164,43 @@ def parse_signed_listing(client: MarketplaceClient, data: dict[str, Any]) -> Sig
     return client.signed_listing(shared.typed_data(), shared.signature)
 
 
+def shown_terms(client: MarketplaceClient, shown: ShownTermsIn) -> ListingTerms:
+    """The terms a buyer was shown, as the contract takes them."""
+    return client.make_terms(
+        price=int(shown.price),
+        cid=shown.cid,
+        seller=shown.seller,
+        token=shown.token,
+        deposit=int(shown.deposit),
+        arbitrator=shown.arbitrator,
+        arbitrator_fee_bps=shown.arbitrator_fee_bps,
+        review_window=shown.review_window,
+        expiry=shown.expiry,
+    )
+
+
 @router.post("/buy", operation_id="prepare_buy")
 def buy(body: BuyIn, client: ClientDep) -> PreparedOut:
-    """A purchase of an on-chain listing (``listing_id``) or a signed one (``signed_listing``)."""
+    """A purchase of an on-chain listing (``listing_id`` with the ``terms`` the buyer was shown)
+    or of a signed one (``signed_listing``).
+
+    The transaction carries the shown terms, never the chain's current ones: if the seller
+    changed them since (a shorter review window, a new price...), the call is refused with
+    ``TermsChanged`` (409) here, and the contract refuses it on-chain if the change lands
+    between this answer and the purchase.
+    """
     if (body.listing_id is None) == (body.signed_listing is None):
         raise ApiError(422, "give listing_id or signed_listing, exactly one")
+    listing: Any
     if body.signed_listing is not None:
-        listing: Any = parse_signed_listing(client, body.signed_listing)
+        listing = parse_signed_listing(client, body.signed_listing)
+        if body.terms is not None and shown_terms(client, body.terms) != listing.terms:
+            raise ApiError(400, "terms: differ from the signed listing's terms")
     else:
-        listing = client.listing(body.listing_id or "")
+        if body.terms is None:
+            raise ApiError(422, "terms: required with listing_id (the terms shown to the buyer)")
+        current = client.listing(body.listing_id or "")
+        listing = replace(current, terms=shown_terms(client, body.terms))
     return prepared(client.prepare_buy(listing, body.quantity, sender=body.buyer))
 
 

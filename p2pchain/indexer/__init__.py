@@ -12,6 +12,7 @@ Anyone can run one and rebuild it from the deployment block: the chain is the on
 from p2pchain.indexer._errors import IndexerError
 from p2pchain.indexer._models import (
     IndexedListing,
+    IndexedRating,
     IndexedTrade,
     SearchPage,
     SearchQuery,
@@ -24,6 +25,7 @@ from p2pchain.indexer._sync import Indexer
 __all__ = [
     "IndexReader",
     "IndexedListing",
+    "IndexedRating",
     "IndexedTrade",
     "Indexer",
     "IndexerError",

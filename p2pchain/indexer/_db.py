@@ -98,6 +98,7 @@ def _tables(engine: Engine) -> list[str]:
         ),
         "CREATE INDEX IF NOT EXISTS trades_buyer ON trades (buyer)",
         "CREATE INDEX IF NOT EXISTS trades_seller ON trades (seller)",
+        "CREATE INDEX IF NOT EXISTS trades_arbitrator ON trades (arbitrator)",
         "CREATE INDEX IF NOT EXISTS trades_listing ON trades (listing_id)",
         (
             "CREATE TABLE IF NOT EXISTS ratings (trade_id TEXT NOT NULL, rater TEXT NOT NULL,"

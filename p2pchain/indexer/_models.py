@@ -104,6 +104,9 @@ class SearchQuery(_Frozen):
             stemmed; ``None`` or empty: every listing).
         kind: Only listings whose document says ``sale``, ``service`` or ``rental``.
         token: Only listings priced in this token (``"ETH"`` or an ERC-20 address).
+        seller: Only listings of this seller.
+        category: Only listings in this category or below it (``sports`` matches
+            ``sports/bikes``).
         min_price: Lowest unit price, in base units, inclusive.
         max_price: Highest unit price, in base units, inclusive.
         min_trust: Only sellers whose trust score is at least this (0..1).
@@ -117,6 +120,8 @@ class SearchQuery(_Frozen):
     text: Annotated[str, Field(max_length=MAX_TEXT)] | None = None
     kind: ListingKind | None = None
     token: Token | None = None
+    seller: Address | None = None
+    category: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     min_price: Amount | None = None
     max_price: Amount | None = None
     min_trust: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
@@ -266,6 +271,32 @@ class IndexedTrade(_Frozen):
     block_number: int
     updated_block: int
     opened_at: int
+
+
+class IndexedRating(_Frozen):
+    """A rating as the index stored it.
+
+    Attributes:
+        trade_id: The rated trade.
+        rater: Who rated (the trade's buyer or seller).
+        subject: Who was rated (the other party).
+        score: 1..5 stars.
+        token: ``"ETH"`` or the ERC-20 address of the trade.
+        value: The trade's value in the token's base units.
+        review_cid: The review's binary CID as 0x hex, or ``None`` without a review.
+        block_number: Block of the rating.
+        rated_at: That block's timestamp (``None`` if unknown).
+    """
+
+    trade_id: Id32
+    rater: Address
+    subject: Address
+    score: int
+    token: Token
+    value: Amount
+    review_cid: str | None = None
+    block_number: int
+    rated_at: int | None = None
 
 
 class TrustView(_Frozen):

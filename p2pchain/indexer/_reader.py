@@ -18,6 +18,7 @@ from p2pchain.indexer._errors import IndexerError
 from p2pchain.indexer._models import (
     COUNT_CAP,
     IndexedListing,
+    IndexedRating,
     IndexedTrade,
     SearchPage,
     SearchQuery,
@@ -143,6 +144,16 @@ class IndexReader:
         if q.token is not None:
             where.append("l.token = :token")
             params["token"] = q.token
+        if q.seller is not None:
+            where.append("l.seller = :seller")
+            params["seller"] = q.seller
+        if q.category is not None:
+            where.append(
+                "(l.category = :category OR l.category LIKE :category_prefix ESCAPE '!')"
+            )
+            params["category"] = q.category
+            escaped = q.category.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+            params["category_prefix"] = escaped + "/%"
         if q.min_price is not None:
             where.append("l.price_key >= :min_price")
             params["min_price"] = price_key(q.min_price)
@@ -179,6 +190,23 @@ class IndexReader:
             total_exact=total <= COUNT_CAP,
         )
 
+    def categories(self, *, available_only: bool = True) -> list[tuple[str, int]]:
+        """Top-level categories (``sports`` of ``sports/bikes``) and their listing counts, most
+        listings first."""
+        where = "WHERE l.category IS NOT NULL"
+        params: dict[str, Any] = {}
+        if available_only:
+            where += " AND l.closed = 0 AND l.remaining > 0 AND (l.expiry = 0 OR l.expiry > :now)"
+            params["now"] = self._now()
+        rows = self.db.all(
+            f"SELECT l.category, count(*) FROM listings l {where} GROUP BY l.category", params
+        )
+        counts: dict[str, int] = {}
+        for category, n in rows:
+            top = str(category).split("/", 1)[0]
+            counts[top] = counts.get(top, 0) + int(n)
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
     def _rows_by_seq(self, seqs: list[int]) -> list[dict[str, Any]]:
         if not seqs:
             return []
@@ -205,18 +233,63 @@ class IndexReader:
         return self._listing(dict(zip(_READ_COLUMNS, row, strict=True)), self._now())
 
     def trades_of(self, address: str) -> list[IndexedTrade]:
-        """Every trade where ``address`` is buyer or seller, newest first.
+        """Every trade where ``address`` is buyer, seller or arbitrator, newest first.
 
         Raises:
             IndexerError: Not an address.
         """
         who = _address(address)
         rows = self.db.all(
-            f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades WHERE buyer = :a OR seller = :a"
+            f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades"
+            " WHERE buyer = :a OR seller = :a OR arbitrator = :a"
             " ORDER BY block_number DESC, trade_id",
             {"a": who},
         )
         return [_trade(dict(zip(TRADE_COLUMNS, r, strict=True))) for r in rows]
+
+    def ratings_of(self, subject: str, limit: int = 50) -> list[IndexedRating]:
+        """The ratings ``subject`` received, newest first (at most ``limit``, 1..500).
+
+        Raises:
+            IndexerError: Not an address, or a bad limit.
+        """
+        who = _address(subject)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 500:
+            raise IndexerError(f"limit must be 1..500, not {limit!r}")
+        rows = self.db.all(
+            "SELECT r.trade_id, r.rater, r.subject, r.score, r.token, r.value, r.review_cid,"
+            " r.block, b.time FROM ratings r LEFT JOIN blocks b ON b.number = r.block"
+            " WHERE r.subject = :a ORDER BY r.block DESC, r.log_index DESC LIMIT :n",
+            {"a": who, "n": limit},
+        )
+        return [
+            IndexedRating(
+                trade_id=trade_id,
+                rater=rater,
+                subject=subj,
+                score=int(score),
+                token=token,
+                value=int(value),
+                review_cid=None if review_cid in ("", "0x") else review_cid,
+                block_number=int(block),
+                rated_at=None if rated_at is None else int(rated_at),
+            )
+            for trade_id, rater, subj, score, token, value, review_cid, block, rated_at in rows
+        ]
+
+    def event_transactions(self, trade_id: str | bytes, name: str) -> list[str]:
+        """Hashes of the transactions that emitted event ``name`` for a trade, oldest first.
+
+        Raises:
+            IndexerError: The id is not 32 bytes.
+        """
+        key = _listing_key(trade_id)
+        rows = self.db.all(
+            "SELECT tx_hash FROM events WHERE trade_id = :id AND name = :name"
+            " ORDER BY block, log_index",
+            {"id": key, "name": name},
+        )
+        return [str(tx_hash) for (tx_hash,) in rows]
 
     def trade(self, trade_id: str | bytes) -> IndexedTrade | None:
         """One trade by id, or ``None``.

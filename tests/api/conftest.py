@@ -7,6 +7,7 @@ The API holds no keys: tests sign what it prepares with the parties' keys, as a 
 from __future__ import annotations
 
 import struct
+import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -93,12 +94,25 @@ class ApiWorld:
         return "0x" + bytes(signed.raw_transaction).hex()
 
     def sync(self) -> None:
-        """Bring the index up to the chain head."""
-        self.services.index.sync()  # type: ignore[attr-defined]
+        """Bring the index up to the chain head (wait for the API's own sync, if it follows)."""
+        if not self.services.following:
+            self.services.index.sync()  # type: ignore[attr-defined]
+            return
+        head = self.market.seller.w3.eth.block_number
+        deadline = time.monotonic() + 10
+        while (self.services.index.cursor() or -1) < head:
+            assert time.monotonic() < deadline, "the API's index did not reach the head"
+            time.sleep(0.02)
 
 
-def make_world(chain: AnvilChain, tmp: Path, *, index: bool = True) -> ApiWorld:
-    """Deploy, publish a bike (with a photo) and a lamp repair service, index, build the API."""
+def make_world(
+    chain: AnvilChain, tmp: Path, *, index: bool = True, follow: bool = False
+) -> ApiWorld:
+    """Deploy, publish a bike (with a photo) and a lamp repair service, index, build the API.
+
+    With ``follow``, the API keeps its own index in step with the chain, as ``p2pchain api
+    serve`` does (on Anvil: no confirmations, a sync every 0.25 s), and pushes changes.
+    """
     market = make_market(chain)
     store = LocalStore(tmp / "ipfs")
     bike = publish_listing(market.seller, store, document(market), [png()])
@@ -117,6 +131,10 @@ def make_world(chain: AnvilChain, tmp: Path, *, index: bool = True) -> ApiWorld:
     )
     reader = market.seller.with_account(None)
     indexer = None
+    if follow:
+        settings = ApiSettings(network=chain.url, index_db=f"sqlite:///{tmp / 'index.sqlite'}")
+        services = Services(settings, client=reader, backend=store)
+        return ApiWorld(market, store, services, create_app(services=services), bike, lamp)
     if index:
         from p2pchain.indexer import Indexer
 
@@ -175,3 +193,45 @@ def get_json(url: str) -> Any:
     response = session.get(url, timeout=30)
     response.raise_for_status()
     return response.json()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, shared by the page tests of this worker."""
+    from playwright.sync_api import sync_playwright
+
+    from api._browser import CHROMIUM, CHROMIUM_FLAGS
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page_world(anvil_chain: AnvilChain, tmp_path: Path) -> ApiWorld:
+    """A fresh world whose API follows the chain itself and pushes changes to the page."""
+    return make_world(anvil_chain, tmp_path, follow=True)
+
+
+@pytest.fixture
+def page_server(page_world: ApiWorld) -> Iterator[ApiServer]:
+    """The following world's API and page on 127.0.0.1."""
+    with ApiServer(page_world.app) as server:
+        yield server
+
+
+@pytest.fixture
+def pages(browser: Any, page_server: ApiServer) -> Iterator[Any]:
+    """Opens pages in the shared browser; closes them (and their event streams) after the test."""
+    from api._browser import Pages
+
+    opened = Pages(browser, page_server)
+    try:
+        yield opened
+    finally:
+        opened.close()

@@ -3,6 +3,7 @@ submitted raw; every outcome checked on-chain. Refusals name the contract's erro
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from eth_account import Account
 from fastapi.testclient import TestClient
 
 from api.conftest import ApiWorld
+from p2pchain.chain._contract_errors import TermsChanged
 from p2pchain.chain._model import TradeState
 
 
@@ -24,10 +26,23 @@ def _send(api: TestClient, world: ApiWorld, account: Any, prepared: dict[str, An
     return tx_hash
 
 
+def shown_terms(api: TestClient, listing_id: str) -> dict[str, Any]:
+    """The terms the listing's page shows, as a buyer's page sends them back."""
+    answer = api.get(f"/api/listings/{listing_id}")
+    assert answer.status_code == 200, answer.text
+    terms: dict[str, Any] = answer.json()["terms"]
+    return terms
+
+
+def buy_body(api: TestClient, buyer: str, listing_id: str) -> dict[str, Any]:
+    """A purchase of what the listing's page shows now."""
+    return {"buyer": buyer, "listing_id": listing_id, "terms": shown_terms(api, listing_id)}
+
+
 def test_buy_then_release_changes_the_trade_on_chain(bare: ApiWorld, bare_api: TestClient) -> None:
     buyer = bare.market.buyer_account
     listing_id = "0x" + bare.bike.listing.id.hex()  # type: ignore[union-attr]
-    answer = bare_api.post("/api/tx/buy", json={"buyer": buyer.address, "listing_id": listing_id})
+    answer = bare_api.post("/api/tx/buy", json=buy_body(bare_api, buyer.address, listing_id))
     assert answer.status_code == 200, answer.text
     prepared = answer.json()
     assert prepared["action"] == "buy"
@@ -77,13 +92,9 @@ def test_dispute_prepared_for_the_buyer_disputes_on_chain(
 
 
 def test_buying_your_own_listing_is_refused(bare: ApiWorld, bare_api: TestClient) -> None:
-    answer = bare_api.post(
-        "/api/tx/buy",
-        json={
-            "buyer": bare.market.seller_account.address,
-            "listing_id": "0x" + bare.bike.listing.id.hex(),  # type: ignore[union-attr]
-        },
-    )
+    listing_id = "0x" + bare.bike.listing.id.hex()  # type: ignore[union-attr]
+    body = buy_body(bare_api, bare.market.seller_account.address, listing_id)
+    answer = bare_api.post("/api/tx/buy", json=body)
     assert answer.status_code == 409
     assert "SelfPurchase" in answer.json()["detail"]
 
@@ -93,7 +104,10 @@ def test_unknown_trade_and_listing_are_404(bare: ApiWorld, bare_api: TestClient)
     missing = "0x" + "ab" * 32
     answer = bare_api.post("/api/tx/release", json={"sender": who, "trade_id": missing})
     assert answer.status_code == 404 and missing in answer.json()["detail"]
-    answer = bare_api.post("/api/tx/buy", json={"buyer": who, "listing_id": missing})
+    terms = shown_terms(bare_api, "0x" + bare.bike.listing.id.hex())  # type: ignore[union-attr]
+    answer = bare_api.post(
+        "/api/tx/buy", json={"buyer": who, "listing_id": missing, "terms": terms}
+    )
     assert answer.status_code == 404
     assert bare_api.get(f"/api/tx/0x{'cd' * 32}").status_code == 404
 
@@ -233,9 +247,8 @@ def test_erc20_purchase_comes_with_its_approval_first(bare: ApiWorld, bare_api: 
     buyer = market.buyer_account
     market.call_token(market.deployer, token, "mint", buyer.address, 10**6)
     listing = market.seller.create_listing(market.terms(token=token.address, price=1000))
-    answer = bare_api.post(
-        "/api/tx/buy", json={"buyer": buyer.address, "listing_id": "0x" + listing.id.hex()}
-    )
+    body = buy_body(bare_api, buyer.address, "0x" + listing.id.hex())
+    answer = bare_api.post("/api/tx/buy", json=body)
     assert answer.status_code == 200, answer.text
     approve, purchase = answer.json()["transactions"]
     assert approve["to"] == token.address and purchase["to"] == market.seller.deployment.marketplace
@@ -244,3 +257,57 @@ def test_erc20_purchase_comes_with_its_approval_first(bare: ApiWorld, bare_api: 
     trade = market.seller.trade(listing.id)
     assert trade.state == TradeState.PAID and trade.trade.token == token.address
     assert market.seller.balance(buyer.address, token.address) == 10**6 - 1000
+
+
+# ---------------------------------------------------------------------- terms lock-in (issue 11)
+
+
+def _shorten_window(world: ApiWorld, listing: Any, seconds: int) -> None:
+    """The seller's attack: cut the review window after the buyer opened the page."""
+    seller = world.market.seller
+    current = seller.listing(listing.id)
+    seller.update_listing(current, replace(current.terms, review_window=seconds), current.remaining)
+
+
+def test_buy_with_the_shown_terms_after_the_seller_cut_the_window_is_refused(
+    bare: ApiWorld, bare_api: TestClient
+) -> None:
+    buyer = bare.market.buyer_account
+    listing = bare.bike.listing
+    listing_id = "0x" + listing.id.hex()  # type: ignore[union-attr]
+    body = buy_body(bare_api, buyer.address, listing_id)  # the page shows a 7-day window
+    assert body["terms"]["review_window"] == 7 * 86_400
+    _shorten_window(bare, listing, 1)
+
+    answer = bare_api.post("/api/tx/buy", json=body)
+    assert answer.status_code == 409
+    assert answer.json()["detail"].startswith("TermsChanged")
+    # what the page shows after reloading is what a purchase now gets
+    assert shown_terms(bare_api, listing_id)["review_window"] == 1
+
+
+def test_terms_changed_after_the_transaction_was_prepared_revert_on_chain(
+    bare: ApiWorld, bare_api: TestClient
+) -> None:
+    buyer = bare.market.buyer_account
+    listing = bare.bike.listing
+    listing_id = "0x" + listing.id.hex()  # type: ignore[union-attr]
+    answer = bare_api.post("/api/tx/buy", json=buy_body(bare_api, buyer.address, listing_id))
+    assert answer.status_code == 200, answer.text
+    (tx,) = answer.json()["transactions"]
+    _shorten_window(bare, listing, 1)  # lands between the API's answer and the wallet's send
+
+    tx_hash = _send(bare_api, bare, buyer, answer.json())
+    assert bare_api.get(f"/api/tx/{tx_hash}").json()["status"] == "reverted"
+    call = {"from": tx["from"], "to": tx["to"], "data": tx["data"], "value": int(tx["value"], 16)}
+    with pytest.raises(TermsChanged):
+        bare.market.buyer.sender.check(call, action="buy")
+    assert bare.market.seller.listing(listing.id).sold == 0  # type: ignore[union-attr]
+
+
+def test_buy_by_id_without_the_shown_terms_is_refused(bare: ApiWorld, bare_api: TestClient) -> None:
+    listing_id = "0x" + bare.bike.listing.id.hex()  # type: ignore[union-attr]
+    answer = bare_api.post(
+        "/api/tx/buy", json={"buyer": bare.market.buyer_account.address, "listing_id": listing_id}
+    )
+    assert answer.status_code == 422 and answer.json()["detail"].startswith("terms:")

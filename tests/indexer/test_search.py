@@ -161,3 +161,16 @@ def test_reader_inputs_are_checked(db_url: str) -> None:
             reader.trades_of("0x12")
         assert reader.listing("0x" + "00" * 32) is None
         assert reader.trust("0x" + "11" * 20).score == 0.0
+
+
+def test_seller_and_category_filters_and_category_counts(catalog: Catalog, market: Market) -> None:
+    seller = market.seller_account.address
+    assert set(_ids(catalog, seller=seller.lower())) == {"road", "mtb", "repair", "tent", "lamp"}
+    assert _ids(catalog, seller=market.buyer_account.address) == []
+    assert _ids(catalog, category="outdoor") == ["tent"]  # a category and everything below it
+    assert _ids(catalog, category="outdoor/camping") == ["tent"]
+    assert _ids(catalog, category="outdoo") == []  # whole path segments only
+    assert _ids(catalog, category="out_oor") == []  # LIKE wildcards are plain characters
+    assert sorted(_ids(catalog, category="sports")) == ["mtb", "road"]
+    assert catalog.indexer.categories() == [("sports", 2), ("home", 1), ("outdoor", 1), ("services", 1)]
+    assert catalog.indexer.categories(available_only=False)[0] == ("sports", 4)

@@ -1,0 +1,78 @@
+"""Live changes for the page: a Server-Sent Events stream fed by the index's background sync.
+
+Each time the sync indexes something (a listing, a purchase, a dispute, a rating, a reorg), the
+stream sends one ``change`` event with the new block and the counts, and the page reloads what
+it shows. A connection ends after :data:`STREAM_SECONDS` (the browser reconnects on its own, as
+``retry`` tells it), so a server can always shut down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Mapping
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from frontend_api.deps import ServicesDep
+
+router = APIRouter(prefix="/api", tags=["events"])
+
+#: Seconds between checks for a new change.
+TICK = 0.05
+#: Seconds between keep-alive comments on a quiet stream.
+KEEP_ALIVE = 15.0
+#: Seconds one connection lasts before the browser reconnects.
+STREAM_SECONDS = 60.0
+#: Milliseconds the browser waits before reconnecting.
+RETRY_MS = 500
+#: Milliseconds before reconnecting to an API that does not follow the chain itself.
+IDLE_RETRY_MS = 60_000
+
+
+def _event(name: str, data: Mapping[str, object]) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+@router.get(
+    "/events",
+    operation_id="stream_changes",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "An SSE stream."}},
+)
+async def events(request: Request, services: ServicesDep) -> StreamingResponse:
+    """A ``text/event-stream`` of ``change`` events (``{"block", "events", "listings",
+    "trades", "ratings", "reorged_blocks"}``), one per sync that indexed something, and a
+    ``hello`` event with ``following`` (false: this API does not sync the index itself, so no
+    changes will come)."""
+    await run_in_threadpool(lambda: services.index)  # opens the index and starts following
+    feed = services.feed
+
+    async def stream() -> AsyncIterator[str]:
+        seen, _ = feed.latest()
+        if not services.following:  # another process syncs the index: nothing to push, end
+            yield f"retry: {IDLE_RETRY_MS}\n\n" + _event("hello", {"following": False})
+            return
+        yield f"retry: {RETRY_MS}\n\n" + _event("hello", {"following": True})
+        started = quiet = time.monotonic()
+        while time.monotonic() - started < STREAM_SECONDS:
+            version, change = feed.latest()
+            if version != seen:
+                seen = version
+                quiet = time.monotonic()
+                yield _event("change", change)
+            elif time.monotonic() - quiet > KEEP_ALIVE:
+                quiet = time.monotonic()
+                yield ": keep-alive\n\n"
+            if await request.is_disconnected():
+                return
+            await asyncio.sleep(TICK)
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
