@@ -131,7 +131,9 @@ class Pages:
         self.server = server
         self._contexts: list[Any] = []
 
-    def open(self, wallet: PageWallet, path: str = "/", *, viewport: dict[str, int] | None = None) -> Page:
+    def open(
+        self, wallet: PageWallet, path: str = "/", *, viewport: dict[str, int] | None = None
+    ) -> Page:
         """A page with ``wallet`` injected at ``path``; any request off the API's origin is
         blocked and recorded in ``page.external_requests``."""
         context = self.browser.new_context(viewport=viewport or DESKTOP)

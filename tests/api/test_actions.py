@@ -44,7 +44,9 @@ def test_dispute_with_a_reason_reaches_the_arbitrator(world: ApiWorld, api: Test
     assert item["dispute_reason"] == reason and item["disputed_by"] == buyer.address
     assert item["title"] == "Road bike, 56 cm" and item["held"] == str(10**18)
     assert item["token_info"]["symbol"] == "ETH"
-    assert any(s["action"] == "rule" and s["actor"] == arbitrator.address for s in item["next_steps"])
+    assert any(
+        s["action"] == "rule" and s["actor"] == arbitrator.address for s in item["next_steps"]
+    )
 
     answer = api.post(
         "/api/tx/rule",
@@ -55,7 +57,9 @@ def test_dispute_with_a_reason_reaches_the_arbitrator(world: ApiWorld, api: Test
     assert market.seller.trade(trade_id).state == TradeState.RULED
 
 
-def test_rating_with_a_review_shows_on_the_sellers_ratings(world: ApiWorld, api: TestClient) -> None:
+def test_rating_with_a_review_shows_on_the_sellers_ratings(
+    world: ApiWorld, api: TestClient
+) -> None:
     market = world.market
     buyer, seller = market.buyer_account, market.seller_account
     trade = market.buyer.release(market.buyer.buy(world.lamp.listing))  # type: ignore[arg-type]
@@ -93,7 +97,9 @@ def test_settlement_proposed_by_the_seller_and_accepted_by_the_buyer(
     assert item["proposed_buyer_share"] == str(3 * 10**17)
     assert any(s["action"] == "accept_settlement" and s["actor"] == buyer.address
                for s in item["next_steps"])  # fmt: skip
-    answer = api.post("/api/tx/accept-settlement", json={"sender": buyer.address, "trade_id": trade_id})
+    answer = api.post(
+        "/api/tx/accept-settlement", json={"sender": buyer.address, "trade_id": trade_id}
+    )
     _send(api, world, buyer, answer.json())
     assert market.seller.trade(trade_id).state == TradeState.SETTLED
 

@@ -92,7 +92,9 @@ def test_browse_search_open_buy_and_release_in_chromium(page_world: ApiWorld, pa
     click(page, f'[data-testid="release-{bike_id}"]')
     wait_done(page)
     assert world.market.seller.trade(bike_id).state == TradeState.COMPLETED
-    page.wait_for_selector(f'[data-testid="trade-row"][data-id="{bike_id}"][data-state="completed"]')
+    page.wait_for_selector(
+        f'[data-testid="trade-row"][data-id="{bike_id}"][data-state="completed"]'
+    )
     assert page.locator(f'[data-testid="release-{bike_id}"]').count() == 0
     assert page.locator(f'[data-testid="rate-{bike_id}"]').count() == 1
     assert page.external_requests == []  # type: ignore[attr-defined]
@@ -257,7 +259,9 @@ def _utc(*parts: int) -> int:
     return int(datetime(*parts, tzinfo=UTC).timestamp())  # type: ignore[misc]
 
 
-def test_sell_a_rental_in_an_erc20_token_with_every_term(page_world: ApiWorld, pages: Pages) -> None:
+def test_sell_a_rental_in_an_erc20_token_with_every_term(
+    page_world: ApiWorld, pages: Pages
+) -> None:
     """The sell form covers a rental (dates, deposit) priced in an ERC-20 token shown by its
     symbol, an arbitrator and fee, review window, expiry, quantity, photos, location and
     delivery; the listing page then shows each of them in words."""

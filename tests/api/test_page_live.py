@@ -38,7 +38,9 @@ def test_a_new_listing_a_purchase_and_a_dispute_show_within_a_second(
         page.wait_for_function("document.body.dataset.live === 'on'")
 
     new = publish_listing(
-        market.seller, world.store, document(market, title="Tent for two", category="sports/camping")
+        market.seller,
+        world.store,
+        document(market, title="Tent for two", category="sports/camping"),
     )
     started = time.monotonic()
     assert new.listing is not None

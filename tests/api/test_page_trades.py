@@ -90,7 +90,9 @@ def test_seller_proposes_a_split_the_buyer_accepts_and_both_rate(
     ratings = market.seller.ratings_of(market.seller_account.address)
     assert [(r.score, r.rater) for r in ratings] == [(4, market.buyer_account.address)]
 
-    profile = pages.open(PageWallet(world, market.buyer_account), f"/#/seller/{market.seller_account.address}")
+    profile = pages.open(
+        PageWallet(world, market.buyer_account), f"/#/seller/{market.seller_account.address}"
+    )
     profile.wait_for_selector('[data-testid="review-text"]')
     assert profile.inner_text('[data-testid="review-text"]') == review
     trust = profile.inner_text('[data-testid="profile-trust"]')
@@ -98,7 +100,9 @@ def test_seller_proposes_a_split_the_buyer_accepts_and_both_rate(
     assert "trust score" in profile.inner_text('[data-testid="trust-explained"]')
     screenshot(profile, "11-seller-profile")
     assert_accessible(profile, "seller profile")
-    lamp = pages.open(PageWallet(world, market.buyer_account), f"/#/listing/0x{world.lamp.listing.id.hex()}")  # type: ignore[union-attr]
+    lamp = pages.open(
+        PageWallet(world, market.buyer_account), f"/#/listing/0x{world.lamp.listing.id.hex()}"
+    )  # type: ignore[union-attr]
     lamp.wait_for_selector('[data-testid="review-text"]')
     assert lamp.inner_text('[data-testid="listing-trust"]').startswith("4.0★ from 1 rating")
 

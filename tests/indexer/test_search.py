@@ -172,5 +172,10 @@ def test_seller_and_category_filters_and_category_counts(catalog: Catalog, marke
     assert _ids(catalog, category="outdoo") == []  # whole path segments only
     assert _ids(catalog, category="out_oor") == []  # LIKE wildcards are plain characters
     assert sorted(_ids(catalog, category="sports")) == ["mtb", "road"]
-    assert catalog.indexer.categories() == [("sports", 2), ("home", 1), ("outdoor", 1), ("services", 1)]
+    assert catalog.indexer.categories() == [
+        ("sports", 2),
+        ("home", 1),
+        ("outdoor", 1),
+        ("services", 1),
+    ]
     assert catalog.indexer.categories(available_only=False)[0] == ("sports", 4)

@@ -31,6 +31,15 @@ def relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackRelay]:
 
 
 @pytest.fixture
+def own_relay(tmp_path: Path) -> Iterator[LoopbackRelay]:
+    """A fresh relay process for one test. Tests that use the chain's dev accounts need it:
+    those accounts (so their messaging keys) are shared by every test, and on the session's
+    relay they would also receive other tests' messages."""
+    with LoopbackRelay(tmp_path / "own-relay") as running:
+        yield running
+
+
+@pytest.fixture
 def relay_pair(tmp_path: Path) -> Iterator[tuple[LoopbackRelay, LoopbackRelay]]:
     """Two fresh relay processes, stopped after the test."""
     first, second = LoopbackRelay(tmp_path / "r1"), LoopbackRelay(tmp_path / "r2")

@@ -9,7 +9,7 @@ import pytest
 from _market import Market
 
 from p2pchain.ipfs import LocalStore
-from p2pchain.messaging import MessageTooLarge, attach, fetch_attachment
+from p2pchain.messaging import LoopbackRelay, MessageTooLarge, attach, fetch_attachment
 
 from ._helpers import CHAIN, Person
 
@@ -48,7 +48,7 @@ def test_threads_are_unlinkable_on_the_relay(person: Person, relay: object) -> N
 
 
 def test_trade_thread_disclosed_to_the_arbitrator_is_evidence(
-    person: Person, market: Market, topic: bytes
+    person: Person, market: Market, topic: bytes, own_relay: LoopbackRelay
 ) -> None:
     """A real trade on chain; the buyer shares the thread; the arbitrator reads it and checks
     each author against the trade's parties. A stranger reads nothing, and the arbitrator
@@ -57,10 +57,11 @@ def test_trade_thread_disclosed_to_the_arbitrator_is_evidence(
     trade = market.buyer.buy(listing)
     trade = market.buyer.dispute(trade)
     tid = trade.id
-    buyer = person(account=market.buyer_account, name="buyer")
-    seller = person(account=market.seller_account, name="seller")
-    arbitrator = person(account=market.arbitrator_account, name="arbitrator")
-    stranger = person(name="stranger")
+    relays = [own_relay.url]
+    buyer = person(account=market.buyer_account, name="buyer", relays=relays)
+    seller = person(account=market.seller_account, name="seller", relays=relays)
+    arbitrator = person(account=market.arbitrator_account, name="arbitrator", relays=relays)
+    stranger = person(name="stranger", relays=relays)
     arbitrator.announce()
 
     buyer.send(tid, "The helmet arrived with a deep scratch.", to=seller.contact)

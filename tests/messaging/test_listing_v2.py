@@ -16,6 +16,7 @@ from p2pchain import (
     publish_listing,
 )
 from p2pchain.ipfs import LocalStore
+from p2pchain.messaging import LoopbackRelay
 from p2pchain.messaging._contacts import messaging_field, seller_contact
 
 from ._helpers import Person
@@ -52,11 +53,11 @@ def test_messaging_needs_version_2(market: Market, person: Person) -> None:
 
 
 def test_buyer_writes_to_the_seller_found_in_a_published_v2_listing(
-    market: Market, person: Person, tmp_path: Path
+    market: Market, person: Person, tmp_path: Path, own_relay: LoopbackRelay
 ) -> None:
     ipfs = LocalStore(tmp_path / "ipfs")
-    seller = person(account=market.seller_account)
-    buyer = person(account=market.buyer_account)
+    seller = person(account=market.seller_account, relays=[own_relay.url])
+    buyer = person(account=market.buyer_account, relays=[own_relay.url])
     doc = _document(market, schema_version=2, messaging=messaging_field(seller))
     published = publish_listing(market.seller, ipfs, doc)
     assert published.listing is not None
@@ -66,7 +67,9 @@ def test_buyer_writes_to_the_seller_found_in_a_published_v2_listing(
         contact.pubkey == seller.inbox.pubkey and contact.address == market.seller_account.address
     )
     buyer.send(published.listing.id, "Is it still available?", to=contact)
-    assert seller.sync().received == 1
+    report = seller.sync()
+    assert report.received == 1
+    assert [m.text for m in report.messages] == ["Is it still available?"]
     assert seller.thread(published.listing.id)[0].author_address == market.buyer_account.address
 
 

@@ -166,8 +166,10 @@ def test_demo_final_state_on_chain(demo_chain: DevChain, tmp_path: Path) -> None
     # with the arbitrator, who read both authors checked before ruling.
     car_topic, helmet_topic = summary.listing_id, result.trade("helmet").trade_id
     assert [(role, topic) for role, topic, _ in result.conversation] == [
-        ("buyer", car_topic), ("seller", car_topic),
-        ("buyer", helmet_topic), ("seller", helmet_topic),
+        ("buyer", car_topic),
+        ("seller", car_topic),
+        ("buyer", helmet_topic),
+        ("seller", helmet_topic),
     ]
     assert "child seat" in result.conversation[0][2] and "child seat" in result.conversation[1][2]
     assert "[buyer] Hi! Does the car have a child seat?" in text
