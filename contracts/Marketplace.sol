@@ -40,6 +40,22 @@ contract Marketplace is IMarketplace, EIP712, ReentrancyGuard {
     /// @notice Gas forwarded with an ERC-20 payout; a transfer that needs more (or fails) is credited
     /// instead and withdrawn with {withdraw}, which forwards all gas.
     uint256 public constant TOKEN_PAYOUT_GAS = 100_000;
+    /// @dev Most gas a payout's CALL can cost the marketplace before the receiver starts, so that
+    /// {_requirePayoutGas} can promise the receiver all of `PAYOUT_GAS` (`TOKEN_PAYOUT_GAS`). Worst
+    /// case on the newest schedule (Prague), for a native-currency payout:
+    ///       2,600  cold access to the receiver (EIP-2929)
+    ///     + 2,600  cold access to the receiver's code when it is an EIP-7702 delegated account
+    ///     + 9,000  value transfer (its 2,300 stipend goes to the receiver, on top of `PAYOUT_GAS`)
+    ///     +    55  the opcodes between the gas check and the CALL (measured, solc 0.8.30 viaIR)
+    ///     = 14,255, plus a margin of 1,745 (12%) for compiler changes and gas repricings: 16,000.
+    /// Not counted: the 25,000 for sending value to an account that does not exist yet. Such an
+    /// account runs no code, so it cannot refuse a payout, and a gas limit too low to pay for its
+    /// creation makes the marketplace run out of gas and revert, never credit. ERC-20 payouts send
+    /// no value, so they have 9,000 more to spare. The old allowance, 12,000, predated EIP-7702: a
+    /// delegated receiver could be left with 57,780 instead of 60,000 (see
+    /// tests/contracts/test_payout_gas_prague.py). Raising it costs no gas: it only raises the
+    /// lowest gas limit a payout accepts (`eth_estimateGas` finds it).
+    uint256 private constant PAYOUT_CALL_COST = 16_000;
 
     /// @notice EIP-712 type hash of {ListingTerms}.
     bytes32 public constant LISTING_TERMS_TYPEHASH = keccak256(
@@ -570,9 +586,9 @@ contract Marketplace is IMarketplace, EIP712, ReentrancyGuard {
 
     /// @dev Reverts unless `gasLimit` can really be forwarded to a payout, so that no caller can
     /// starve a payout into failing (and being credited) by sending too little gas. A call gets at
-    /// most 63/64 of the gas left after its own cost (under 12,000 here).
+    /// most 63/64 of the gas left after its own cost, `PAYOUT_CALL_COST` at most.
     function _requirePayoutGas(uint256 gasLimit) private view {
-        if (gasleft() < gasLimit + gasLimit / 63 + 12_000) revert PayoutGasTooLow(gasLimit);
+        if (gasleft() < gasLimit + gasLimit / 63 + PAYOUT_CALL_COST) revert PayoutGasTooLow(gasLimit);
     }
 
     /// @dev Pushes a payout; if the receiver or the token refuses it, credits it instead, so that a
