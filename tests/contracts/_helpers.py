@@ -177,9 +177,7 @@ def list_as_contract(
     salt = os.urandom(32)
     data = market.market.encode_abi("list", args=[terms.as_tuple(), salt, quantity])
     market.send(owner, wallet.functions.execute(market.address, 0, data))
-    return Listing(
-        id=listing_id(wallet.address, salt), terms=terms, salt=salt, quantity=quantity
-    )
+    return Listing(id=listing_id(wallet.address, salt), terms=terms, salt=salt, quantity=quantity)
 
 
 def mint_and_approve(

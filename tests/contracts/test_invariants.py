@@ -1317,7 +1317,11 @@ class MarketMachine(RuleBasedStateMachine):
             fee, available = _fee_and_rest(t)
             assert buyer_share <= available, "a standing proposal exceeds what can be split"
             new = replace(t, state=TradeState.SETTLED)
-            payouts = [(t.arbitrator, fee), (t.buyer, buyer_share), (t.seller, available - buyer_share)]
+            payouts = [
+                (t.arbitrator, fee),
+                (t.buyer, buyer_share),
+                (t.seller, available - buyer_share),
+            ]
             return None, new, payouts
         if action == "rule":
             if state != TradeState.DISPUTED:
@@ -1331,7 +1335,10 @@ class MarketMachine(RuleBasedStateMachine):
             if share > available:
                 return ("ShareTooLarge", (tid, share, available)), None, []
             new = replace(
-                t, state=TradeState.RULED, flags=t.flags & ~PROPOSAL_MASK, proposed_buyer_share=share
+                t,
+                state=TradeState.RULED,
+                flags=t.flags & ~PROPOSAL_MASK,
+                proposed_buyer_share=share,
             )
             return None, new, [(t.arbitrator, fee), (t.buyer, share), (t.seller, available - share)]
         if action == "claimRulingTimeout":
@@ -1632,7 +1639,9 @@ class MarketMachine(RuleBasedStateMachine):
         # A rating's value is what the seller was really paid: measured on chain, and what the
         # final struct says.
         value = trade.seller_paid
-        assert _seller_proceeds(t) == value, f"{trade}: struct says {_seller_proceeds(t)}, paid {value}"
+        assert _seller_proceeds(t) == value, (
+            f"{trade}: struct says {_seller_proceeds(t)}, paid {value}"
+        )
         (rated,) = [a for n, a in receipt_events(env.reputation, receipt) if n == "Rated"]
         assert rated["value"] == value
         count, total, volume = self.aggregates.get((subject, t.token), (0, 0, 0))

@@ -298,9 +298,7 @@ def test_rating_value_is_what_the_seller_was_really_paid(market: Market, path: s
 def test_rating_value_counts_a_credited_payout_as_paid(market: Market) -> None:
     """A seller whose payout was credited (its receiver refused) was still paid."""
     refuser = deploy_test_contract(market, "RevertingReceiver", deployer=market.seller)
-    listing = list_as_contract(
-        market, refuser, market.seller, market.terms(seller=refuser.address)
-    )
+    listing = list_as_contract(market, refuser, market.seller, market.terms(seller=refuser.address))
     ref = market.buy(listing)
     market.act("release", market.buyer, ref)
     assert market.credit(ETH, refuser.address) == ONE
