@@ -40,6 +40,22 @@ contract Marketplace is IMarketplace, EIP712, ReentrancyGuard {
     /// @notice Gas forwarded with an ERC-20 payout; a transfer that needs more (or fails) is credited
     /// instead and withdrawn with {withdraw}, which forwards all gas.
     uint256 public constant TOKEN_PAYOUT_GAS = 100_000;
+    /// @dev Most gas a payout's CALL can cost the marketplace before the receiver starts, so that
+    /// {_requirePayoutGas} can promise the receiver all of `PAYOUT_GAS` (`TOKEN_PAYOUT_GAS`). Worst
+    /// case on the newest schedule (Prague), for a native-currency payout:
+    ///       2,600  cold access to the receiver (EIP-2929)
+    ///     + 2,600  cold access to the receiver's code when it is an EIP-7702 delegated account
+    ///     + 9,000  value transfer (its 2,300 stipend goes to the receiver, on top of `PAYOUT_GAS`)
+    ///     +    55  the opcodes between the gas check and the CALL (measured, solc 0.8.30 viaIR)
+    ///     = 14,255, plus a margin of 1,745 (12%) for compiler changes and gas repricings: 16,000.
+    /// Not counted: the 25,000 for sending value to an account that does not exist yet. Such an
+    /// account runs no code, so it cannot refuse a payout, and a gas limit too low to pay for its
+    /// creation makes the marketplace run out of gas and revert, never credit. ERC-20 payouts send
+    /// no value, so they have 9,000 more to spare. The old allowance, 12,000, predated EIP-7702: a
+    /// delegated receiver could be left with 57,780 instead of 60,000 (see
+    /// tests/contracts/test_payout_gas_prague.py). Raising it costs no gas: it only raises the
+    /// lowest gas limit a payout accepts (`eth_estimateGas` finds it).
+    uint256 private constant PAYOUT_CALL_COST = 16_000;
 
     /// @notice EIP-712 type hash of {ListingTerms}.
     bytes32 public constant LISTING_TERMS_TYPEHASH = keccak256(
@@ -66,6 +82,7 @@ contract Marketplace is IMarketplace, EIP712, ReentrancyGuard {
     uint8 private constant PROPOSED_BY_BUYER = 4;
     uint8 private constant PROPOSED_BY_SELLER = 8;
     uint8 private constant PROPOSAL_MASK = PROPOSED_BY_BUYER | PROPOSED_BY_SELLER;
+    uint8 private constant WAS_DISPUTED = 16;
 
     /// @inheritdoc IMarketplace
     address public immutable override REPUTATION;
@@ -253,6 +270,9 @@ contract Marketplace is IMarketplace, EIP712, ReentrancyGuard {
         }
 
         t.state = TradeState.Disputed;
+        // A proposal lives only in the window it was made in (see {IMarketplace-proposeSettlement}).
+        t.flags = (t.flags & ~PROPOSAL_MASK) | WAS_DISPUTED;
+        t.proposedBuyerShare = 0;
         // Cannot overflow uint40 before the year 36812.
         t.deadline = uint40(block.timestamp + RULING_WINDOW);
         _records[tradeId] = _hashTrade(t);
@@ -266,13 +286,29 @@ contract Marketplace is IMarketplace, EIP712, ReentrancyGuard {
         if (msg.sender == t.buyer) proposer = PROPOSED_BY_BUYER;
         else if (msg.sender == t.seller) proposer = PROPOSED_BY_SELLER;
         else revert Unauthorized(tradeId, msg.sender);
-        (uint256 sellerPot, uint256 buyerPot) = _held(t);
-        if (buyerShare > sellerPot + buyerPot) revert ShareTooLarge(tradeId, buyerShare, sellerPot + buyerPot);
+        if (block.timestamp >= t.deadline) revert WindowClosed(tradeId, t.deadline);
+        (, uint256 available) = _feeAndRest(t);
+        if (buyerShare > available) revert ShareTooLarge(tradeId, buyerShare, available);
 
         t.flags = (t.flags & ~PROPOSAL_MASK) | proposer;
         t.proposedBuyerShare = buyerShare;
         _records[tradeId] = _hashTrade(t);
         emit SettlementProposed(tradeId, msg.sender, buyerShare);
+    }
+
+    /// @inheritdoc IMarketplace
+    function withdrawProposal(bytes32 tradeId, Trade calldata trade) external override {
+        Trade memory t = _loadOpen(tradeId, trade);
+        uint8 proposer = t.flags & PROPOSAL_MASK;
+        if (proposer == 0) revert NoProposal(tradeId);
+        if (msg.sender != (proposer == PROPOSED_BY_BUYER ? t.buyer : t.seller)) {
+            revert Unauthorized(tradeId, msg.sender);
+        }
+
+        t.flags &= ~PROPOSAL_MASK;
+        t.proposedBuyerShare = 0;
+        _records[tradeId] = _hashTrade(t);
+        emit ProposalWithdrawn(tradeId, msg.sender);
     }
 
     /// @inheritdoc IMarketplace
@@ -282,18 +318,20 @@ contract Marketplace is IMarketplace, EIP712, ReentrancyGuard {
         if (proposer == 0) revert NoProposal(tradeId);
         address acceptor = proposer == PROPOSED_BY_BUYER ? t.seller : t.buyer;
         if (msg.sender != acceptor) revert Unauthorized(tradeId, msg.sender);
+        if (block.timestamp >= t.deadline) revert WindowClosed(tradeId, t.deadline);
 
-        (uint256 sellerPot, uint256 buyerPot) = _held(t);
+        (uint256 fee, uint256 available) = _feeAndRest(t);
         uint256 buyerShare = t.proposedBuyerShare;
         t.state = TradeState.Settled;
         _records[tradeId] = _hashTrade(t);
-        emit Settled(tradeId, buyerShare);
+        emit Settled(tradeId, buyerShare, fee);
 
-        // buyerShare <= sellerPot + buyerPot was checked when it was proposed, and the pots only
-        // shrink through release/returnDeposit, which clear the proposal.
+        _pay(t.token, t.arbitrator, fee);
+        _pay(t.token, t.buyer, buyerShare);
+        // buyerShare <= available was checked when it was proposed. Only release, returnDeposit
+        // and dispute change the pots or the fee, and each clears the proposal.
         unchecked {
-            _pay(t.token, t.buyer, buyerShare);
-            _pay(t.token, t.seller, sellerPot + buyerPot - buyerShare);
+            _pay(t.token, t.seller, available - buyerShare);
         }
     }
 
@@ -304,14 +342,13 @@ contract Marketplace is IMarketplace, EIP712, ReentrancyGuard {
         if (msg.sender != t.arbitrator) revert Unauthorized(tradeId, msg.sender);
         if (block.timestamp >= t.deadline) revert WindowClosed(tradeId, t.deadline);
 
-        (uint256 sellerPot, uint256 buyerPot) = _held(t);
-        uint256 held = sellerPot + buyerPot;
-        // held < 2^161 and fee bps <= 1000, so the product cannot overflow; fee <= held / 10.
-        uint256 fee = held * t.arbitratorFeeBps / 10_000;
-        uint256 available = held - fee;
+        (uint256 fee, uint256 available) = _feeAndRest(t);
         if (buyerShare > available) revert ShareTooLarge(tradeId, buyerShare, available);
 
         t.state = TradeState.Ruled;
+        // The final struct records the split, so a rating can tell what the seller was paid.
+        t.flags &= ~PROPOSAL_MASK;
+        t.proposedBuyerShare = buyerShare;
         _records[tradeId] = _hashTrade(t);
         emit Ruled(tradeId, buyerShare, fee);
 
@@ -363,7 +400,7 @@ contract Marketplace is IMarketplace, EIP712, ReentrancyGuard {
     function consumeRating(bytes32 tradeId, Trade calldata trade, address rater)
         external
         override
-        returns (address subject)
+        returns (address subject, uint256 value)
     {
         if (msg.sender != REPUTATION) revert Unauthorized(tradeId, msg.sender);
         uint256 rec = _records[tradeId];
@@ -382,6 +419,7 @@ contract Marketplace is IMarketplace, EIP712, ReentrancyGuard {
         }
         if (rec & bit != 0) revert AlreadyRated(tradeId, rater);
         _records[tradeId] = rec | bit;
+        value = _sellerProceeds(trade);
     }
 
     // ================================================================ views
@@ -548,9 +586,9 @@ contract Marketplace is IMarketplace, EIP712, ReentrancyGuard {
 
     /// @dev Reverts unless `gasLimit` can really be forwarded to a payout, so that no caller can
     /// starve a payout into failing (and being credited) by sending too little gas. A call gets at
-    /// most 63/64 of the gas left after its own cost (under 12,000 here).
+    /// most 63/64 of the gas left after its own cost, `PAYOUT_CALL_COST` at most.
     function _requirePayoutGas(uint256 gasLimit) private view {
-        if (gasleft() < gasLimit + gasLimit / 63 + 12_000) revert PayoutGasTooLow(gasLimit);
+        if (gasleft() < gasLimit + gasLimit / 63 + PAYOUT_CALL_COST) revert PayoutGasTooLow(gasLimit);
     }
 
     /// @dev Pushes a payout; if the receiver or the token refuses it, credits it instead, so that a
@@ -589,6 +627,38 @@ contract Marketplace is IMarketplace, EIP712, ReentrancyGuard {
     function _held(Trade memory t) private pure returns (uint256 sellerPot, uint256 buyerPot) {
         sellerPot = t.flags & AMOUNT_RELEASED == 0 ? t.amount : 0;
         buyerPot = t.flags & DEPOSIT_RETURNED == 0 ? t.deposit : 0;
+    }
+
+    /// @dev How a split of what the trade holds begins: the arbitrator's fee if the trade was
+    /// disputed (else 0), and the rest, `available`, to share between buyer and seller.
+    function _feeAndRest(Trade memory t) private pure returns (uint256 fee, uint256 available) {
+        (uint256 sellerPot, uint256 buyerPot) = _held(t);
+        available = sellerPot + buyerPot;
+        if (t.flags & WAS_DISPUTED != 0) {
+            // held < 2^161 and fee bps <= 1000: the product cannot overflow, and fee <= held / 10.
+            unchecked {
+                fee = available * t.arbitratorFeeBps / 10_000;
+                available -= fee;
+            }
+        }
+    }
+
+    /// @dev What the seller was paid (or credited) out of a final trade, from its struct alone:
+    /// the price if it was released or the default outcome paid it, plus the seller's part of a
+    /// settled or ruled split. See {IMarketplace-consumeRating}.
+    function _sellerProceeds(Trade calldata trade) private pure returns (uint256 value) {
+        TradeState state = trade.state;
+        if (state == TradeState.Completed) return trade.amount;
+        Trade memory t = trade;
+        if (t.flags & AMOUNT_RELEASED != 0) value = t.amount;
+        if (state == TradeState.Settled || state == TradeState.Ruled) {
+            (, uint256 available) = _feeAndRest(t);
+            // The buyer's share never exceeds `available` (checked when proposed or ruled), and
+            // value + available <= amount + deposit < 2^161.
+            unchecked {
+                value += available - t.proposedBuyerShare;
+            }
+        }
     }
 
     function _validateTerms(ListingTerms calldata terms) private pure {

@@ -28,19 +28,21 @@ contract Reputation is IReputation {
         if (score == 0 || score > 5) revert InvalidScore(score);
         if (reviewCid.length > MAX_CID_LENGTH) revert InvalidReviewCid(reviewCid.length);
 
-        // Reverts unless the trade is final, the caller is its buyer or seller, and has not rated it.
-        address subject = IMarketplace(MARKETPLACE).consumeRating(tradeId, trade, msg.sender);
+        // Reverts unless the trade is final, the caller is its buyer or seller, and has not rated it;
+        // `value` is what the seller was really paid out of the trade (0 for a refund or timeout).
+        (address subject, uint256 value) = IMarketplace(MARKETPLACE).consumeRating(tradeId, trade, msg.sender);
 
         Aggregate memory agg = _aggregates[subject][trade.token];
-        // trade.amount < 2^160 (price and quantity are bounded by the marketplace), so the sum of two
-        // values below 2^184 and 2^160 cannot overflow uint256; saturate at the field's maximum.
-        uint256 volume = uint256(agg.volume) + trade.amount;
+        // value <= amount + deposit < 2^161 (unit amounts and quantities are bounded by the
+        // marketplace), so the sum of two values below 2^184 and 2^161 cannot overflow uint256;
+        // saturate at the field's maximum.
+        uint256 volume = uint256(agg.volume) + value;
         agg.volume = volume > type(uint184).max ? type(uint184).max : uint184(volume);
         agg.count += 1;
         agg.scoreSum += score;
         _aggregates[subject][trade.token] = agg;
 
-        emit Rated(tradeId, msg.sender, subject, score, trade.token, trade.amount, reviewCid);
+        emit Rated(tradeId, msg.sender, subject, score, trade.token, value, reviewCid);
     }
 
     /// @inheritdoc IReputation

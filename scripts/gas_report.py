@@ -866,6 +866,33 @@ def measure(bench: Bench, repetitions: int, console: Console) -> Results:
             ("proposeSettlement", "acceptSettlement"),
         ).add(run)
 
+        listing, _ = bench.list(bench.terms())
+        ref, _ = bench.buy(listing)
+        run = {
+            "proposeSettlement": gas(bench.act("proposeSettlement", bench.seller, ref, ONE // 2)),
+            "withdrawProposal": gas(bench.act("withdrawProposal", bench.seller, ref)),
+        }
+        ref_op(
+            "withdraw_proposal",
+            "proposeSettlement + withdrawProposal",
+            ("proposeSettlement", "withdrawProposal"),
+        ).add(run)
+        bench.act("refund", bench.seller, ref)
+
+        listing, _ = bench.list(bench.terms())
+        ref, _ = bench.buy(listing)
+        run = {
+            "dispute": gas(bench.act("dispute", bench.buyer, ref)),
+            "proposeSettlement": gas(bench.act("proposeSettlement", bench.buyer, ref, ONE // 2)),
+            "acceptSettlement": gas(bench.act("acceptSettlement", bench.seller, ref)),
+        }
+        ref_op(
+            "settle_disputed",
+            "settlement in a dispute: dispute + proposeSettlement + acceptSettlement",
+            ("dispute", "proposeSettlement", "acceptSettlement"),
+            "the arbitrator's fee, then the split: 3 payouts",
+        ).add(run)
+
         ref_op(
             "rule_one_side",
             "dispute path, ruling all to the buyer (2 payouts)",
@@ -950,8 +977,9 @@ def measure(bench: Bench, repetitions: int, console: Console) -> Results:
     )
 
     order = [
-        "update", "close", "cancel", "refund", "finalize", "settle", "rule_one_side", "timeout",
-        "rental", "partial", "erc20_unlimited", "rate_review", "withdraw", "withdraw_net", "deploy",
+        "update", "close", "cancel", "refund", "finalize", "settle", "withdraw_proposal",
+        "settle_disputed", "rule_one_side", "timeout", "rental", "partial", "erc20_unlimited",
+        "rate_review", "withdraw", "withdraw_net", "deploy",
     ]  # fmt: skip
     results.reference = [RefOp(k, ref_ops[k][0], ref_ops[k][1], ref_ops[k][2]) for k in order]
     return results

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
+
 import {ListingTerms, Trade, TradeState} from "../types/MarketplaceTypes.sol";
 
 /// @title p2pchain marketplace escrow
@@ -15,7 +17,12 @@ import {ListingTerms, Trade, TradeState} from "../types/MarketplaceTypes.sol";
 /// - a trade, bit 255 clear: bits 2..254 the trade's hash, bits 0..1 which parties have rated it.
 /// When a purchase takes a listing's last units, the trade takes over the listing's record
 /// (trade id = listing id), which saves a storage slot on the most common purchase.
-interface IMarketplace {
+///
+/// Errors: every error a call can revert with is declared here, so this ABI alone decodes them.
+/// That includes the ERC-6093 errors of {IERC20Errors}: a purchase passes a standard ERC-20's
+/// revert on (no allowance, no balance) unchanged. A non-standard token's own errors pass through
+/// the same way and are not listed.
+interface IMarketplace is IERC20Errors {
     // ---------------------------------------------------------------- events
 
     /// @notice A seller announced a listing on-chain.
@@ -71,17 +78,25 @@ interface IMarketplace {
     /// `Completed`.
     event Finalized(bytes32 indexed tradeId);
 
-    /// @notice A party disputed; state `Disputed` with `deadline = rulingDeadline`.
+    /// @notice A party disputed; state `Disputed` with `deadline = rulingDeadline`, flag bit 4 set,
+    /// and any standing proposal cleared (proposal bits and `proposedBuyerShare` zeroed).
     event Disputed(bytes32 indexed tradeId, address indexed by, uint40 rulingDeadline);
 
-    /// @notice A party proposed a split of the held funds; it replaces any earlier proposal.
+    /// @notice A party proposed a split of the held funds; it replaces any earlier proposal. Flag
+    /// bits 2-3 name the proposer; `proposedBuyerShare = buyerShare`.
     event SettlementProposed(bytes32 indexed tradeId, address indexed by, uint256 buyerShare);
 
-    /// @notice The other party accepted the standing proposal; state `Settled`.
-    event Settled(bytes32 indexed tradeId, uint256 buyerShare);
+    /// @notice The proposer withdrew its standing proposal: proposal bits and `proposedBuyerShare`
+    /// zeroed.
+    event ProposalWithdrawn(bytes32 indexed tradeId, address indexed by);
 
-    /// @notice The arbitrator ruled; state `Ruled`. The seller got the held funds minus `fee` and
-    /// `buyerShare`.
+    /// @notice The other party accepted the standing proposal; state `Settled`. The arbitrator got
+    /// `fee` (nonzero only if the trade was disputed), the buyer `buyerShare`, the seller the rest
+    /// of the held funds.
+    event Settled(bytes32 indexed tradeId, uint256 buyerShare, uint256 fee);
+
+    /// @notice The arbitrator ruled; state `Ruled`, proposal bits cleared,
+    /// `proposedBuyerShare = buyerShare`. The seller got the held funds minus `fee` and `buyerShare`.
     event Ruled(bytes32 indexed tradeId, uint256 buyerShare, uint256 fee);
 
     /// @notice The ruling window ended without a ruling; everything held went to the buyer; state
@@ -154,7 +169,7 @@ interface IMarketplace {
     error NothingToRelease(bytes32 tradeId);
     /// @notice A split gives the buyer more than there is to split.
     error ShareTooLarge(bytes32 tradeId, uint256 buyerShare, uint256 available);
-    /// @notice There is no standing proposal from the other party.
+    /// @notice There is no standing settlement proposal (to accept or to withdraw).
     error NoProposal(bytes32 tradeId);
     /// @notice The caller has no credit in this token.
     error NothingToWithdraw(address token, address account);
@@ -241,11 +256,26 @@ interface IMarketplace {
     /// who released (buyer) or returned the deposit (seller) has waived this right.
     function dispute(bytes32 tradeId, Trade calldata trade) external;
 
-    /// @notice Buyer or seller: propose that the buyer gets `buyerShare` of the held funds and the
-    /// seller the rest. Replaces any standing proposal. Works during a dispute.
+    /// @notice Buyer or seller, before the trade's deadline: propose that the buyer gets `buyerShare`
+    /// of the held funds and the seller the rest. Replaces any standing proposal.
+    /// @dev A proposal lives only in the window it was made in. It lapses when `trade.deadline`
+    /// passes (the end of the review window while `Paid`, of the ruling window while `Disputed`):
+    /// from then on the default outcome ({finalize}, {claimRulingTimeout}) is open to anyone, and a
+    /// stale offer must not be accepted ahead of it. A dispute, a release or a returned deposit
+    /// clears it, and its proposer can {withdrawProposal} it at any time.
+    /// In a dispute the arbitrator's fee comes first: `buyerShare` is at most the held funds minus
+    /// the fee, and accepting pays the fee, exactly as a ruling would. The fee is the price of the
+    /// dispute, owed whether the dispute ends by a ruling or by an agreement (only the arbitrator's
+    /// silence, {claimRulingTimeout}, pays none), so the arbitrator gains nothing by ruling ahead of
+    /// an acceptance. A standing proposal does not stop the arbitrator from ruling.
     function proposeSettlement(bytes32 tradeId, Trade calldata trade, uint256 buyerShare) external;
 
-    /// @notice The party who did not make the standing proposal: accept it and pay it out.
+    /// @notice The proposer: withdraw the standing settlement proposal, so it can no longer be
+    /// accepted.
+    function withdrawProposal(bytes32 tradeId, Trade calldata trade) external;
+
+    /// @notice The party who did not make the standing proposal, before the trade's deadline: accept
+    /// it and pay it out (the arbitrator's fee first if the trade was disputed).
     function acceptSettlement(bytes32 tradeId, Trade calldata trade) external;
 
     /// @notice Arbitrator, before the ruling window ends: give `buyerShare` of the held funds after
@@ -265,7 +295,14 @@ interface IMarketplace {
     /// is final, that `rater` is its buyer or seller and has not rated it yet, and records that
     /// they have.
     /// @return subject The counterparty being rated.
-    function consumeRating(bytes32 tradeId, Trade calldata trade, address rater) external returns (address subject);
+    /// @return value What the seller was paid out of the trade (paid or credited), read from the
+    /// final struct: `Completed` the price; `Settled` and `Ruled` the price if released earlier,
+    /// plus the seller's part of the split (held funds minus the arbitrator's fee minus
+    /// `proposedBuyerShare`, so it can include part of a deposit); `Refunded` and `RulingTimedOut`
+    /// only a price released before (so 0 for a plain refund or timeout).
+    function consumeRating(bytes32 tradeId, Trade calldata trade, address rater)
+        external
+        returns (address subject, uint256 value);
 
     // ---------------------------------------------------------------- views
 

@@ -44,7 +44,8 @@ enum TradeState {
     Completed,
     /// The seller refunded everything still held to the buyer.
     Refunded,
-    /// The parties agreed a split of the held funds.
+    /// The parties agreed a split of the held funds (after the arbitrator's fee, if the trade was
+    /// disputed).
     Settled,
     /// The arbitrator ruled a split and took its fee.
     Ruled,
@@ -53,7 +54,12 @@ enum TradeState {
 }
 
 /// @notice Everything later calls need to know about a trade. Only its hash is stored; callers pass
-/// the struct back, rebuilt from the events (`Purchased` carries the initial value).
+/// the struct back, rebuilt off-chain from the events. `Purchased` carries only the buyer, the
+/// quantity and the ids: the initial struct follows from them, the listing's terms in force at the
+/// purchase (its latest `Listed`, `ListingUpdated` or `SignedListingUsed`) and the purchase block's
+/// timestamp (see {IMarketplace-Purchased}). Each later transition event gives the next value.
+/// A final trade's struct also says what each party was paid, which is how a rating learns its
+/// value (see {IMarketplace-consumeRating}).
 struct Trade {
     address buyer;
     address seller;
@@ -68,8 +74,11 @@ struct Trade {
     uint40 deadline;
     TradeState state;
     /// Bit 0: the buyer released `amount` to the seller. Bit 1: the seller returned `deposit`.
-    /// Bits 2-3: who made the standing settlement proposal (0 none, 1 buyer, 2 seller).
+    /// Bits 2-3: who made the standing settlement proposal (0 none, 1 buyer, 2 seller); once
+    /// `Settled`, who made the accepted one. Bit 4: the trade was disputed, so a split of what it
+    /// holds pays the arbitrator's fee first.
     uint8 flags;
-    /// The buyer's share of the held funds under the standing settlement proposal.
+    /// The buyer's share of the held funds under the standing settlement proposal (0 if none).
+    /// Once `Settled`: the accepted proposal's share; once `Ruled`: the ruling's share.
     uint256 proposedBuyerShare;
 }

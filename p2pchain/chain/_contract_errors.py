@@ -85,6 +85,7 @@ _ACTS_ON: Mapping[str, str] = {
     "finalize": "finalize",
     "dispute": "dispute",
     "proposeSettlement": "propose a settlement of",
+    "withdrawProposal": "withdraw the settlement proposal on",
     "acceptSettlement": "accept the settlement of",
     "rule": "rule on",
     "claimRulingTimeout": "claim the ruling timeout of",
@@ -99,6 +100,7 @@ _GERUNDS: Mapping[str, str] = {
     "finalize": "finalizing",
     "dispute": "a dispute",
     "proposeSettlement": "a settlement proposal",
+    "withdrawProposal": "withdrawing a settlement proposal",
     "acceptSettlement": "accepting a settlement",
     "rule": "a ruling",
     "claimRulingTimeout": "claiming the ruling timeout",
@@ -385,6 +387,7 @@ class Unauthorized(CustomError):
             " buyer by releasing the price, the seller by returning the deposit)"
         ),
         "proposeSettlement": "only the buyer or the seller can propose a settlement",
+        "withdrawProposal": "only the party who made the proposal can withdraw it",
         "acceptSettlement": "only the party who did not make the proposal can accept it",
         "rule": "only the trade's arbitrator can rule",
         "rate": "only the buyer or the seller can rate a trade",
@@ -412,10 +415,16 @@ class WindowClosed(CustomError):
     deadline: int
 
     def describe(self) -> str:
+        when = format_time(self.deadline)
+        if self.action in ("proposeSettlement", "acceptSettlement"):
+            return (
+                f"settlement proposals lapsed at {when}, when the trade's window closed; the"
+                " default outcome now applies (finalize, or claim the ruling timeout)"
+            )
         what = {"dispute": "the dispute window", "rule": "the ruling window"}.get(
             self.action or "", "the window for this call"
         )
-        return f"{what} closed at {format_time(self.deadline)}"
+        return f"{what} closed at {when}"
 
 
 class WindowOpen(CustomError):
@@ -464,12 +473,13 @@ class ShareTooLarge(CustomError):
 
 
 class NoProposal(CustomError):
-    """There is no standing proposal from the other party."""
+    """There is no standing settlement proposal (to accept or to withdraw)."""
 
     trade_id: bytes
 
     def describe(self) -> str:
-        return f"there is no settlement proposal to accept on trade {short_id(self.trade_id)}"
+        verb = "withdraw" if self.action == "withdrawProposal" else "accept"
+        return f"there is no settlement proposal to {verb} on trade {short_id(self.trade_id)}"
 
 
 class NothingToWithdraw(CustomError):

@@ -26,6 +26,8 @@ DEPOSIT_RETURNED = 2
 PROPOSED_BY_BUYER = 4
 PROPOSED_BY_SELLER = 8
 PROPOSAL_MASK = PROPOSED_BY_BUYER | PROPOSED_BY_SELLER
+#: The trade was disputed: a split of what it holds pays the arbitrator's fee first.
+WAS_DISPUTED = 16
 
 #: Bits of a stored trade record that hold the trade hash (bit 255 and the rating bits cleared).
 TRADE_HASH_MASK = ((1 << 255) - 1) & ~3
@@ -307,6 +309,7 @@ TRADE_TRANSITIONS = (
     "Finalized",
     "Disputed",
     "SettlementProposed",
+    "ProposalWithdrawn",
     "Settled",
     "Ruled",
     "RulingTimedOut",
@@ -349,7 +352,14 @@ def apply_event(trade: Trade, event: str, args: Mapping[str, Any], timestamp: in
     if event == "Finalized":
         return replace(trade, state=TradeState.COMPLETED)
     if event == "Disputed":
-        return replace(trade, state=TradeState.DISPUTED, deadline=int(args["rulingDeadline"]))
+        # A dispute clears any standing proposal: proposals live only in their own window.
+        return replace(
+            trade,
+            state=TradeState.DISPUTED,
+            deadline=int(args["rulingDeadline"]),
+            flags=(trade.flags & ~PROPOSAL_MASK) | WAS_DISPUTED,
+            proposed_buyer_share=0,
+        )
     if event == "SettlementProposed":
         by = checksum_address(args["by"])
         bit = PROPOSED_BY_BUYER if by == trade.buyer else PROPOSED_BY_SELLER
@@ -358,10 +368,18 @@ def apply_event(trade: Trade, event: str, args: Mapping[str, Any], timestamp: in
             flags=(trade.flags & ~PROPOSAL_MASK) | bit,
             proposed_buyer_share=int(args["buyerShare"]),
         )
+    if event == "ProposalWithdrawn":
+        return replace(trade, flags=trade.flags & ~PROPOSAL_MASK, proposed_buyer_share=0)
     if event == "Settled":
         return replace(trade, state=TradeState.SETTLED)
     if event == "Ruled":
-        return replace(trade, state=TradeState.RULED)
+        # The final struct records the ruling's split (what the rating value is computed from).
+        return replace(
+            trade,
+            state=TradeState.RULED,
+            flags=trade.flags & ~PROPOSAL_MASK,
+            proposed_buyer_share=int(args["buyerShare"]),
+        )
     if event == "RulingTimedOut":
         return replace(trade, state=TradeState.RULING_TIMED_OUT)
     return trade

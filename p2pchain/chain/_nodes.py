@@ -398,17 +398,19 @@ def _node_tool(tool: str, node_modules: Path | None) -> Path:
     return found
 
 
-def anvil_argv(binary: Path, port: int) -> list[str]:
+def anvil_argv(binary: Path, port: int, hardfork: str = DEV_HARDFORK) -> list[str]:
     """The command line of a dev Anvil on 127.0.0.1:``port`` (Shanghai, funded dev accounts).
 
     ``--max-persisted-states 0`` keeps old block states in memory only: by default Anvil also
     writes them under ``~/.foundry/anvil/tmp``, gigabytes per long run, never removed after a kill.
+    ``hardfork`` overrides the rules (e.g. ``prague`` to test EIP-7702 accounts against the same
+    Shanghai bytecode).
     """
     return [
         str(binary),
         "--host", "127.0.0.1",
         "--port", str(port),
-        "--hardfork", DEV_HARDFORK,
+        "--hardfork", hardfork,
         "--chain-id", str(ANVIL_CHAIN_ID),
         "--mnemonic", DEV_MNEMONIC,
         "--accounts", str(DEV_ACCOUNT_COUNT),
@@ -428,6 +430,7 @@ class AnvilChain(RpcChain):
         node_modules: Where to find ``.bin/anvil``; see :func:`p2pchain._paths.find_node_tool`.
         timeout: Seconds to wait for the RPC to answer.
         extra_args: More command-line options for anvil.
+        hardfork: The rules to run (default :data:`DEV_HARDFORK`).
     """
 
     def __init__(
@@ -435,11 +438,12 @@ class AnvilChain(RpcChain):
         node_modules: Path | None = None,
         timeout: float = 30.0,
         extra_args: Sequence[str] = (),
+        hardfork: str = DEV_HARDFORK,
     ) -> None:
         binary = _node_tool("anvil", node_modules if node_modules else find_node_modules())
 
         def argv(port: int) -> list[str]:
-            return [*anvil_argv(binary, port), *extra_args]
+            return [*anvil_argv(binary, port, hardfork), *extra_args]
 
         self._node, url = _start_node("anvil", argv, timeout)
         super().__init__(url, name="anvil")

@@ -50,8 +50,12 @@ app.add_typer(api_app, name="api")
 app.add_typer(__import__("p2pchain.cli._index", fromlist=["index_app"]).index_app, name="index")
 app.command("demo")(demo)
 app.add_typer(message_app, name="message")
-command(app, "inbox", shared=("network", "account", "passphrase_file", "ipfs", "json_output"))(inbox)
-command(app, "watch", shared=("network", "account", "passphrase_file", "ipfs", "json_output"))(watch)
+command(app, "inbox", shared=("network", "account", "passphrase_file", "ipfs", "json_output"))(
+    inbox
+)
+command(app, "watch", shared=("network", "account", "passphrase_file", "ipfs", "json_output"))(
+    watch
+)
 
 
 def main() -> None:

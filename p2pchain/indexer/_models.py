@@ -241,8 +241,9 @@ class IndexedTrade(_Frozen):
         state: ``paid``, ``disputed``, ``completed``, ``refunded``, ``settled``, ``ruled`` or
             ``ruling_timed_out``.
         flags: The contract's flag bits (1 released, 2 deposit returned, 4/8 proposal by
-            buyer/seller).
-        proposed_buyer_share: The standing settlement proposal's buyer share.
+            buyer/seller, 16 disputed).
+        proposed_buyer_share: The standing settlement proposal's buyer share; once settled or
+            ruled, the buyer's share of that final split.
         buyer_rated: Whether the buyer rated the seller.
         seller_rated: Whether the seller rated the buyer.
         block_number: Block of the purchase.

@@ -148,9 +148,7 @@ class IndexReader:
             where.append("l.seller = :seller")
             params["seller"] = q.seller
         if q.category is not None:
-            where.append(
-                "(l.category = :category OR l.category LIKE :category_prefix ESCAPE '!')"
-            )
+            where.append("(l.category = :category OR l.category LIKE :category_prefix ESCAPE '!')")
             params["category"] = q.category
             escaped = q.category.replace("!", "!!").replace("%", "!%").replace("_", "!_")
             params["category_prefix"] = escaped + "/%"

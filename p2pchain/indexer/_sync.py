@@ -26,7 +26,7 @@ from web3.types import LogReceipt
 from p2pchain._errors import P2PChainError
 from p2pchain.chain._deploy import MARKETPLACE, REPUTATION, Deployment
 from p2pchain.chain._events import DecodedEvent
-from p2pchain.chain._model import TRADE_TRANSITIONS, TradeState, checksum_address
+from p2pchain.chain._model import TRADE_TRANSITIONS, checksum_address
 from p2pchain.compiler._artifacts import load_artifact
 from p2pchain.indexer._apply import Batch, refresh_fulltext
 from p2pchain.indexer._content import MAX_ATTEMPTS, fetch_document, resolve
@@ -48,8 +48,6 @@ _HEADER_BATCH = 200
 RECHECKED_BLOCKS = 16
 _CHUNK = 500
 _BINDING = ("chain_id", "marketplace", "reputation", "deployment_block")
-#: Final states in which the seller was paid nothing (the whole price went back to the buyer).
-_UNPAID_STATES = (int(TradeState.REFUNDED), int(TradeState.RULING_TIMED_OUT))
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> list[Sequence[Any]]:
@@ -486,7 +484,7 @@ class Indexer(IndexReader):
         db = self.db
         transitions = ", ".join(f"'{name}'" for name in TRADE_TRANSITIONS)
         rows = db.all(
-            "SELECT r.rater, r.subject, r.score, r.token, r.value, t.buyer, t.state,"
+            "SELECT r.rater, r.subject, r.score, r.token, r.value, t.buyer,"
             " t.block_number, (SELECT MAX(e.block) FROM events e WHERE e.trade_id = r.trade_id"
             f" AND e.name IN ({transitions})) FROM ratings r"
             " LEFT JOIN trades t ON t.trade_id = r.trade_id"
@@ -497,13 +495,11 @@ class Indexer(IndexReader):
                 subject,
                 int(score),
                 token,
-                # what the seller was paid: nothing for a refund or a ruling timeout, whatever
-                # the rating's event says (contracts before the paid-value rule gave the price)
-                0 if state in _UNPAID_STATES else int(value),
+                int(value),  # what the seller was paid (the contract computes it)
                 buyer == rater,
                 same_block=opened is not None and closed is not None and opened == closed,
             )
-            for rater, subject, score, token, value, buyer, state, opened, closed in rows
+            for rater, subject, score, token, value, buyer, opened, closed in rows
         )
         with db.transaction():
             db.execute("DELETE FROM trust")

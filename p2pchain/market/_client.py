@@ -774,6 +774,16 @@ class MarketplaceClient(MarketReader):
         """Buyer or seller: propose that the buyer gets ``buyer_share`` of the held funds."""
         return self.prepare_propose_settlement(trade, buyer_share).send()
 
+    def prepare_withdraw_proposal(
+        self, trade: TradeView | bytes | str, *, sender: str | None = None
+    ) -> PreparedCall[TradeView]:
+        """Prepare withdrawing one's own standing proposal; see :meth:`withdraw_proposal`."""
+        return self._trade_call("withdrawProposal", trade, sender)
+
+    def withdraw_proposal(self, trade: TradeView | bytes | str) -> TradeView:
+        """The proposer: withdraw the standing settlement proposal so it can't be accepted."""
+        return self.prepare_withdraw_proposal(trade).send()
+
     def prepare_accept_settlement(
         self, trade: TradeView | bytes | str, *, sender: str | None = None
     ) -> PreparedCall[TradeView]:

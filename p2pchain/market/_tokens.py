@@ -131,7 +131,9 @@ class TokenCatalog:
             )
             (decimals,) = decode(["uint8"], sender.call({"to": address, "data": _DECIMALS}))
         except Exception:  # noqa: BLE001 - any failure means "unknown token", shown by address
-            return TokenInfo(address=address, symbol=short_address(address), decimals=0, known=False)
+            return TokenInfo(
+                address=address, symbol=short_address(address), decimals=0, known=False
+            )
         if int(decimals) > MAX_DECIMALS:
             return TokenInfo(address=address, symbol=symbol, decimals=0, known=False)
         return TokenInfo(address=address, symbol=symbol, decimals=int(decimals))

@@ -461,11 +461,14 @@ class TradeView:
             if t.deposit and not returned:
                 steps.append(NextStep("return_deposit", seller))
             steps.append(NextStep("refund", seller))
-            steps.append(NextStep("propose_settlement", buyer))
-            steps.append(NextStep("propose_settlement", seller))
+            # Proposals live until the trade's deadline; then the default outcome is open to anyone.
+            steps.append(NextStep("propose_settlement", buyer, until=t.deadline))
+            steps.append(NextStep("propose_settlement", seller, until=t.deadline))
             proposer = t.proposer
             if proposer is not None:
-                steps.append(NextStep("accept_settlement", seller if proposer == buyer else buyer))
+                acceptor = seller if proposer == buyer else buyer
+                steps.append(NextStep("accept_settlement", acceptor, until=t.deadline))
+                steps.append(NextStep("withdraw_proposal", _cs(proposer)))
         if t.state == TradeState.PAID:
             if t.arbitrator != _ZERO:
                 if not t.flags & AMOUNT_RELEASED:

@@ -72,6 +72,7 @@ class Reverted(Exception):
 
 
 def _error_table(*abis: list[dict[str, Any]]) -> dict[bytes, tuple[str, list[str]]]:
+    """``selector -> (name, argument types)`` of every error the ABIs declare, and nothing else."""
     table: dict[bytes, tuple[str, list[str]]] = {}
     for abi in abis:
         for item in abi:
@@ -79,12 +80,6 @@ def _error_table(*abis: list[dict[str, Any]]) -> dict[bytes, tuple[str, list[str
                 types = [i["type"] for i in item["inputs"]]
                 sig = f"{item['name']}({','.join(types)})"
                 table[keccak(text=sig)[:4]] = (item["name"], types)
-    # OpenZeppelin errors that can surface from library code
-    for sig, name, types in [
-        ("ReentrancyGuardReentrantCall()", "ReentrancyGuardReentrantCall", []),
-        ("SafeERC20FailedOperation(address)", "SafeERC20FailedOperation", ["address"]),
-    ]:
-        table[keccak(text=sig)[:4]] = (name, types)
     return table
 
 
@@ -114,7 +109,16 @@ class TradeRef:
 
 
 class Market:
-    """Drives one Marketplace deployment on one chain."""
+    """Drives one Marketplace deployment on one chain.
+
+    Reverts are decoded the way a dApp would: a revert of a call to the Marketplace or the
+    Reputation contract is decoded from that contract's shipped ABI alone (``p2pchain/artifacts``),
+    so every ``reverts(...)`` in the suite also checks that the shipped ABI declares the error.
+    The only exception are errors of the test-only contracts (tokens and receivers with their own
+    errors, taught with :meth:`learn_errors`) that a call passes on unchanged: no ABI can list every
+    token's errors. Those are decoded too and recorded in :attr:`passed_through`. A revert found
+    in neither decodes as ``NotInShippedAbi``.
+    """
 
     def __init__(self, chain: DevChain, *, ruling_window: int = 3 * DAY) -> None:
         self.chain = chain
@@ -134,7 +138,23 @@ class Market:
         self.reputation: Contract = self.w3.eth.contract(
             address=self.deployment.reputation, abi=list(rp.abi)
         )
+        #: What a dApp holding only the shipped artifact can decode, per contract address.
+        self._shipped_errors = {
+            self.deployment.marketplace: _error_table(list(mk.abi)),
+            self.deployment.reputation: _error_table(list(rp.abi)),
+        }
+        #: Errors of test-only contracts the tests deployed.
+        self._test_errors: dict[bytes, tuple[str, list[str]]] = {}
+        #: Everything: for calls to other contracts (tokens, contract wallets...).
         self._errors = _error_table(list(mk.abi), list(rp.abi))
+        #: ``(contract called, error name)`` of test-only errors a shipped contract passed on.
+        self.passed_through: list[tuple[str, str]] = []
+
+    def learn_errors(self, abi: list[dict[str, Any]]) -> None:
+        """Decode the errors of a test-only contract's ABI too (see the class docstring)."""
+        table = _error_table(abi)
+        self._test_errors.update(table)
+        self._errors.update(table)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -142,12 +162,23 @@ class Market:
     def address(self) -> str:
         return self.deployment.marketplace
 
-    def decode_revert(self, data: str | bytes) -> Reverted:
+    def decode_revert(self, data: str | bytes, to: str | None = None) -> Reverted:
+        """Decode revert data of a call to ``to`` (see the class docstring for which ABI)."""
         raw = bytes.fromhex(data[2:]) if isinstance(data, str) else bytes(data)
         selector, body = raw[:4], raw[4:]
-        if selector not in self._errors:
-            return Reverted("Unknown", (raw.hex(),))
-        name, types = self._errors[selector]
+        shipped = self._shipped_errors.get(to) if to is not None else None
+        if shipped is not None:
+            found = shipped.get(selector)
+            if found is None and selector in self._test_errors:
+                found = self._test_errors[selector]
+                self.passed_through.append((str(to), found[0]))
+            if found is None:
+                return Reverted("NotInShippedAbi", (to, raw.hex()))
+        else:
+            found = self._errors.get(selector)
+            if found is None:
+                return Reverted("Unknown", (raw.hex(),))
+        name, types = found
         return Reverted(name, tuple(decode(types, body)))
 
     def send(self, account: LocalAccount, fn: Any, value: int = 0) -> TxReceipt:
@@ -158,15 +189,16 @@ class Market:
         (which cannot estimate gas on the pending block) the gas limit is fixed instead.
         """
         tx: dict[str, Any] = {"from": account.address, "value": value}
+        to = str(fn.address)
         try:
             fn.call(tx, block_identifier="pending")  # decode custom errors before spending gas
         except TransactionFailed as exc:  # the embedded chain's revert, raw data in its text
             data = _raw_revert_data(exc)
             if data is None:
                 raise
-            raise (self.decode_revert(data) if data else Reverted("Revert", ())) from None
+            raise (self.decode_revert(data, to) if data else Reverted("Revert", ())) from None
         except ContractCustomError as exc:
-            raise self.decode_revert(exc.data) from None
+            raise self.decode_revert(exc.data, to) from None
         except ContractPanicError as exc:
             raise Reverted("Panic", (str(exc),)) from None
         except ContractLogicError as exc:

@@ -70,7 +70,7 @@ from ._helpers import (
     market_fixture,  # noqa: F401 - the decoding `market` fixture
     reverts,
 )
-from .market import ETH, Listing, Reverted, TradeRef, _error_table
+from .market import ETH, Listing, Reverted, TradeRef
 
 #: Gas a settlement transaction may use when the other side is hostile (an honest one uses
 #: well under 100k; a hostile ETH receiver adds at most PAYOUT_GAS).
@@ -99,7 +99,7 @@ class Actor:
 def deploy_fixture(m: Market, name: str, deployer: LocalAccount | None = None) -> Contract:
     """Deploy a test-only contract and teach the market driver its custom errors."""
     artifact = load_artifact(name, test=True)
-    m._errors.update(_error_table(list(artifact.abi)))
+    m.learn_errors(list(artifact.abi))
     factory = m.w3.eth.contract(abi=list(artifact.abi), bytecode=artifact.bytecode)
     data = factory.constructor().data_in_transaction
     receipt = send_transaction(m.w3, deployer or m.deployer, cast(TxParams, {"data": data}))

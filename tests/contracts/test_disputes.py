@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from web3 import Web3
 
-from p2pchain.chain._model import ZERO_ADDRESS, TradeState
+from p2pchain.chain._model import WAS_DISPUTED, ZERO_ADDRESS, TradeState
 from p2pchain.compiler._artifacts import load_artifact
 
 from ._helpers import (
@@ -18,6 +18,7 @@ from ._helpers import (
     market_fixture,  # noqa: F401 - the decoding `market` fixture
     open_trade_ref,
     reverts,
+    rewind,
     simulate,
 )
 from .market import DAY, ONE
@@ -91,6 +92,7 @@ def test_rule_pays_fee_and_exact_split(
     (args,) = events_named(market, receipt, "Ruled")
     assert (args["buyerShare"], args["fee"]) == (share, fee)
     assert ref.trade.state is TradeState.RULED
+    assert ref.trade.proposed_buyer_share == share  # the final struct records the split
     assert escrow_balance(market) == 0
 
 
@@ -152,16 +154,40 @@ def test_claim_ruling_timeout_before_deadline_reverts_window_open(market: Market
 # ---------------------------------------------------------------------------------- settling
 
 
-def test_proposal_made_before_dispute_can_be_accepted_during_it(market: Market) -> None:
+def test_dispute_clears_a_proposal_made_before_it(market: Market) -> None:
     ref = open_trade_ref(market)
     market.act("proposeSettlement", market.seller, ref, ONE // 2)
     market.act("dispute", market.buyer, ref)
-    assert ref.trade.proposed_buyer_share == ONE // 2
-    seller_before = market.balance(market.seller.address)
+    assert (ref.trade.proposer, ref.trade.proposed_buyer_share) == (None, 0)
+    assert ref.trade.flags == WAS_DISPUTED
+    with reverts("NoProposal", ref.id):
+        market.act("acceptSettlement", market.buyer, ref)
+    # a proposal made in the dispute's own window can be accepted
+    market.act("proposeSettlement", market.seller, ref, ONE // 2)
     market.act("acceptSettlement", market.buyer, ref)
-    assert market.balance(market.seller.address) == seller_before + ONE // 2
     assert ref.trade.state is TradeState.SETTLED
     assert escrow_balance(market) == 0
+
+
+def test_arbitrator_gains_nothing_by_ruling_ahead_of_an_acceptance(market: Market) -> None:
+    """The fee is the dispute's price: the same whether it ends by this proposal or a ruling."""
+    ref = open_trade_ref(market, price=ONE, deposit=ONE // 2, arbitrator_fee_bps=1_000)
+    market.act("dispute", market.buyer, ref)
+    fee = (ONE + ONE // 2) // 10
+    market.act("proposeSettlement", market.seller, ref, ONE // 2)
+    earned = {}
+    for how in ("accepted", "ruled_ahead"):
+        with rewind(market, ref):
+            before = market.balance(market.arbitrator.address)
+            if how == "accepted":
+                receipt = market.act("acceptSettlement", market.buyer, ref)
+                gas = 0
+            else:  # a standing proposal does not stop the ruling
+                receipt = market.act("rule", market.arbitrator, ref, ONE // 2)
+                gas = gas_cost(receipt)
+            earned[how] = market.balance(market.arbitrator.address) - before + gas
+            assert ref.trade.state.is_final
+    assert earned == {"accepted": fee, "ruled_ahead": fee}
 
 
 def test_buyer_release_during_dispute_completes_sale(market: Market) -> None:

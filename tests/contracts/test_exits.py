@@ -95,8 +95,9 @@ def _disputed_after_return(market: Market) -> TradeRef:
 
 
 def _disputed_with_proposal(market: Market) -> TradeRef:
-    ref = _seller_proposal(market)
+    ref = _rental(market)
     market.act("dispute", market.buyer, ref)
+    market.act("proposeSettlement", market.seller, ref, ONE)
     return ref
 
 
@@ -139,11 +140,20 @@ EXITS: dict[str, tuple[Callable[[Market], TradeRef], list[list[Step]], list[list
     "paid_seller_proposal": (
         _seller_proposal,
         [[("buyer", "acceptSettlement")], FINALIZE, [("buyer", "dispute"), *TIMEOUT]],
-        [[("seller", "refund")], FINALIZE, [("seller", "proposeSettlement", 0), *FINALIZE]],
+        [
+            [("seller", "refund")],
+            FINALIZE,
+            [("seller", "proposeSettlement", 0), *FINALIZE],
+            [("seller", "withdrawProposal"), *FINALIZE],
+        ],
     ),
     "paid_buyer_proposal": (
         _buyer_proposal,
-        [FINALIZE, [("buyer", "release"), ("buyer", "proposeSettlement", 0), *FINALIZE]],
+        [
+            FINALIZE,
+            [("buyer", "release"), ("buyer", "proposeSettlement", 0), *FINALIZE],
+            [("buyer", "withdrawProposal"), *FINALIZE],
+        ],
         [[("seller", "acceptSettlement")], [("seller", "refund")], FINALIZE],
     ),
     "disputed_sale": (
@@ -169,7 +179,7 @@ EXITS: dict[str, tuple[Callable[[Market], TradeRef], list[list[Step]], list[list
     "disputed_with_proposal": (
         _disputed_with_proposal,
         [[("buyer", "acceptSettlement")], TIMEOUT],
-        [[("seller", "refund")], TIMEOUT],
+        [[("seller", "refund")], TIMEOUT, [("seller", "withdrawProposal"), *TIMEOUT]],
     ),
     "disputed_fee_free": (
         _disputed_without_fee_arbitrator,

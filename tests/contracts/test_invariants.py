@@ -60,6 +60,7 @@ from p2pchain.chain._model import (
     PROPOSAL_MASK,
     PROPOSED_BY_BUYER,
     PROPOSED_BY_SELLER,
+    WAS_DISPUTED,
     ZERO_ADDRESS,
     ListingTerms,
     Trade,
@@ -436,6 +437,8 @@ class MTrade:
     listing: MListing
     history: list[Trade] = field(default_factory=list)
     paid_out: int = 0
+    #: What the seller received (pushed or credited), measured on chain: a rating's value.
+    seller_paid: int = 0
     rated: int = 0
 
     def __repr__(self) -> str:
@@ -445,6 +448,23 @@ class MTrade:
 def _held(t: Trade) -> int:
     seller_pot, buyer_pot = t.held
     return seller_pot + buyer_pot
+
+
+def _fee_and_rest(t: Trade) -> tuple[int, int]:
+    """The arbitrator's fee (if the trade was disputed) and the rest of what the trade holds."""
+    held = _held(t)
+    fee = held * t.arbitrator_fee_bps // 10_000 if t.flags & WAS_DISPUTED else 0
+    return fee, held - fee
+
+
+def _seller_proceeds(t: Trade) -> int:
+    """What a final trade's struct says the seller was paid (the contract's rating value)."""
+    if t.state == TradeState.COMPLETED:
+        return t.amount
+    value = t.amount if t.flags & AMOUNT_RELEASED else 0
+    if t.state in (TradeState.SETTLED, TradeState.RULED):
+        value += _fee_and_rest(t)[1] - t.proposed_buyer_share
+    return value
 
 
 def _terms_error(terms: ListingTerms) -> Err:
@@ -1189,7 +1209,14 @@ class MarketMachine(RuleBasedStateMachine):
         not_in_state: Err = ("TradeNotInState", (tid, int(state)))
         unauthorized: Err = ("Unauthorized", (tid, caller))
 
-        needs_open = ("release", "returnDeposit", "refund", "proposeSettlement", "acceptSettlement")
+        needs_open = (
+            "release",
+            "returnDeposit",
+            "refund",
+            "proposeSettlement",
+            "withdrawProposal",
+            "acceptSettlement",
+        )
         if action in needs_open and not is_open:
             return not_in_state, None, []
 
@@ -1247,7 +1274,13 @@ class MarketMachine(RuleBasedStateMachine):
                     return unauthorized, None, []
             else:
                 return unauthorized, None, []
-            new = replace(t, state=TradeState.DISPUTED, deadline=self.now + RULING_WINDOW)
+            new = replace(
+                t,
+                state=TradeState.DISPUTED,
+                deadline=self.now + RULING_WINDOW,
+                flags=(t.flags & ~PROPOSAL_MASK) | WAS_DISPUTED,
+                proposed_buyer_share=0,
+            )
             return None, new, []
         if action == "proposeSettlement":
             if caller == t.buyer:
@@ -1256,9 +1289,20 @@ class MarketMachine(RuleBasedStateMachine):
                 bit = PROPOSED_BY_SELLER
             else:
                 return unauthorized, None, []
-            if share > held:
-                return ("ShareTooLarge", (tid, share, held)), None, []
+            if self.now >= t.deadline:
+                return ("WindowClosed", (tid, t.deadline)), None, []
+            _, available = _fee_and_rest(t)
+            if share > available:
+                return ("ShareTooLarge", (tid, share, available)), None, []
             new = replace(t, flags=(t.flags & ~PROPOSAL_MASK) | bit, proposed_buyer_share=share)
+            return None, new, []
+        if action == "withdrawProposal":
+            proposer = t.flags & PROPOSAL_MASK
+            if proposer == 0:
+                return ("NoProposal", (tid,)), None, []
+            if caller != (t.buyer if proposer == PROPOSED_BY_BUYER else t.seller):
+                return unauthorized, None, []
+            new = replace(t, flags=t.flags & ~PROPOSAL_MASK, proposed_buyer_share=0)
             return None, new, []
         if action == "acceptSettlement":
             proposer = t.flags & PROPOSAL_MASK
@@ -1267,10 +1311,18 @@ class MarketMachine(RuleBasedStateMachine):
             acceptor = t.seller if proposer == PROPOSED_BY_BUYER else t.buyer
             if caller != acceptor:
                 return unauthorized, None, []
+            if self.now >= t.deadline:
+                return ("WindowClosed", (tid, t.deadline)), None, []
             buyer_share = t.proposed_buyer_share
-            assert buyer_share <= held, "a standing proposal exceeds what the trade holds"
+            fee, available = _fee_and_rest(t)
+            assert buyer_share <= available, "a standing proposal exceeds what can be split"
             new = replace(t, state=TradeState.SETTLED)
-            return None, new, [(t.buyer, buyer_share), (t.seller, held - buyer_share)]
+            payouts = [
+                (t.arbitrator, fee),
+                (t.buyer, buyer_share),
+                (t.seller, available - buyer_share),
+            ]
+            return None, new, payouts
         if action == "rule":
             if state != TradeState.DISPUTED:
                 return not_in_state, None, []
@@ -1278,11 +1330,16 @@ class MarketMachine(RuleBasedStateMachine):
                 return unauthorized, None, []
             if self.now >= t.deadline:
                 return ("WindowClosed", (tid, t.deadline)), None, []
-            fee = held * t.arbitrator_fee_bps // 10_000
-            available = held - fee
+            fee, available = _fee_and_rest(t)
+            assert fee == held * t.arbitrator_fee_bps // 10_000, "a disputed trade lost its flag"
             if share > available:
                 return ("ShareTooLarge", (tid, share, available)), None, []
-            new = replace(t, state=TradeState.RULED)
+            new = replace(
+                t,
+                state=TradeState.RULED,
+                flags=t.flags & ~PROPOSAL_MASK,
+                proposed_buyer_share=share,
+            )
             return None, new, [(t.arbitrator, fee), (t.buyer, share), (t.seller, available - share)]
         if action == "claimRulingTimeout":
             if state != TradeState.DISPUTED:
@@ -1303,8 +1360,9 @@ class MarketMachine(RuleBasedStateMachine):
             held = _held(passed) if passed.state.is_open else 0
             fee = held * passed.arbitrator_fee_bps // 10_000
             share = self._share(share_choice, held - fee)
-        else:
-            share = self._share(share_choice, _held(passed) if passed.state.is_open else 0)
+        else:  # a proposal splits what is left after the fee of a disputed trade
+            available = _fee_and_rest(passed)[1] if passed.state.is_open else 0
+            share = self._share(share_choice, available)
         expected, new, payouts = self._predict(action, tid, passed, caller.address, share)
         extra: tuple[Any, ...] = (share,) if action in ("rule", "proposeSettlement") else ()
         fn = getattr(env.market.functions, action)(tid, passed.as_tuple(), *extra)
@@ -1362,6 +1420,7 @@ class MarketMachine(RuleBasedStateMachine):
         trade.trade = new
         self.touched.add(trade.id)
         trade.paid_out += measured
+        trade.seller_paid += owed[cur.seller]
 
     def _focus(self, trade: MTrade, focus: str, pick: int) -> MTrade:
         """The trade a targeted rule acts on: the drawn one, or (when it is not already one) an
@@ -1391,6 +1450,7 @@ class MarketMachine(RuleBasedStateMachine):
             "finalize": role,
             "dispute": party,
             "proposeSettlement": party,
+            "withdrawProposal": "buyer" if proposer == PROPOSED_BY_BUYER else "seller",
             "acceptSettlement": "seller" if proposer == PROPOSED_BY_BUYER else "buyer",
             "rule": "arbitrator",
             "claimRulingTimeout": role,
@@ -1406,6 +1466,7 @@ class MarketMachine(RuleBasedStateMachine):
                 "finalize",
                 "dispute",
                 "proposeSettlement",
+                "withdrawProposal",
                 "acceptSettlement",
                 "rule",
                 "claimRulingTimeout",
@@ -1486,7 +1547,9 @@ class MarketMachine(RuleBasedStateMachine):
 
     @rule(
         trade=trades,
-        action=st.sampled_from(["proposeSettlement", "proposeSettlement", "acceptSettlement"]),
+        action=st.sampled_from(
+            ["proposeSettlement", "proposeSettlement", "acceptSettlement", "withdrawProposal"]
+        ),
         right=st.sampled_from([True] * 5 + [False]),
         role=st.sampled_from(ROLES),
         share=shares,
@@ -1503,7 +1566,7 @@ class MarketMachine(RuleBasedStateMachine):
         focus: str,
         pick: int,
     ) -> None:
-        """Settlement proposals and acceptances, one call at a time."""
+        """Settlement proposals, acceptances and withdrawals, one call at a time."""
         trade = self._focus(trade, focus, pick)
         role = self._right_role(trade, action, role) if right else role
         self._settle(trade, action, role, "current", share, pick)
@@ -1575,11 +1638,19 @@ class MarketMachine(RuleBasedStateMachine):
             return
         trade.rated |= bit
         subject = t.seller if bit == 1 else t.buyer
+        # A rating's value is what the seller was really paid: measured on chain, and what the
+        # final struct says.
+        value = trade.seller_paid
+        assert _seller_proceeds(t) == value, (
+            f"{trade}: struct says {_seller_proceeds(t)}, paid {value}"
+        )
+        (rated,) = [a for n, a in receipt_events(env.reputation, receipt) if n == "Rated"]
+        assert rated["value"] == value
         count, total, volume = self.aggregates.get((subject, t.token), (0, 0, 0))
         self.aggregates[(subject, t.token)] = (
             count + 1,
             total + score,
-            min(volume + t.amount, MAX_VOLUME),
+            min(volume + value, MAX_VOLUME),
         )
         assert env.aggregate(subject, t.token) == self.aggregates[(subject, t.token)]
 

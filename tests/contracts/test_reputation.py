@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from p2pchain.chain._model import TradeState
@@ -9,10 +11,13 @@ from p2pchain.chain._model import TradeState
 from ._helpers import (
     FINAL_STATES,
     Market,
+    deploy_test_contract,
     deploy_token,
     events_named,
     finish,
     forged,
+    gas_cost,
+    list_as_contract,
     market_fixture,  # noqa: F401 - the decoding `market` fixture
     mint_and_approve,
     open_trade_ref,
@@ -149,7 +154,8 @@ def test_aggregates_accumulate_per_subject_and_token(market: Market) -> None:
     market.rate(market.buyer, b, 2)
     market.rate(market.buyer, c, 4)
     market.rate(market.seller, a, 3)
-    assert _aggregate(market, market.seller.address) == (2, 7, 3 * ONE)
+    # b was refunded: its rating counts, but it moved no money to the seller
+    assert _aggregate(market, market.seller.address) == (2, 7, ONE)
     assert _aggregate(market, market.seller.address, token.address) == (1, 4, 500)
     assert _aggregate(market, market.buyer.address) == (1, 3, ONE)
     assert _aggregate(market, market.buyer.address, token.address) == (0, 0, 0)
@@ -166,11 +172,137 @@ def test_aggregate_counts_ratings_from_several_buyers(market: Market) -> None:
     assert _aggregate(market, market.seller.address) == (3, 10, 3 * ONE)
 
 
+#: What ``finish`` pays the seller of a 2 ETH sale with a 1 ETH deposit (2% arbitrator fee).
+PAID_TO_SELLER_BY_FINISH = {
+    TradeState.COMPLETED: 2 * ONE,
+    TradeState.REFUNDED: 0,
+    TradeState.SETTLED: 3 * ONE - 3 * ONE // 2,  # the buyer proposed half of the 3 ETH held
+    TradeState.RULED: 3 * ONE - 3 * ONE * 200 // 10_000 - ONE,  # fee, a third to the buyer
+    TradeState.RULING_TIMED_OUT: 0,
+}
+
+
 @pytest.mark.parametrize("state", FINAL_STATES, ids=[s.name for s in FINAL_STATES])
 def test_rating_works_after_every_final_state(market: Market, state: TradeState) -> None:
     ref = finish(market, open_trade_ref(market, price=2 * ONE, deposit=ONE), state)
     market.rate(market.buyer, ref, 2)
     market.rate(market.seller, ref, 5)
     assert _rated_bits(market, ref) == 3
-    assert _aggregate(market, market.seller.address) == (1, 2, 2 * ONE)
-    assert _aggregate(market, market.buyer.address) == (1, 5, 2 * ONE)
+    value = PAID_TO_SELLER_BY_FINISH[state]
+    assert _aggregate(market, market.seller.address) == (1, 2, value)
+    assert _aggregate(market, market.buyer.address) == (1, 5, value)
+
+
+# ---------------------------------------------------------------------------------- rating value
+
+PRICE, DEPOSIT, FEE_BPS = 2 * ONE, ONE, 500
+
+
+def _wait(market: Market, ref: TradeRef) -> None:
+    market.warp_to(ref.trade.deadline)
+
+
+#: path -> (steps, the final state). A step is (role, action, *args) or ("wait",).
+VALUE_PATHS: dict[str, tuple[list[tuple[Any, ...]], TradeState]] = {
+    "completed_by_release": (
+        [("buyer", "release"), ("seller", "returnDeposit")], TradeState.COMPLETED
+    ),
+    "completed_by_finalize": ([("wait",), ("stranger", "finalize")], TradeState.COMPLETED),
+    "completed_in_dispute": (
+        [("seller", "dispute"), ("buyer", "release"), ("seller", "returnDeposit")],
+        TradeState.COMPLETED,
+    ),
+    "refunded": ([("seller", "refund")], TradeState.REFUNDED),
+    "refunded_in_dispute": ([("buyer", "dispute"), ("seller", "refund")], TradeState.REFUNDED),
+    "refunded_after_rent_released": (
+        [("buyer", "release"), ("seller", "refund")], TradeState.REFUNDED
+    ),
+    "settled": (
+        [("buyer", "proposeSettlement", ONE + ONE // 3), ("seller", "acceptSettlement")],
+        TradeState.SETTLED,
+    ),
+    "settled_all_to_buyer": (
+        [("seller", "proposeSettlement", PRICE + DEPOSIT), ("buyer", "acceptSettlement")],
+        TradeState.SETTLED,
+    ),
+    "settled_in_dispute": (
+        [
+            ("buyer", "dispute"),
+            ("seller", "proposeSettlement", ONE // 7),
+            ("buyer", "acceptSettlement"),
+        ],
+        TradeState.SETTLED,
+    ),
+    "settled_after_rent_released": (  # the seller keeps part of the deposit for damage
+        [("buyer", "release"), ("seller", "proposeSettlement", ONE // 4), ("buyer", "acceptSettlement")],
+        TradeState.SETTLED,
+    ),
+    "ruled": ([("buyer", "dispute"), ("arbitrator", "rule", ONE)], TradeState.RULED),
+    "ruled_all_to_buyer": (
+        [("buyer", "dispute"), ("arbitrator", "rule", (PRICE + DEPOSIT) * 95 // 100)],
+        TradeState.RULED,
+    ),
+    "ruled_over_a_proposal": (
+        [
+            ("seller", "dispute"),
+            ("buyer", "proposeSettlement", ONE),
+            ("arbitrator", "rule", ONE // 3),
+        ],
+        TradeState.RULED,
+    ),
+    "ruled_damage_claim": (  # rent released, the seller disputes over the deposit
+        [("buyer", "release"), ("seller", "dispute"), ("arbitrator", "rule", ONE // 2)],
+        TradeState.RULED,
+    ),
+    "ruling_timed_out": (
+        [("buyer", "dispute"), ("wait",), ("stranger", "claimRulingTimeout")],
+        TradeState.RULING_TIMED_OUT,
+    ),
+    "ruling_timed_out_after_rent_released": (
+        [("buyer", "release"), ("seller", "dispute"), ("wait",), ("stranger", "claimRulingTimeout")],
+        TradeState.RULING_TIMED_OUT,
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("path", list(VALUE_PATHS))
+def test_rating_value_is_what_the_seller_was_really_paid(market: Market, path: str) -> None:
+    """Rated.value and both parties' aggregate volume equal the seller's measured receipts."""
+    steps, state = VALUE_PATHS[path]
+    ref = open_trade_ref(market, price=PRICE, deposit=DEPOSIT, arbitrator_fee_bps=FEE_BPS)
+    seller = market.seller.address
+    before = market.balance(seller)
+    spent = 0
+    for step in steps:
+        if step == ("wait",):
+            _wait(market, ref)
+            continue
+        role, action, *extra = step
+        receipt = market.act(action, getattr(market, role), ref, *extra)
+        if receipt["from"] == seller:
+            spent += gas_cost(receipt)
+    assert ref.trade.state is state
+    paid = market.balance(seller) - before + spent + market.credit(ETH, seller)
+    values = []
+    for rater in (market.buyer, market.seller):
+        receipt = market.rate(rater, ref, 5)
+        (args,) = events_named(market, receipt, "Rated", market.reputation)
+        values.append(args["value"])
+    assert values == [paid, paid]
+    assert _aggregate(market, seller) == (1, 5, paid)
+    assert _aggregate(market, market.buyer.address) == (1, 5, paid)
+    if state in (TradeState.REFUNDED, TradeState.RULING_TIMED_OUT) and "released" not in path:
+        assert paid == 0  # the money went back to the buyer: no value
+
+
+def test_rating_value_counts_a_credited_payout_as_paid(market: Market) -> None:
+    """A seller whose payout was credited (its receiver refused) was still paid."""
+    refuser = deploy_test_contract(market, "RevertingReceiver", deployer=market.seller)
+    listing = list_as_contract(market, refuser, market.seller, market.terms(seller=refuser.address))
+    ref = market.buy(listing)
+    market.act("release", market.buyer, ref)
+    assert market.credit(ETH, refuser.address) == ONE
+    receipt = market.rate(market.buyer, ref, 4)
+    (args,) = events_named(market, receipt, "Rated", market.reputation)
+    assert args["value"] == ONE
+    assert _aggregate(market, refuser.address) == (1, 4, ONE)

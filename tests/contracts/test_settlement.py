@@ -25,6 +25,7 @@ from ._helpers import (
     mint_and_approve,
     open_trade_ref,
     reverts,
+    rewind,
     simulate,
     with_id,
 )
@@ -213,18 +214,118 @@ def test_accept_without_proposal_reverts_no_proposal(market: Market) -> None:
         market.act("acceptSettlement", market.buyer, ref)
 
 
-def test_settlement_during_dispute_pays_split_without_fee(market: Market) -> None:
-    ref = open_trade_ref(market)
+def test_settlement_before_a_dispute_pays_no_fee(market: Market) -> None:
+    ref = open_trade_ref(market, arbitrator_fee_bps=1_000)
+    market.act("proposeSettlement", market.seller, ref, ONE // 4)
+    arbitrator_before = market.balance(market.arbitrator.address)
+    receipt = market.act("acceptSettlement", market.buyer, ref)
+    assert market.balance(market.arbitrator.address) == arbitrator_before
+    (args,) = events_named(market, receipt, "Settled")
+    assert (args["buyerShare"], args["fee"]) == (ONE // 4, 0)
+
+
+def test_settlement_during_dispute_pays_the_fee_then_the_split(market: Market) -> None:
+    ref = open_trade_ref(market, price=ONE, deposit=ONE // 2, arbitrator_fee_bps=400)
     market.act("dispute", market.buyer, ref)
+    held = ONE + ONE // 2
+    fee = held * 400 // 10_000
+    with reverts("ShareTooLarge", ref.id, held - fee + 1, held - fee):
+        market.act("proposeSettlement", market.seller, ref, held - fee + 1)
     market.act("proposeSettlement", market.seller, ref, ONE // 4)
     buyer_before = market.balance(market.buyer.address)
     seller_before = market.balance(market.seller.address)
     arbitrator_before = market.balance(market.arbitrator.address)
     receipt = market.act("acceptSettlement", market.buyer, ref)
     assert market.balance(market.buyer.address) == buyer_before + ONE // 4 - gas_cost(receipt)
-    assert market.balance(market.seller.address) == seller_before + 3 * ONE // 4
-    assert market.balance(market.arbitrator.address) == arbitrator_before
+    assert market.balance(market.seller.address) == seller_before + held - fee - ONE // 4
+    assert market.balance(market.arbitrator.address) == arbitrator_before + fee
+    (args,) = events_named(market, receipt, "Settled")
+    assert (args["buyerShare"], args["fee"]) == (ONE // 4, fee)
     assert ref.trade.state is TradeState.SETTLED
+    assert escrow_balance(market) == 0
+
+
+# ---------------------------------------------------------------------------------- proposal life
+
+
+def test_stale_proposal_cannot_be_accepted_ahead_of_finalize(market: Market) -> None:
+    """The issue's case: the seller offered a split in the window; once it closed, the buyer
+    can no longer take that offer ahead of the seller's finalize."""
+    ref = open_trade_ref(market, price=ONE)
+    market.act("proposeSettlement", market.seller, ref, ONE // 2)
+    market.warp_to(ref.trade.deadline)
+    with reverts("WindowClosed", ref.id, ref.trade.deadline):
+        market.act("acceptSettlement", market.buyer, ref)
+    seller_before = market.balance(market.seller.address)
+    market.act("finalize", market.stranger, ref)
+    assert market.balance(market.seller.address) == seller_before + ONE
+
+
+@pytest.mark.parametrize("disputed", [False, True], ids=["review_window", "ruling_window"])
+def test_proposal_lives_until_the_trades_deadline(market: Market, disputed: bool) -> None:
+    ref = open_trade_ref(market)
+    if disputed:
+        market.act("dispute", market.buyer, ref)
+    deadline = ref.trade.deadline
+    with rewind(market, ref):
+        market.warp_to(deadline - 2)
+        market.act("proposeSettlement", market.buyer, ref, ONE // 3)
+        market.warp_to(deadline - 1)  # the last second of the window
+        market.act("acceptSettlement", market.seller, ref)
+        assert ref.trade.state is TradeState.SETTLED
+    market.act("proposeSettlement", market.buyer, ref, ONE // 3)
+    market.warp_to(deadline)
+    with reverts("WindowClosed", ref.id, deadline):
+        market.act("acceptSettlement", market.seller, ref)
+    with reverts("WindowClosed", ref.id, deadline):
+        market.act("proposeSettlement", market.seller, ref, ONE // 3)
+    # the default outcome is open to anyone instead
+    market.act("claimRulingTimeout" if disputed else "finalize", market.stranger, ref)
+    assert ref.trade.state.is_final
+
+
+@pytest.mark.parametrize("role", ["buyer", "seller"])
+def test_proposer_withdraws_proposal_so_it_cannot_be_accepted(market: Market, role: str) -> None:
+    ref = open_trade_ref(market, deposit=ONE)
+    proposer = getattr(market, role)
+    other = market.seller if role == "buyer" else market.buyer
+    market.act("proposeSettlement", proposer, ref, ONE)
+    stale = forged(ref)
+    receipt = market.act("withdrawProposal", proposer, ref)
+    (args,) = events_named(market, receipt, "ProposalWithdrawn")
+    assert (bytes(args["tradeId"]), args["by"]) == (ref.id, proposer.address)
+    assert event_names(market, receipt) == ["ProposalWithdrawn"]
+    assert (ref.trade.proposer, ref.trade.proposed_buyer_share, ref.trade.flags) == (None, 0, 0)
+    with reverts("NoProposal", ref.id):
+        market.act("acceptSettlement", other, ref)
+    with reverts("UnknownTrade", ref.id):
+        market.act("acceptSettlement", other, stale)
+    assert escrow_balance(market) == 2 * ONE
+
+
+def test_withdraw_proposal_by_anyone_but_the_proposer_reverts_unauthorized(market: Market) -> None:
+    ref = open_trade_ref(market)
+    market.act("proposeSettlement", market.buyer, ref, 1)
+    for account in (market.seller, market.arbitrator, market.stranger):
+        with reverts("Unauthorized", ref.id, account.address):
+            market.act("withdrawProposal", account, ref)
+
+
+def test_withdraw_without_proposal_reverts_no_proposal(market: Market) -> None:
+    ref = open_trade_ref(market)
+    for account in (market.buyer, market.seller):
+        with reverts("NoProposal", ref.id):
+            market.act("withdrawProposal", account, ref)
+
+
+def test_lapsed_proposal_can_still_be_withdrawn(market: Market) -> None:
+    ref = open_trade_ref(market)
+    market.act("dispute", market.seller, ref)
+    market.act("proposeSettlement", market.seller, ref, ONE // 2)
+    market.warp_to(ref.trade.deadline + 1)
+    market.act("withdrawProposal", market.seller, ref)
+    market.act("claimRulingTimeout", market.stranger, ref)
+    assert ref.trade.state is TradeState.RULING_TIMED_OUT
 
 
 # ---------------------------------------------------------------------------------- who may call
@@ -245,6 +346,7 @@ PARTY_ONLY: list[tuple[str, tuple[Any, ...], Any, tuple[str, ...]]] = [
     ("refund", (), None, ("buyer", "arbitrator", "stranger")),
     ("dispute", (), None, ("arbitrator", "stranger")),
     ("proposeSettlement", (1,), None, ("arbitrator", "stranger")),
+    ("withdrawProposal", (), _propose, ("seller", "arbitrator", "stranger")),
     ("acceptSettlement", (), _propose, ("buyer", "arbitrator", "stranger")),
     ("rule", (0,), _dispute, ("buyer", "seller", "stranger")),
 ]
@@ -275,6 +377,7 @@ ALL_ACTIONS: list[tuple[str, str, tuple[Any, ...]]] = [
     ("finalize", "stranger", ()),
     ("dispute", "buyer", ()),
     ("proposeSettlement", "buyer", (0,)),
+    ("withdrawProposal", "buyer", ()),
     ("acceptSettlement", "seller", ()),
     ("rule", "arbitrator", (0,)),
     ("claimRulingTimeout", "stranger", ()),
@@ -301,6 +404,7 @@ FORGERIES: dict[str, dict[str, Any]] = {
     "deadline": {"deadline": 2**40 - 1},
     "state": {"state": TradeState.DISPUTED},
     "flags": {"flags": 2},
+    "disputed_flag": {"flags": 16},
     "proposal": {"proposed_buyer_share": 1},
 }
 

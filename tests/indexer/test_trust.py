@@ -5,10 +5,11 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from _market import ONE, Market, random_cid
+from _market import ONE, Market, make_market, random_cid
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from p2pchain.chain._nodes import AnvilChain
 from p2pchain.indexer import Indexer, SearchQuery
 from p2pchain.indexer._trust import RatingRow, compute_trust
 from p2pchain.market._client import MarketplaceClient
@@ -161,3 +162,37 @@ def test_one_edge_weighs_at_most_the_cap() -> None:
     seeds = _seeds(rows, {"ETH": float(ONE)})
     assert seeds["whalebuyer"] == EDGE_CAP
     assert seeds["buyer0"] < EDGE_CAP
+
+
+def test_the_flash_mint_ring_on_a_real_chain_moves_nobody(
+    anvil_chain: AnvilChain, tmp_path: Path
+) -> None:
+    """Issue 10's attack, on Anvil: flash-mint 10^30 of an ERC-3156 token, list, buy, end the trade
+    (refund, then release), rate 5 stars both ways and repay, in one transaction each. The honest
+    seller's trust stays within 10% of its value without the ring, and neither ring account
+    scores above it."""
+    from contracts.flash_ring import deploy_flash_ring, run_flash_ring
+
+    market = make_market(anvil_chain)
+    honest = market.seller
+    for buyer, stars in zip(_funded(market, 4), (5, 5, 4, 5), strict=True):
+        _trade(honest, buyer, ONE, stars)
+    indexer = Indexer(
+        f"sqlite:///{tmp_path}/index.sqlite", anvil_chain, honest.deployment, confirmations=0
+    )
+    try:
+        indexer.sync()
+        alone = indexer.trust(honest.address).score
+        ring = deploy_flash_ring(anvil_chain.w3, market.deployer, honest.deployment.marketplace)
+        runs = [run_flash_ring(anvil_chain.w3, ring, HUGE, ending=e) for e in ("refund", "release")]
+        indexer.sync()
+        with_ring = indexer.trust(honest.address).score
+        ring_buyer = indexer.trust(runs[0].buyer)
+        ring_seller = indexer.trust(runs[0].seller)
+    finally:
+        indexer.close()
+    assert alone == 1.0
+    assert abs(with_ring - alone) <= 0.1 * alone, (alone, with_ring)
+    assert ring_buyer.score <= with_ring and ring_seller.score <= with_ring
+    # both ring trades were rated both ways, and recognised as same-block round trips
+    assert ring_seller.rating_count == 2 and ring_seller.details["same_block_ratings"] == 2.0

@@ -147,6 +147,31 @@ def test_propose_and_accept_settlement_pays_the_split(any_market: Market) -> Non
     assert any_market.buyer.balance() == buyer_before + ONE // 4 - trade.tx.fee  # type: ignore[union-attr]
 
 
+def test_withdrawn_proposal_can_no_longer_be_accepted(any_market: Market) -> None:
+    listing = any_market.seller.create_listing(any_market.terms())
+    trade = any_market.buyer.buy(listing)
+    trade = any_market.seller.propose_settlement(trade, ONE // 4)
+    assert trade.may(any_market.seller.address, "withdraw_proposal")
+    assert not trade.may(any_market.buyer.address, "withdraw_proposal")
+    trade = any_market.seller.withdraw_proposal(trade)
+    assert trade.proposal is None
+    assert [e.name for e in trade.history][-1] == "ProposalWithdrawn"
+    assert not trade.may(any_market.buyer.address, "accept_settlement")
+    assert any_market.buyer.trade(trade.id).trade == trade.trade  # rebuilt from the chain alike
+
+
+def test_proposal_lapses_at_the_trades_deadline(any_market: Market) -> None:
+    listing = any_market.seller.create_listing(any_market.terms())
+    trade = any_market.buyer.buy(listing)
+    trade = any_market.seller.propose_settlement(trade, ONE // 4)
+    deadline = trade.trade.deadline
+    buyer = any_market.buyer.address
+    assert trade.may(buyer, "accept_settlement", at=deadline - 1)
+    assert not trade.may(buyer, "accept_settlement", at=deadline)
+    assert not trade.may(buyer, "propose_settlement", at=deadline)
+    assert trade.may(buyer, "finalize", at=deadline)
+
+
 def test_claim_ruling_timeout_refunds_buyer(any_market: Market) -> None:
     listing = any_market.seller.create_listing(any_market.terms())
     trade = any_market.buyer.buy(listing)
