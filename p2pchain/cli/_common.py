@@ -229,10 +229,22 @@ def parse_amount(text: str, what: str = "amount") -> int:
     return result
 
 
+#: The ERC-20 symbols and decimals of the running command's chain (set with its first client).
+_token_catalog: ContextVar[Any] = ContextVar("p2pchain_cli_tokens", default=None)
+
+
 def format_amount(value: int, token: str = ZERO_ADDRESS, *, short: bool = False) -> str:
-    """``0.1 ETH (100000000000000000 wei)`` for ETH (``0.1 ETH`` if ``short``); base units
-    and the token otherwise."""
+    """``0.1 ETH (100000000000000000 wei)`` for ETH (``0.1 ETH`` if ``short``); an ERC-20 in
+    its own units and symbol, read from the token (``25 USDC (25000000 base units of 0x…)``),
+    or in base units when the command has no chain or the token does not say."""
     if token.lower() != ZERO_ADDRESS:
+        catalog = _token_catalog.get()
+        info = catalog.info(token) if catalog is not None else None
+        if info is not None and info.known:
+            human = f"{(Decimal(value) / Decimal(10**info.decimals)).normalize():f}"
+            if short:
+                return f"{human} {info.symbol}"
+            return f"{human} {info.symbol} ({value} base units of {token})"
         return f"{value} units of {token[:10]}..." if short else f"{value} base units of {token}"
     ether = (Decimal(value) / Decimal(10**18)).normalize()
     text = f"{ether:f}"
@@ -500,6 +512,10 @@ class Options:
         account = self.load_account() if signer else None
         client = MarketplaceClient.connect(url, account=account, deployments=path)
         self._clients.append(client)
+        if _token_catalog.get() is None:
+            from p2pchain.market._tokens import TokenCatalog
+
+            _token_catalog.set(TokenCatalog(client))
         return client
 
     def backend(self, *, read: bool = False) -> IpfsBackend:
@@ -830,6 +846,7 @@ def command(
                 yes=bool(values.get("yes")),
             )
             token = _current.set(o)
+            tokens = _token_catalog.set(None)  # each command reads its own chain's tokens
             try:
                 return func(*args, **kwargs)
             except (typer.Exit, typer.Abort, SystemExit):
@@ -841,6 +858,7 @@ def command(
             finally:
                 o.close()
                 _current.reset(token)
+                _token_catalog.reset(tokens)
 
         wrapper.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
         wrapper.__annotations__ = {p.name: p.annotation for p in params}

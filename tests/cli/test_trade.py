@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from _market import random_cid
+
 from .conftest import Market
 
 ETHER = 10**18
@@ -172,3 +174,25 @@ def test_trade_rental_deposit_is_paid_and_returned(market: Market) -> None:
     assert _balance(market, "bob") == bob_before + 2 * ETHER
     market("trade", "release", trade_id, "--account", "bob", "--yes")
     assert _show(market, trade_id)["state"] == "completed"
+
+
+def test_erc20_amounts_show_in_the_token_s_units(market: Market) -> None:
+    """An ERC-20 listing's price reads "25 USDT", from the token's own symbol() and decimals(),
+    not as base units of an address."""
+    from p2pchain.compiler._artifacts import load_artifact
+    from p2pchain.market._client import MarketplaceClient
+
+    w3 = market.chain.w3
+    seller = market.chain.accounts[8]
+    client = MarketplaceClient.connect(market.chain, account=seller)
+    artifact = load_artifact("TestERC20", test=True)
+    factory = w3.eth.contract(abi=list(artifact.abi), bytecode=artifact.bytecode)
+    data = factory.constructor("Tether USD", "USDT").data_in_transaction
+    token = client.sender.send(seller, {"data": data})["contractAddress"]
+    assert token is not None
+    decimals = w3.eth.contract(address=token, abi=list(artifact.abi)).functions.decimals().call()
+    price = 25 * 10**decimals
+    listing = client.create_listing(client.make_terms(price=price, token=token, cid=random_cid()))
+    shown = market("listing", "show", "0x" + listing.id.hex()).stdout
+    assert f"25 USDT ({price} base units of" in shown, shown
+    client.close()
