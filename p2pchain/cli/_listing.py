@@ -187,6 +187,19 @@ def _create(
     client = o.client()
     data["seller"] = client.address
     data.setdefault("created_at", client.now())
+    rental = data.get("rental")
+    if isinstance(rental, dict) and isinstance(rental.get("end"), int):
+        # the window runs from the purchase: bought now, it must outlast the rental, or the
+        # owner could no longer claim against the deposit for damage found at the return
+        ends = client.now() + window
+        if ends < rental["end"]:
+            need = rental["end"] - client.now()
+            raise CliError(
+                f"the review window ({format_duration(window)}) would end at"
+                f" {format_time(ends)} for a purchase made now, before the rental ends at"
+                f" {format_time(rental['end'])}: after it, nobody can dispute (a damage claim"
+                f" against the deposit, say); pass --review-window {need // 86_400 + 2}d"
+            )
     expiry = client.now() + parse_duration(expires_in, "expiry") if expires_in else 0
     backend = o.backend()
     upload_images(backend, image_paths, o.json)

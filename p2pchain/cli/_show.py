@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from p2pchain.cli._common import (
@@ -74,7 +75,7 @@ def terms_rows(t: ListingTerms) -> list[tuple[str, Any]]:
         rows.append(("deposit", format_amount(t.deposit, t.token) + ", refundable"))
     rows += [
         ("arbitrator", arbitrator_text(t.arbitrator, t.arbitrator_fee_bps)),
-        ("review window", format_duration(t.review_window)),
+        ("review window", f"{format_duration(t.review_window)} from the purchase"),
         ("expires", format_time(t.expiry) if t.expiry else "never"),
         ("document", cid_text(t.cid)),
     ]
@@ -87,6 +88,27 @@ def show_listing(listing: Listing, verified: VerifiedListing | None, problem: st
     if verified is not None:
         d = verified.document
         rows += [("title", d.title), ("kind", d.kind), ("category", d.category)]
+        if d.rental is not None:
+            rows.append(
+                (
+                    "rental",
+                    (
+                        f"{format_time(d.rental.start)} to {format_time(d.rental.end)}"
+                        f" ({format_duration(d.rental.end - d.rental.start)})"
+                    ),
+                )
+            )
+            ends = int(time.time()) + listing.terms.review_window
+            if ends < d.rental.end:
+                rows.append(
+                    (
+                        "warning",
+                        (
+                            f"bought now, the review window would end at {format_time(ends)},"
+                            " before the rental ends: no dispute is possible after it"
+                        ),
+                    )
+                )
         if d.condition:
             rows.append(("condition", d.condition))
         if d.description:

@@ -225,3 +225,24 @@ def test_listing_create_rental_period_flags_are_checked(market: Market) -> None:
     line = market.fails(*base, "--rental-from", "2026-12-07", "--rental-until", "2026-12-05")
     assert "end must be after start" in line
     assert json.loads(market("listing", "mine", "--account", "alice", "--json").stdout) == []
+
+
+def test_a_rental_outlasting_its_review_window_is_refused(market: Market) -> None:
+    """A weekend rental three weeks out with a 7-day window: bought today, the window would
+    close before the car is even picked up, so the owner could never claim for damage."""
+    import time
+    from datetime import UTC, datetime
+
+    start = datetime.fromtimestamp(time.time() + 21 * 86_400, UTC).strftime("%Y-%m-%d")
+    end = datetime.fromtimestamp(time.time() + 23 * 86_400, UTC).strftime("%Y-%m-%d")
+    base = ("listing", "create", "--account", "alice", "--title", "Car", "--price", "0.1eth",
+            "--category", "cars", "--kind", "rental", "--deposit", "1eth",
+            "--rental-from", start, "--rental-until", end)  # fmt: skip
+    line = market.fails(*base)
+    assert "before the rental ends" in line and "pass --review-window " in line
+    assert json.loads(market("listing", "mine", "--account", "alice", "--json").stdout) == []
+    suggested = line.rsplit("pass --review-window ", 1)[1].strip()
+    out = market(*base, "--review-window", suggested, "--quiet").stdout.strip()
+    shown = market("listing", "show", out).stdout
+    assert "rental" in shown and "(2d)" in shown and "from the purchase" in shown
+    assert "warning" not in shown
