@@ -305,7 +305,8 @@ contract MarketplaceHandler {
 
     /// @notice The blocklist token's owner freezes or unfreezes a party, an arbitrator or the escrow.
     function setBlocked(uint256 who, bool blocked) external {
-        address account = who % (accounts.length + 1) == accounts.length ? address(market) : accounts[who % accounts.length];
+        address account =
+            who % (accounts.length + 1) == accounts.length ? address(market) : accounts[who % accounts.length];
         blockToken.setBlocked(account, blocked);
     }
 
@@ -336,27 +337,23 @@ contract MarketplaceHandler {
 
     // ================================================================== views for the invariants
 
+    /// @notice Trades opened so far.
     function entryCount() external view returns (uint256) {
         return _entries.length;
     }
 
-    function entry(uint256 k)
-        external
-        view
-        returns (bytes32 id, Trade memory trade, uint256 paidIn, uint256 paidOut)
-    {
+    /// @notice Trade `k`: its id, its modelled value and its measured books.
+    function entry(uint256 k) external view returns (bytes32 id, Trade memory trade, uint256 paidIn, uint256 paidOut) {
         Entry storage e = _entries[k];
         return (e.id, e.trade, e.paidIn, e.paidOut);
     }
 
+    /// @notice Number of payment tokens (ETH included).
     function tokenCount() external view returns (uint256) {
         return tokens.length;
     }
 
-    function accountCount() external view returns (uint256) {
-        return accounts.length;
-    }
-
+    /// @notice Number of buyers and sellers.
     function partyCount() external view returns (uint256) {
         return parties.length;
     }
@@ -500,9 +497,7 @@ contract MarketplaceHandler {
 
     /// @dev Calls the marketplace as `caller`; on success books what left the escrow against the
     /// trade and moves the model to `next`; on failure reverts with the marketplace's error.
-    function _run(uint256 k, address caller, bytes memory data, Trade memory next, bool stale)
-        private
-    {
+    function _run(uint256 k, address caller, bytes memory data, Trade memory next, bool stale) private {
         Entry storage e = _entries[k];
         address token = e.trade.token;
         uint256 escrowBefore = escrow(token);
