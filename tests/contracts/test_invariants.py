@@ -1609,9 +1609,7 @@ class MarketMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: bool(self._disputed()))
     @rule(
-        timing=st.sampled_from(
-            ["at the deadline", "after it", "after it", "after it", "too early"]
-        ),
+        timing=st.sampled_from(["at the deadline"] * 2 + ["after it"] * 4 + ["too early"]),
         role=st.sampled_from(ROLES),
         pick=picks,
     )
@@ -1916,7 +1914,7 @@ MIN_SHARES = {
     "rule": 0.02,
     "claimRulingTimeout": 0.02,
     "proposeSettlement": 0.02,
-    "acceptSettlement": 0.005,
+    "acceptSettlement": 0.002,
 }
 
 MACHINE_SETTINGS = settings(
