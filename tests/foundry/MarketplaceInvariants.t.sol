@@ -9,9 +9,10 @@ import {MarketplaceHandler} from "./MarketplaceHandler.sol";
 import {vm} from "./Vm.sol";
 
 /// @title Marketplace invariants under Foundry's fuzzer
-/// @notice Forge calls random sequences of {MarketplaceHandler} actions and checks every
-/// `invariant_*` function after each call. Run through `tests/foundry/run.py` (or `make fuzz`),
-/// which passes the offline compiler.
+/// @notice For each `invariant_*` function, forge runs a campaign of random sequences of
+/// {MarketplaceHandler} actions and checks the invariant after every call. Run by
+/// `tests/foundry/test_forge_invariants.py` and `make fuzz` (scripts/fuzz.py), which pass the
+/// offline compiler; see foundry.toml here.
 contract MarketplaceInvariantTest is InvariantTest {
     MarketplaceHandler internal handler;
     Marketplace internal market;
