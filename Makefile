@@ -17,7 +17,7 @@ BROWNIE_STAMP := $(BROWNIE_VENV)/.p2pchain-installed
 # Lint tools, installed into .venv only by `make typecheck`.
 LINT_PINS := mypy==2.4.1 ruff==0.17.5
 
-.PHONY: test demo compile gas deploy solc venv node typecheck oracles browser postgres page
+.PHONY: test demo compile gas deploy solc venv node typecheck oracles browser postgres page fuzz slither
 .PHONY: ape-venv brownie-venv ape-check brownie-check ape-compile
 
 # tests/frameworks drives ape and brownie from their venvs, so the test run needs both.
@@ -48,6 +48,18 @@ typecheck: $(VENV_STAMP)
 	$(VPY) -m pip install -q $(LINT_PINS)
 	$(VPY) -m mypy p2pchain scripts frontend_api
 	$(VPY) -m ruff check p2pchain scripts tests frontend_api
+
+# Longer fuzzing campaigns than the test suite's: the hypothesis state machine and Foundry's
+# invariant fuzzer (forge from npm, compiled offline by our solc wrapper). Prints the figures and
+# writes docs/fuzz-report.md. More or less: make fuzz FUZZ_ARGS="--examples 1000 --forge-runs 1000"
+FUZZ_ARGS ?=
+fuzz: $(DEV_STAMP) $(NPM_STAMP)
+	$(VPY) scripts/fuzz.py $(FUZZ_ARGS)
+
+# Slither (from requirements-dev.lock) on contracts/, through our solc wrapper; fails on a High or
+# Medium finding missing from tests/contracts/slither-triage.json (make test runs it too).
+slither: $(DEV_STAMP) $(NPM_STAMP)
+	$(VPY) scripts/slither_check.py
 
 venv: $(VENV_STAMP)
 node: $(NPM_STAMP)
