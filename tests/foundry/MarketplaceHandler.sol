@@ -54,6 +54,7 @@ contract MarketplaceHandler {
     uint8 private constant DEPOSIT_RETURNED = 2;
     uint8 private constant PROPOSED_BY_BUYER = 4;
     uint8 private constant PROPOSED_BY_SELLER = 8;
+    uint8 private constant WAS_DISPUTED = 16;
     uint8 private constant PROPOSAL_MASK = 12;
 
     Marketplace public immutable market;
@@ -247,6 +248,9 @@ contract MarketplaceHandler {
         share = _share(share, pot - pot * t.arbitratorFeeBps / 10_000);
         Trade memory next = _entries[k].trade; // a copy: `t` stays as it is
         next.state = TradeState.Ruled;
+        // the final struct records the ruling's split
+        next.flags = t.flags & ~PROPOSAL_MASK;
+        next.proposedBuyerShare = share;
         (bytes32 id, Trade memory passed) = _passed(k, stale);
         _run(k, _caller(t.arbitrator, who), abi.encodeCall(market.rule, (id, passed, share)), next, stale);
     }
@@ -382,6 +386,9 @@ contract MarketplaceHandler {
         Trade memory next = _entries[k].trade; // a copy: `t` stays as it is
         next.state = TradeState.Disputed;
         next.deadline = uint40(vm.getBlockTimestamp() + RULING_WINDOW);
+        // a dispute clears any standing proposal and marks the trade: a split then pays the fee
+        next.flags = (t.flags & ~PROPOSAL_MASK) | WAS_DISPUTED;
+        next.proposedBuyerShare = 0;
         _run(k, by, abi.encodeCall(market.dispute, (_entries[k].id, t)), next, false);
     }
 
