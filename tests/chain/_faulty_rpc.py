@@ -31,7 +31,8 @@ A fault matches a single request or any element of a batch by method (and, for
 through first; ``times`` is how many it strikes (None: until :meth:`FaultyRpc.clear`).
 
 The proxy also records every method it saw (:attr:`FaultyRpc.methods`) and every raw transaction
-that reached the node (:attr:`FaultyRpc.forwarded_raw`). :meth:`FaultyRpc.down` makes it refuse
+that reached the node (:attr:`FaultyRpc.forwarded_raw`), and calls watchers as requests arrive
+(:meth:`FaultyRpc.watch`). :meth:`FaultyRpc.down` makes it refuse
 connections (nothing listens on its port), like a machine that is off; the upstream can be
 switched to another node (a restarted one) with :attr:`FaultyRpc.upstream`.
 """
@@ -43,7 +44,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Self
@@ -130,6 +131,7 @@ class FaultyRpc:
         self.methods: list[str] = []
         self.forwarded_raw: list[str] = []
         self.struck: list[tuple[str, str]] = []
+        self._watchers: list[tuple[str, Callable[[dict[str, Any]], None]]] = []
         self._closed = False
         self._server = self._listen(0)
         self.port = int(self._server.getsockname()[1])
@@ -158,6 +160,11 @@ class FaultyRpc:
             self._faults.extend(faults)
         return self
 
+    def watch(self, method: str, seen: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``seen(call)`` for every call of ``method``, before it is forwarded (or not)."""
+        with self._lock:
+            self._watchers.append((method, seen))
+
     def clear(self) -> None:
         """Remove every fault: the proxy forwards faithfully again."""
         with self._lock:
@@ -177,11 +184,11 @@ class FaultyRpc:
         with self._lock:
             return self.methods.count(method)
 
-    def down(self) -> None:
-        """Stop listening and cut open connections: new connections are refused."""
+    def down(self, *, keep: socket.socket | None = None) -> None:
+        """Stop listening and cut open connections (but ``keep``): new ones are refused."""
         with self._lock:
             server, self._server = self._server, None
-            conns = list(self._conns)
+            conns = [c for c in self._conns if c is not keep]
         if server is not None:
             _hard_close(server)  # shutdown wakes the thread blocked in accept()
         for conn in conns:
@@ -229,6 +236,12 @@ class FaultyRpc:
     def _matching(self, calls: list[dict[str, Any]], is_batch: bool) -> list[tuple[Fault, int]]:
         """Faults that strike this request, each with the index of the call it matched."""
         struck: list[tuple[Fault, int]] = []
+        with self._lock:
+            watchers = list(self._watchers)
+        for call in calls:
+            for method, seen in watchers:
+                if call.get("method") == method:
+                    seen(call)
         with self._lock:
             self.methods.extend(str(c.get("method")) for c in calls)
             for fault in self._faults:
@@ -312,8 +325,8 @@ class FaultyRpc:
                         time.sleep(whole.seconds)
                         return
                     if whole.action == "down-after":
+                        self.down(keep=conn)  # refused from now on, before the client can ask
                         _respond(conn, answer, close=True)  # the client will not reuse it
-                        self.down()
                         return
                 answer = self._rewrite(answer, payload, struck, whole)
                 _respond(conn, answer)
