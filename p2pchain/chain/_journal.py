@@ -23,8 +23,8 @@ The file only grows by appending whole lines under an exclusive lock (``flock``)
 process sending from the same account sees the first one's transactions: their nonces are not
 handed out again, and an identical call resumes them instead of paying twice. A line cut short by
 a crash is ignored (and a newline is written before the next one). When an account has nothing
-open left, its file is emptied; a file that grew large is rewritten with only its open lines
-(write, ``fsync``, rename).
+open left, its file is emptied (once it passed 32 KiB); a file that grew large while entries
+stayed open is rewritten with only its open lines (write, ``fsync``, rename).
 
 Signed transactions carry no secret (they are public once sent), but they say what the account is
 about to do, so files are created ``0600`` in a ``0700`` folder.
@@ -55,6 +55,9 @@ VERSION = 1
 OUTCOMES = ("mined", "refused", "unsent", "nonce-used", "cancelled")
 #: Files above this size are rewritten with only their open entries.
 _COMPACT_BYTES = 256 * 1024
+#: Files above this size are emptied once nothing is open in them (a smaller one is cheaper to
+#: keep: emptying costs a metadata write per transaction).
+_EMPTY_BYTES = 32 * 1024
 
 
 @dataclass(frozen=True)
@@ -339,6 +342,7 @@ class Journal:
     ) -> None:
         with self._lock:
             try:
+                created = not path.exists()  # then its folder entry must reach the disk too
                 new_folder = not path.parent.is_dir()
                 path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
                 fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
@@ -364,8 +368,10 @@ class Journal:
                     handle.flush()
                     if durable:
                         os.fsync(fd)
-                        if new_folder or size == 0:
+                        if created:
                             _fsync_folder(path.parent)
+                        if new_folder:
+                            _fsync_folder(path.parent.parent)
                     after = os.fstat(fd)
                     if before.stamp[:2] == (info.st_ino, size):
                         # what we folded is the whole file: fold just the new lines
@@ -378,7 +384,7 @@ class Journal:
                     else:
                         self._cache.pop(path, None)
                         folded = self._fold(path)
-                    if not folded.open and folded.lines:
+                    if not folded.open and after.st_size > _EMPTY_BYTES:
                         handle.truncate(0)  # nothing open: start the file afresh
                         handle.flush()
                         self._cache.pop(path, None)

@@ -267,6 +267,7 @@ class TransactionSender:
         action: str | None = None,
         check: bool = True,
         intent: bytes | None = None,
+        resume: bool = True,
     ) -> PendingTransaction:
         """Fill, sign and send ``tx`` without waiting for it to be mined.
 
@@ -282,6 +283,8 @@ class TransactionSender:
                 otherwise).
             intent: What the transaction does, as a key; by default its recipient, value and
                 data (:func:`intent_of`).
+            resume: Look for an earlier transaction with this intent first (False when the
+                caller just did, with :meth:`adopt`).
 
         Returns:
             The pending transaction; pass it to :meth:`wait`.
@@ -297,7 +300,7 @@ class TransactionSender:
         """
         key = intent if intent is not None else _intent_of_tx(tx)
         with _nothing_sent():
-            if "nonce" not in tx:
+            if resume and "nonce" not in tx:
                 earlier = self.adopt(account.address, key)
                 if earlier is not None:
                     return earlier

@@ -146,7 +146,7 @@ class PreparedCall(Generic[T]):
         for call in self.before:
             call.send()
         pending = self._client.sender.submit(
-            account, self.call, action=self.action, intent=self.intent
+            account, self.call, action=self.action, intent=self.intent, resume=False
         )
         return PendingCall(self, pending)
 
