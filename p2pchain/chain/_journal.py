@@ -401,7 +401,8 @@ class Journal:
         """Replace the file by its open lines only (called with the file locked)."""
         tmp = path.with_name(path.name + ".tmp")
         lines = [e.to_json() for n in sorted(folded.open) for e in folded.open[n]]
-        with open(tmp, "wb") as out:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
             out.write("".join(json.dumps(x, separators=(",", ":")) + "\n" for x in lines).encode())
             out.flush()
             os.fsync(out.fileno())

@@ -419,7 +419,8 @@ class TransactionSender:
             return [self.outstanding.entry(p, p.versions[0]) for p in pendings]
 
         try:
-            self.outstanding.sign_into(address, make)
+            with _nothing_sent():
+                self.outstanding.sign_into(address, make)
         except BaseException:
             for pending, (_, _, _, managed) in zip(pendings, items, strict=False):
                 if managed:

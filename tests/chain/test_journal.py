@@ -63,7 +63,7 @@ def test_journal_keeps_each_version_until_its_nonce_is_settled(tmp_path: Path) -
     assert lines[3] | {"at": 0} == {"v": 1, "op": "done", "nonce": 0, "outcome": "mined",
                                     "hash": bumped.hash, "block": 7, "at": 0}  # fmt: skip
     journal.settle(CHAIN, account.address, 1, "refused")
-    assert path.stat().st_size == 0  # nothing open: the file starts afresh
+    assert Journal(path.parent.parent).open_entries(CHAIN, account.address) == []
     assert journal.accounts(CHAIN) == [account.address]
 
 
@@ -113,6 +113,18 @@ def test_journal_compacts_a_busy_file(tmp_path: Path) -> None:
     path = journal.path(CHAIN, account.address)
     assert path.stat().st_size < 300 * 1024
     assert Journal(path.parent.parent).open_entries(CHAIN, account.address) == [stuck]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600  # the rewritten file is private too
+
+
+def test_journal_empties_a_big_file_once_nothing_is_open(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal")
+    account = Account.create()
+    journal.record(CHAIN, [entry(account, nonce) for nonce in range(60)])
+    path = journal.path(CHAIN, account.address)
+    assert path.stat().st_size > 32 * 1024
+    for nonce in range(60):
+        journal.settle(CHAIN, account.address, nonce, "mined")
+    assert path.stat().st_size == 0
 
 
 SIGNER = textwrap.dedent(
