@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
+from _market import money
 from chain._faulty_rpc import Fault, FaultyRpc, report
 from eth_account.typed_transactions import TypedTransaction
 from hexbytes import HexBytes
@@ -51,6 +52,18 @@ class Person:
     market: Market
     proxy: FaultyRpc
     runs: list[Run] = field(default_factory=list)
+    start: int = 0
+
+    def __post_init__(self) -> None:
+        self.start = int(self.market.chain.w3.eth.get_balance(_bob(self.market)))
+
+    def paid(self, value: int) -> None:
+        """Bob's balance fell by exactly ``value`` plus the gas of his mined transactions, and
+        those carried exactly ``value`` (read on Anvil)."""
+        chain = self.market.chain
+        carried, gas = money(chain, _bob(self.market), self.proxy.forwarded_raw)
+        spent = self.start - int(chain.w3.eth.get_balance(_bob(self.market)))
+        assert (carried, spent) == (value, value + gas), (carried, spent, value, gas)
 
     def run(self, *args: str, timeout: float = 60) -> Run:
         cli = self.market.cli
@@ -137,6 +150,8 @@ def _unknown_outcome_told(line: str) -> None:
 
 
 BUY = ("trade", "buy")
+#: The listings' price (0.1 ETH).
+TENTH = 10**17
 
 
 def test_cli_receipt_answers_dropped_buy_once(market: Market, proxy: FaultyRpc) -> None:
@@ -148,6 +163,7 @@ def test_cli_receipt_answers_dropped_buy_once(market: Market, proxy: FaultyRpc) 
            purchases=_purchases(market, listing_id))  # fmt: skip
     assert person.told == ["ok"]
     assert _purchases(market, listing_id) == 1 and _nonce(market) == 1
+    person.paid(TENTH)
 
 
 def test_cli_send_answer_garbled_buy_and_release_once(market: Market, proxy: FaultyRpc) -> None:
@@ -162,6 +178,7 @@ def test_cli_send_answer_garbled_buy_and_release_once(market: Market, proxy: Fau
            purchases=_purchases(market, listing_id))  # fmt: skip
     assert person.told == ["ok", "ok"]
     assert _purchases(market, listing_id) == 1 and _nonce(market) == 2
+    person.paid(TENTH)
 
 
 def test_cli_receipts_garbled_outcome_unknown_then_rerun_buys_once(
@@ -177,6 +194,7 @@ def test_cli_receipts_garbled_outcome_unknown_then_rerun_buys_once(
     _unknown_outcome_told(person.told[0])
     assert again.code == 0 and "nothing new was sent" in again.err
     assert _purchases(market, listing_id) == 1 and _nonce(market) == 1
+    person.paid(TENTH)
 
 
 @pytest.mark.parametrize("after", [None, "eth_getLogs"], ids=["from-the-start", "mid-session"])
@@ -198,6 +216,7 @@ def test_cli_chain_id_lie_signs_nothing(
     assert "chain id 1" in person.told[0] and "31337" in person.told[0], person.told[0]
     assert chains == [31337]
     assert _purchases(market, listing_id) == 1 and _nonce(market) == 1
+    person.paid(TENTH)
 
 
 def test_cli_send_502_before_forwarding_rerun_buys_once(market: Market, proxy: FaultyRpc) -> None:
@@ -211,3 +230,4 @@ def test_cli_send_502_before_forwarding_rerun_buys_once(market: Market, proxy: F
     _unknown_outcome_told(person.told[0])
     assert again.code == 0
     assert _purchases(market, listing_id) == 1 and _nonce(market) == 1
+    person.paid(TENTH)

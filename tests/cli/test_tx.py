@@ -57,6 +57,30 @@ def _bob_nonce(market: Market) -> int:
     return int(market.chain.w3.eth.get_transaction_count(market.addresses["bob"]))
 
 
+class Ledger:
+    """Bob's money, read on Anvil block by block: what his mined transactions carried and paid
+    in gas since the ledger was opened, and what his balance did."""
+
+    def __init__(self, market: Market) -> None:
+        self.w3 = market.chain.w3
+        self.bob = market.addresses["bob"]
+        self.block = int(self.w3.eth.block_number) + 1
+        self.balance = int(self.w3.eth.get_balance(self.bob))
+
+    def paid(self, value: int) -> None:
+        """Bob's transactions carried exactly ``value``; his balance fell by that plus gas."""
+        carried = gas = 0
+        for number in range(self.block, int(self.w3.eth.block_number) + 1):
+            for tx in self.w3.eth.get_block(number, full_transactions=True)["transactions"]:
+                if tx["from"] != self.bob:
+                    continue
+                receipt = self.w3.eth.get_transaction_receipt(tx["hash"])
+                gas += int(receipt["gasUsed"]) * int(receipt["effectiveGasPrice"])
+                carried += int(tx["value"]) if int(receipt["status"]) == 1 else 0
+        spent = self.balance - int(self.w3.eth.get_balance(self.bob))
+        assert (carried, spent) == (value, value + gas), (carried, spent, value, gas)
+
+
 def lost_purchase(market: Market, proxy: FaultyRpc, listing_id: str) -> str:
     """A purchase the node never got (every send dropped before it): its hash."""
     proxy.arm(Fault("eth_sendRawTransaction", "drop-before", times=None))
@@ -93,6 +117,7 @@ def test_tx_commands_refuse_bad_input_in_one_line(market: Market) -> None:
 
 def test_tx_pending_then_resend_a_purchase_the_node_lost(market: Market, proxy: FaultyRpc) -> None:
     listing_id = _list(market)
+    ledger = Ledger(market)
     lost = lost_purchase(market, proxy, listing_id)
     journal = ok_json(run(market, "tx", "pending", "--account", "bob", "--json"))
     assert [(e["hash"], e["state"], e["nonce"], e["action"]) for e in journal] == [
@@ -110,21 +135,25 @@ def test_tx_pending_then_resend_a_purchase_the_node_lost(market: Market, proxy: 
     assert "nothing new was sent" in again.stderr and f"earlier transaction {lost}" in again.stderr
     assert _purchases(market, listing_id) == 1 and _bob_nonce(market) == 1
     assert ok_json(run(market, "tx", "pending", "--account", "bob", "--json")) == []
+    ledger.paid(10**17)
 
 
 def test_tx_cancel_replaces_a_lost_purchase_then_buying_again_pays_once(
     market: Market, proxy: FaultyRpc
 ) -> None:
     listing_id = _list(market)
+    ledger = Ledger(market)
     lost = lost_purchase(market, proxy, listing_id)
     cancelled = run(market, "tx", "cancel", lost, "--account", "bob", "--yes", "--json")
     out = ok_json(cancelled)
     assert out["cancelled"] is True and out["replaced"] == lost and out["nonce"] == 0
     assert _purchases(market, listing_id) == 0 and _bob_nonce(market) == 1
+    ledger.paid(0)  # only the cancellation's gas
     assert ok_json(run(market, "tx", "pending", "--account", "bob", "--json")) == []
     bought = run(market, *BUY, listing_id, "--account", "bob", "--yes", "--quiet")
     assert bought.returncode == 0 and "nothing new was sent" not in bought.stderr
     assert _purchases(market, listing_id) == 1 and _bob_nonce(market) == 2
+    ledger.paid(10**17)
 
 
 def test_tx_cancel_nonce_fills_a_gap(market: Market) -> None:
@@ -147,6 +176,7 @@ def test_tx_cancel_nonce_fills_a_gap(market: Market) -> None:
 def test_two_commands_at_once_from_one_account_take_two_nonces(market: Market) -> None:
     """A second process sees the first one's journal: no nonce is signed twice."""
     first, second = _list(market), _list(market)
+    ledger = Ledger(market)
     env = {**market.cli.env, **FAST_ENV}
     procs = []
     for listing_id in (first, second):
@@ -157,6 +187,7 @@ def test_two_commands_at_once_from_one_account_take_two_nonces(market: Market) -
         assert proc.returncode == 0, err
     assert _purchases(market, first) == 1 and _purchases(market, second) == 1
     assert _bob_nonce(market) == 2
+    ledger.paid(2 * 10**17)
 
 
 def _spawn(market: Market, env: dict[str, str], args: list[str]) -> subprocess.Popen[str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _market import ONE, Market, make_market
+from _market import ONE, Market, make_market, money
 from chain._faulty_rpc import Fault, FaultyRpc, report
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -59,11 +59,15 @@ def proxy(anvil_chain: AnvilChain) -> Iterator[FaultyRpc]:
         yield server
 
 
-def fresh_account(chain: AnvilChain, ether: int = 100) -> LocalAccount:
-    """A new account with ``ether`` ETH and no transactions yet."""
+STARTING_BALANCE = 100 * ONE
+
+
+def fresh_account(chain: AnvilChain) -> LocalAccount:
+    """A new account with 100 ETH and no transactions yet."""
     account: LocalAccount = Account.create()
-    chain.rpc("anvil_setBalance", [account.address, hex(ether * ONE)])
+    chain.rpc("anvil_setBalance", [account.address, hex(STARTING_BALANCE)])
     return account
+
 
 
 @dataclass
@@ -110,6 +114,13 @@ class Session:
 
     def escrow(self) -> int:
         return int(self.chain.w3.eth.get_balance(self.shop.seller.deployment.marketplace))
+
+    def paid(self, value: int) -> None:
+        """The buyer's balance fell by exactly ``value`` plus the gas of its mined transactions,
+        and its mined transactions carried exactly ``value`` (read on Anvil)."""
+        carried, gas = money(self.chain, self.account.address, self.proxy.forwarded_raw)
+        spent = STARTING_BALANCE - int(self.chain.w3.eth.get_balance(self.account.address))
+        assert (carried, spent) == (value, value + gas), (carried, spent, value, gas)
 
     def report(self, test: str, **facts: Any) -> None:
         report(test, told=self.told, nonce=self.nonce(), **facts)
@@ -164,6 +175,7 @@ def test_receipt_answers_dropped_purchase_is_reported_and_paid_once(session: Ses
     assert session.purchases(item) == 1
     assert session.nonce() == 1
     assert session.escrow() == escrow + ONE // 10
+    session.paid(ONE // 10)
 
 
 def test_send_answer_garbled_purchase_and_release_go_through_once(session: Session) -> None:
@@ -184,6 +196,7 @@ def test_send_answer_garbled_purchase_and_release_go_through_once(session: Sessi
     assert session.purchases(item) == 1
     assert session.nonce() == 2
     assert session.chain.w3.eth.get_balance(session.shop.seller.address) == seller + ONE // 10
+    session.paid(ONE // 10)
 
 
 def test_receipt_answer_garbled_is_retried(session: Session) -> None:
@@ -195,6 +208,7 @@ def test_receipt_answer_garbled_is_retried(session: Session) -> None:
     session.report("lib: 2 receipt answers garbled", purchases=session.purchases(item))
     assert session.told == ["ok"]
     assert session.purchases(item) == 1 and session.nonce() == 1
+    session.paid(ONE // 10)
 
 
 def test_receipts_garbled_until_the_wait_ends_outcome_unknown_then_resumed(
@@ -212,6 +226,7 @@ def test_receipts_garbled_until_the_wait_ends_outcome_unknown_then_resumed(
     assert isinstance(again, TradeView) and again.tx is not None
     assert again.tx.tx_hash == sent.tx_hash  # the earlier transaction, resumed
     assert session.purchases(item) == 1 and session.nonce() == 1
+    session.paid(ONE // 10)
 
 
 def test_pipelined_send_batch_garbled_returns_handles_and_buys_once(session: Session) -> None:
@@ -232,6 +247,7 @@ def test_pipelined_send_batch_garbled_returns_handles_and_buys_once(session: Ses
     assert session.told == ["ok"]
     assert [session.purchases(x) for x in items] == [1, 1, 1]
     assert session.nonce() == 3
+    session.paid(3 * ONE // 10)
 
 
 def test_pipelined_outcome_unknown_returns_every_handle_and_rerun_buys_once(
@@ -266,6 +282,7 @@ def test_pipelined_outcome_unknown_returns_every_handle_and_rerun_buys_once(
     assert {t.tx.tx_hash for t in again} == {h.tx_hash for h in handles}
     assert [session.purchases(x) for x in items] == [1, 1, 1]
     assert session.nonce() == 3
+    session.paid(3 * ONE // 10)
 
 
 def test_chain_id_lie_signs_nothing_and_heals(session: Session) -> None:
@@ -297,6 +314,7 @@ def test_chain_id_lie_signs_nothing_and_heals(session: Session) -> None:
     assert isinstance(done, TradeView) and done.state == TradeState.COMPLETED
     assert chains == [31337, 31337]
     assert session.purchases(item) == 1 and session.nonce() == 2
+    session.paid(ONE // 10)
 
 
 def test_send_answered_502_before_forwarding_then_buy_again_pays_once(session: Session) -> None:
@@ -310,6 +328,7 @@ def test_send_answered_502_before_forwarding_then_buy_again_pays_once(session: S
     unknown_outcome_told(session.errors[0])
     assert isinstance(again, TradeView)
     assert session.purchases(item) == 1 and session.nonce() == 1
+    session.paid(ONE // 10)
 
 
 def _chain_id_of(raw: str) -> int:
@@ -367,6 +386,7 @@ def test_answers_dropped_after_forwarding_on_any_method_pay_once(
     assert s.told == ["ok", "ok"]
     assert isinstance(done, TradeView) and done.state == TradeState.COMPLETED
     assert s.purchases(item) == 1 and s.nonce() == 2
+    s.paid(ONE // 10)
 
 
 def test_client_methods_are_all_covered(shop: Market, proxy: FaultyRpc) -> None:
@@ -413,6 +433,7 @@ def test_pipelined_batches_reordered_or_partial_buy_once_each(
     assert isinstance(trades, list) and {t.listing_id for t in trades} == {x.id for x in items}
     assert [session.purchases(x) for x in items] == [1, 1, 1]
     assert session.nonce() == 3
+    session.paid(3 * ONE // 10)
 
 
 def test_send_hangs_past_the_timeout_outcome_checked_paid_once(
@@ -435,6 +456,7 @@ def test_send_hangs_past_the_timeout_outcome_checked_paid_once(
     assert session.told == ["ok"]  # the hash was looked up after the timeout: it was in
     assert proxy.count("eth_sendRawTransaction") == 1
     assert session.purchases(item) == 1 and session.nonce() == 1
+    session.paid(ONE // 10)
 
 
 def test_node_gone_before_the_send_nothing_sent_nonce_reused(session: Session) -> None:
@@ -452,6 +474,7 @@ def test_node_gone_before_the_send_nothing_sent_nonce_reused(session: Session) -
     assert session.purchases(item) == 1 and session.nonce() == 1
     assert again.tx is not None
     assert int(session.chain.w3.eth.get_transaction(again.tx.tx_hash)["nonce"]) == 0
+    session.paid(ONE // 10)
 
 
 @pytest.fixture
@@ -494,3 +517,4 @@ def test_node_restarts_with_its_state_purchase_found_or_resent_once(
             assert s.purchases(item) == 1 and s.nonce() == 1
             sent = s.errors[0].pending.raw  # type: ignore[attr-defined]
             assert {HexBytes(r) for r in proxy.forwarded_raw} == {HexBytes(sent)}
+            s.paid(ONE // 10)
