@@ -69,7 +69,6 @@ def fresh_account(chain: AnvilChain) -> LocalAccount:
     return account
 
 
-
 @dataclass
 class Session:
     """A buyer behind the proxy, and what happened to them."""
