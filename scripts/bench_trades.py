@@ -18,6 +18,7 @@ writes ``docs/bench-trades.md``. This is a measurement, not a test: nothing asse
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import subprocess
@@ -64,23 +65,26 @@ class Run:
 
 
 class RequestCounter:
-    """Counts the HTTP requests (single and batch) a web3 provider makes."""
+    """Counts the HTTP requests (single and batch) a web3 provider posts.
+
+    Counted where every request leaves: the provider's HTTP session, so requests the sender
+    posts directly (its JSON-RPC batches, past web3's middleware) are counted too.
+    """
 
     def __init__(self, provider: Any) -> None:
         self.counts: Counter[str] = Counter()
-        single: Callable[..., Any] = provider.make_request
-        batch: Callable[..., Any] = provider.make_batch_request
+        manager = provider._request_session_manager
+        post: Callable[..., Any] = manager.make_post_request
 
-        def make_request(method: str, params: Any) -> Any:
-            self.counts[method] += 1
-            return single(method, params)
+        def make_post_request(uri: Any, data: Any, **kwargs: Any) -> Any:
+            body = json.loads(data)
+            if isinstance(body, list):
+                self.counts[f"batch of {body[0]['method'] if body else 'nothing'}"] += 1
+            else:
+                self.counts[str(body.get("method"))] += 1
+            return post(uri, data, **kwargs)
 
-        def make_batch_request(requests: list[tuple[str, Any]]) -> Any:
-            self.counts[f"batch of {requests[0][0]}"] += 1
-            return batch(requests)
-
-        provider.make_request = make_request
-        provider.make_batch_request = make_batch_request
+        manager.make_post_request = make_post_request
 
     @contextmanager
     def measure(self) -> Iterator[Counter[str]]:

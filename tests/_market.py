@@ -8,11 +8,13 @@ the two fixtures; other tests import :class:`Market` and :func:`make_market`.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
 from web3.contract import Contract
 
 from p2pchain import ETH, ListingTerms, MarketplaceClient, deploy
@@ -105,4 +107,37 @@ def market(embedded_chain: EmbeddedChain) -> Market:
     return make_market(embedded_chain)
 
 
-__all__ = ["DAY", "ETH", "ONE", "Market", "any_market", "make_market", "market", "random_cid"]
+def money(chain: DevChain, sender: str, raws: Iterable[str]) -> tuple[int, int]:
+    """What ``sender``'s transactions that reached the node paid: (value, gas), from the receipts
+    on Anvil (a transaction that reverted paid gas only; one never mined paid nothing)."""
+    from eth_utils import keccak
+    from web3.exceptions import TransactionNotFound
+
+    from p2pchain.chain._journal import decode_signed
+
+    value = gas = 0
+    for raw in {bytes(HexBytes(r)) for r in raws}:
+        fields = decode_signed(raw)
+        if fields["from"] != sender:
+            continue
+        try:
+            receipt = chain.w3.eth.get_transaction_receipt(keccak(raw))
+        except TransactionNotFound:
+            continue
+        gas += int(receipt["gasUsed"]) * int(receipt["effectiveGasPrice"])
+        if int(receipt["status"]) == 1:
+            value += int(fields["value"])
+    return value, gas
+
+
+__all__ = [
+    "DAY",
+    "ETH",
+    "ONE",
+    "Market",
+    "any_market",
+    "make_market",
+    "market",
+    "money",
+    "random_cid",
+]

@@ -33,6 +33,16 @@ def _private_deployments_file(tmp_path_factory: pytest.TempPathFactory) -> Itera
         yield path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Point P2PCHAIN_DATA_DIR at a temp folder, so no test writes the user's data folder (the
+    transaction journal of clients on a node, the IPFS store...). Tests may point it elsewhere."""
+    path = tmp_path_factory.mktemp("data")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("P2PCHAIN_DATA_DIR", str(path))
+        yield path
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     """The checkout under test."""

@@ -94,6 +94,11 @@ class SenderPolicy:
         replace_after: Seconds without progress after which waits replace (speed up) stuck
             transactions; None: only on Anvil in automine mode (see
             :meth:`TransactionSender.stall_replacement`).
+        rebroadcast_after: Seconds a wait goes without a receipt before it checks that the node
+            still has the transaction, and sends the identical signed bytes again if it lost
+            them (a restarted node, an evicted pool entry); None: never.
+        rpc_timeout: Seconds to wait for one answer from the node, for connections that
+            :meth:`MarketplaceClient.connect` opens from a URL.
     """
 
     gas_margin: float = 1.2
@@ -110,6 +115,16 @@ class SenderPolicy:
     retry_delay: float = 0.1
     fallback_gas: int = 1_000_000
     replace_after: float | None = None
+    rebroadcast_after: float | None = 10.0
+    rpc_timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        for name in ("receipt_timeout", "poll_interval", "retry_delay", "rpc_timeout"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or not value > 0:
+                raise ValueError(f"SenderPolicy.{name} must be a positive number of seconds")
+        if not isinstance(self.rpc_attempts, int) or self.rpc_attempts < 1:
+            raise ValueError("SenderPolicy.rpc_attempts must be at least 1")
 
 
 __all__ = [

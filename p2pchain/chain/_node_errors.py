@@ -1,10 +1,21 @@
-"""What a node's failures mean for a transaction: a lost connection (it may or may not have
-been sent), a transient refusal (try again), or an answer that classifies the transaction
-(already known, nonce too low or too high, underpriced)."""
+"""What a node's failures mean for a transaction.
+
+* A request that **never left** (the connection was refused or never opened): nothing reached
+  the node.
+* A **lost** connection, a timeout, an HTTP error from a gateway, or an answer that cannot be
+  decoded (**garbled**): the node may or may not have acted on the request.
+* A **transient** refusal (rate limit): try again.
+* An answer that classifies the transaction: already known, nonce too low or too high,
+  underpriced.
+
+Two errors of the chain layer live here because they are about the node's answers, not about a
+transaction: :class:`MalformedAnswer` and :class:`ChainMismatch`.
+"""
 
 from __future__ import annotations
 
 import http.client
+import json
 import re
 from collections.abc import Mapping
 
@@ -12,7 +23,39 @@ import requests
 from eth_tester.exceptions import TransactionFailed
 from eth_tester.exceptions import ValidationError as TesterValidationError
 from eth_utils import ValidationError as EthUtilsValidationError
-from web3.exceptions import ProviderConnectionError, Web3Exception, Web3RPCError
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from web3.exceptions import (
+    BadResponseFormat,
+    ProviderConnectionError,
+    Web3Exception,
+    Web3RPCError,
+)
+
+from p2pchain._errors import ChainError
+
+
+class MalformedAnswer(ChainError):
+    """The node answered something that is not a valid JSON-RPC answer to the request.
+
+    Undecodable JSON, an answer without a result, a batch with answers left out, a result of the
+    wrong type. Reads are retried; for a transaction that was sent, the outcome is unknown (see
+    :class:`~p2pchain.chain._pending.OutcomeUnknown`).
+    """
+
+
+class ChainMismatch(ChainError):
+    """The node answers a chain id other than the one this session signs for; nothing is signed.
+
+    Attributes:
+        expected: The session's chain id (from the deployment record or the network config).
+        answered: What the node said.
+    """
+
+    def __init__(self, message: str, expected: int, answered: object) -> None:
+        super().__init__(message)
+        self.expected = expected
+        self.answered = answered
+
 
 #: Exceptions after which it is unknown whether the node received the request.
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
@@ -24,6 +67,14 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     ConnectionError,
     TimeoutError,
     ProviderConnectionError,
+)
+
+#: Answers that cannot be decoded, or are no JSON-RPC answer (always garbled).
+GARBLED: tuple[type[BaseException], ...] = (
+    json.JSONDecodeError,
+    UnicodeDecodeError,
+    BadResponseFormat,
+    MalformedAnswer,
 )
 
 #: Errors a node (or eth-tester, the embedded chain) answers a request with.
@@ -94,6 +145,62 @@ def transient(exc: BaseException) -> bool:
     return any(s in text for s in _TRANSIENT)
 
 
+def garbled(exc: BaseException, *, remote: bool = True) -> bool:
+    """Whether ``exc`` means the node's answer was malformed.
+
+    Args:
+        exc: What a request raised.
+        remote: The node is reached over the network. Then a plain ``ValueError``,
+            ``TypeError``, ``KeyError`` or ``AttributeError`` (not one of web3's own errors)
+            raised while reading an answer comes from a result of the wrong shape, which web3's
+            formatters choke on. In process (the embedded chain) such errors are bugs or
+            refusals, not garbled answers.
+    """
+    if isinstance(exc, GARBLED):
+        return True
+    return (
+        remote
+        and isinstance(exc, (ValueError, TypeError, KeyError, AttributeError))
+        and not isinstance(exc, Web3Exception)
+    )
+
+
+def never_left(exc: BaseException) -> bool:
+    """Whether the request certainly never reached the node: no connection could be opened.
+
+    A refused connection, a failed name lookup or a connect timeout happen before a single byte
+    of the request is written. Anything later (a reset, a timeout waiting for the answer, an
+    HTTP error) may come after the node acted on it.
+    """
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, (NewConnectionError, ConnectTimeoutError, ConnectionRefusedError)):
+            return True
+        todo.extend([item.__cause__, item.__context__, getattr(item, "reason", None), *item.args])
+    return False
+
+
+def reason(exc: BaseException) -> str:
+    """A short phrase for why a request failed, for messages (no URL, no stack)."""
+    if never_left(exc):
+        return "the node could not be reached (connection refused)"
+    if garbled(exc):
+        return "the node's answer was malformed"
+    if isinstance(exc, requests.exceptions.HTTPError):
+        status = exc.response.status_code if exc.response is not None else None
+        return f"the node answered HTTP {status}" if status else "the node answered an HTTP error"
+    if isinstance(exc, (requests.exceptions.Timeout, TimeoutError)):
+        return "the node did not answer in time"
+    if isinstance(exc, CONNECTION_ERRORS):
+        return "the connection was lost before the node's answer"
+    return error_message(exc).splitlines()[0][:200] if error_message(exc) else type(exc).__name__
+
+
 def method_missing(exc: BaseException) -> bool:
     """Whether a node error says the method (or its block parameter) is not supported."""
     if isinstance(exc, Web3RPCError) and isinstance(exc.rpc_response, Mapping):
@@ -106,10 +213,16 @@ def method_missing(exc: BaseException) -> bool:
 
 __all__ = [
     "CONNECTION_ERRORS",
+    "GARBLED",
     "NODE_ERRORS",
     "RETRYABLE",
+    "ChainMismatch",
+    "MalformedAnswer",
     "classify",
     "error_message",
+    "garbled",
     "method_missing",
+    "never_left",
+    "reason",
     "transient",
 ]

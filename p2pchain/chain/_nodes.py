@@ -212,15 +212,19 @@ def _is_loopback(url: str) -> bool:
     return (urlparse(url).hostname or "") in _LOOPBACK_HOSTS
 
 
-def _make_web3(url: str) -> Web3:
+def _make_web3(url: str, *, timeout: float = 60.0, retry: bool = True) -> Web3:
     scheme = urlparse(url).scheme
     if scheme in ("http", "https"):
         session = requests.Session()
         if _is_loopback(url):
             session.trust_env = False  # never send loopback traffic through an env proxy
-        return Web3(HTTPProvider(url, session=session, request_kwargs={"timeout": 60}))
+        kwargs: dict[str, Any] = {}
+        if not retry:
+            kwargs["exception_retry_configuration"] = None
+        provider = HTTPProvider(url, session=session, request_kwargs={"timeout": timeout}, **kwargs)
+        return Web3(provider)
     if scheme in ("ws", "wss"):
-        return Web3(LegacyWebSocketProvider(url))
+        return Web3(LegacyWebSocketProvider(url, websocket_timeout=int(max(timeout, 1))))
     raise ChainError(f"unsupported RPC URL {url!r}: use http(s):// or ws(s)://")
 
 
@@ -233,11 +237,16 @@ class RpcChain(DevChain):
     Args:
         url: ``http(s)://`` or ``ws(s)://`` endpoint.
         name: Name to report; the URL by default.
+        timeout: Seconds to wait for one answer.
+        retry: Let web3 retry failed reads itself (off when a
+            :class:`~p2pchain.chain._sender.TransactionSender` does it, by its policy).
     """
 
-    def __init__(self, url: str, name: str | None = None) -> None:
+    def __init__(
+        self, url: str, name: str | None = None, *, timeout: float = 60.0, retry: bool = True
+    ) -> None:
         self.url = url
-        super().__init__(name or url, _make_web3(url))
+        super().__init__(name or url, _make_web3(url, timeout=timeout, retry=retry))
 
     def rpc(self, method: str, params: Sequence[Any] = ()) -> Any:
         """Call a JSON-RPC method and return its result.

@@ -28,8 +28,10 @@ class NonceManager:
     handed out again before any new one, so no gap is left behind. :meth:`resync` re-reads the
     node after a nonce error.
 
-    One process should own an account's nonces: another process sending with the same key at the
-    same time makes both see :class:`NonceConflict`.
+    With a journal, nonces held by open transactions of other processes (or of earlier runs) are
+    skipped (:meth:`avoid`), and the holes below them are handed out first, so a gap heals with
+    the next transaction. Without one, another process sending with the same key at the same
+    time makes both see :class:`NonceConflict`.
 
     Args:
         fetch: Returns an account's ``pending`` transaction count from the node.
@@ -56,6 +58,35 @@ class NonceManager:
                 state.next += 1
             state.in_flight.add(nonce)
             return nonce
+
+    def ensure(self, address: ChecksumAddress) -> None:
+        """Read the node's count for ``address`` now, if not known yet (so :meth:`reserve`
+        needs no request)."""
+        with self._lock:
+            known = address in self._accounts
+        if not known:
+            fetched = self._fetch(address)
+            with self._lock:
+                self._accounts.setdefault(address, _AccountNonces(next=fetched))
+
+    def avoid(self, address: ChecksumAddress, taken: set[int]) -> None:
+        """Never hand out ``taken`` (nonces of open transactions this manager did not reserve).
+
+        Holes below the highest one are handed out first, so they get filled.
+        """
+        if not taken:
+            return
+        with self._lock:
+            state = self._accounts.get(address)
+            if state is None:
+                return
+            top = max(taken)
+            if top >= state.next:
+                holes = [n for n in range(state.next, top) if n not in taken]
+                state.next = top + 1
+                state.free.extend(holes)
+            state.free = [n for n in state.free if n not in taken]
+            heapq.heapify(state.free)
 
     def release(self, address: ChecksumAddress, nonce: int) -> None:
         """Hand back a nonce whose transaction the node never accepted."""

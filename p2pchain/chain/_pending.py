@@ -29,7 +29,9 @@ class TransactionError(ChainError):
 
 
 class TransactionRejected(TransactionError):
-    """The node refused the transaction (insufficient funds, fee too low...). Nothing was sent.
+    """The node answered the transaction with an error (insufficient funds, fee too low...).
+
+    The node itself refused it, so nothing was sent; its nonce is handed out again.
 
     Attributes:
         reason: The node's message.
@@ -40,11 +42,53 @@ class TransactionRejected(TransactionError):
         self.reason = reason
 
 
+class NotSent(TransactionError):
+    """The transaction never left: no connection to the node could be opened. Nothing was sent.
+
+    Its nonce is handed out again, and it is closed in the journal.
+    """
+
+
 class NonceConflict(TransactionError):
     """The transaction's nonce was used by another transaction; this one was never mined."""
 
 
-class ConnectionLost(TransactionError):
+class TransactionCancelled(TransactionError):
+    """The zero-value transfer that cancels the transaction was mined at its nonce instead.
+
+    Only the gas of that transfer was paid.
+    """
+
+
+def unknown_outcome(pending: PendingTransaction, why: str) -> str:
+    """The message for a transaction whose outcome is unknown: what, why, and how to find out."""
+    return (
+        f"{pending.describe()} was signed and may have reached the node, but its outcome is"
+        f" unknown: {why}. It may still be mined. Find out with client.wait(err.pending);"
+        " calling the same action again resumes it instead of paying twice"
+    )
+
+
+class OutcomeUnknown(TransactionError):
+    """A transaction was signed and may have been sent, but whether it will be mined is unknown.
+
+    It stays in the journal. Find out with ``client.wait(err.pending)`` (or
+    :meth:`TransactionSender.wait`); calling the same action again resumes it (the journal's
+    reconciliation sends the identical signed bytes again if the node lost them) instead of
+    signing a second payment.
+
+    Attributes:
+        reason: Why the outcome is unknown, in a few words.
+    """
+
+    def __init__(
+        self, message: str, pending: PendingTransaction | None = None, reason: str = ""
+    ) -> None:
+        super().__init__(message, pending)
+        self.reason = reason
+
+
+class ConnectionLost(OutcomeUnknown):
     """The node could not be reached while sending; the transaction may or may not have been sent.
 
     Wait for ``err.pending`` with :meth:`TransactionSender.wait` once the node is back: it is
@@ -52,21 +96,54 @@ class ConnectionLost(TransactionError):
     """
 
 
-class TransactionTimeout(TransactionError):
+class TransactionTimeout(OutcomeUnknown):
     """The transaction was not mined in time. It may still be mined: wait again or replace it."""
 
 
+class NonceGap(TransactionTimeout):
+    """The transaction waits behind a nonce the node has no transaction for.
+
+    It cannot be mined until that nonce is used: the next transaction from the account fills it,
+    or :meth:`TransactionSender.cancel` sends a zero-value transfer to the account itself there
+    (``p2pchain tx cancel --nonce N``).
+
+    Attributes:
+        missing: The nonce nothing was sent with.
+    """
+
+    def __init__(
+        self, message: str, pending: PendingTransaction | None, reason: str, missing: int
+    ) -> None:
+        super().__init__(message, pending, reason)
+        self.missing = missing
+
+
 class BatchSubmitError(TransactionError):
-    """Some transactions of a batch were not sent.
+    """Some transactions of a batch were not sent, or their outcome is unknown.
 
     Attributes:
         results: One entry per submitted transaction, in order: its :class:`PendingTransaction`
-            if it was sent, else the error that stopped it.
+            if it was sent, else the error that stopped it (an :class:`OutcomeUnknown` carries
+            its transaction too).
+        calls: Filled by :meth:`MarketplaceClient.submit_all`: a ``PendingCall`` for every
+            call whose transaction was signed and may be mined.
     """
 
     def __init__(self, message: str, results: list[PendingTransaction | P2PChainError]) -> None:
         super().__init__(message)
         self.results = results
+        self.calls: list[Any] = []
+
+    @property
+    def pendings(self) -> list[PendingTransaction]:
+        """Every transaction that was signed and may be mined: sent, or of unknown outcome."""
+        out: list[PendingTransaction] = []
+        for result in self.results:
+            if isinstance(result, PendingTransaction):
+                out.append(result)
+            elif isinstance(result, OutcomeUnknown) and result.pending is not None:
+                out.append(result.pending)
+        return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -75,11 +152,13 @@ class BatchSubmitError(TransactionError):
 
 @dataclass(frozen=True)
 class SignedVersion:
-    """One signed version of a transaction (the original, or a fee-bumped replacement)."""
+    """One signed version of a transaction (the original, a fee-bumped replacement, or the
+    zero-value transfer to the sender itself that cancels it)."""
 
     tx: Mapping[str, Any]
     raw: bytes
     hash: HexBytes
+    cancel: bool = False
 
 
 @dataclass
@@ -93,6 +172,8 @@ class PendingTransaction:
         versions: The original first, then each replacement.
         receipt: The receipt, once mined.
         submitted_at: ``time.monotonic()`` when the first version was sent.
+        intent: What it does, as a key: a second call with the same key while this one's
+            outcome is unknown resumes this one instead of paying again.
     """
 
     sender: ChecksumAddress
@@ -101,6 +182,7 @@ class PendingTransaction:
     versions: list[SignedVersion]
     receipt: TxReceipt | None = None
     submitted_at: float = 0.0
+    intent: bytes = b""
 
     @property
     def hash(self) -> HexBytes:
@@ -127,19 +209,69 @@ class PendingTransaction:
         """The latest version's signed bytes."""
         return self.versions[-1].raw
 
+    @property
+    def mined_version(self) -> SignedVersion | None:
+        """The version that was mined, once the receipt is in."""
+        if self.receipt is None:
+            return None
+        mined = HexBytes(self.receipt["transactionHash"])
+        return next((v for v in self.versions if v.hash == mined), None)
+
     def describe(self) -> str:
         """``transaction 0x… (buy, nonce 7 of 0xabc…)``."""
         what = f"{self.action}, " if self.action else ""
         return f"transaction {self.tx_hash} ({what}nonce {self.nonce} of {self.sender})"
 
 
+#: What reconciliation found out about a transaction from the journal.
+RECONCILED_STATES = (
+    "mined",
+    "reverted",
+    "pending",
+    "queued",
+    "resent",
+    "replaced",
+    "refused",
+    "unknown",
+)
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """One journaled transaction, checked against the chain.
+
+    Attributes:
+        pending: The transaction (its receipt is set when it was mined).
+        state: ``mined`` or ``reverted`` (a version has a receipt), ``pending`` (the node has it),
+            ``queued`` (the node has it, but it waits behind a nonce nothing was sent with:
+            ``missing``), ``resent`` (the node had lost it: the identical signed bytes were
+            sent again), ``replaced`` (its nonce was used by another transaction: it will never
+            be mined), ``refused`` (lost, and the node refused the identical bytes again: it was
+            not sent, its nonce is free), ``unknown`` (the node could not be asked).
+        detail: One line for people.
+        missing: For ``queued``: the nonce it waits for.
+    """
+
+    pending: PendingTransaction
+    state: str
+    detail: str
+    missing: int | None = None
+
+
 __all__ = [
+    "RECONCILED_STATES",
     "BatchSubmitError",
     "ConnectionLost",
     "NonceConflict",
+    "NonceGap",
+    "NotSent",
+    "OutcomeUnknown",
     "PendingTransaction",
+    "Reconciled",
     "SignedVersion",
+    "TransactionCancelled",
     "TransactionError",
     "TransactionRejected",
     "TransactionTimeout",
+    "unknown_outcome",
 ]

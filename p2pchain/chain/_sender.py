@@ -1,33 +1,36 @@
-"""Sending many transactions from one process: local signing, nonces, fees, receipts, retries.
+"""Sending many transactions from one process: local signing, nonces, receipts, and never paying
+twice, whatever the node does.
 
 :class:`TransactionSender` signs every transaction locally (a ``LocalAccount``) and sends it raw,
 so it works the same on the embedded chain, Anvil, Ganache and a real network. It is built for a
 process that sends a lot:
 
 * **Nonces** come from a per-account :class:`NonceManager` that reserves them locally, so many
-  transactions can be in flight without waiting for receipts. A nonce that was never accepted by
-  the node is handed out again; on nonce errors the manager resynchronises from the node's
-  ``pending`` transaction count.
-* **Fees** are EIP-1559: ``maxFeePerGas = base fee x 2 + priority fee``, the priority fee being the
-  node's suggestion (``eth_maxPriorityFeePerGas``) unless configured. Chains without a base fee get
-  a legacy ``gasPrice``. Suggestions are cached for a second.
-* **Gas** is estimated on the ``pending`` block with a margin. The estimate doubles as the
-  pre-flight check: a call that would revert raises the contract's typed error
-  (:mod:`p2pchain.chain._contract_errors`) before any gas is spent.
-* **Receipts** are awaited with a timeout; a transaction stuck in the mempool can be replaced by
-  the same transaction with fees raised by 12.5% (above geth's 10% rule), automatically after
-  ``replace_after`` seconds if asked.
+  transactions can be in flight without waiting for receipts. A nonce whose transaction was
+  certainly not sent (the node refused it, or no connection could be opened) goes back to the
+  pool; on nonce errors the manager resynchronises from the node's ``pending`` count.
+* **Fees, gas, the chain id** and the pre-flight simulation: :class:`~p2pchain.chain._preflight.
+  Preflight`. The chain id is the session's, fixed when the sender is made (from the deployment),
+  and checked against the node's answer before anything is signed.
+* **Receipts** are awaited with a timeout, through dropped connections and garbled answers; a
+  transaction stuck in the mempool can be replaced by the same transaction with fees raised by
+  12.5%, and one the node lost is sent again, byte for byte.
 * **Batches**: :meth:`TransactionSender.submit_many` and :meth:`TransactionSender.wait_many` put
   many estimates, sends and receipt polls into single JSON-RPC batch requests on HTTP nodes.
 
 Never paying twice
 ------------------
-A connection can drop after the node received a transaction but before it answered. The rules:
+A connection can drop after the node received a transaction but before it answered; an answer
+can come back garbled; a node can restart and forget its pool. The rules:
 
-1. The transaction hash is computed locally (``keccak(raw)``) before sending.
-2. When it is unknown whether the node got the transaction (connection dropped, timeout, HTTP
-   error), the sender asks the node for that hash. If the node knows it, it was sent. If not, the
-   *identical signed bytes* are sent again: the same nonce and signature can be mined at most once.
+1. The transaction hash is computed locally (``keccak(raw)``) before sending, and the signed
+   transaction is written to the :class:`~p2pchain.chain._journal.Journal` (and flushed to disk)
+   before it leaves.
+2. When it is unknown whether the node got it (connection dropped, timeout, HTTP error, garbled
+   answer), the sender asks the node for that hash. If the node knows it, it was sent. If not,
+   the *identical signed bytes* are sent again: the same nonce and signature can be mined at most
+   once. If the node still cannot tell, the caller gets
+   :class:`~p2pchain.chain._pending.OutcomeUnknown` with the hash and the nonce, never "refused".
 3. Before anything is broadcast again (a re-send or a replacement), the sender checks that no
    version of the transaction is known and that the account's mined nonce has not moved past it.
    The node is never trusted to refuse a used nonce: Ganache 7 executes a re-sent transaction a
@@ -35,78 +38,71 @@ A connection can drop after the node received a transaction but before it answer
 4. A transaction is never re-signed with a new nonce. If its nonce was taken by another
    transaction, :class:`NonceConflict` says so and nothing was paid.
 5. A replacement keeps the nonce, recipient, value and data and only raises the fees, so at most
-   one version is ever mined.
+   one version is ever mined. A cancellation is a zero-value transfer to the sender itself at
+   that nonce.
+6. A transaction whose outcome is unknown stays in the journal. :meth:`reconcile` checks each one
+   against the chain (mined, still pending, lost by the node, replaced) and sends lost ones again
+   byte for byte. A new call with the same *intent* (the same recipient, value and data, or the
+   key the caller gives) resumes the earlier transaction instead of signing a second one
+   (:meth:`adopt`), in this process or the next.
 """
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
+from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.datastructures import AttributeDict
-from web3.exceptions import (
-    MethodUnavailable,
-    TransactionNotFound,
-    Web3Exception,
-    Web3RPCError,
-)
-from web3.providers import HTTPProvider
-from web3.types import BlockIdentifier, RPCEndpoint, TxParams, TxReceipt
+from web3.types import BlockIdentifier, TxReceipt
 
 from p2pchain._errors import ChainError, P2PChainError
+from p2pchain.chain._broadcast import Broadcaster
 from p2pchain.chain._contract_errors import decode_revert
 from p2pchain.chain._fees import Fees, SenderPolicy
-from p2pchain.chain._node_errors import (
-    CONNECTION_ERRORS,
-    NODE_ERRORS,
-    RETRYABLE,
-    classify,
-    error_message,
-    method_missing,
-    transient,
-)
+from p2pchain.chain._journal import Journal, JournalEntry
+from p2pchain.chain._node_errors import CONNECTION_ERRORS, NODE_ERRORS, MalformedAnswer
 from p2pchain.chain._nonces import NonceManager
+from p2pchain.chain._outstanding import Outstanding, TxStatus
 from p2pchain.chain._pending import (
-    BatchSubmitError,
     ConnectionLost,
     NonceConflict,
+    NonceGap,
+    NotSent,
+    OutcomeUnknown,
     PendingTransaction,
+    Reconciled,
     SignedVersion,
+    TransactionCancelled,
     TransactionError,
     TransactionRejected,
     TransactionTimeout,
+    unknown_outcome,
 )
+from p2pchain.chain._preflight import Preflight, call_fields
 from p2pchain.chain._revert import ContractRevert, revert_data
+from p2pchain.chain._rpc import NodeRpc
 
 T = TypeVar("T")
 
-# --------------------------------------------------------------------------------------------
-# the sender
+#: Failures of an optional question to the node (which client is it?).
+_QUIET: tuple[type[BaseException], ...] = (*NODE_ERRORS, *CONNECTION_ERRORS, ChainError)
+
+#: Gas of a plain transfer (a cancellation).
+TRANSFER_GAS = 21_000
 
 
-def _rpc_tx(tx: Mapping[str, Any]) -> dict[str, Any]:
-    """A transaction as JSON-RPC wants it (hex quantities) for eth_call / eth_estimateGas."""
-    out: dict[str, Any] = {}
-    for key, value in tx.items():
-        if key in ("from", "to"):
-            out[key] = value
-        elif key == "data":
-            out[key] = HexBytes(value).to_0x_hex()
-        elif key in ("value", "gas", "gasPrice", "maxFeePerGas", "maxPriorityFeePerGas", "nonce"):
-            out[key] = hex(int(value))
-    return out
-
-
-def _call_fields(tx: Mapping[str, Any]) -> TxParams:
-    keep = ("from", "to", "data", "value", "gas")
-    return cast(TxParams, {k: tx[k] for k in keep if k in tx})
+def intent_of(to: str | None, value: int, data: bytes) -> bytes:
+    """The default intent key of a transaction: what it calls, with what, paying what."""
+    target = bytes(HexBytes(to)) if to else b""
+    return keccak(b"p2pchain-intent" + target + abi_encode(["uint256"], [int(value)]) + data)
 
 
 class TransactionSender:
@@ -115,6 +111,10 @@ class TransactionSender:
     Args:
         w3: Connection to the chain.
         policy: Fee, gas, retry and timeout settings.
+        chain_id: The chain id every transaction is signed for (from the deployment); read once
+            from the node when not given. A node that later answers another is refused.
+        journal: Where signed transactions wait until their outcome is known; None keeps them
+            in memory only (the process's own retries still never pay twice).
         sleep: Sleep function (tests replace it).
         clock: Monotonic clock (tests replace it).
     """
@@ -124,6 +124,8 @@ class TransactionSender:
         w3: Web3,
         policy: SenderPolicy | None = None,
         *,
+        chain_id: int | None = None,
+        journal: Journal | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -131,55 +133,42 @@ class TransactionSender:
         self.policy = policy or SenderPolicy()
         self._sleep = sleep
         self._clock = clock
+        self._chain_id = None if chain_id is None else int(chain_id)
+        self.rpc = NodeRpc(w3, self.policy, sleep)
+        self.preflight = Preflight(self.rpc, self.policy, lambda: self.chain_id, clock)
         self.nonces = NonceManager(self._pending_count)
-        self._chain_id: int | None = None
-        self._fees: tuple[float, Fees] | None = None
-        self._pending_estimates = True  # cleared for nodes that cannot estimate on "pending"
-        self._batching = isinstance(w3.provider, HTTPProvider)
+        self.node = Broadcaster(self.rpc, self.policy, self.nonces, sleep)
+        self.journal = journal
+        self.outstanding = Outstanding(
+            self.node, self.nonces, journal, lambda: self.chain_id, self.verify_chain, clock
+        )
+        self._batching = self.rpc.batching
         self._signers: dict[ChecksumAddress, LocalAccount] = {}  # for replacements
         self._anvil_automine: bool | None = None
 
     # ------------------------------------------------------------------ plumbing
 
     def retry(self, what: str, fn: Callable[[], T]) -> T:
-        """Run a read-only request, retrying connection errors and "try again" answers.
+        """Run a read-only request, retrying connection errors, "try again" answers and
+        malformed answers.
 
         Raises:
-            ChainError: Still failing after ``policy.rpc_attempts`` attempts.
+            ChainError: Still failing after ``policy.rpc_attempts`` attempts
+                (:class:`MalformedAnswer` when the answers were garbage).
         """
-        delay = self.policy.retry_delay
-        last: BaseException | None = None
-        for attempt in range(self.policy.rpc_attempts):
-            try:
-                return fn()
-            except RETRYABLE as exc:
-                if not transient(exc):
-                    raise
-                last = exc
-                if attempt + 1 < self.policy.rpc_attempts:
-                    self._sleep(delay)
-                    delay = min(delay * 2, 2.0)
-        raise ChainError(f"cannot reach the node ({what}): {last}") from last
+        return self.rpc.retry(what, fn)
 
     def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[dict[str, Any]]:
-        """Send raw JSON-RPC requests as one batch (HTTP nodes), answers in order.
+        """Send raw JSON-RPC requests as one batch (HTTP nodes), answers in request order.
 
-        Each answer is the raw response object (``result`` or ``error``); nothing is formatted.
-        Connection errors propagate: callers decide whether retrying is safe.
+        Each answer is the raw response object (``result`` or ``error``), matched to its request
+        by id. Connection errors propagate: callers decide whether retrying is safe.
 
         Raises:
+            MalformedAnswer: The answer is garbled or leaves requests unanswered.
             ChainError: The node answered the batch with a single error.
         """
-        if not calls:
-            return []
-        provider = self.w3.provider
-        if self._batching and len(calls) > 1:
-            requests_ = [(RPCEndpoint(m), list(p)) for m, p in calls]
-            response = cast(HTTPProvider, provider).make_batch_request(requests_)
-            if isinstance(response, list):
-                return [dict(r) for r in response]
-            raise ChainError(f"the node refused a batch request: {response.get('error')}")
-        return [dict(provider.make_request(RPCEndpoint(m), list(p))) for m, p in calls]
+        return self.rpc.complete_batch(calls)
 
     @property
     def batching(self) -> bool:
@@ -188,203 +177,87 @@ class TransactionSender:
 
     @property
     def chain_id(self) -> int:
-        """The chain id, read once."""
+        """The chain id transactions are signed for: given, or read once and then fixed."""
         if self._chain_id is None:
-            self._chain_id = int(self.retry("eth_chainId", lambda: self.w3.eth.chain_id))
+            self._chain_id = self.rpc.chain_id()
         return self._chain_id
 
-    def _pending_count(self, address: ChecksumAddress) -> int:
-        return int(
-            self.retry(
-                "eth_getTransactionCount",
-                lambda: self.w3.eth.get_transaction_count(address, "pending"),
-            )
-        )
+    def verify_chain(self) -> None:
+        """Refuse a node that now answers another chain id than the session's.
 
-    # ------------------------------------------------------------------ fees and gas
+        Raises:
+            ChainMismatch: It does; nothing may be signed or sent.
+        """
+        self.preflight.verify_chain()
+
+    def _pending_count(self, address: ChecksumAddress) -> int:
+        return self.node.count(address, "pending")
+
+    # ------------------------------------------------------------------ fees, gas, checks
 
     def suggest_fees(self, *, fresh: bool = False) -> Fees:
-        """Fees for a new transaction (cached for ``policy.fee_cache_seconds``).
-
-        EIP-1559 on chains with a base fee: ``maxFeePerGas = base x multiplier + priority``, the
-        priority fee being ``policy.priority_fee`` or the node's suggestion (at least
-        ``policy.min_priority_fee``). Legacy ``gasPrice`` (the node's ``eth_gasPrice``) otherwise.
-        """
-        now = self._clock()
-        if not fresh and self._fees is not None:
-            at, fees = self._fees
-            if now - at < self.policy.fee_cache_seconds:
-                return fees
-        block = self.retry("eth_getBlockByNumber", lambda: self.w3.eth.get_block("latest"))
-        base_fee = block.get("baseFeePerGas")
-        if base_fee is None or self.policy.legacy:
-            fees = Fees(gas_price=int(self.retry("eth_gasPrice", lambda: self.w3.eth.gas_price)))
-        else:
-            priority = self.policy.priority_fee
-            if priority is None:
-                priority = max(self._node_priority_fee(), self.policy.min_priority_fee)
-            fees = Fees(int(base_fee) * self.policy.base_fee_multiplier + priority, priority)
-        self._fees = (now, fees)
-        return fees
-
-    def _node_priority_fee(self) -> int:
-        try:
-            return int(self.retry("eth_maxPriorityFeePerGas", lambda: self.w3.eth.max_priority_fee))
-        except (Web3Exception, ValueError, NotImplementedError, ChainError):
-            return self.policy.fallback_priority_fee
+        """Fees for a new transaction; see :meth:`Preflight.suggest_fees`."""
+        return self.preflight.suggest_fees(fresh=fresh)
 
     def check(self, tx: Mapping[str, Any], *, action: str | None = None) -> None:
-        """Pre-flight ``eth_call`` on the pending block; raise the typed revert if it fails.
-
-        Raises:
-            ContractRevert: The call reverts (a :class:`~p2pchain.chain._contract_errors.CustomError`
-                subclass for a contract error).
-            TransactionRejected: The node refused the call for another reason.
-        """
-        try:
-            if self._batching:
-                self.retry(
-                    "eth_call",
-                    lambda: self._raw("eth_call", [_rpc_tx(_call_fields(tx)), "pending"]),
-                )
-            else:
-                self.retry("eth_call", lambda: self.w3.eth.call(_call_fields(tx), "pending"))
-        except NODE_ERRORS as exc:
-            raise self._preflight_error(exc, tx, action) from None
+        """Simulate ``tx`` on the pending block; see :meth:`Preflight.check`."""
+        self.preflight.check(tx, action=action)
 
     def estimate_gas(self, tx: Mapping[str, Any], *, action: str | None = None) -> int:
-        """Gas limit for ``tx`` (estimate x margin), checking on the way that it does not revert.
-
-        The estimate runs on the pending block and fails with the same revert data as an
-        ``eth_call``. On nodes that cannot estimate on the pending block, an ``eth_call`` on the
-        pending block is the check and the estimate is made on the latest block.
-
-        Raises:
-            ContractRevert: The transaction would revert (typed).
-            TransactionRejected: The node refused it for another reason (insufficient funds...).
-        """
-        fields = cast(TxParams, {k: v for k, v in _call_fields(tx).items() if k != "gas"})
-        if self._pending_estimates:
-            try:
-                return self._with_margin(self._estimate_pending(fields))
-            except (MethodUnavailable, NotImplementedError):
-                self._pending_estimates = False
-            except NODE_ERRORS as exc:
-                if method_missing(exc):
-                    self._pending_estimates = False
-                else:
-                    raise self._estimate_error(exc, tx, action) from None
-        self.check(tx, action=action)
-        try:
-            estimate = self.retry("eth_estimateGas", lambda: self.w3.eth.estimate_gas(fields))
-        except NODE_ERRORS as exc:
-            if revert_data(exc) is None:
-                raise self._preflight_error(exc, tx, action) from None
-            return self.policy.fallback_gas  # passes on the pending block, not on the latest
-        return self._with_margin(int(estimate))
+        """Gas limit for ``tx``, checking that it would not revert; see
+        :meth:`Preflight.estimate_gas`."""
+        return self.preflight.estimate_gas(tx, action=action)
 
     def call(self, tx: Mapping[str, Any], block: BlockIdentifier = "latest") -> bytes:
-        """``eth_call`` (retried on connection errors); the raw return data.
-
-        Raises:
-            Web3RPCError, ContractLogicError: The node's error (a revert, typically); decode it
-                with :func:`p2pchain.chain._contract_errors.revert_data`.
-        """
-        if self._batching:
-            tag = hex(block) if isinstance(block, int) else block
-            result = self.retry("eth_call", lambda: self._raw("eth_call", [_rpc_tx(tx), tag]))
-            return bytes(HexBytes(result))
-        return bytes(
-            self.retry("eth_call", lambda: self.w3.eth.call(cast(TxParams, dict(tx)), block))
-        )
-
-    def _estimate_pending(self, fields: TxParams) -> int:
-        if self._batching:
-            result = self.retry(
-                "eth_estimateGas",
-                lambda: self._raw("eth_estimateGas", [_rpc_tx(fields), "pending"]),
-            )
-            return int(result, 16)
-        return int(
-            self.retry("eth_estimateGas", lambda: self.w3.eth.estimate_gas(fields, "pending"))
-        )
-
-    def _raw(self, method: str, params: list[Any]) -> Any:
-        """One JSON-RPC request past web3's middleware (which asks for the chain id every time).
-
-        Used on HTTP nodes for the hot path: estimates, pre-flight calls, raw sends.
-
-        Raises:
-            Web3RPCError: The node answered with an error (the response is attached).
-        """
-        response = self.w3.provider.make_request(RPCEndpoint(method), params)
-        if "error" in response:
-            raise Web3RPCError(str(response["error"]), rpc_response=response)
-        return response.get("result")
-
-    def _with_margin(self, estimate: int) -> int:
-        return math.ceil(estimate * self.policy.gas_margin)
-
-    def _estimate_error(
-        self, exc: BaseException, tx: Mapping[str, Any], action: str | None
-    ) -> P2PChainError:
-        data = revert_data(exc)
-        if data is None:
-            return self._preflight_error(exc, tx, action)
-        if data:
-            return decode_revert(data, action=action)
-        # some nodes' estimators drop the revert data: ask eth_call for it
-        try:
-            self.check(tx, action=action)
-        except ContractRevert as typed:
-            return typed
-        return decode_revert(b"", action=action)
-
-    def _preflight_error(
-        self, exc: BaseException, tx: Mapping[str, Any], action: str | None
-    ) -> P2PChainError:
-        if isinstance(exc, P2PChainError):
-            return exc
-        data = revert_data(exc)
-        if data is not None:
-            return decode_revert(data, action=action)
-        message = error_message(exc)
-        if "insufficient funds" in message.lower():
-            return TransactionRejected(
-                f"{tx.get('from')} cannot pay for this transaction (value {int(tx.get('value', 0))}"
-                f" wei plus gas): insufficient funds",
-                None,
-                message,
-            )
-        return TransactionRejected(f"the node refused the call: {message}", None, message)
+        """``eth_call``; the raw return data. See :meth:`Preflight.call`."""
+        return self.preflight.call(tx, block)
 
     def fill(
         self, tx: Mapping[str, Any], *, sender: str, action: str | None = None, check: bool = True
     ) -> dict[str, Any]:
-        """Complete ``tx`` with sender, chain id, value, gas and fees (no nonce).
+        """Complete ``tx`` (sender, chain id, value, gas, fees; no nonce); see
+        :meth:`Preflight.fill`."""
+        return self.preflight.fill(tx, sender=sender, action=action, check=check)
 
-        Fields already present are kept. Without ``gas``, the estimate is also the pre-flight
-        check; with ``gas`` the check is an ``eth_call`` (unless ``check`` is False).
+    # ------------------------------------------------------------------ reconciling
+
+    def orphans(self, address: str) -> list[PendingTransaction]:
+        """Transactions of ``address`` whose outcome is unknown and nobody waits for: those the
+        caller was told are unknown, and those open in the journal (another process's, or an
+        earlier run's)."""
+        return self.outstanding.orphans(address)
+
+    def reconcile(self, address: str) -> list[Reconciled]:
+        """Check every transaction of ``address`` whose outcome is unknown against the chain.
+
+        Each journaled transaction (and each this process was told is unknown) is looked up:
+        mined (its receipt is recorded and the journal entry closed), still pending (and whether
+        it waits behind a missing nonce), lost by the node (the identical signed bytes are sent
+        again), or its nonce used by another transaction (closed: it will never be mined).
+        :meth:`submit` does this before anything new is signed.
+
+        Returns:
+            One :class:`Reconciled` per transaction unresolved before the call, by nonce.
 
         Raises:
-            ContractRevert: It would revert.
-            TransactionRejected: The node refused it for another reason.
+            ChainMismatch: The node is on another chain (nothing is looked up or sent).
         """
-        filled: dict[str, Any] = dict(tx)
-        filled["from"] = Web3.to_checksum_address(filled.get("from", sender))
-        if filled["from"] != Web3.to_checksum_address(sender):
-            raise ChainError(f"transaction 'from' {filled['from']} is not the sender {sender}")
-        filled.setdefault("value", 0)
-        filled.setdefault("chainId", self.chain_id)
-        if "gas" not in filled:
-            filled["gas"] = self.estimate_gas(filled, action=action)
-        elif check:
-            self.check(filled, action=action)
-        if "gasPrice" not in filled and "maxFeePerGas" not in filled:
-            filled.update(self.suggest_fees().as_params())
-        return filled
+        return self.outstanding.reconcile(address)
 
-    # ------------------------------------------------------------------ sending
+    def adopt(self, address: str, intent: bytes) -> PendingTransaction | None:
+        """Resume an earlier transaction of ``address`` with this intent, if its outcome is unknown.
+
+        Reconciles first (:meth:`reconcile`). A transaction found is handed back instead of a new
+        one being signed: wait for it (it may be mined already, then its receipt is set).
+
+        Returns:
+            The earlier transaction, or None.
+        """
+        checksum = to_checksum_address(address)
+        self.reconcile(checksum)
+        return self.outstanding.take(checksum, intent)
+
+    # ------------------------------------------------------------------ signing and sending
 
     def submit(
         self,
@@ -393,38 +266,49 @@ class TransactionSender:
         *,
         action: str | None = None,
         check: bool = True,
+        intent: bytes | None = None,
+        resume: bool = True,
     ) -> PendingTransaction:
         """Fill, sign and send ``tx`` without waiting for it to be mined.
+
+        An earlier transaction with the same intent whose outcome is unknown (journaled by this
+        or another process) is resumed instead: it is returned, and nothing new is signed.
 
         Args:
             account: The signer.
             tx: Partial transaction (``to``, ``data``, ``value``; anything else is filled in).
-                A ``nonce`` given here is used as is and not managed.
+                A ``nonce`` given here is used as is and not managed (nor resumed).
             action: Contract function name, for typed revert messages.
             check: Pre-check with ``eth_call`` when ``gas`` is given (the estimate is the check
                 otherwise).
+            intent: What the transaction does, as a key; by default its recipient, value and
+                data (:func:`intent_of`).
+            resume: Look for an earlier transaction with this intent first (False when the
+                caller just did, with :meth:`adopt`).
 
         Returns:
             The pending transaction; pass it to :meth:`wait`.
 
         Raises:
             ContractRevert: It would revert (nothing was sent).
+            ChainMismatch: The node is on another chain (nothing was signed).
             TransactionRejected: The node refused it (nothing was sent; the nonce is reused).
+            NotSent: No connection to the node could be opened (nothing was sent).
             NonceConflict: Its nonce was used by another transaction.
-            ConnectionLost: The node became unreachable; ``err.pending`` may still be mined.
+            OutcomeUnknown: It may or may not have been sent (``err.pending``); calling again
+                with the same intent resumes it.
         """
-        filled = self.fill(tx, sender=account.address, action=action, check=check)
+        key = intent if intent is not None else _intent_of_tx(tx)
+        with _nothing_sent():
+            if resume and "nonce" not in tx:
+                earlier = self.adopt(account.address, key)
+                if earlier is not None:
+                    return earlier
+            filled = self.fill(tx, sender=account.address, action=action, check=check)
         self._signers[account.address] = account
         managed = "nonce" not in filled
-        if managed:
-            filled["nonce"] = self.nonces.reserve(account.address)
-        try:
-            pending = self._sign(account, filled, action)
-        except Exception:
-            if managed:
-                self.nonces.release(account.address, int(filled["nonce"]))
-            raise
-        self._broadcast(pending, pending.versions[0], release=managed)
+        (pending,) = self._sign_all(account, [(filled, action, key, managed)])
+        self._send(pending, release=managed)
         return pending
 
     def submit_many(
@@ -432,90 +316,122 @@ class TransactionSender:
         items: Sequence[tuple[LocalAccount, Mapping[str, Any], str | None]],
         *,
         check: bool = True,
+        intents: Sequence[bytes | None] | None = None,
     ) -> list[PendingTransaction]:
         """Fill, sign and send many transactions, pipelined, in as few requests as possible.
 
-        Estimates (the pre-flight checks) go to the node as one batch, then every transaction is
-        signed with a reserved nonce, then all are sent as one batch. Nothing is sent if any
-        pre-flight check fails.
+        Earlier transactions with the same intents whose outcome is unknown are resumed (see
+        :meth:`submit`). Then the estimates (the pre-flight checks) go to the node as one batch,
+        every transaction is signed with a reserved nonce and journaled, and all are sent as one
+        batch. Nothing is signed if any pre-flight check fails.
 
         Args:
             items: ``(account, partial tx, action)`` per transaction, sent in this order.
             check: As for :meth:`submit`.
+            intents: Intent keys, one per item (None: the default).
 
         Returns:
             The pending transactions, in order.
 
         Raises:
             ContractRevert: One would revert; ``err.batch_index`` says which. Nothing was sent.
-            BatchSubmitError: Some were not sent; ``err.results`` has each one's outcome.
+            BatchSubmitError: Some were not sent or have an unknown outcome; ``err.results``
+                has each one's outcome, ``err.pendings`` every transaction that may be mined.
         """
         if not items:
             return []
-        filled = self._fill_many(items, check=check)
-        pendings: list[PendingTransaction] = []
-        managed: list[bool] = []
-        for (account, _, action), tx in zip(items, filled, strict=True):
-            self._signers[account.address] = account
-            own = "nonce" not in tx
-            if own:
-                tx["nonce"] = self.nonces.reserve(account.address)
-            managed.append(own)
-            pendings.append(self._sign(account, tx, action))
-        return self._broadcast_many(pendings, managed)
-
-    def _fill_many(
-        self,
-        items: Sequence[tuple[LocalAccount, Mapping[str, Any], str | None]],
-        *,
-        check: bool,
-    ) -> list[dict[str, Any]]:
-        if not self._batching or not self._pending_estimates:
-            out = []
-            for index, (account, tx, action) in enumerate(items):
-                try:
-                    out.append(self.fill(tx, sender=account.address, action=action, check=check))
-                except ContractRevert as exc:
-                    exc.batch_index = index  # type: ignore[attr-defined]
-                    raise
-            return out
-        fees = self.suggest_fees()
-        chain_id = self.chain_id
-        prepared: list[dict[str, Any]] = []
-        calls: list[tuple[str, list[Any]]] = []
-        slots: list[int] = []
+        keys = [
+            (intents[i] if intents is not None and intents[i] is not None else None)
+            or _intent_of_tx(tx)
+            for i, (_, tx, _) in enumerate(items)
+        ]
+        results: list[PendingTransaction | P2PChainError | None] = [None] * len(items)
+        with _nothing_sent():
+            for address in {account.address for account, tx, _ in items if "nonce" not in tx}:
+                self.reconcile(address)
+        todo: list[int] = []
         for index, (account, tx, _) in enumerate(items):
-            filled = dict(tx)
-            filled["from"] = account.address
-            filled.setdefault("value", 0)
-            filled.setdefault("chainId", chain_id)
-            if "gasPrice" not in filled and "maxFeePerGas" not in filled:
-                filled.update(fees.as_params())
-            prepared.append(filled)
-            fields = {k: v for k, v in filled.items() if k in ("from", "to", "data", "value")}
-            if "gas" not in filled:
-                calls.append(("eth_estimateGas", [_rpc_tx(fields), "pending"]))
-                slots.append(index)
-            elif check:
-                calls.append(("eth_call", [_rpc_tx(dict(fields, gas=filled["gas"])), "pending"]))
-                slots.append(index)
-        answers = self.retry("estimate batch", lambda: self.batch(calls))
-        for index, call, answer in zip(slots, calls, answers, strict=True):
-            action = items[index][2]
-            if "error" in answer:
-                error = Web3RPCError(str(answer["error"]), rpc_response=cast(Any, answer))
-                if call[0] == "eth_estimateGas" and method_missing(error):
-                    self._pending_estimates = False  # this node cannot estimate on "pending"
-                    return self._fill_many(items, check=check)
-                typed = self._estimate_error(error, prepared[index], action)
-                typed.batch_index = index  # type: ignore[attr-defined]
-                raise typed
-            if call[0] == "eth_estimateGas":
-                prepared[index]["gas"] = self._with_margin(int(answer["result"], 16))
-        return prepared
+            earlier = None if "nonce" in tx else self.outstanding.take(account.address, keys[index])
+            if earlier is not None:
+                results[index] = earlier
+            else:
+                todo.append(index)
+        if todo:
+            try:
+                with _nothing_sent():
+                    filled = self.preflight.fill_many([items[i] for i in todo], check=check)
+            except ContractRevert as exc:
+                inner = getattr(exc, "batch_index", None)
+                if inner is not None:
+                    exc.batch_index = todo[inner]  # type: ignore[attr-defined]
+                raise
+            groups: dict[ChecksumAddress, list[int]] = {}
+            for position, index in enumerate(todo):
+                groups.setdefault(items[index][0].address, []).append(position)
+            signed: dict[int, PendingTransaction] = {}
+            managed: dict[int, bool] = {}
+            for positions in groups.values():
+                account = items[todo[positions[0]]][0]
+                self._signers[account.address] = account
+                batch = []
+                for position in positions:
+                    own = "nonce" not in filled[position]
+                    managed[position] = own
+                    index = todo[position]
+                    batch.append((filled[position], items[index][2], keys[index], own))
+                for position, pending in zip(
+                    positions, self._sign_all(account, batch), strict=True
+                ):
+                    signed[position] = pending
+            ordered = [signed[p] for p in range(len(todo))]
+            outcomes = self.node.broadcast_many(ordered, [managed[p] for p in range(len(todo))])
+            for position, outcome in enumerate(outcomes):
+                self._after_send(ordered[position], outcome)
+                results[todo[position]] = outcome
+        return self.node.batch_outcome(cast(list[PendingTransaction | P2PChainError], results))
+
+    def _sign_all(
+        self,
+        account: LocalAccount,
+        items: Sequence[tuple[dict[str, Any], str | None, bytes, bool]],
+    ) -> list[PendingTransaction]:
+        """Reserve nonces, sign and journal ``items`` of one account, atomically for the account.
+
+        Raises:
+            ChainError: The journal cannot be written (nothing was sent; nonces released).
+        """
+        address = account.address
+        if any(managed for *_, managed in items):
+            self.nonces.ensure(address)  # a request, so before the journal's lock
+        pendings: list[PendingTransaction] = []
+
+        def make(taken: set[int]) -> list[JournalEntry]:
+            self.nonces.avoid(address, taken)
+            for filled, action, key, managed in items:
+                if managed:
+                    filled["nonce"] = self.nonces.reserve(address)
+                try:
+                    pendings.append(self._sign(account, filled, action, key))
+                except Exception:
+                    if managed:
+                        self.nonces.release(address, int(filled["nonce"]))
+                    raise
+            return [self.outstanding.entry(p, p.versions[0]) for p in pendings]
+
+        try:
+            with _nothing_sent():
+                self.outstanding.sign_into(address, make)
+        except BaseException:
+            for pending, (_, _, _, managed) in zip(pendings, items, strict=False):
+                if managed:
+                    self.nonces.release(address, pending.nonce)
+            raise
+        for pending in pendings:
+            self.outstanding.track(pending)
+        return pendings
 
     def _sign(
-        self, account: LocalAccount, tx: Mapping[str, Any], action: str | None
+        self, account: LocalAccount, tx: Mapping[str, Any], action: str | None, intent: bytes
     ) -> PendingTransaction:
         fields = {k: v for k, v in tx.items() if k != "from"}
         signed = account.sign_transaction(fields)
@@ -527,213 +443,102 @@ class TransactionSender:
             action=action,
             versions=[version],
             submitted_at=self._clock(),
+            intent=intent,
         )
 
-    def _send_raw(self, raw: bytes) -> None:
-        if self._batching:
-            self._raw("eth_sendRawTransaction", [HexBytes(raw).to_0x_hex()])
-        else:
-            self.w3.eth.send_raw_transaction(raw)
-
-    def _broadcast(
-        self, pending: PendingTransaction, version: SignedVersion, *, release: bool
-    ) -> None:
-        """Send one version; survive dropped connections without ever sending twice."""
-        delay = self.policy.retry_delay
-        uncertain = False
-        attempts = 0
-        while True:
-            attempts += 1
-            try:
-                self._send_raw(version.raw)
-                return
-            except CONNECTION_ERRORS as exc:
-                uncertain = True
-                if attempts >= self.policy.rpc_attempts:
-                    raise ConnectionLost(
-                        f"lost the connection to the node while sending {pending.describe()}:"
-                        f" it may still be mined; wait for it before sending anything else"
-                        f" ({exc})",
-                        pending,
-                    ) from exc
-                self._sleep(delay)
-                delay = min(delay * 2, 2.0)
-                if self._resolve_uncertain(pending):
-                    return
-                continue  # the node never got it: send the identical bytes again
-            except NODE_ERRORS as exc:
-                if transient(exc) and attempts < self.policy.rpc_attempts:
-                    uncertain = True  # a rate limit may come after the node took it
-                    self._sleep(delay)
-                    delay = min(delay * 2, 2.0)
-                    if self._resolve_uncertain(pending):
-                        return
-                    continue
-                self._on_send_error(pending, exc, uncertain=uncertain, release=release)
-                return
-
-    def _resolve_uncertain(self, pending: PendingTransaction) -> bool:
-        """After a dropped send: True if the node has it; raise if its nonce was taken."""
-        state = self._landed(pending)
-        if state == "known":
-            return True
-        if state == "nonce-used":
-            self.nonces.resync(pending.sender)
-            raise NonceConflict(
-                f"nonce {pending.nonce} of {pending.sender} was used by another transaction;"
-                f" {pending.describe()} was not sent and never will be (nothing was paid)",
-                pending,
-            )
-        return False
-
-    def _on_send_error(
-        self, pending: PendingTransaction, exc: BaseException, *, uncertain: bool, release: bool
-    ) -> None:
-        """Handle a node's error answer to a send: return if the transaction is in, else raise."""
-        kind = classify(exc)
-        if kind == "known":
-            return
-        if uncertain or kind == "nonce-low":
-            if self._resolve_uncertain(pending):
-                return
-            if kind == "nonce-low":
-                self.nonces.resync(pending.sender)
-                raise NonceConflict(
-                    f"nonce {pending.nonce} of {pending.sender} is already used;"
-                    f" {pending.describe()} was not sent (nothing was paid)",
-                    pending,
-                ) from exc
-        if release:
-            self.nonces.release(pending.sender, pending.nonce)
-        if kind == "nonce-high":
-            self.nonces.resync(pending.sender)
-        message = error_message(exc)
-        raise TransactionRejected(
-            f"the node refused {pending.describe()}: {message}", pending, message
-        ) from exc
-
-    def _landed(self, pending: PendingTransaction) -> str:
-        """``known`` (the node has a version), ``nonce-used`` (by something else) or ``unknown``."""
-        if self._known(pending):
-            return "known"
-        mined = int(
-            self.retry(
-                "eth_getTransactionCount",
-                lambda: self.w3.eth.get_transaction_count(pending.sender, "latest"),
-            )
-        )
-        if mined > pending.nonce:
-            return "known" if self._known(pending) else "nonce-used"
-        return "unknown"
-
-    def _known(self, pending: PendingTransaction) -> bool:
-        return any(self._has_transaction(h) for h in pending.hashes)
-
-    def _has_transaction(self, tx_hash: HexBytes) -> bool:
+    def _send(self, pending: PendingTransaction, *, release: bool) -> None:
         try:
-            self.retry("eth_getTransactionByHash", lambda: self.w3.eth.get_transaction(tx_hash))
-        except TransactionNotFound:
-            return False
-        return True
+            self.node.broadcast(pending, pending.versions[0], release=release)
+        except P2PChainError as exc:
+            self._after_send(pending, exc)
+            raise
+        self._after_send(pending, pending)
 
-    def _broadcast_many(
-        self, pendings: list[PendingTransaction], managed: list[bool]
-    ) -> list[PendingTransaction]:
-        if not self._batching or len(pendings) == 1:
-            results: list[PendingTransaction | P2PChainError] = []
-            for pending, own in zip(pendings, managed, strict=True):
-                try:
-                    self._broadcast(pending, pending.versions[0], release=own)
-                    results.append(pending)
-                except P2PChainError as exc:
-                    results.append(exc)
-            return self._batch_outcome(results)
-        todo = list(range(len(pendings)))
-        outcome: dict[int, PendingTransaction | P2PChainError] = {}
-        uncertain = False
-        delay = self.policy.retry_delay
-        for attempt in range(self.policy.rpc_attempts):
-            try:
-                answers = self.batch(
-                    [
-                        ("eth_sendRawTransaction", [HexBytes(pendings[i].raw).to_0x_hex()])
-                        for i in todo
-                    ]
-                )
-            except CONNECTION_ERRORS as exc:
-                uncertain = True
-                if attempt + 1 >= self.policy.rpc_attempts:
-                    for i in todo:
-                        outcome[i] = ConnectionLost(
-                            f"lost the connection to the node while sending"
-                            f" {pendings[i].describe()}: it may still be mined ({exc})",
-                            pendings[i],
-                        )
-                    break
-                self._sleep(delay)
-                delay = min(delay * 2, 2.0)
-                remaining = []
-                for i in todo:
-                    try:
-                        if self._resolve_uncertain(pendings[i]):
-                            outcome[i] = pendings[i]
-                        else:
-                            remaining.append(i)
-                    except P2PChainError as err:
-                        outcome[i] = err
-                todo = remaining
-                if not todo:
-                    break
-                continue
-            for i, answer in zip(todo, answers, strict=True):
-                if "error" not in answer:
-                    outcome[i] = pendings[i]
-                    continue
-                error = Web3RPCError(str(answer["error"]), rpc_response=cast(Any, answer))
-                try:
-                    self._on_send_error(pendings[i], error, uncertain=uncertain, release=managed[i])
-                    outcome[i] = pendings[i]
-                except P2PChainError as err:
-                    outcome[i] = err
-            break
-        return self._batch_outcome([outcome[i] for i in range(len(pendings))])
-
-    @staticmethod
-    def _batch_outcome(
-        results: list[PendingTransaction | P2PChainError],
-    ) -> list[PendingTransaction]:
-        failed = [r for r in results if isinstance(r, P2PChainError)]
-        if failed:
-            raise BatchSubmitError(
-                f"{len(failed)} of {len(results)} transactions were not sent; first: {failed[0]}",
-                results,
-            )
-        return cast(list[PendingTransaction], results)
+    def _after_send(
+        self, pending: PendingTransaction, outcome: PendingTransaction | P2PChainError
+    ) -> None:
+        """Journal what a send ended in: closed when certainly not sent, orphaned if unknown."""
+        if isinstance(outcome, NonceConflict):
+            self.outstanding.settle(pending, "nonce-used")
+        elif isinstance(outcome, NotSent):
+            self.outstanding.settle(pending, "unsent")
+        elif isinstance(outcome, TransactionRejected):
+            self.outstanding.settle(pending, "refused")
+        elif isinstance(outcome, OutcomeUnknown):
+            self.outstanding.orphan(pending)
 
     # ------------------------------------------------------------------ waiting
 
-    def _receipt(self, tx_hash: HexBytes) -> TxReceipt | None:
-        try:
-            return self.retry(
-                "eth_getTransactionReceipt", lambda: self.w3.eth.get_transaction_receipt(tx_hash)
-            )
-        except TransactionNotFound:
-            return None
-
     def poll(self, pending: PendingTransaction) -> TxReceipt | None:
-        """The receipt of whichever version of ``pending`` was mined, if any yet."""
-        if pending.receipt is not None:
-            return pending.receipt
-        for tx_hash in pending.hashes:
-            receipt = self._receipt(tx_hash)
-            if receipt is not None:
-                self._mined(pending, receipt)
-                return receipt
-        return None
+        """The receipt of whichever version of ``pending`` was mined, if any yet.
 
-    def _mined(self, pending: PendingTransaction, receipt: TxReceipt) -> None:
-        pending.receipt = receipt
-        self.nonces.settle(pending.sender, pending.nonce)
+        Raises:
+            ChainError: The node cannot be asked (after retries).
+        """
+        return self.outstanding.poll(pending)
+
+    def _finished(self, pending: PendingTransaction, *, require_success: bool) -> TxReceipt:
+        """The receipt of a mined transaction, or the error it ended in."""
+        self.outstanding.delivered(pending)
+        receipt = cast(TxReceipt, pending.receipt)
+        mined = pending.mined_version
+        if mined is not None and mined.cancel and not pending.versions[0].cancel:
+            raise TransactionCancelled(
+                f"{pending.describe()} was cancelled: nonce {pending.nonce} was used by the"
+                f" zero-value transfer {mined.hash.to_0x_hex()} (block"
+                f" {int(receipt['blockNumber'])}); only its gas was paid",
+                pending,
+            )
+        if require_success and int(receipt["status"]) != 1:
+            raise self.explain_failure(pending, receipt)
+        return receipt
+
+    def _unfinished(
+        self, pending: PendingTransaction, limit: float, failing: P2PChainError | None
+    ) -> OutcomeUnknown:
+        """The error for a wait that ran out: why the outcome is unknown, gaps explained."""
+        self.outstanding.orphan(pending)
+        if failing is not None:
+            why = f"the node stopped answering while waiting for it ({failing})"
+            return ConnectionLost(unknown_outcome(pending, why), pending, why)
+        try:
+            missing = self.node.missing_nonce(pending)
+        except P2PChainError:
+            missing = None
+        if missing is not None:
+            why = (
+                f"it waits behind nonce {missing}, which nothing was sent with: it cannot be mined"
+                f" until that nonce is used (by the next transaction, or a zero-value transfer to"
+                f" yourself: sender.cancel(account, {missing}), `p2pchain tx cancel --nonce"
+                f" {missing}`)"
+            )
+            return NonceGap(unknown_outcome(pending, why), pending, why, missing)
+        why = f"it was not mined within {limit:g} s"
+        return TransactionTimeout(unknown_outcome(pending, why), pending, why)
+
+    def _rebroadcast(self, pending: PendingTransaction) -> None:
+        """While waiting: if the node lost the transaction, send the identical bytes again.
+
+        Raises:
+            NonceConflict: Its nonce was used by another transaction: it will never be mined.
+        """
+        try:
+            state = self.node.landed(pending)
+            if state != "unknown":
+                if state == "nonce-used" and self.poll(pending) is None:
+                    self.outstanding.settle(pending, "nonce-used")
+                    raise NonceConflict(
+                        f"nonce {pending.nonce} of {pending.sender} was used by another"
+                        f" transaction; {pending.describe()} was not mined and never will be",
+                        pending,
+                    )
+                return
+            self.verify_chain()
+            self.node.broadcast(pending, pending.versions[-1], release=False)
+        except NonceConflict:
+            raise
+        except P2PChainError:
+            return  # keep waiting; the wait's end says what is known
 
     def wait(
         self,
@@ -745,6 +550,10 @@ class TransactionSender:
     ) -> TxReceipt:
         """Wait until a version of ``pending`` is mined and return its receipt.
 
+        Dropped connections and garbled answers do not end the wait: polling goes on until the
+        timeout. A transaction the node lost is sent again byte for byte (every
+        ``policy.rebroadcast_after`` seconds without a receipt).
+
         Args:
             pending: From :meth:`submit`.
             timeout: Seconds; ``policy.receipt_timeout`` by default.
@@ -753,7 +562,11 @@ class TransactionSender:
                 seconds pass without it being mined; default: see :meth:`stall_replacement`.
 
         Raises:
-            TransactionTimeout: Not mined in time (it may still be).
+            TransactionTimeout: Not mined in time (it may still be); :class:`NonceGap` when it
+                waits behind a nonce nothing was sent with.
+            ConnectionLost: The node stopped answering (it may still be mined).
+            NonceConflict: Its nonce was used by another transaction.
+            TransactionCancelled: A cancellation was mined at its nonce instead.
             ContractRevert: It reverted on-chain (typed when the revert can be reproduced).
         """
         limit = self.policy.receipt_timeout if timeout is None else timeout
@@ -761,24 +574,31 @@ class TransactionSender:
         if replace_after is None:
             replace_after = self.stall_replacement()
         next_replacement = start + replace_after if replace_after else None
+        every = self.policy.rebroadcast_after
+        next_rebroadcast = start + every if every else None
         while True:
-            receipt = self.poll(pending)
+            failing: P2PChainError | None = None
+            try:
+                receipt = self.poll(pending)
+            except P2PChainError as exc:
+                receipt, failing = None, exc
             if receipt is not None:
                 break
             now = self._clock()
             if now - start >= limit:
-                raise TransactionTimeout(
-                    f"{pending.describe()} was not mined within {limit:g} s; it may still be:"
-                    " wait again, or speed it up with TransactionSender.replace",
-                    pending,
-                )
-            if next_replacement is not None and now >= next_replacement:
-                self.replace(pending)
-                next_replacement = now + cast(float, replace_after)
+                raise self._unfinished(pending, limit, failing)
+            if failing is None:
+                if next_rebroadcast is not None and now >= next_rebroadcast:
+                    self._rebroadcast(pending)
+                    next_rebroadcast = now + cast(float, every)
+                if next_replacement is not None and now >= next_replacement:
+                    try:
+                        self.replace(pending)
+                    except OutcomeUnknown:
+                        pass
+                    next_replacement = now + cast(float, replace_after)
             self._sleep(self.policy.poll_interval)
-        if require_success and int(receipt["status"]) != 1:
-            raise self.explain_failure(pending, receipt)
-        return receipt
+        return self._finished(pending, require_success=require_success)
 
     def wait_many(
         self,
@@ -800,55 +620,64 @@ class TransactionSender:
 
         Raises:
             TransactionTimeout: One was not mined in time (``err.pending``).
+            ConnectionLost: The node stopped answering.
             ContractRevert: One reverted on-chain (with ``require_success``).
         """
         limit = self.policy.receipt_timeout if timeout is None else timeout
         stall = self.stall_replacement() if replace_after is None else replace_after
         start = last_progress = self._clock()
+        every = self.policy.rebroadcast_after
+        next_rebroadcast = start + every if every else None
         mined = sum(p.receipt is not None for p in pendings)
         while True:
             waiting = [p for p in pendings if p.receipt is None]
             if not waiting:
                 break
-            if self._batching and len(waiting) > 1:
-                self._poll_batch(waiting)
-            else:
-                for pending in waiting:
-                    self.poll(pending)
+            failing: P2PChainError | None = None
+            try:
+                if self._batching and len(waiting) > 1:
+                    self._poll_batch(waiting)
+                else:
+                    for pending in waiting:
+                        self.poll(pending)
+            except P2PChainError as exc:
+                failing = exc
             if all(p.receipt is not None for p in waiting):
                 break
             now = self._clock()
             if now - start >= limit:
-                late = next(p for p in pendings if p.receipt is None)
-                raise TransactionTimeout(
-                    f"{late.describe()} was not mined within {limit:g} s; it may still be", late
-                )
+                late = [p for p in pendings if p.receipt is None]
+                for other in late[1:]:
+                    self.outstanding.orphan(other)
+                raise self._unfinished(late[0], limit, failing)
             progress = sum(p.receipt is not None for p in pendings)
             if progress > mined:
                 mined, last_progress = progress, now
-            elif stall is not None and now - last_progress >= stall:
-                self._replace_heads([p for p in pendings if p.receipt is None])
-                last_progress = now
+            elif failing is None:
+                heads = self._heads([p for p in pendings if p.receipt is None])
+                if next_rebroadcast is not None and now >= next_rebroadcast:
+                    for head in heads:
+                        self._rebroadcast(head)
+                    next_rebroadcast = now + cast(float, every)
+                if stall is not None and now - last_progress >= stall:
+                    for head in heads:
+                        try:
+                            self.replace(head)
+                        except TransactionError:
+                            continue  # mined meanwhile, or refused: keep waiting
+                    last_progress = now
             self._sleep(self.policy.poll_interval)
-        receipts = [cast(TxReceipt, p.receipt) for p in pendings]
-        if require_success:
-            for pending, receipt in zip(pendings, receipts, strict=True):
-                if int(receipt["status"]) != 1:
-                    raise self.explain_failure(pending, receipt)
-        return receipts
+        return [self._finished(p, require_success=require_success) for p in pendings]
 
-    def _replace_heads(self, waiting: Sequence[PendingTransaction]) -> None:
-        """Replace the lowest-nonce waiting transaction of each account (the one blocking)."""
+    @staticmethod
+    def _heads(waiting: Sequence[PendingTransaction]) -> list[PendingTransaction]:
+        """The lowest-nonce waiting transaction of each account (the one blocking the others)."""
         heads: dict[ChecksumAddress, PendingTransaction] = {}
         for pending in waiting:
             head = heads.get(pending.sender)
             if head is None or pending.nonce < head.nonce:
                 heads[pending.sender] = pending
-        for pending in heads.values():
-            try:
-                self.replace(pending)
-            except TransactionError:
-                continue  # mined meanwhile, or refused: keep waiting
+        return list(heads.values())
 
     def stall_replacement(self) -> float | None:
         """Seconds without progress after which waits replace stuck transactions, by default.
@@ -865,10 +694,10 @@ class TransactionSender:
             self._anvil_automine = False
             if self._batching:
                 try:
-                    version = str(self._raw("web3_clientVersion", []))
+                    version = str(self.rpc.request("web3_clientVersion", []))
                     if version.lower().startswith("anvil"):
-                        self._anvil_automine = bool(self._raw("anvil_getAutomine", []))
-                except (*NODE_ERRORS, *CONNECTION_ERRORS):
+                        self._anvil_automine = bool(self.rpc.request("anvil_getAutomine", []))
+                except _QUIET:
                     pass
         return 2.0 if self._anvil_automine else None
 
@@ -876,21 +705,27 @@ class TransactionSender:
         from web3._utils.method_formatters import receipt_formatter
 
         calls: list[tuple[str, list[Any]]] = []
-        owners: list[PendingTransaction] = []
+        owners: list[tuple[PendingTransaction, HexBytes]] = []
         for pending in waiting:
             for tx_hash in pending.hashes:
                 calls.append(("eth_getTransactionReceipt", [tx_hash.to_0x_hex()]))
-                owners.append(pending)
-        answers = self.retry("receipt batch", lambda: self.batch(calls))
-        for pending, answer in zip(owners, answers, strict=True):
-            result = answer.get("result")
-            if result and pending.receipt is None:
+                owners.append((pending, tx_hash))
+        answers = self.retry("receipt batch", lambda: self.rpc.batch(calls))
+        for (pending, tx_hash), answer in zip(owners, answers, strict=True):
+            result = answer.get("result") if answer is not None else None
+            if not result or pending.receipt is not None:
+                continue  # not mined yet, or left out of the answer: ask again next round
+            try:
                 receipt = cast(TxReceipt, AttributeDict.recursive(receipt_formatter(result)))
-                self._mined(pending, receipt)
+                if HexBytes(receipt["transactionHash"]) != tx_hash:
+                    continue
+            except Exception:  # noqa: BLE001, S112 - a garbled receipt: ask again next round
+                continue
+            self.outstanding.mined(pending, receipt)
 
     def explain_failure(self, pending: PendingTransaction, receipt: TxReceipt) -> ContractRevert:
         """The error for a transaction that reverted on-chain, replayed with ``eth_call``."""
-        fields = _call_fields(pending.tx)
+        fields = call_fields(pending.tx)
         block = int(receipt["blockNumber"])
         error: ContractRevert
         try:
@@ -913,7 +748,7 @@ class TransactionSender:
         error.tx_hash = pending.tx_hash
         return error
 
-    # ------------------------------------------------------------------ replacing
+    # ------------------------------------------------------------------ replacing, cancelling
 
     def replace(
         self, pending: PendingTransaction, *, fees: Fees | None = None
@@ -938,7 +773,7 @@ class TransactionSender:
         """
         if self.poll(pending) is not None:
             return pending
-        state = self._landed(pending)
+        state = self.node.landed(pending)
         if state == "nonce-used":
             raise NonceConflict(
                 f"nonce {pending.nonce} of {pending.sender} was used by another transaction;"
@@ -947,43 +782,179 @@ class TransactionSender:
             )
         if state == "known" and self.poll(pending) is not None:
             return pending
-        current = Fees.of(pending.tx)
-        minimum = current.bumped(self.policy.replacement_bump)
-        if fees is None:
-            suggested = self.suggest_fees(fresh=True)
-            if suggested.legacy == current.legacy:
-                minimum = minimum.at_least(suggested)
-            fees = minimum
-        elif fees.at_least(minimum) != fees:
-            raise ChainError(
-                f"replacement fees must be at least {minimum} (+"
-                f"{float(self.policy.replacement_bump - 1):.1%} on each field)"
-            )
         tx = {
             k: v
             for k, v in pending.tx.items()
             if k not in ("gasPrice", "maxFeePerGas", "maxPriorityFeePerGas")
         }
-        tx.update(fees.as_params())
-        account_fields = {k: v for k, v in tx.items() if k != "from"}
+        tx.update(self._bumped(Fees.of(pending.tx), fees).as_params())
+        self._replace_with(pending, tx, cancel=pending.versions[-1].cancel)
+        return pending
+
+    def _bumped(self, current: Fees, fees: Fees | None) -> Fees:
+        minimum = current.bumped(self.policy.replacement_bump)
+        if fees is None:
+            suggested = self.suggest_fees(fresh=True)
+            if suggested.legacy == current.legacy:
+                minimum = minimum.at_least(suggested)
+            return minimum
+        if fees.at_least(minimum) != fees:
+            raise ChainError(
+                f"replacement fees must be at least {minimum} (+"
+                f"{float(self.policy.replacement_bump - 1):.1%} on each field)"
+            )
+        return fees
+
+    def _replace_with(
+        self, pending: PendingTransaction, tx: dict[str, Any], *, cancel: bool
+    ) -> None:
+        """Sign ``tx`` as a new version of ``pending``, journal it, and broadcast it."""
+        self.verify_chain()
         signer = self._signers.get(pending.sender)
         if signer is None:
             raise ChainError(f"no signing key for {pending.sender} in this sender")
-        signed = signer.sign_transaction(account_fields)
+        signed = signer.sign_transaction({k: v for k, v in tx.items() if k != "from"})
         raw = bytes(signed.raw_transaction)
-        version = SignedVersion(tx=tx, raw=raw, hash=HexBytes(keccak(raw)))
-        self._broadcast_replacement(pending, version)
-        pending.versions.append(version)
-        return pending
-
-    def _broadcast_replacement(self, pending: PendingTransaction, version: SignedVersion) -> None:
+        version = SignedVersion(tx=tx, raw=raw, hash=HexBytes(keccak(raw)), cancel=cancel)
+        self.outstanding.record(pending, version)
         probe = PendingTransaction(
             sender=pending.sender,
             nonce=pending.nonce,
             action=pending.action,
             versions=[*pending.versions, version],
         )
-        self._broadcast(probe, version, release=False)
+        self.node.broadcast(probe, version, release=False)
+        pending.versions.append(version)
+        self.outstanding.track(pending)
+
+    def cancel(
+        self,
+        account: LocalAccount,
+        target: PendingTransaction | int,
+        *,
+        fees: Fees | None = None,
+    ) -> PendingTransaction:
+        """Use a nonce for a zero-value transfer from ``account`` to itself.
+
+        Given a transaction, this replaces it (same nonce, fees raised by the replacement bump):
+        whichever is mined first, the other never is; wait for ``target`` and
+        :class:`TransactionCancelled` says the cancellation won. Given a bare nonce, this fills
+        it, un-sticking transactions queued behind it.
+
+        Returns:
+            The transaction to wait for (``target`` itself when it is a transaction).
+
+        Raises:
+            TransactionError: It was already mined, or its nonce already used.
+            TransactionRejected: The node refused the cancellation (e.g. underpriced).
+            ChainMismatch: The node is on another chain.
+        """
+        address = account.address
+        self._signers[address] = account
+        self.verify_chain()
+        if isinstance(target, PendingTransaction):
+            if target.sender != address:
+                raise ChainError(f"{target.describe()} is not signed by {address}")
+            receipt = self.poll(target)
+            if receipt is not None:
+                raise TransactionError(
+                    f"{target.describe()} was already mined in block"
+                    f" {int(receipt['blockNumber'])}: it cannot be cancelled",
+                    target,
+                )
+            if self.node.landed(target) == "nonce-used":
+                self.outstanding.settle(target, "nonce-used")
+                raise NonceConflict(
+                    f"nonce {target.nonce} of {address} was already used by another transaction:"
+                    f" {target.describe()} will never be mined, there is nothing to cancel",
+                    target,
+                )
+            tx = self._cancel_tx(address, target.nonce, self._bumped(Fees.of(target.tx), fees))
+            self._replace_with(target, tx, cancel=True)
+            return target
+        nonce = int(target)
+        if nonce < 0:
+            raise ChainError(f"invalid nonce {nonce}")
+        used = self.node.count(address, "latest")
+        if used > nonce:
+            raise TransactionError(
+                f"nonce {nonce} of {address} is already used ({used} transactions mined): there"
+                " is nothing to cancel or fill"
+            )
+        tx = self._cancel_tx(address, nonce, fees or self.suggest_fees(fresh=True))
+        signed = account.sign_transaction({k: v for k, v in tx.items() if k != "from"})
+        raw = bytes(signed.raw_transaction)
+        version = SignedVersion(tx=tx, raw=raw, hash=HexBytes(keccak(raw)), cancel=True)
+        pending = PendingTransaction(
+            sender=address,
+            nonce=nonce,
+            action="cancel",
+            versions=[version],
+            submitted_at=self._clock(),
+            intent=b"cancel",
+        )
+        self.outstanding.record(pending, version)
+        self.outstanding.track(pending)
+        self.nonces.avoid(address, {nonce})
+        self._send(pending, release=False)
+        return pending
+
+    def _cancel_tx(self, address: ChecksumAddress, nonce: int, fees: Fees) -> dict[str, Any]:
+        tx: dict[str, Any] = {
+            "from": address,
+            "to": address,
+            "value": 0,
+            "data": b"",
+            "gas": TRANSFER_GAS,
+            "nonce": nonce,
+            "chainId": self.chain_id,
+        }
+        tx.update(fees.as_params())
+        return tx
+
+    def resend(self, pending: PendingTransaction) -> str:
+        """Send the identical signed bytes of ``pending`` again, if the node lost them.
+
+        Returns:
+            ``mined`` (nothing to do), ``pending`` (the node has it: nothing sent) or ``resent``.
+
+        Raises:
+            NonceConflict: Its nonce was used by another transaction (it will never be mined).
+            TransactionRejected: The node refused the bytes (nothing was sent).
+            ChainMismatch: The node is on another chain.
+        """
+        self.verify_chain()
+        if self.poll(pending) is not None:
+            return "mined"
+        state = self.node.landed(pending)
+        if state == "known":
+            return "pending"
+        if state == "nonce-used":
+            self.outstanding.settle(pending, "nonce-used")
+            raise NonceConflict(
+                f"nonce {pending.nonce} of {pending.sender} was used by another transaction;"
+                f" {pending.describe()} will never be mined",
+                pending,
+            )
+        try:
+            self.node.broadcast(pending, pending.versions[-1], release=False)
+        except (TransactionRejected, NotSent) as exc:
+            if isinstance(exc, TransactionRejected):
+                self.outstanding.settle(pending, "refused")
+                self.nonces.release(pending.sender, pending.nonce)
+            raise
+        return "resent"
+
+    # ------------------------------------------------------------------ status
+
+    def status(self, tx_hash: str | bytes) -> TxStatus:
+        """What the node and the journal know about one transaction hash; see
+        :meth:`Outstanding.status`.
+
+        Raises:
+            ChainError: The node cannot be asked.
+        """
+        return self.outstanding.status(tx_hash)
 
     # ------------------------------------------------------------------ convenience
 
@@ -1005,3 +976,22 @@ class TransactionSender:
         """
         pending = self.submit(account, tx, action=action, check=check)
         return self.wait(pending, timeout=timeout, require_success=require_success)
+
+
+@contextmanager
+def _nothing_sent() -> Iterator[None]:
+    """Before anything is signed, a node that cannot be reached (or answers garbage) means that
+    nothing was sent: say so, since the person asks themselves exactly that."""
+    try:
+        yield
+    except (ChainError, MalformedAnswer) as exc:
+        if type(exc) not in (ChainError, MalformedAnswer) or "nothing was sent" in str(exc):
+            raise
+        raise type(exc)(f"{exc}; nothing was signed or sent") from exc
+
+
+def _intent_of_tx(tx: Mapping[str, Any]) -> bytes:
+    return intent_of(tx.get("to"), int(tx.get("value", 0)), bytes(HexBytes(tx.get("data") or b"")))
+
+
+__all__ = ["TRANSFER_GAS", "TransactionSender", "TxStatus", "intent_of"]

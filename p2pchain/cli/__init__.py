@@ -24,6 +24,7 @@ from p2pchain.cli._message import inbox, message_app, watch
 from p2pchain.cli._node import node_app
 from p2pchain.cli._rate import rate, reputation
 from p2pchain.cli._trade import trade_app
+from p2pchain.cli._tx import tx_app
 from p2pchain.cli._wallet import wallet_app
 
 app = typer.Typer(
@@ -42,6 +43,7 @@ app.add_typer(ipfs_app, name="ipfs")
 command(app, "deploy", shared=("network", "account", "passphrase_file", "json_output"))(deploy)
 app.add_typer(listing_app, name="listing")
 app.add_typer(trade_app, name="trade")
+app.add_typer(tx_app, name="tx")
 command(app, "rate", shared=("network", "account", "passphrase_file", "ipfs", "json_output"))(rate)
 command(app, "reputation", shared=("network", "json_output"))(reputation)
 app.add_typer(config_app, name="config")

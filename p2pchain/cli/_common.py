@@ -122,8 +122,11 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
         raise CliError(f"config file {file} must hold a table of settings")
     for key, value in data.items():
         if key == "networks":
-            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-                raise CliError(f"config file {file}: [networks] must map names to RPC URLs")
+            if not isinstance(value, dict) or not all(_network_entry(v) for v in value.values()):
+                raise CliError(
+                    f"config file {file}: [networks] must map names to RPC URLs, or to tables"
+                    " with a url and a chain_id (a whole number)"
+                )
         elif key not in CONFIG_KEYS:
             raise CliError(
                 f"config file {file}: unknown setting {key!r} (known: {', '.join(CONFIG_KEYS)},"
@@ -132,6 +135,25 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
         elif not isinstance(value, str):
             raise CliError(f"config file {file}: {key} must be a string")
     return data
+
+
+def _network_entry(value: Any) -> bool:
+    """A named network: its URL, or ``{url = ..., chain_id = N}``."""
+    if isinstance(value, str):
+        return True
+    if not isinstance(value, dict) or not isinstance(value.get("url"), str):
+        return False
+    if set(value) - {"url", "chain_id"}:
+        return False
+    chain_id = value.get("chain_id")
+    return chain_id is None or (
+        isinstance(chain_id, int) and not isinstance(chain_id, bool) and 0 < chain_id < 2**64
+    )
+
+
+def network_url(entry: Any) -> str:
+    """The URL of a named network's config entry."""
+    return str(entry["url"] if isinstance(entry, dict) else entry)
 
 
 def _toml_string(value: str) -> str:
@@ -146,12 +168,18 @@ def save_config(data: Mapping[str, Any], path: Path | None = None) -> Path:
     else:
         lines = [f"{k} = {_toml_string(v)}" for k, v in sorted(data.items()) if k != "networks"]
         networks = data.get("networks") or {}
-        if networks:
+        plain = {k: v for k, v in networks.items() if isinstance(v, str)}
+        if plain:
             lines.append("")
             lines.append("[networks]")
-            lines.extend(
-                f"{_toml_string(k)} = {_toml_string(v)}" for k, v in sorted(networks.items())
-            )
+            lines.extend(f"{_toml_string(k)} = {_toml_string(v)}" for k, v in sorted(plain.items()))
+        for name, entry in sorted(networks.items()):
+            if isinstance(entry, dict):
+                lines.append("")
+                lines.append(f"[networks.{_toml_string(name)}]")
+                lines.append(f"url = {_toml_string(entry['url'])}")
+                if entry.get("chain_id") is not None:
+                    lines.append(f"chain_id = {int(entry['chain_id'])}")
         text = "\n".join(lines) + "\n"
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
@@ -422,7 +450,7 @@ class Options:
             return check_url(name, "network URL", schemes)
         networks = self.config.get("networks") or {}
         if name in networks:
-            return check_url(networks[name], f"network {name!r} URL", schemes)
+            return check_url(network_url(networks[name]), f"network {name!r} URL", schemes)
         if name.lower() in LOCAL_NAMES:
             return local_node_url(name.lower())
         if name.lower() == "embedded":
@@ -494,8 +522,15 @@ class Options:
             return to_checksum_address(text)
         return self.wallet().address(text)
 
-    def client(self, *, signer: bool = True) -> MarketplaceClient:
-        """Connect to the network's deployment, with the unlocked account when ``signer``."""
+    def client(self, *, signer: bool = True, reconcile: bool = True) -> MarketplaceClient:
+        """Connect to the network's deployment, with the unlocked account when ``signer``.
+
+        The session's chain id is the deployment's, checked against the network config's when
+        it names one (the local node's record, or ``networks.NAME.chain_id``). With a signer,
+        the account's journal is reconciled first (unless ``reconcile`` is False): what became
+        of transactions whose outcome was unknown is printed on stderr, and lost ones are sent
+        again byte for byte, before anything new is signed.
+        """
         from p2pchain.chain._deploy import DeploymentsFile
         from p2pchain.market._client import MarketplaceClient
 
@@ -509,14 +544,36 @@ class Options:
             raise CliError(
                 f"no deployment recorded in {path}: run `p2pchain deploy` on this network first"
             )
+        policy = sender_policy()
         account = self.load_account() if signer else None
-        client = MarketplaceClient.connect(url, account=account, deployments=path)
+        client = MarketplaceClient.connect(
+            url, account=account, deployments=path, policy=policy, chain_id=self.chain_pin()
+        )
         self._clients.append(client)
         if _token_catalog.get() is None:
             from p2pchain.market._tokens import TokenCatalog
 
             _token_catalog.set(TokenCatalog(client))
+        if signer and reconcile:
+            report_earlier(client.reconcile())
         return client
+
+    def chain_pin(self) -> int | None:
+        """The chain id the network config names for the network in use, if any."""
+        name = self.network_name()
+        if "://" in name:
+            return None
+        entry = (self.config.get("networks") or {}).get(name)
+        if isinstance(entry, dict):
+            pinned = entry.get("chain_id")
+            return int(pinned) if pinned is not None else None
+        if entry is None and name.lower() in LOCAL_NAMES:
+            from p2pchain.cli._noderecord import read_record
+
+            record = read_record() or {}
+            pinned = record.get("chain_id")
+            return int(pinned) if isinstance(pinned, int) else None
+        return None
 
     def backend(self, *, read: bool = False) -> IpfsBackend:
         """The IPFS backend; for reads, the gateway when one is set."""
@@ -543,6 +600,51 @@ class Options:
         for client in self._clients:
             client.close()
         self._clients.clear()
+
+
+#: Environment variables for the sender's patience (seconds).
+TX_TIMEOUT_ENV = "P2PCHAIN_TX_TIMEOUT"
+RPC_TIMEOUT_ENV = "P2PCHAIN_RPC_TIMEOUT"
+
+
+def _seconds(name: str, default: float) -> float:
+    text = os.environ.get(name)
+    if text is None or not text.strip():
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 86_400:
+        raise CliError(f"invalid {name} {text!r}: expected seconds, a number above 0")
+    return value
+
+
+def sender_policy() -> Any:
+    """The sender's policy: how long to wait for a transaction (``$P2PCHAIN_TX_TIMEOUT``,
+    default 120 s) and for one answer of the node (``$P2PCHAIN_RPC_TIMEOUT``, default 30 s)."""
+    from p2pchain.chain._fees import SenderPolicy
+
+    return SenderPolicy(
+        receipt_timeout=_seconds(TX_TIMEOUT_ENV, 120.0),
+        rpc_timeout=_seconds(RPC_TIMEOUT_ENV, 30.0),
+    )
+
+
+def note(message: str) -> None:
+    """One ``note:`` line on stderr (stdout stays clean for scripts)."""
+    typer.echo(f"note: {' '.join(message.split())}", err=True)
+
+
+def report_earlier(found: Sequence[Any]) -> None:
+    """Tell what became of earlier transactions whose outcome was unknown (reconciliation)."""
+    for item in found:
+        line = f"earlier {item.detail}"
+        if item.state == "queued" and item.missing is not None:
+            line += f" (fill it: p2pchain tx cancel --nonce {item.missing})"
+        elif item.state in ("pending", "unknown"):
+            line += f" (p2pchain tx status {item.pending.tx_hash})"
+        note(line)
 
 
 _current: ContextVar[Options] = ContextVar("p2pchain_cli_options")
@@ -771,17 +873,7 @@ def _handle(exc: BaseException, o: Options | None) -> NoReturn:
     from p2pchain._errors import P2PChainError as Root
 
     if isinstance(exc, Root):
-        from p2pchain._errors import ChainError
-
-        if isinstance(exc, ChainError) and "cannot reach the node" in str(exc):
-            where = f" at {o.last_url}" if o is not None and o.last_url else ""
-            reason = "connection refused" if "refused" in str(exc).lower() else "no answer"
-            fail(f"cannot reach the node{where} ({reason})", _hint(exc, o))
-        message = str(exc)
-        for script_hint in (": run scripts/deploy.py --network <network>",
-                            " (redeploy with scripts/deploy.py)"):  # fmt: skip
-            message = message.replace(script_hint, "")  # the CLI's own hint follows
-        fail(message, _hint(exc, o))
+        _handle_library(exc, o)
     if isinstance(exc, KeyboardInterrupt):
         typer.echo("error: interrupted", err=True)
         raise typer.Exit(130)
@@ -796,6 +888,75 @@ def _handle(exc: BaseException, o: Options | None) -> NoReturn:
         )
     first = str(exc).splitlines()[0] if str(exc) else ""
     fail(f"{type(exc).__name__}: {first}", "this is a bug in p2pchain; please report it")
+
+
+def _recorded_chains() -> list[int]:
+    from p2pchain.chain._deploy import DeploymentsFile
+
+    try:
+        return sorted(DeploymentsFile(deployments_path()).read())
+    except Exception:  # noqa: BLE001 - only for a better message
+        return []
+
+
+def unknown_line(exc: Any) -> str:
+    """The line for a transaction whose outcome is unknown: what, why, and how to find out."""
+    pending = exc.pending
+    why = str(exc.reason or "no answer")
+    missing = getattr(exc, "missing", None)
+    if missing is not None:
+        why = (
+            f"it waits behind nonce {missing}, which nothing was sent with; fill that nonce"
+            f" with `p2pchain tx cancel --nonce {missing}`"
+        )
+    return (
+        f"{pending.describe()} was signed and may have reached the node, but its outcome is"
+        f" unknown: {why}. It may still be mined: check with `p2pchain tx status"
+        f" {pending.tx_hash}`; running the same command again resumes it and never pays twice"
+    )
+
+
+def _handle_library(exc: BaseException, o: Options | None) -> NoReturn:
+    from p2pchain._errors import ChainError
+    from p2pchain.chain._node_errors import ChainMismatch, MalformedAnswer
+    from p2pchain.chain._pending import NotSent, OutcomeUnknown
+
+    where = f" at {o.last_url}" if o is not None and o.last_url else ""
+    text = str(exc)
+    if isinstance(exc, OutcomeUnknown) and exc.pending is not None:
+        fail(unknown_line(exc))
+    if isinstance(exc, ChainMismatch):
+        fail(f"the node{where} {text.removeprefix('the node ')}")
+    if isinstance(exc, NotSent) and exc.pending is not None:
+        fail(
+            f"cannot reach the node{where} (connection refused): {exc.pending.describe()} was"
+            " not sent, nothing was paid",
+            _hint(exc, o),
+        )
+    sent = "; nothing was signed or sent" if "nothing was signed or sent" in text else ""
+    if isinstance(exc, MalformedAnswer):
+        fail(f"the node{where} answers garbage: {text}", "try again later, or another RPC URL")
+    if isinstance(exc, ChainError) and text.startswith("cannot reach the node"):
+        lowered = text.lower()
+        refused = "connection refused" in lowered or "could be opened" in lowered
+        reason = "connection refused" if refused else "no answer"
+        fail(f"cannot reach the node{where} ({reason}){sent}", _hint(exc, o))
+    from p2pchain._errors import DeploymentError
+
+    if isinstance(exc, DeploymentError) and text.startswith("no p2pchain deployment for chain id"):
+        other = _recorded_chains()
+        if other:
+            answered = text.removeprefix("no p2pchain deployment for chain id ").split()[0]
+            fail(
+                f"the node{where} answers chain id {answered}, and no deployment is recorded for"
+                f" it (deployments are recorded for chain id {', '.join(map(str, other))}):"
+                " is --network the right node? If it is, run `p2pchain deploy` there"
+            )
+    message = text
+    for script_hint in (": run scripts/deploy.py --network <network>",
+                        " (redeploy with scripts/deploy.py)"):  # fmt: skip
+        message = message.replace(script_hint, "")  # the CLI's own hint follows
+    fail(message, _hint(exc, o))
 
 
 # ------------------------------------------------------------------------------ commands

@@ -15,6 +15,7 @@ from p2pchain.cli._common import (
     format_duration,
     format_time,
     hex_id,
+    note,
     noun_app,
     opts,
     panel,
@@ -25,7 +26,7 @@ from p2pchain.cli._errors import CliError
 from p2pchain.cli._show import arbitrator_text, show_trade, trade_json, trades_table
 
 if TYPE_CHECKING:
-    from p2pchain.market._calls import PreparedCall
+    from p2pchain.market._calls import PendingCall, PreparedCall
     from p2pchain.market._client import MarketplaceClient
     from p2pchain.market._views import TradeView
 
@@ -74,6 +75,21 @@ def _parties(view: TradeView) -> list[tuple[str, Any]]:
     ]
 
 
+def earlier(call: PreparedCall[Any]) -> PendingCall[Any] | None:
+    """The transaction an earlier run of this same command sent, if its outcome was unknown.
+
+    Resuming it (instead of asking and sending again) is what keeps a re-run from paying twice.
+    """
+    found = call.resume()
+    if found is not None:
+        p = found.pending
+        note(
+            f"resuming transaction {p.tx_hash} ({p.action}, nonce {p.nonce}), sent by an earlier"
+            " run whose outcome was unknown: nothing new was sent"
+        )
+    return found
+
+
 def _fees(call: PreparedCall[Any]) -> tuple[str, str]:
     """Simulate ``call`` (a revert fails here, before the prompt) and bound its network fee."""
     if call.before:  # an ERC-20 approval goes first; the call can only be simulated after it
@@ -97,6 +113,12 @@ def buy(
     check_listing_ref(listing)
     client = o.client()
     target = resolve_listing(client, listing)
+    call = client.prepare_buy(target, quantity)
+    resumed = earlier(call)
+    if resumed is not None:
+        with status(o, "waiting for the earlier purchase"):
+            _bought(resumed.result(), quiet)
+        return
     t = target.terms
     total = (t.price + t.deposit) * quantity
     rows: list[tuple[str, Any]] = [
@@ -108,7 +130,6 @@ def buy(
     if t.deposit:
         rows.append(("deposit", f"{format_amount(t.deposit, t.token)} x {quantity}, refundable"))
     window = format_duration(t.review_window)
-    call = client.prepare_buy(target, quantity)
     rows += [
         _fees(call),
         ("arbitrator", arbitrator_text(t.arbitrator, t.arbitrator_fee_bps)),
@@ -120,6 +141,10 @@ def buy(
     confirm(o, "buy", rows)
     with status(o, "waiting for the purchase to be mined"):
         view = call.send()
+    _bought(view, quiet)
+
+
+def _bought(view: TradeView, quiet: bool) -> None:
     if quiet:
         typer.echo(hex_id(view.id))
         return
@@ -144,8 +169,13 @@ def _simple(trade: str, title: str, describe: Any, prepare: Any, done: str) -> N
     trade_id = _trade_id(trade)  # bad input fails before connecting or unlocking
     client = o.client()
     view = client.trade(trade_id)
-    rows = [*_parties(view), *describe(view)]
     call = prepare(client, view)
+    resumed = earlier(call)
+    if resumed is not None:
+        with status(o, "waiting for the earlier transaction"):
+            _finish(resumed.result(), done)
+        return
+    rows = [*_parties(view), *describe(view)]
     confirm(o, title, [*rows, _fees(call)])
     with status(o, "waiting for the transaction"):
         result = call.send()
@@ -303,13 +333,19 @@ def withdraw(
     o = opts()
     client = o.client()
     recipient = o.resolve_address(to, "recipient") if to else client.address
-    owed = client.credit(client.address, token)
-    if owed == 0:
-        raise CliError(f"nothing to withdraw: {client.address} has no credit in this token")
     call = client.prepare_withdraw(token, recipient)
-    confirm(o, "withdraw", [("amount", format_amount(owed, token)), ("to", recipient), _fees(call)])
-    with status(o, "waiting for the transaction"):
-        result = call.send()
+    resumed = earlier(call)
+    if resumed is not None:
+        with status(o, "waiting for the earlier transaction"):
+            result = resumed.result()
+    else:
+        owed = client.credit(client.address, token)
+        if owed == 0:
+            raise CliError(f"nothing to withdraw: {client.address} has no credit in this token")
+        rows = [("amount", format_amount(owed, token)), ("to", recipient), _fees(call)]
+        confirm(o, "withdraw", rows)
+        with status(o, "waiting for the transaction"):
+            result = call.send()
     emit(
         {"token": result.token, "account": result.account, "to": result.to,
          "amount": str(result.amount), "tx": result.tx.tx_hash if result.tx else None},

@@ -14,7 +14,9 @@ from eth_typing import ChecksumAddress
 from hexbytes import HexBytes
 from web3.types import TxReceipt
 
-from p2pchain.chain._pending import PendingTransaction
+from p2pchain._errors import ChainError
+from p2pchain.chain._pending import PendingTransaction, TransactionError
+from p2pchain.chain._sender import intent_of
 from p2pchain.market._reads import MarketReader
 from p2pchain.market._views import (
     UnsignedTransaction,
@@ -33,6 +35,11 @@ class PreparedCall(Generic[T]):
         data: The calldata.
         value: Wei sent along.
         before: Calls that must be mined first (an ERC-20 approval before a purchase).
+        intent: What the call does, as a key. While an earlier transaction with the same key
+            has an unknown outcome, sending this call resumes that transaction instead of paying
+            again (:meth:`resume`). By default the recipient, value and calldata; calls on a
+            trade use the trade id and the action's own arguments, so a call prepared from a
+            reloaded trade still matches.
     """
 
     def __init__(
@@ -46,6 +53,7 @@ class PreparedCall(Generic[T]):
         value: int,
         finish: Callable[[TxReceipt], T],
         before: Sequence[PreparedCall[Any]] = (),
+        intent: bytes | None = None,
     ) -> None:
         self._client = client
         self.action = action
@@ -55,6 +63,7 @@ class PreparedCall(Generic[T]):
         self.value = value
         self._finish = finish
         self.before: tuple[PreparedCall[Any], ...] = tuple(before)
+        self.intent = intent if intent is not None else intent_of(to, value, data)
 
     def __repr__(self) -> str:
         return f"<PreparedCall {self.action} from {self.sender} value {self.value}>"
@@ -122,13 +131,34 @@ class PreparedCall(Generic[T]):
     def submit(self) -> PendingCall[T]:
         """Sign and send without waiting for the receipt (the nonce manager pipelines).
 
-        :attr:`before` calls are sent and awaited first.
+        :attr:`before` calls are sent and awaited first. An earlier transaction of this call
+        whose outcome is unknown is resumed instead of a new one being signed (see
+        :meth:`resume`).
+
+        Raises:
+            OutcomeUnknown: It may or may not have been sent (``err.pending``); sending the
+                call again resumes it.
         """
         account = self._client._signer(self.sender)
+        earlier = self.resume()
+        if earlier is not None:
+            return earlier
         for call in self.before:
             call.send()
-        pending = self._client.sender.submit(account, self.call, action=self.action)
+        pending = self._client.sender.submit(
+            account, self.call, action=self.action, intent=self.intent, resume=False
+        )
         return PendingCall(self, pending)
+
+    def resume(self) -> PendingCall[T] | None:
+        """The earlier transaction of this same call, if its outcome is unknown; else None.
+
+        The journal (and this process's memory) is reconciled against the chain first: a lost
+        transaction is sent again byte for byte, a mined one comes back with its receipt. Wait
+        for the result with :meth:`PendingCall.result`; nothing new is signed or paid.
+        """
+        pending = self._client.sender.adopt(self.sender, self.intent)
+        return None if pending is None else PendingCall(self, pending)
 
     def finish(self, receipt: TxReceipt) -> T:
         """Build the result from the mined receipt."""
@@ -157,13 +187,36 @@ class PendingCall(Generic[T]):
 
         Raises:
             ContractRevert: It reverted on-chain.
-            TransactionTimeout: Not mined in time.
+            OutcomeUnknown: Not mined in time, or the node stopped answering (it may still be
+                mined: call ``result`` again, or send the call again to resume it).
         """
         client = self.call._client
         receipt = client.sender.wait(self.pending, timeout=timeout)
-        value = self.call.finish(receipt)
-        client._verify([value])
-        return value
+        what = f"{self.pending.describe()} was mined in block {int(receipt['blockNumber'])}"
+        return _built(what, lambda: _finish(self.call, receipt))
+
+
+def _finish(call: PreparedCall[T], receipt: TxReceipt) -> T:
+    value = call.finish(receipt)
+    call._client._verify([value])
+    return value
+
+
+def _built(what: str, build: Callable[[], T]) -> T:
+    """The result of mined transactions; if reading it fails, say that they *were* mined.
+
+    Args:
+        what: ``transaction 0x... (...) was mined in block N``.
+        build: Reads the result.
+    """
+    try:
+        return build()
+    except ChainError as exc:
+        if isinstance(exc, TransactionError):
+            raise
+        raise ChainError(
+            f"{what}, but reading the result failed ({exc}); nothing more will be sent for it"
+        ) from exc
 
 
 __all__ = ["PendingCall", "PreparedCall"]

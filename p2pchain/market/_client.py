@@ -35,6 +35,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from eth_abi import encode as eth_abi_encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
@@ -45,7 +46,6 @@ from web3 import Web3
 from web3.exceptions import Web3Exception
 from web3.types import TxReceipt
 
-from p2pchain._errors import ChainError
 from p2pchain.chain._contract_errors import (
     ArbitratorIsParty,
     InvalidArbitratorFee,
@@ -56,6 +56,7 @@ from p2pchain.chain._contract_errors import (
 )
 from p2pchain.chain._deploy import Deployment, load_deployment, verify_deployment
 from p2pchain.chain._fees import SenderPolicy
+from p2pchain.chain._journal import Journal
 from p2pchain.chain._model import (
     ZERO_ADDRESS,
     ListingTerms,
@@ -63,11 +64,17 @@ from p2pchain.chain._model import (
     signed_listing_typed_data,
     split_cid,
 )
-from p2pchain.chain._node_errors import CONNECTION_ERRORS
+from p2pchain.chain._node_errors import ChainMismatch
 from p2pchain.chain._nodes import DevChain, RpcChain, open_chain
+from p2pchain.chain._pending import (
+    BatchSubmitError,
+    OutcomeUnknown,
+    PendingTransaction,
+    Reconciled,
+)
 from p2pchain.chain._sender import TransactionSender
 from p2pchain.market import _validation as check
-from p2pchain.market._calls import PendingCall, PreparedCall
+from p2pchain.market._calls import PendingCall, PreparedCall, _built
 from p2pchain.market._reads import (
     DAY,
     ETH,
@@ -107,8 +114,14 @@ class MarketplaceClient(MarketReader):
         deployments: Deployment | Path | str | None = None,
         policy: SenderPolicy | None = None,
         verify: bool = True,
+        chain_id: int | None = None,
+        journal: Journal | Path | str | bool | None = None,
     ) -> MarketplaceClient:
         """Connect to a chain and find p2pchain's contracts on it by chain id.
+
+        The session's chain id is fixed here, from the deployment record (and ``chain_id`` if
+        given): every transaction is signed for it, and a node that later answers another chain
+        id is refused before anything is signed (:class:`ChainMismatch`).
 
         Args:
             target: A :class:`~p2pchain.chain._nodes.DevChain`, a web3 connection, an
@@ -117,32 +130,60 @@ class MarketplaceClient(MarketReader):
             account: The signing account.
             deployments: A :class:`Deployment`, or the deployments file to look the chain id up
                 in (default: :func:`p2pchain.chain._deploy.default_deployments_path`).
-            policy: Fee, gas and retry settings of the transaction sender.
+            policy: Fee, gas, retry and timeout settings of the transaction sender (for a URL,
+                ``policy.rpc_timeout`` bounds each request).
             verify: See the class.
+            chain_id: The chain id you mean to use (from your network config); a node on another
+                one is refused.
+            journal: Where signed transactions wait until their outcome is known, so a re-run
+                after a crash or an unknown outcome never pays twice: a :class:`Journal`, its
+                folder, True for ``<data dir>/journal``, False for none. Default: the data
+                folder's journal for nodes reached over the network, none in process (the
+                embedded chain dies with the process).
 
         Raises:
-            ChainError: The node cannot be reached.
+            ChainError: The node cannot be reached, or answers garbage.
+            ChainMismatch: The node is not on ``chain_id``.
             DeploymentError: No deployment for this chain id, a deployment recorded for another
                 chain id, or code on chain that is not the shipped build.
         """
+        chosen = policy or SenderPolicy()
         owned: DevChain | None = None
         if isinstance(target, str):
-            owned = RpcChain(target) if "://" in target else open_chain(target)
+            if "://" in target:
+                owned = RpcChain(target, timeout=chosen.rpc_timeout, retry=False)
+            else:
+                owned = open_chain(target)
             w3 = owned.w3
         elif isinstance(target, DevChain):
             w3 = target.w3
         else:
             w3 = target
         try:
-            try:
-                w3.eth.chain_id  # noqa: B018 - fail early and clearly if the node is unreachable
-            except CONNECTION_ERRORS as exc:
-                raise ChainError(f"cannot reach the node: {exc}") from exc
-            if isinstance(deployments, Deployment):
-                verify_deployment(w3, deployments)
-                deployment = deployments
-            else:
-                deployment = load_deployment(w3, deployments)
+            probe = TransactionSender(w3, chosen)
+            answered = probe.rpc.chain_id()  # fail early and clearly if the node is unreachable
+            if chain_id is not None and answered != int(chain_id):
+                raise ChainMismatch(
+                    f"the node answers chain id {answered}, but you asked for chain id"
+                    f" {int(chain_id)}: refusing to use it (is the network URL right?)",
+                    int(chain_id),
+                    answered,
+                )
+
+            def locate() -> Deployment:
+                if isinstance(deployments, Deployment):
+                    verify_deployment(w3, deployments)
+                    return deployments
+                return load_deployment(w3, deployments)
+
+            deployment = probe.retry("the deployment", locate)
+            if deployment.chain_id != answered:
+                raise ChainMismatch(
+                    f"the node answered chain id {answered}, then {deployment.chain_id}:"
+                    " refusing to use it",
+                    answered,
+                    deployment.chain_id,
+                )
         except BaseException:
             if owned is not None:
                 owned.stop()
@@ -151,7 +192,12 @@ class MarketplaceClient(MarketReader):
             w3,
             deployment,
             account=account,
-            sender=TransactionSender(w3, policy),
+            sender=TransactionSender(
+                w3,
+                chosen,
+                chain_id=deployment.chain_id,
+                journal=_journal(journal, probe.rpc.remote),
+            ),
             verify=verify,
         )
         client._owned = owned
@@ -185,6 +231,7 @@ class MarketplaceClient(MarketReader):
         value: int = 0,
         to: ChecksumAddress | None = None,
         before: Sequence[PreparedCall[Any]] = (),
+        intent: bytes | None = None,
     ) -> PreparedCall[T]:
         return PreparedCall(
             self,
@@ -195,6 +242,7 @@ class MarketplaceClient(MarketReader):
             value=value,
             finish=finish,
             before=before,
+            intent=intent,
         )
 
     # ------------------------------------------------------------------ pipelining
@@ -204,12 +252,16 @@ class MarketplaceClient(MarketReader):
 
         Pre-flight checks run first, as one batch: nothing is sent if any would revert.
         Nonces come from the sender's nonce manager, so calls from one account pipeline. Calls
+        whose earlier transaction has an unknown outcome are resumed, not sent again. Calls
         with :attr:`PreparedCall.before` steps are refused (send those with
         :meth:`PreparedCall.send`).
 
         Raises:
             ContractRevert: One would revert (``err.batch_index``); nothing was sent.
-            BatchSubmitError: Some could not be sent (``err.results``).
+            BatchSubmitError: Some could not be sent, or have an unknown outcome
+                (``err.results``); ``err.calls`` holds a :class:`PendingCall` for every one that
+                was signed and may be mined, to pass to :meth:`results` later. Submitting the
+                same calls again resumes them instead of paying twice.
         """
         items: list[tuple[LocalAccount, Mapping[str, Any], str | None]] = []
         for call in calls:
@@ -219,7 +271,16 @@ class MarketplaceClient(MarketReader):
                     " approval): send it on its own"
                 )
             items.append((self._signer(call.sender), call.call, call.action))
-        pendings = self.sender.submit_many(items)
+        try:
+            pendings = self.sender.submit_many(items, intents=[c.intent for c in calls])
+        except BatchSubmitError as exc:
+            for call, result in zip(calls, exc.results, strict=True):
+                pending = result if isinstance(result, PendingTransaction) else None
+                if isinstance(result, OutcomeUnknown):
+                    pending = result.pending
+                if pending is not None:
+                    exc.calls.append(PendingCall(call, pending))
+            raise
         return [PendingCall(c, p) for c, p in zip(calls, pendings, strict=True)]
 
     def results(
@@ -229,13 +290,44 @@ class MarketplaceClient(MarketReader):
 
         Raises:
             ContractRevert: One reverted on-chain.
-            TransactionTimeout: One was not mined in time.
+            OutcomeUnknown: One was not mined in time, or the node stopped answering.
         """
         receipts = self.sender.wait_many([p.pending for p in pendings], timeout=timeout)
-        self._prefetch_timestamps(int(r["blockNumber"]) for r in receipts)
-        values = [p.call.finish(r) for p, r in zip(pendings, receipts, strict=True)]
-        self._verify(values)
-        return values
+
+        def build() -> list[T]:
+            self._prefetch_timestamps(int(r["blockNumber"]) for r in receipts)
+            values = [p.call.finish(r) for p, r in zip(pendings, receipts, strict=True)]
+            self._verify(values)
+            return values
+
+        if not pendings:
+            return []
+        first = pendings[0].pending
+        what = f"all {len(pendings)} transactions were mined (the first, {first.describe()}, in"
+        what += f" block {int(receipts[0]['blockNumber'])})"
+        return _built(what, build)
+
+    def wait(
+        self, pending: PendingTransaction | PendingCall[Any], *, timeout: float | None = None
+    ) -> TxReceipt:
+        """Wait for a transaction whose outcome was unknown (``err.pending``); its receipt.
+
+        A transaction the node lost is sent again, byte for byte, while waiting.
+
+        Raises:
+            OutcomeUnknown: Still not mined in time, or the node is not answering.
+            NonceConflict: Its nonce was used by another transaction: it will never be mined.
+            TransactionCancelled: A cancellation was mined in its place.
+            ContractRevert: It reverted on-chain.
+        """
+        target = pending.pending if isinstance(pending, PendingCall) else pending
+        return self.sender.wait(target, timeout=timeout)
+
+    def reconcile(self) -> list[Reconciled]:
+        """Check the account's journaled transactions against the chain; see
+        :meth:`TransactionSender.reconcile`. Call it when a script starts: a lost transaction is
+        sent again byte for byte, a mined one is reported, before anything new is signed."""
+        return self.sender.reconcile(self.address)
 
     # ------------------------------------------------------------------ terms and signed listings
 
@@ -710,7 +802,17 @@ class MarketplaceClient(MarketReader):
             return self._advance(view, receipt)
 
         data = self._m.encode(action, view.id, view.trade.as_tuple(), *extra)
-        return self._prepare(action, who, data, finish)
+        # The trade's struct is in the calldata, and changes once the call is mined: the intent
+        # is the action on this trade id with these arguments, so a call prepared from the
+        # reloaded trade resumes the earlier one.
+        intent = keccak(
+            b"p2pchain-trade-call"
+            + bytes(HexBytes(self.deployment.marketplace))
+            + action.encode()
+            + view.id
+            + eth_abi_encode(["uint256"] * len(extra), [int(x) for x in extra])
+        )
+        return self._prepare(action, who, data, finish, intent=intent)
 
     def prepare_release(
         self, trade: TradeView | bytes | str, *, sender: str | None = None
@@ -868,6 +970,16 @@ class MarketplaceClient(MarketReader):
     def rate(self, trade: TradeView | bytes | str, score: int, review_cid: bytes = b"") -> Rating:
         """Rate the counterparty of a final trade, 1 to 5 stars, with an optional review CID."""
         return self.prepare_rate(trade, score, review_cid).send()
+
+
+def _journal(choice: Journal | Path | str | bool | None, remote: bool) -> Journal | None:
+    if isinstance(choice, Journal):
+        return choice
+    if choice is None:
+        return Journal() if remote else None
+    if isinstance(choice, bool):
+        return Journal() if choice else None
+    return Journal(choice)
 
 
 def _digest(signable: Any) -> bytes:

@@ -137,7 +137,7 @@ class MarketReader:
         self.w3 = w3
         self.deployment = deployment
         self.account = account
-        self.sender = sender or TransactionSender(w3)
+        self.sender = sender or TransactionSender(w3, chain_id=deployment.chain_id)
         self.verify = verify
         self.max_log_range = max_log_range
         self._market_abi = list(load_artifact("Marketplace").abi)
@@ -477,7 +477,11 @@ class MarketReader:
     def _advance(self, view: TradeView, receipt: TxReceipt) -> TradeView:
         trade = view.trade
         history = list(view.history)
+        seen = {(e.tx_hash.lower(), e.log_index) for e in history}
+        tx_hash = HexBytes(receipt["transactionHash"]).to_0x_hex().lower()
         for event in self._market_events.decode(receipt["logs"], self.deployment.marketplace):
+            if (tx_hash, event.log_index) in seen:
+                continue  # already in the view (an earlier transaction, resumed)
             if event.name in TRADE_TRANSITIONS and bytes(event.args["tradeId"]) == view.id:
                 timestamp = self._timestamp(event.block_number)
                 trade = apply_event(trade, event.name, event.args, timestamp)

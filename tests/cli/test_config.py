@@ -60,3 +60,29 @@ def test_config_named_network_and_default_account_drive_commands(market: Market)
     assert [x["id"] for x in mine] == [listing_id]
     # the option given before the noun beats the config's default
     assert json.loads(cli("--account", "bob", "listing", "mine", "--json").stdout) == []
+
+
+def test_config_network_chain_id_pin_refuses_a_node_on_another_chain(market: Market) -> None:
+    cli = market.cli
+    cli("config", "set", "networks.dev", market.url)
+    assert "set its URL first" in cli.fails("config", "set", "networks.other.chain_id", "5")
+    assert "invalid chain id" in cli.fails("config", "set", "networks.dev.chain_id", "five")
+    cli("config", "set", "networks.dev.chain_id", "5")
+    stored = tomllib.loads(Path(cli.env["P2PCHAIN_CONFIG"]).read_text())
+    assert stored["networks"] == {"dev": {"url": market.url, "chain_id": 5}}
+    shown = json.loads(cli("config", "show", "--json").stdout)["settings"]["networks"]
+    assert shown == {"dev": {"url": market.url, "chain_id": 5}}
+    line = cli.fails("listing", "mine", "--network", "dev", "--account", "alice")
+    assert "answers chain id 31337, but you asked for chain id 5" in line
+    cli("config", "set", "networks.dev.chain_id", "31337")
+    cli("config", "set", "networks.dev", market.url)  # a new URL keeps the pin
+    assert tomllib.loads(Path(cli.env["P2PCHAIN_CONFIG"]).read_text())["networks"]["dev"] == {
+        "url": market.url,
+        "chain_id": 31337,
+    }
+    assert json.loads(cli("listing", "mine", "--network", "dev", "--account", "alice",
+                          "--json").stdout) == []  # fmt: skip
+    cli("config", "unset", "networks.dev.chain_id")
+    assert tomllib.loads(Path(cli.env["P2PCHAIN_CONFIG"]).read_text())["networks"] == {
+        "dev": market.url
+    }

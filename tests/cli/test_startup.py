@@ -14,7 +14,7 @@ import pytest
 
 from .conftest import entry_point
 
-NOUNS = ("wallet", "node", "ipfs", "listing", "trade", "config", "completion")
+NOUNS = ("wallet", "node", "ipfs", "listing", "trade", "tx", "config", "completion")
 COMMANDS = ("deploy", "rate", "reputation")
 
 
