@@ -517,7 +517,8 @@ def show(listing: ListingArg) -> None:
         data["document"] = verified.document.model_dump(mode="json")
     else:
         data["document_error"] = problem
-    emit(data, lambda: show_listing(current, verified, problem))
+    now = client.now()
+    emit(data, lambda: show_listing(current, verified, problem, now=now))
 
 
 @command(listing_app, "mine", shared=("network", "account", "json_output"))

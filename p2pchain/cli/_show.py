@@ -82,8 +82,14 @@ def terms_rows(t: ListingTerms) -> list[tuple[str, Any]]:
     return rows
 
 
-def show_listing(listing: Listing, verified: VerifiedListing | None, problem: str | None) -> None:
-    """Print a listing (and its verified document) as a panel."""
+def show_listing(
+    listing: Listing,
+    verified: VerifiedListing | None,
+    problem: str | None,
+    *,
+    now: int | None = None,
+) -> None:
+    """Print a listing (and its verified document) as a panel; ``now`` is the chain's clock."""
     rows: list[tuple[str, Any]] = []
     if verified is not None:
         d = verified.document
@@ -98,7 +104,7 @@ def show_listing(listing: Listing, verified: VerifiedListing | None, problem: st
                     ),
                 )
             )
-            ends = int(time.time()) + listing.terms.review_window
+            ends = (int(time.time()) if now is None else now) + listing.terms.review_window
             if ends < d.rental.end:
                 rows.append(
                     (

@@ -230,11 +230,11 @@ def test_listing_create_rental_period_flags_are_checked(market: Market) -> None:
 def test_a_rental_outlasting_its_review_window_is_refused(market: Market) -> None:
     """A weekend rental three weeks out with a 7-day window: bought today, the window would
     close before the car is even picked up, so the owner could never claim for damage."""
-    import time
     from datetime import UTC, datetime
 
-    start = datetime.fromtimestamp(time.time() + 21 * 86_400, UTC).strftime("%Y-%m-%d")
-    end = datetime.fromtimestamp(time.time() + 23 * 86_400, UTC).strftime("%Y-%m-%d")
+    now = int(market.chain.w3.eth.get_block("latest")["timestamp"])  # other tests move it on
+    start = datetime.fromtimestamp(now + 21 * 86_400, UTC).strftime("%Y-%m-%d")
+    end = datetime.fromtimestamp(now + 23 * 86_400, UTC).strftime("%Y-%m-%d")
     base = ("listing", "create", "--account", "alice", "--title", "Car", "--price", "0.1eth",
             "--category", "cars", "--kind", "rental", "--deposit", "1eth",
             "--rental-from", start, "--rental-until", end)  # fmt: skip
