@@ -955,8 +955,11 @@ class MarketplaceClient(MarketReader):
 
 
 def _dies_with_us(target: object, owned: DevChain | None) -> bool:
-    """Whether the node is a dev chain this process started: nothing to recover after it."""
-    return owned is not None or isinstance(target, (AnvilChain, GanacheChain))
+    """Whether the node is a dev chain this process started: nothing to recover after it.
+
+    A connection :meth:`MarketplaceClient.connect` opened to a URL is not: the node outlives it.
+    """
+    return isinstance(owned if owned is not None else target, (AnvilChain, GanacheChain))
 
 
 def _journal(choice: Journal | Path | str | bool | None, remote: bool) -> Journal | None:
