@@ -23,6 +23,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -194,12 +195,14 @@ def write_report(runs: list[Run], args: argparse.Namespace, started: datetime) -
         "## How the pipelined mode works",
         "",
         (
-            "Per round, for each of the three steps: one JSON-RPC batch of `eth_estimateGas` (the"
-            " pre-flight check: a call that would revert raises its typed error and nothing is"
-            " sent), one batch of `eth_sendRawTransaction` with consecutive nonces reserved by the"
-            " nonce manager, then batches of `eth_getTransactionReceipt` until all are mined, one"
-            " batch of block timestamps (purchases) and one batch of `checkTrade` calls. The"
-            " sequential mode waits for each receipt before sending the next transaction."
+            "Per round, for each of the three steps: one JSON-RPC batch of `eth_chainId` and"
+            " `eth_estimateGas` (the chain id check, then the pre-flight check: a call that would"
+            " revert raises its typed error and nothing is signed), the signed transactions"
+            " appended to the journal and flushed to disk (`fsync`), one batch of"
+            " `eth_sendRawTransaction` with consecutive nonces reserved by the nonce manager, then"
+            " batches of `eth_getTransactionReceipt` until all are mined, one batch of block"
+            " timestamps (purchases) and one batch of `checkTrade` calls. The sequential mode"
+            " waits for each receipt before sending the next transaction."
         ),
         "",
         "HTTP requests in the pipelined run:",
@@ -215,11 +218,14 @@ def write_report(runs: list[Run], args: argparse.Namespace, started: datetime) -
 def run(args: argparse.Namespace) -> list[Run]:
     started = datetime.now(UTC)
     runs: list[Run] = []
-    with AnvilChain() as chain:
+    with AnvilChain() as chain, tempfile.TemporaryDirectory() as journal:
         counter = RequestCounter(chain.w3.provider)
         deployer, seller_account, buyer_account = chain.accounts[:3]
         deployment = deploy(chain, deployer)
-        seller = MarketplaceClient.connect(chain, account=seller_account, deployments=deployment)
+        # a journal, as a client of a node reached by URL has (here in a temporary folder)
+        seller = MarketplaceClient.connect(
+            chain, account=seller_account, deployments=deployment, journal=journal
+        )
         buyer = seller.with_account(buyer_account)
         pipelined(seller, buyer, args.warmup, args.batch)
 

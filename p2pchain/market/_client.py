@@ -65,7 +65,7 @@ from p2pchain.chain._model import (
     split_cid,
 )
 from p2pchain.chain._node_errors import ChainMismatch
-from p2pchain.chain._nodes import DevChain, RpcChain, open_chain
+from p2pchain.chain._nodes import AnvilChain, DevChain, GanacheChain, RpcChain, open_chain
 from p2pchain.chain._pending import (
     BatchSubmitError,
     OutcomeUnknown,
@@ -138,8 +138,9 @@ class MarketplaceClient(MarketReader):
             journal: Where signed transactions wait until their outcome is known, so a re-run
                 after a crash or an unknown outcome never pays twice: a :class:`Journal`, its
                 folder, True for ``<data dir>/journal``, False for none. Default: the data
-                folder's journal for nodes reached over the network, none in process (the
-                embedded chain dies with the process).
+                folder's journal for a node reached by URL (or a web3 connection to one); none
+                for a dev chain this process started (Anvil, Ganache, embedded), which dies with
+                the process.
 
         Raises:
             ChainError: The node cannot be reached, or answers garbage.
@@ -196,7 +197,7 @@ class MarketplaceClient(MarketReader):
                 w3,
                 chosen,
                 chain_id=deployment.chain_id,
-                journal=_journal(journal, probe.rpc.remote),
+                journal=_journal(journal, probe.rpc.remote and not _dies_with_us(target, owned)),
             ),
             verify=verify,
         )
@@ -970,6 +971,14 @@ class MarketplaceClient(MarketReader):
     def rate(self, trade: TradeView | bytes | str, score: int, review_cid: bytes = b"") -> Rating:
         """Rate the counterparty of a final trade, 1 to 5 stars, with an optional review CID."""
         return self.prepare_rate(trade, score, review_cid).send()
+
+
+def _dies_with_us(target: object, owned: DevChain | None) -> bool:
+    """Whether the node is a dev chain this process started: nothing to recover after it.
+
+    A connection :meth:`MarketplaceClient.connect` opened to a URL is not: the node outlives it.
+    """
+    return isinstance(owned if owned is not None else target, (AnvilChain, GanacheChain))
 
 
 def _journal(choice: Journal | Path | str | bool | None, remote: bool) -> Journal | None:

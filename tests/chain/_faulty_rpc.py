@@ -16,6 +16,8 @@ drop-after     the node got the request and answered; the connection closes with
 502-before     HTTP 502 Bad Gateway; the request never reached the node
 502-after      the node got it; HTTP 502 instead of its answer
 garbage-before a 200 with a truncated, undecodable JSON body; the node never saw the request
+error-before   a JSON-RPC error answer (``error``, by default "rate limit exceeded"); the node
+               never saw the request
 garbage-after  the node got it; a 200 with its answer truncated (undecodable JSON)
 shapeless      the node got it; a 200 with valid JSON that is no JSON-RPC answer (no result)
 hang-after     the node got it; the proxy holds the answer for ``seconds``, then closes
@@ -58,6 +60,7 @@ ACTIONS = (
     "502-before",
     "502-after",
     "garbage-before",
+    "error-before",
     "garbage-after",
     "shapeless",
     "hang-after",
@@ -67,7 +70,7 @@ ACTIONS = (
     "partial",
 )
 #: Actions that never let the request reach the node.
-BEFORE = ("drop-before", "502-before", "garbage-before")
+BEFORE = ("drop-before", "502-before", "garbage-before", "error-before")
 #: Actions that act on single elements of a batch, not on the whole exchange.
 PER_CALL = ("lie", "partial")
 
@@ -83,11 +86,13 @@ class Fault:
         skip: Matching requests let through before it strikes.
         sender: Only ``eth_sendRawTransaction`` calls signed by this address.
         result: For ``lie``: the result to answer instead of the node's.
+        error: For ``error-before``: the JSON-RPC error object to answer.
         seconds: For ``hang-after``: how long to hold the answer.
         batch: Only requests inside a batch (True), only single requests (False), or both.
         after: Strike only once the proxy has seen a call of this method (a fault that starts
             mid-session, e.g. after the client read the listing with ``eth_getLogs``).
         hits: How many times it struck.
+        calls: The calls it struck.
     """
 
     method: str
@@ -96,10 +101,14 @@ class Fault:
     skip: int = 0
     sender: str | None = None
     result: Any = None
+    error: Any = field(
+        default_factory=lambda: {"code": -32005, "message": "rate limit exceeded, retry later"}
+    )
     seconds: float = 5.0
     batch: bool | None = None
     after: str | None = None
     hits: int = field(default=0)
+    calls: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         assert self.action in ACTIONS, self.action
@@ -258,6 +267,7 @@ class FaultyRpc:
                         fault.skip -= 1
                         continue
                     fault.hits += 1
+                    fault.calls.append(call)
                     struck.append((fault, index))
                     self.struck.append((str(call.get("method")), fault.action))
                     if fault.action not in PER_CALL or fault.spent:
@@ -282,6 +292,11 @@ class FaultyRpc:
                         return
                     if whole.action == "502-before":
                         _respond(conn, b"<html>502 Bad Gateway</html>", status="502 Bad Gateway")
+                        continue
+                    if whole.action == "error-before":
+                        ids = [c.get("id") for c in calls]
+                        errors = [{"jsonrpc": "2.0", "id": i, "error": whole.error} for i in ids]
+                        _respond(conn, json.dumps(errors if is_batch else errors[0]).encode())
                         continue
                     _respond(conn, b'{"jsonrpc":"2.0","id":1,"res')
                     continue

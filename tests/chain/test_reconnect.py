@@ -1,146 +1,25 @@
 """A connection dropped in the middle of a trade: the client recovers and the buyer pays once.
 
-A tiny HTTP proxy on 127.0.0.1 sits between the buyer's client and the node. It forwards the
-buyer's ``eth_sendRawTransaction`` to the node and then closes the connection without passing the
-answer back (or drops the request before forwarding it, or answers "rate limit exceeded"), like
-a network failure at the worst moment. The client must find out whether the transaction got
-through, and must not send it a second time if it did.
+The faulty proxy (:mod:`chain._faulty_rpc`) sits between the buyer's client and the node. It
+forwards the buyer's ``eth_sendRawTransaction`` to the node and then closes the connection without
+passing the answer back (or drops the request before forwarding it, or answers "rate limit
+exceeded"), like a network failure at the worst moment. The client must find out whether the
+transaction got through, and must not send it a second time if it did. On Anvil, and on Ganache,
+which would run a re-sent transaction twice.
 """
 
 from __future__ import annotations
 
-import http.client
-import json
-import socket
-import threading
 from collections.abc import Iterator
-from typing import Any
-from urllib.parse import urlparse
 
 import pytest
 from _market import ONE, Market, make_market
-from eth_account import Account
 
+from chain._faulty_rpc import Fault, FaultyRpc
 from p2pchain import MarketplaceClient, RpcChain, TradeState
 
-
-class DroppingProxy:
-    """An HTTP/1.1 JSON-RPC proxy that can drop the connection around one request.
-
-    Args:
-        upstream: The node's URL (loopback only).
-    """
-
-    def __init__(self, upstream: str) -> None:
-        parsed = urlparse(upstream)
-        assert parsed.hostname in ("127.0.0.1", "localhost")
-        self._upstream = (parsed.hostname, parsed.port or 80)
-        self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._server.bind(("127.0.0.1", 0))
-        self._server.listen(16)
-        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
-        self._lock = threading.Lock()
-        self._drop: tuple[str, str] | None = None  # (when, sender address)
-        self.dropped: list[tuple[str, str]] = []
-        self.forwarded_raw: list[str] = []
-        self._closed = False
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def drop_next_raw_transaction(self, sender: str, *, when: str) -> None:
-        """Drop the connection of ``sender``'s next raw transaction, ``after`` or ``before`` forwarding it."""
-        assert when in ("after", "before", "rate-limited")
-        with self._lock:
-            self._drop = (when, sender)
-
-    def close(self) -> None:
-        self._closed = True
-        self._server.close()
-
-    def _serve(self) -> None:
-        while not self._closed:
-            try:
-                conn, _ = self._server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
-
-    def _should_drop(self, payload: Any, when: str) -> bool:
-        if not isinstance(payload, dict) or payload.get("method") != "eth_sendRawTransaction":
-            return False
-        with self._lock:
-            if self._drop is None or self._drop[0] != when:
-                return False
-            raw = payload["params"][0]
-            if Account.recover_transaction(raw) != self._drop[1]:
-                return False
-            self._drop = None
-            self.dropped.append((when, raw))
-            return True
-
-    @staticmethod
-    def _read_request(conn: socket.socket, buffer: bytearray) -> bytes | None:
-        while b"\r\n\r\n" not in buffer:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return None
-            buffer.extend(chunk)
-        head, _, rest = bytes(buffer).partition(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value.strip())
-        body = bytearray(rest)
-        while len(body) < length:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return None
-            body.extend(chunk)
-        buffer[:] = body[length:]
-        return bytes(body[:length])
-
-    @staticmethod
-    def _respond(conn: socket.socket, answer: bytes) -> None:
-        conn.sendall(
-            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-            + f"Content-Length: {len(answer)}\r\n\r\n".encode()
-            + answer
-        )
-
-    def _handle(self, conn: socket.socket) -> None:
-        upstream = http.client.HTTPConnection(*self._upstream, timeout=30)
-        buffer = bytearray()
-        try:
-            while True:
-                body = self._read_request(conn, buffer)
-                if body is None:
-                    return
-                payload = json.loads(body)
-                if self._should_drop(payload, "before"):
-                    return
-                if self._should_drop(payload, "rate-limited"):
-                    error = {"code": -32005, "message": "rate limit exceeded, retry later"}
-                    answer = json.dumps({"jsonrpc": "2.0", "id": payload["id"], "error": error})
-                    self._respond(conn, answer.encode())
-                    continue
-                if isinstance(payload, dict) and payload.get("method") == "eth_sendRawTransaction":
-                    self.forwarded_raw.append(payload["params"][0])
-                upstream.request("POST", "/", body, {"Content-Type": "application/json"})
-                answer = upstream.getresponse().read()
-                if self._should_drop(payload, "after"):
-                    return
-                self._respond(conn, answer)
-        except OSError:
-            return
-        finally:
-            upstream.close()
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            conn.close()
+#: The ways the send fails, as the proxy's actions.
+WHEN = {"after": "drop-after", "before": "drop-before", "rate-limited": "error-before"}
 
 
 @pytest.fixture(params=["anvil_chain", "ganache_chain"], ids=["anvil", "ganache"])
@@ -150,17 +29,16 @@ def node_market(request: pytest.FixtureRequest) -> Market:
 
 
 @pytest.fixture
-def proxy(node_market: Market) -> Iterator[DroppingProxy]:
-    """The dropping proxy in front of the node."""
+def proxy(node_market: Market) -> Iterator[FaultyRpc]:
+    """The faulty proxy in front of the node."""
     assert isinstance(node_market.chain, RpcChain)
-    server = DroppingProxy(node_market.chain.url)
-    yield server
-    server.close()
+    with FaultyRpc(node_market.chain.url) as server:
+        yield server
 
 
 @pytest.mark.parametrize("when", ["after", "before", "rate-limited"])
 def test_dropped_connection_during_purchase_recovers_and_pays_once(
-    node_market: Market, proxy: DroppingProxy, when: str
+    node_market: Market, proxy: FaultyRpc, when: str
 ) -> None:
     market = node_market
     w3 = market.chain.w3
@@ -174,11 +52,12 @@ def test_dropped_connection_during_purchase_recovers_and_pays_once(
     escrow_before = w3.eth.get_balance(escrow)
     nonce_before = w3.eth.get_transaction_count(buyer_account.address)
 
-    proxy.drop_next_raw_transaction(buyer_account.address, when=when)
+    fault = Fault("eth_sendRawTransaction", WHEN[when], sender=buyer_account.address)
+    proxy.arm(fault)
     trade = through_proxy.buy(listing)
 
-    assert [d[0] for d in proxy.dropped] == [when]
-    dropped_raw = proxy.dropped[0][1]
+    assert fault.hits == 1
+    dropped_raw = fault.calls[0]["params"][0]
     # the identical signed bytes reached the node exactly once
     assert proxy.forwarded_raw.count(dropped_raw) == 1
     assert trade.state == TradeState.PAID and trade.tx is not None

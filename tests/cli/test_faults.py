@@ -20,8 +20,10 @@ from hexbytes import HexBytes
 
 from .conftest import Market
 
-#: Short waits for the subprocesses (a fault that outlasts them fails fast).
-FAST_ENV = {"P2PCHAIN_TX_TIMEOUT": "4", "P2PCHAIN_RPC_TIMEOUT": "2"}
+#: Waits for the subprocesses: short answers, and receipts long enough for a loaded machine.
+FAST_ENV = {"P2PCHAIN_TX_TIMEOUT": "10", "P2PCHAIN_RPC_TIMEOUT": "2"}
+#: For the tests whose transaction must outlast the wait.
+SHORT_ENV = {**FAST_ENV, "P2PCHAIN_TX_TIMEOUT": "2"}
 
 
 @pytest.fixture
@@ -53,6 +55,7 @@ class Person:
     proxy: FaultyRpc
     runs: list[Run] = field(default_factory=list)
     start: int = 0
+    env: dict[str, str] = field(default_factory=lambda: dict(FAST_ENV))
 
     def __post_init__(self) -> None:
         self.start = int(self.market.chain.w3.eth.get_balance(_bob(self.market)))
@@ -68,7 +71,7 @@ class Person:
     def run(self, *args: str, timeout: float = 60) -> Run:
         cli = self.market.cli
         saved = dict(cli.env)
-        cli.env.update(FAST_ENV)
+        cli.env.update(self.env)
         try:
             done = cli.run(*args, "--network", self.proxy.url, timeout=timeout)
             run = Run(done.returncode, done.stdout, done.stderr)
@@ -185,7 +188,7 @@ def test_cli_receipts_garbled_outcome_unknown_then_rerun_buys_once(
     market: Market, proxy: FaultyRpc
 ) -> None:
     listing_id = _list(market)
-    person = Person(market, proxy)
+    person = Person(market, proxy, env=dict(SHORT_ENV))
     proxy.arm(Fault("eth_getTransactionReceipt", "garbage-after", times=None))
     again = person.step(*BUY, listing_id, "--account", "bob", "--yes", "--quiet")
     report("cli: receipts garbled for the whole wait", told=person.told, nonce=_nonce(market),

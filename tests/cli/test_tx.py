@@ -203,3 +203,36 @@ def _spawn(market: Market, env: dict[str, str], args: list[str]) -> subprocess.P
         text=True,
         cwd=market.cli.home,
     )
+
+
+def test_tx_cancel_a_pending_transaction_the_journal_does_not_know(market: Market) -> None:
+    """A transaction signed elsewhere (another wallet with the same key), still in the pool."""
+    import time
+
+    bob = Wallet().load_account("bob", PASSPHRASE)
+    w3 = market.chain.w3
+    ledger = Ledger(market)
+    market.chain.rpc("evm_setAutomine", [False])
+    try:
+        tx = {"to": Account.create().address, "value": 10**18, "gas": 21_000,
+              "nonce": _bob_nonce(market), "maxFeePerGas": 100 * 10**9,
+              "maxPriorityFeePerGas": 10**9, "chainId": 31337}  # fmt: skip
+        pending = w3.eth.send_raw_transaction(bob.sign_transaction(tx).raw_transaction).to_0x_hex()
+        env = {**market.cli.env, **FAST_ENV}
+        args = ["tx", "cancel", pending, "--account", "bob", "--yes", "--json",
+                "--network", market.url]  # fmt: skip
+        proc = _spawn(market, env, args)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            pool = market.chain.rpc("txpool_content", [])["pending"].get(bob.address.lower(), {})
+            if any(t["to"].lower() == bob.address.lower() for t in pool.values()):
+                market.chain.mine()  # the cancellation replaced it in the pool: mine it
+                break
+            time.sleep(0.1)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        market.chain.rpc("evm_setAutomine", [True])
+    assert proc.returncode == 0, err
+    done = json.loads(out)
+    assert done["cancelled"] is True and done["replaced"] == pending
+    ledger.paid(0)  # the 1 ETH never left; only the cancellation's gas was paid

@@ -9,6 +9,7 @@ import pytest
 from _market import Market, make_market
 
 from p2pchain import (
+    AnvilChain,
     ChainError,
     DeploymentError,
     DeploymentsFile,
@@ -65,3 +66,21 @@ def test_connect_to_unreachable_node_raises_chain_error(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(ChainError, match="cannot reach"):
         MarketplaceClient.connect(url, deployments=tmp_path / "none.json")
+
+
+def test_connect_journals_for_a_node_reached_by_url_only(
+    anvil_chain: AnvilChain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node reached by URL outlives this process: its clients journal, in the data folder by
+    default. A dev chain this process started dies with it: nothing to journal."""
+    monkeypatch.setenv("P2PCHAIN_DATA_DIR", str(tmp_path / "data"))
+    deployment = make_market(anvil_chain).seller.deployment
+    by_url = MarketplaceClient.connect(anvil_chain.url, deployments=deployment)
+    assert by_url.sender.journal is not None
+    assert by_url.sender.journal.folder == tmp_path / "data" / "journal"
+    assert MarketplaceClient.connect(anvil_chain, deployments=deployment).sender.journal is None
+    off = MarketplaceClient.connect(anvil_chain.url, deployments=deployment, journal=False)
+    assert off.sender.journal is None
+    elsewhere = MarketplaceClient.connect(anvil_chain, deployments=deployment, journal=tmp_path)
+    assert elsewhere.sender.journal is not None and elsewhere.sender.journal.folder == tmp_path
+    assert elsewhere.sender.chain_id == 31337

@@ -36,8 +36,10 @@ from p2pchain import (
     TradeView,
 )
 
-#: Short waits, so a fault that outlasts the client's patience fails fast.
-FAST = SenderPolicy(receipt_timeout=4.0, poll_interval=0.02, rpc_attempts=4, retry_delay=0.05)
+#: Short retries, so a fault that outlasts them fails fast; waits long enough for a loaded machine.
+FAST = SenderPolicy(receipt_timeout=10.0, poll_interval=0.02, rpc_attempts=4, retry_delay=0.05)
+#: For the tests whose transaction must outlast the wait.
+SHORT = SenderPolicy(receipt_timeout=2.0, poll_interval=0.02, rpc_attempts=4, retry_delay=0.05)
 
 
 @pytest.fixture(scope="module")
@@ -126,10 +128,10 @@ class Session:
 
 
 def connect(
-    shop: Market, proxy: FaultyRpc, account: LocalAccount, **kwargs: Any
+    shop: Market, proxy: FaultyRpc, account: LocalAccount, policy: SenderPolicy = FAST
 ) -> MarketplaceClient:
     return MarketplaceClient.connect(
-        proxy.url, account=account, deployments=shop.seller.deployment, policy=FAST, **kwargs
+        proxy.url, account=account, deployments=shop.seller.deployment, policy=policy
     )
 
 
@@ -213,6 +215,7 @@ def test_receipt_answer_garbled_is_retried(session: Session) -> None:
 def test_receipts_garbled_until_the_wait_ends_outcome_unknown_then_resumed(
     session: Session,
 ) -> None:
+    session.client = connect(session.shop, session.proxy, session.account, SHORT)
     item = listing(session.shop)
     session.proxy.arm(Fault("eth_getTransactionReceipt", "garbage-after", times=None))
     first = session.attempt(lambda: session.client.buy(item))
@@ -491,7 +494,7 @@ def test_node_restarts_with_its_state_purchase_found_or_resent_once(
     item = market.seller.create_listing(market.terms(price=ONE // 10), 3)
     account = fresh_account(own_anvil)
     with FaultyRpc(own_anvil.url) as proxy:
-        s = Session(market, proxy, account, connect(market, proxy, account))
+        s = Session(market, proxy, account, connect(market, proxy, account, SHORT))
         if pool == "mined":  # mined, the answer lost, and no way to look it up before the restart
             proxy.arm(
                 Fault("eth_sendRawTransaction", "drop-after", times=None),
