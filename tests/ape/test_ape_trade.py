@@ -105,7 +105,9 @@ def test_full_trade_pays_the_seller_and_both_parties_rate(
     assert market.checkTrade(trade_id, done)[0]
     reputation.rate(trade_id, done, 5, b"", sender=buyer)
     reputation.rate(trade_id, done, 4, b"", sender=seller)
-    with ape.reverts(market.AlreadyRated, tradeId=trade_id, rater=buyer.address):
+    # Reputation's ABI declares the errors it passes on from the marketplace, so ape decodes the
+    # revert with Reputation's own AlreadyRated
+    with ape.reverts(reputation.AlreadyRated, tradeId=trade_id, rater=buyer.address):
         reputation.rate(trade_id, done, 5, b"", sender=buyer)
     count, score_sum, volume = reputation.aggregate(seller.address, ETH)
     assert (count, score_sum, volume) == (1, 5, PRICE)
@@ -124,7 +126,8 @@ def test_dispute_is_ruled_by_the_arbitrator(
     (event,) = receipt.decode_logs(market.Disputed)
     ruling_deadline = ape.chain.blocks[receipt.block_number].timestamp + RULING_WINDOW
     assert event.rulingDeadline == ruling_deadline
-    disputed = _with(trade, state=DISPUTED, deadline=ruling_deadline)
+    # a dispute marks the trade (WAS_DISPUTED, flag 16): a split then pays the arbitrator's fee
+    disputed = _with(trade, state=DISPUTED, deadline=ruling_deadline, flags=16)
 
     fee = PRICE * 500 // 10_000
     available = PRICE - fee
@@ -140,4 +143,7 @@ def test_dispute_is_ruled_by_the_arbitrator(
     assert seller.balance == before[1] + available - buyer_share
     assert arbitrator.balance == before[2] + fee - ruled.total_fees_paid
     assert market.balance == 0
-    assert market.checkTrade(trade_id, _with(disputed, state=RULED))[0]
+    # the final struct records the ruling's split
+    assert market.checkTrade(
+        trade_id, _with(disputed, state=RULED, proposedBuyerShare=buyer_share)
+    )[0]

@@ -120,6 +120,9 @@ class FinalizeSweep:
     def reset(self) -> None:
         """Back to the snapshot: the trade open, its review window over."""
         self.chain.revert(self.snapshot)
+        # a reverted block's transaction can come back into the pool, where the next send at the
+        # same nonce would meet it ("replacement transaction underpriced"): drop it
+        self.chain.rpc("anvil_dropAllTransactions", [])
         self.snapshot = self.chain.snapshot()
 
     def estimate(self) -> int:
