@@ -1986,7 +1986,10 @@ MIN_SHARES = {
     "dispute": 0.02,
     "rule": 0.02,
     "claimRulingTimeout": 0.02,
-    "proposeSettlement": 0.02,
+    # proposals now lapse at the trade's deadline and a dispute clears them, so fewer succeed
+    # than before that rule (1.8% in a CI run); the floor still catches a machine that stops
+    # reaching them
+    "proposeSettlement": 0.01,
     "acceptSettlement": 0.002,
 }
 
