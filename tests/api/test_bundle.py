@@ -8,8 +8,6 @@ import shlex
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from frontend_api.app import STATIC_DIR
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,8 +21,8 @@ def _make_flags() -> list[str]:
     return shlex.split(match.group(1))
 
 
-@pytest.mark.skipif(not ESBUILD.exists(), reason="npm packages not installed (make node)")
 def test_the_committed_viem_bundle_is_what_make_page_builds() -> None:
+    assert ESBUILD.exists(), "esbuild missing from node_modules: run `make node`"
     built = subprocess.run(
         [str(ESBUILD), str(STATIC_DIR / "vendor" / "viem-entry.js"), *_make_flags()],
         cwd=REPO,
