@@ -207,6 +207,11 @@ def signed_listing_typed_data(
     }
 
 
+def eip712_digest(signable: Any) -> bytes:
+    """The digest an ``encode_typed_data`` result stands for: keccak(0x19 ‖ 0x01 ‖ domain ‖ struct)."""
+    return keccak(b"\x19" + signable.version + signable.header + signable.body)
+
+
 def signed_listing_id(
     terms: ListingTerms, quantity: int, salt: bytes, *, chain_id: int, marketplace: str
 ) -> bytes:
@@ -219,7 +224,7 @@ def signed_listing_id(
             terms, quantity, salt, chain_id=chain_id, marketplace=marketplace
         )
     )
-    return keccak(b"\x19" + signable.version + signable.header + signable.body)
+    return eip712_digest(signable)
 
 
 def listing_id(seller: str, salt: bytes) -> bytes:

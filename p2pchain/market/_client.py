@@ -60,6 +60,7 @@ from p2pchain.chain._journal import Journal
 from p2pchain.chain._model import (
     ZERO_ADDRESS,
     ListingTerms,
+    eip712_digest,
     open_trade,
     signed_listing_typed_data,
     split_cid,
@@ -500,7 +501,7 @@ class MarketplaceClient(MarketReader):
             signature=bytes(sig),
             chain_id=self.chain_id,
             marketplace=self.deployment.marketplace,
-            id=_digest(signable),
+            id=eip712_digest(signable),
         )
 
     def sign_listing(
@@ -989,11 +990,6 @@ def _journal(choice: Journal | Path | str | bool | None, remote: bool) -> Journa
     if isinstance(choice, bool):
         return Journal() if choice else None
     return Journal(choice)
-
-
-def _digest(signable: Any) -> bytes:
-    """The EIP-712 digest of an ``encode_typed_data`` result: keccak(0x19 01 ‖ domain ‖ struct)."""
-    return keccak(b"\x19" + signable.version + signable.header + signable.body)
 
 
 def _terms_from_message(message: Mapping[str, Any]) -> ListingTerms:
