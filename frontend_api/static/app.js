@@ -48,7 +48,10 @@ const live = { pending: false, timer: null, source: null };
 function editing() {
   const active = document.activeElement;
   const inForm = active && active.closest && active.closest("form") && active.matches("input, textarea, select");
-  return busy.count > 0 || Boolean(inForm) || Boolean(view.querySelector("dialog[open]")) || location.hash.startsWith("#/sell");
+  // an opened action form (a refund's "Yes, refund", say) counts even with nothing typed yet:
+  // reloading would close it under the user's pointer
+  const openForm = view.querySelector("form.action-form:not([hidden])");
+  return busy.count > 0 || Boolean(inForm) || Boolean(openForm) || Boolean(view.querySelector("dialog[open]")) || location.hash.startsWith("#/sell");
 }
 
 function refreshSoon() {

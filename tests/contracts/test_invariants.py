@@ -1995,6 +1995,11 @@ MIN_SHARES = {
 
 MACHINE_SETTINGS = settings(
     max_examples=MAX_EXAMPLES,
+    # The short CI run uses hypothesis' fixed seed: 60 examples of swarm testing move the shares
+    # by several points between runs (proposeSettlement 0.7% to 6.6% seen), so a random short run
+    # would fail the share floors by chance. `make fuzz` (P2PCHAIN_INVARIANT_EXAMPLES) explores
+    # at random.
+    derandomize="P2PCHAIN_INVARIANT_EXAMPLES" not in os.environ,
     stateful_step_count=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

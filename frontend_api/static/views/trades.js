@@ -129,7 +129,7 @@ function tradeActions(trade, me, now) {
         onclick: (event) => {
           form.hidden = !form.hidden;
           event.currentTarget.setAttribute("aria-expanded", String(!form.hidden));
-          if (!form.hidden) form.querySelector("input, textarea, select").focus();
+          if (!form.hidden) form.querySelector("input, textarea, select, button").focus();
         } }, spec.label));
     } else {
       buttons.push(el("button", { type: "button", "data-action": step.action, "data-testid": `${step.action}-${id}`,
