@@ -42,7 +42,7 @@ deploy: $(VENV_STAMP) $(NPM_STAMP)
 
 # Put solc 0.8.30 where py-solc-x (and so ape and brownie) look for it, without downloading.
 solc: $(VENV_STAMP) $(NPM_STAMP)
-	$(VPY) -c "from p2pchain._solc import ensure_solc; print(ensure_solc())"
+	$(VPY) -c "from p2pchain.compiler._solc import ensure_solc; print(ensure_solc())"
 
 typecheck: $(VENV_STAMP)
 	$(VPY) -m pip install -q $(LINT_PINS)
