@@ -104,6 +104,7 @@ if TYPE_CHECKING:
         TransactionError,
         TransactionRejected,
         TransactionTimeout,
+        WaitInterrupted,
     )
     from p2pchain.chain._revert import ContractRevert, CustomError, Panic, RevertReason
     from p2pchain.chain._sender import TransactionSender
@@ -252,6 +253,7 @@ _LAZY: dict[str, str] = {
     "NonceGap": "p2pchain.chain._pending",
     "NotSent": "p2pchain.chain._pending",
     "OutcomeUnknown": "p2pchain.chain._pending",
+    "WaitInterrupted": "p2pchain.chain._pending",
     "Reconciled": "p2pchain.chain._pending",
     "TransactionCancelled": "p2pchain.chain._pending",
     "TxStatus": "p2pchain.chain._outstanding",
@@ -415,6 +417,7 @@ __all__ = [
     "UnsignedTransaction",
     "UnsupportedToken",
     "VerifiedListing",
+    "WaitInterrupted",
     "Wallet",
     "WalletError",
     "WindowClosed",

@@ -69,6 +69,30 @@ def unknown_outcome(pending: PendingTransaction, why: str) -> str:
     )
 
 
+class WaitInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or another ``KeyboardInterrupt``) while sending signed transactions or waiting
+    for them.
+
+    Still a ``KeyboardInterrupt``, so a script stops as it would; it also says which
+    transactions were left with an unknown outcome. They stay in the journal: ``client.wait``
+    on them, or calling the same action again, resumes them instead of paying twice.
+
+    Attributes:
+        pendings: The transactions nobody waits for any more.
+    """
+
+    def __init__(self, pendings: list[PendingTransaction]) -> None:
+        self.pendings = pendings
+        first = pendings[0]
+        more = f" (and {len(pendings) - 1} more)" if len(pendings) > 1 else ""
+        super().__init__(unknown_outcome(first, "it was interrupted after signing") + more)
+
+    @property
+    def pending(self) -> PendingTransaction:
+        """The first (lowest-nonce) transaction left waiting."""
+        return self.pendings[0]
+
+
 class OutcomeUnknown(TransactionError):
     """A transaction was signed and may have been sent, but whether it will be mined is unknown.
 

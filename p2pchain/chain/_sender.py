@@ -84,6 +84,7 @@ from p2pchain.chain._pending import (
     TransactionError,
     TransactionRejected,
     TransactionTimeout,
+    WaitInterrupted,
     unknown_outcome,
 )
 from p2pchain.chain._preflight import Preflight, call_fields
@@ -384,7 +385,8 @@ class TransactionSender:
                 ):
                     signed[position] = pending
             ordered = [signed[p] for p in range(len(todo))]
-            outcomes = self.node.broadcast_many(ordered, [managed[p] for p in range(len(todo))])
+            with self._interruptible(ordered):
+                outcomes = self.node.broadcast_many(ordered, [managed[p] for p in range(len(todo))])
             for position, outcome in enumerate(outcomes):
                 self._after_send(ordered[position], outcome)
                 results[todo[position]] = outcome
@@ -448,7 +450,8 @@ class TransactionSender:
 
     def _send(self, pending: PendingTransaction, *, release: bool) -> None:
         try:
-            self.node.broadcast(pending, pending.versions[0], release=release)
+            with self._interruptible([pending]):
+                self.node.broadcast(pending, pending.versions[0], release=release)
         except P2PChainError as exc:
             self._after_send(pending, exc)
             raise
@@ -570,9 +573,33 @@ class TransactionSender:
             ContractRevert: It reverted on-chain (typed when the revert can be reproduced).
         """
         limit = self.policy.receipt_timeout if timeout is None else timeout
-        start = self._clock()
         if replace_after is None:
             replace_after = self.stall_replacement()
+        with self._interruptible([pending]):
+            self._wait_loop(pending, limit, replace_after)
+        return self._finished(pending, require_success=require_success)
+
+    @contextmanager
+    def _interruptible(self, pendings: Sequence[PendingTransaction]) -> Iterator[None]:
+        """Turn Ctrl-C while sending or waiting into :class:`WaitInterrupted`, naming what was
+        left with an unknown outcome (they stay in the journal)."""
+        try:
+            yield
+        except KeyboardInterrupt as exc:
+            if isinstance(exc, WaitInterrupted):
+                raise
+            left = sorted((p for p in pendings if p.receipt is None), key=lambda p: p.nonce)
+            if not left:
+                raise
+            for pending in left:
+                self.outstanding.orphan(pending)
+            raise WaitInterrupted(left) from None
+
+    def _wait_loop(
+        self, pending: PendingTransaction, limit: float, replace_after: float | None
+    ) -> None:
+        """Poll until ``pending`` is mined (its receipt set), or raise why the outcome is unknown."""
+        start = self._clock()
         next_replacement = start + replace_after if replace_after else None
         every = self.policy.rebroadcast_after
         next_rebroadcast = start + every if every else None
@@ -583,7 +610,7 @@ class TransactionSender:
             except P2PChainError as exc:
                 receipt, failing = None, exc
             if receipt is not None:
-                break
+                return
             now = self._clock()
             if now - start >= limit:
                 raise self._unfinished(pending, limit, failing)
@@ -598,7 +625,6 @@ class TransactionSender:
                         pass
                     next_replacement = now + cast(float, replace_after)
             self._sleep(self.policy.poll_interval)
-        return self._finished(pending, require_success=require_success)
 
     def wait_many(
         self,
@@ -625,6 +651,13 @@ class TransactionSender:
         """
         limit = self.policy.receipt_timeout if timeout is None else timeout
         stall = self.stall_replacement() if replace_after is None else replace_after
+        with self._interruptible(pendings):
+            self._wait_many_loop(pendings, limit, stall)
+        return [self._finished(p, require_success=require_success) for p in pendings]
+
+    def _wait_many_loop(
+        self, pendings: Sequence[PendingTransaction], limit: float, stall: float | None
+    ) -> None:
         start = last_progress = self._clock()
         every = self.policy.rebroadcast_after
         next_rebroadcast = start + every if every else None
@@ -667,7 +700,6 @@ class TransactionSender:
                             continue  # mined meanwhile, or refused: keep waiting
                     last_progress = now
             self._sleep(self.policy.poll_interval)
-        return [self._finished(p, require_success=require_success) for p in pendings]
 
     @staticmethod
     def _heads(waiting: Sequence[PendingTransaction]) -> list[PendingTransaction]:

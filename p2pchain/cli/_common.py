@@ -224,37 +224,70 @@ _UNITS = {
     "eth": 18,
     "ether": 18,
 }
-_AMOUNT_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([a-zA-Z]*)\s*$")
+_AMOUNT_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([A-Za-z][\w.\-]*|)\s*$")
 
 
-def parse_amount(text: str, what: str = "amount") -> int:
-    """Parse ``0.5eth``, ``1.2 ether``, ``100wei``, ``3 gwei`` or plain base units (``1000``).
-
-    Returns:
-        The amount in base units (wei for ETH).
+def parse_amount(text: str, what: str = "amount", token: str = ZERO_ADDRESS) -> int:
+    """Parse an amount into base units: for ETH ``0.5eth``, ``1.2 ether``, ``3 gwei``, ``100wei``;
+    for an ERC-20 ``25USDC`` / ``25 usdc`` (its symbol, scaled by its decimals, read from the
+    token); for either, plain base units (``1000``).
 
     Raises:
-        CliError: Not a non-negative amount, an unknown unit, or a fraction of a base unit.
+        CliError: Not a non-negative amount, a unit that is not the token's, or a fraction of a
+            base unit.
     """
     match = _AMOUNT_RE.match(text or "")
     if not match:
+        example = "25USDC" if token.lower() != ZERO_ADDRESS else "0.5eth, 20gwei"
         raise CliError(
-            f"invalid {what} {text!r}: expected a number with an optional unit, like 0.5eth,"
-            " 20gwei or 1000 (base units)"
+            f"invalid {what} {text!r}: expected a number with an optional unit, like {example}"
+            " or 1000 (base units)"
         )
     number, unit = match.group(1), match.group(2).lower()
-    if unit not in _UNITS and unit != "":
+    if token.lower() != ZERO_ADDRESS:
+        decimals = _token_decimals(text, what, token, unit)
+    elif unit in _UNITS or unit == "":
+        decimals = _UNITS.get(unit, 0)
+    else:
         raise CliError(f"invalid {what} {text!r}: unknown unit {unit!r} (use eth, gwei or wei)")
     try:
-        value = Decimal(number) * (Decimal(10) ** _UNITS.get(unit, 0))
+        value = Decimal(number) * (Decimal(10) ** decimals)
     except InvalidOperation:
         raise CliError(f"invalid {what} {text!r}") from None
     if value != value.to_integral_value():
-        raise CliError(f"invalid {what} {text!r}: finer than one base unit (wei)")
+        raise CliError(f"invalid {what} {text!r}: finer than one base unit")
     result = int(value)
     if result >= 2**256:
         raise CliError(f"invalid {what} {text!r}: too large")
     return result
+
+
+def _token_decimals(text: str, what: str, token: str, unit: str) -> int:
+    """The scale of ``unit`` for an ERC-20 amount: 0 for base units, its decimals for its
+    symbol."""
+    if unit == "":
+        return 0
+    if _token_catalog.get() is None:  # no chain yet: connect to read the token
+        try:
+            opts().client(signer=False)
+        except CliError as exc:
+            raise CliError(
+                f"invalid {what} {text!r}: reading the token's symbol and decimals needs a node"
+                f" ({exc}); or give base units (a plain number)"
+            ) from None
+    catalog = _token_catalog.get()
+    info = catalog.info(token) if catalog is not None else None
+    if info is None or not info.known:
+        raise CliError(
+            f"invalid {what} {text!r}: the token {token} does not tell its symbol and decimals,"
+            " so give base units (a plain number)"
+        )
+    if unit != info.symbol.lower():
+        raise CliError(
+            f"invalid {what} {text!r}: this is paid in {info.symbol} ({token}): write e.g."
+            f" 25{info.symbol}, or base units (a plain number)"
+        )
+    return int(info.decimals)
 
 
 #: The ERC-20 symbols and decimals of the running command's chain (set with its first client).
@@ -419,6 +452,7 @@ class Options:
     json: bool = False
     yes: bool = False
     last_url: str | None = None
+    tokens_tried: bool = False
     _config: dict[str, Any] | None = field(default=None, repr=False)
     _clients: list[Any] = field(default_factory=list, repr=False)
 
@@ -704,6 +738,33 @@ def opts() -> Options:
     return _current.get()
 
 
+_names: ContextVar[dict[str, str] | None] = ContextVar("p2pchain_cli_names", default=None)
+
+
+def wallet_names() -> dict[str, str]:
+    """Lower-case address -> keystore name, for the wallets in the data folder (read once per
+    command; no passphrase needed)."""
+    names = _names.get()
+    if names is None:
+        try:
+            from p2pchain.wallet._wallet import Wallet
+
+            names = {e.address.lower(): e.name for e in Wallet().list()}
+        except Exception:  # noqa: BLE001 - names are a nicety: an unreadable folder shows hex
+            names = {}
+        _names.set(names)
+    return names
+
+
+def who(address: str) -> str:
+    """An address as a person reads it: ``alice (0xF832…60DE)`` for one of your wallets,
+    ``none`` for the zero address, else the full address."""
+    if address.lower() == ZERO_ADDRESS:
+        return "none"
+    name = wallet_names().get(address.lower())
+    return f"{name} ({address[:6]}…{address[-4:]})" if name else address
+
+
 def _prompt_hidden(prompt: str) -> str:
     """Ask on the terminal, never on stdout: ``X=$(p2pchain ...)`` captures only the result.
 
@@ -736,16 +797,26 @@ def emit(data: Any, render: Callable[[], None] | None = None) -> None:
         render()
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def safe_text(value: Any) -> str:
+    """``value`` as text a terminal shows as is: rich markup escaped, and control characters
+    (an escape sequence in a title or a review, say) replaced by U+FFFD."""
+    from rich.markup import escape
+
+    return escape(_CONTROL.sub("\ufffd", str(value)))
+
+
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Print a rich table."""
-    from rich.markup import escape
     from rich.table import Table
 
-    t = Table(title=escape(title) if title else None, title_justify="left")
+    t = Table(title=safe_text(title) if title else None, title_justify="left")
     for column in columns:
         t.add_column(column, overflow="fold")
     for row in rows:
-        t.add_row(*(escape(str(cell)) for cell in row))
+        t.add_row(*(safe_text(cell) for cell in row))
     console().print(t)
 
 
@@ -753,7 +824,6 @@ def panel(
     title: str, rows: Sequence[tuple[str, Any]], style: str = "cyan", *, err: bool = False
 ) -> None:
     """Print key/value rows in a rich panel (on stderr with ``err``)."""
-    from rich.markup import escape
     from rich.panel import Panel
     from rich.table import Table
 
@@ -761,9 +831,9 @@ def panel(
     grid.add_column(style="bold")
     grid.add_column(overflow="fold")
     for key, value in rows:
-        grid.add_row(escape(key), escape(str(value)))
+        grid.add_row(safe_text(key), safe_text(value))
     console(err=err).print(
-        Panel(grid, title=escape(title), title_align="left", border_style=style, expand=False)
+        Panel(grid, title=safe_text(title), title_align="left", border_style=style, expand=False)
     )
 
 
@@ -875,7 +945,20 @@ def _handle(exc: BaseException, o: Options | None) -> NoReturn:
     if isinstance(exc, Root):
         _handle_library(exc, o)
     if isinstance(exc, KeyboardInterrupt):
-        typer.echo("error: interrupted", err=True)
+        pendings = getattr(exc, "pendings", None)
+        if pendings:  # a WaitInterrupted: sent transactions were left waiting
+            first = pendings[0]
+            more = (
+                f" ({len(pendings) - 1} more: `p2pchain tx pending`)" if len(pendings) > 1 else ""
+            )
+            typer.echo(
+                f"error: interrupted: {first.describe()} was signed and may have been sent, so"
+                f" it may still be mined{more}. Check with `p2pchain tx status {first.tx_hash}`;"
+                f" {_rerun_text(first)}",
+                err=True,
+            )
+        else:
+            typer.echo("error: interrupted", err=True)
         raise typer.Exit(130)
     if isinstance(exc, OSError):
         name = f" {exc.filename}" if getattr(exc, "filename", None) else ""
@@ -899,6 +982,16 @@ def _recorded_chains() -> list[int]:
         return []
 
 
+def _rerun_text(pending: Any) -> str:
+    """What running the same command again does about ``pending``."""
+    if pending.action == "list":  # a new document (a new timestamp) is a new listing
+        return (
+            "check it before running the command again: a second run lists the item a second"
+            " time (`p2pchain tx pending` shows what waits)"
+        )
+    return "running the same command again resumes it and never pays twice"
+
+
 def unknown_line(exc: Any) -> str:
     """The line for a transaction whose outcome is unknown: what, why, and how to find out."""
     pending = exc.pending
@@ -912,7 +1005,7 @@ def unknown_line(exc: Any) -> str:
     return (
         f"{pending.describe()} was signed and may have reached the node, but its outcome is"
         f" unknown: {why}. It may still be mined: check with `p2pchain tx status"
-        f" {pending.tx_hash}`; running the same command again resumes it and never pays twice"
+        f" {pending.tx_hash}`; {_rerun_text(pending)}"
     )
 
 
@@ -1008,6 +1101,7 @@ def command(
             )
             token = _current.set(o)
             tokens = _token_catalog.set(None)  # each command reads its own chain's tokens
+            names = _names.set(None)  # and its own data folder's wallet names
             try:
                 return func(*args, **kwargs)
             except (typer.Exit, typer.Abort, SystemExit):
@@ -1020,6 +1114,7 @@ def command(
                 o.close()
                 _current.reset(token)
                 _token_catalog.reset(tokens)
+                _names.reset(names)
 
         wrapper.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
         wrapper.__annotations__ = {p.name: p.annotation for p in params}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -9,7 +10,16 @@ from typing import Annotated
 
 import typer
 
-from p2pchain.cli._common import DEV_CHAIN_IDS, command, format_amount, noun_app, opts, parse_amount
+from p2pchain.cli._common import (
+    DEV_CHAIN_IDS,
+    ZERO_ADDRESS,
+    Options,
+    command,
+    format_amount,
+    noun_app,
+    opts,
+    parse_amount,
+)
 from p2pchain.cli._errors import CliError
 
 index_app = noun_app(
@@ -136,12 +146,17 @@ def search(
     from p2pchain.indexer import IndexReader
 
     o = opts()
+    unit = ZERO_ADDRESS if token is None or token.strip().upper() == "ETH" else token.strip()
     query = {
         "text": text,
         "kind": kind,
         "token": token,
-        "min_price": None if min_price is None else str(parse_amount(min_price, "--min-price")),
-        "max_price": None if max_price is None else str(parse_amount(max_price, "--max-price")),
+        "min_price": None
+        if min_price is None
+        else str(parse_amount(min_price, "--min-price", unit)),
+        "max_price": None
+        if max_price is None
+        else str(parse_amount(max_price, "--max-price", unit)),
         "min_trust": min_trust,
         "available_only": not include_unavailable,
         "sort": sort,
@@ -156,16 +171,25 @@ def search(
     typer.echo(f"{page.total}{'' if page.total_exact else '+'} listing(s)")
     for item in page.items:
         title = item.title if item.title is not None else f"[{item.content_status}]"
-        price = (
-            format_amount(int(item.price), short=True)
-            if item.token == "ETH"
-            else f"{item.price} base units of {item.token}"
-        )
+        if item.token == "ETH":
+            price = format_amount(int(item.price), short=True)
+        else:
+            _read_tokens(o)
+            price = format_amount(int(item.price), item.token, short=True)
         typer.echo(
             f"{item.listing_id}  {price}  {title}  "
             f"seller {item.seller} (trust {item.seller_trust:.2f})"
             f"{'' if item.available else '  unavailable'}"
         )
+
+
+def _read_tokens(o: Options) -> None:
+    """Reach the node once, if one answers, so ERC-20 prices show in the token's units; without
+    one they show in base units (the index alone does not know symbols)."""
+    if not o.tokens_tried:
+        o.tokens_tried = True
+        with contextlib.suppress(Exception):  # a nicety: base units without a node
+            o.client(signer=False)
 
 
 @command(index_app, "trust", shared=("json_output",))

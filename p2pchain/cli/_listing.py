@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from p2pchain.cli._common import (
+    ZERO_ADDRESS,
     command,
     confirm,
     emit,
@@ -23,9 +24,16 @@ from p2pchain.cli._common import (
     parse_duration,
     parse_time,
     status,
+    who,
 )
 from p2pchain.cli._errors import CliError
-from p2pchain.cli._show import listing_json, listings_table, show_listing, terms_json
+from p2pchain.cli._show import (
+    listing_json,
+    listing_titles,
+    listings_table,
+    show_listing,
+    terms_json,
+)
 
 if TYPE_CHECKING:
     from p2pchain.ipfs import IpfsBackend
@@ -77,8 +85,9 @@ def read_document_file(path: Path) -> dict[str, Any]:
 
 def _amount_field(data: dict[str, Any], key: str) -> None:
     value = data.get(key)
+    token = data.get("token")
     if isinstance(value, str) and not value.strip().isdigit():
-        data[key] = str(parse_amount(value, key))
+        data[key] = str(parse_amount(value, key, token if isinstance(token, str) else ZERO_ADDRESS))
     elif isinstance(value, int) and not isinstance(value, bool):
         data[key] = str(value)
 
@@ -283,6 +292,12 @@ ConditionOpt = Annotated[
 DescriptionOpt = Annotated[str | None, typer.Option(help="Full description.")]
 QuantityOpt = Annotated[int | None, typer.Option(min=1, help="Units on offer (default 1).")]
 DepositOpt = Annotated[str | None, typer.Option(help="Refundable deposit per unit (rentals).")]
+TokenOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Paid in this ERC-20 (its address) instead of ETH; then --price takes e.g. 25USDC."
+    ),
+]
 ImageOpt = Annotated[
     list[Path] | None, typer.Option("--image", help="A photo to upload first (repeatable).")
 ]
@@ -322,6 +337,7 @@ def _fields(
     tags: list[str] | None,
     rental_from: str | None = None,
     rental_until: str | None = None,
+    token: str | None = None,
 ) -> dict[str, Any]:
     if (rental_from is None) != (rental_until is None):
         raise CliError("a rental period needs both --rental-from and --rental-until")
@@ -342,6 +358,7 @@ def _fields(
         "quantity": quantity,
         "deposit": deposit,
         "tags": tags or None,
+        "token": token,
     }
 
 
@@ -371,6 +388,7 @@ def _create_from_flags(
     tag: list[str] | None,
     rental_from: str | None,
     rental_until: str | None,
+    token: str | None,
     arbitrator: str | None,
     arbitrator_fee: int | None,
     review_window: str,
@@ -389,6 +407,7 @@ def _create_from_flags(
         tag,
         rental_from,
         rental_until,
+        token,
     )
     _create(
         signed=signed,
@@ -414,6 +433,7 @@ def create(
     description: DescriptionOpt = None,
     quantity: QuantityOpt = None,
     deposit: DepositOpt = None,
+    token: TokenOpt = None,
     image: ImageOpt = None,
     tag: TagOpt = None,
     file: FileOpt = None,
@@ -439,6 +459,7 @@ def sign(
     description: DescriptionOpt = None,
     quantity: QuantityOpt = None,
     deposit: DepositOpt = None,
+    token: TokenOpt = None,
     image: ImageOpt = None,
     tag: TagOpt = None,
     file: FileOpt = None,
@@ -535,7 +556,7 @@ def mine(
     emit(
         [listing_json(x) for x in listings],
         lambda: (
-            listings_table(listings)
+            listings_table(listings, listing_titles(client, o.backend(read=True), listings))
             if listings
             else typer.echo("no listings yet: create one with `p2pchain listing create`")
         ),
@@ -571,7 +592,7 @@ def update(
     backend = o.backend()
     terms = current.terms
     if price is not None:
-        new_price = parse_amount(price, "price")
+        new_price = parse_amount(price, "price", terms.token)
         verified = fetch_listing(client, o.backend(read=True), current, with_images=False)
         doc = verified.document.model_dump(mode="json")
         doc["price"] = str(new_price)
@@ -638,7 +659,7 @@ def close(listing: ListingArg) -> None:
         o,
         f"{'cancel signed' if signed else 'close'} listing {hex_id(current.id)}",
         [
-            ("seller", current.seller),
+            ("seller", who(current.seller)),
             ("units left", getattr(current, "remaining", getattr(current, "quantity", "-"))),
             ("note", "for good: the listing cannot be reopened; open trades are not affected"),
         ],

@@ -33,11 +33,22 @@ from p2pchain.cli._noderecord import KINDS, alive, read_record, record_path
 node_app = noun_app("Start, stop and fund a local dev node (Anvil or Ganache).")
 
 
+#: Where `node start` keeps an Anvil chain between stop and start (in the data folder).
+STATE_FILE = "anvil-state.json"
+
+
 def _argv(kind: str, binary: Path, port: int, block_time: int | None) -> list[str]:
     from p2pchain.chain._nodes import anvil_argv, ganache_argv
 
     if kind == "anvil":
-        return anvil_argv(binary, port) + (["--block-time", str(block_time)] if block_time else [])
+        # --state loads the file if it exists and dumps the chain to it on exit (node stop);
+        # --state-interval also dumps every few seconds, so a crash loses little
+        state = ["--state", str(data_dir() / STATE_FILE), "--state-interval", "5"]
+        return (
+            anvil_argv(binary, port)
+            + state
+            + (["--block-time", str(block_time)] if block_time else [])
+        )
     return ganache_argv(binary, port) + (
         ["--miner.blockTime", str(block_time)] if block_time else []
     )
@@ -70,8 +81,17 @@ def start(
         int | None,
         typer.Option(min=1, max=3600, help="Mine a block every N seconds (default: on each tx)."),
     ] = None,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh", help="Anvil: start a new chain instead of the one the last stop kept."
+        ),
+    ] = False,
 ) -> None:
-    """Start a dev node in the background on 127.0.0.1 (ten funded dev accounts)."""
+    """Start a dev node in the background on 127.0.0.1 (ten funded dev accounts).
+
+    Anvil keeps its chain across `node stop` and `node start` (in the data folder);
+    `--fresh` starts over. Ganache starts a new chain each time."""
     from p2pchain._paths import find_node_modules
     from p2pchain.chain._nodes import _node_tool, free_port
 
@@ -88,6 +108,10 @@ def start(
     url = f"http://127.0.0.1:{chosen}"
     folder = data_dir()
     folder.mkdir(parents=True, exist_ok=True)
+    state = folder / STATE_FILE
+    if fresh:
+        state.unlink(missing_ok=True)
+    restored = kind == "anvil" and state.is_file()
     log = folder / f"{kind}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -104,6 +128,13 @@ def start(
             process.terminate()
         raise
     chain_id = 31337 if kind == "anvil" else 1337
+    if kind == "anvil":
+        from p2pchain.chain._nodes import RpcChain
+
+        block = int(RpcChain(url).w3.eth.block_number)
+        kept = f"restored from {state} (block {block})" if restored else f"new; kept in {state}"
+    else:
+        kept = "new; ganache's chain is not kept when it stops"
     record = {
         "kind": kind,
         "pid": process.pid,
@@ -115,7 +146,7 @@ def start(
     }
     record_path().write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     emit(
-        {"running": True, **record},
+        {"running": True, **record, "restored": restored},
         lambda: panel(
             f"{kind} started",
             [
@@ -123,7 +154,8 @@ def start(
                 ("chain id", chain_id),
                 ("pid", process.pid),
                 ("log", log),
-                ("next", "p2pchain deploy"),
+                ("chain", kept),
+                ("next", "p2pchain deploy" if not restored else "p2pchain deploy, if not done yet"),
             ],
             style="green",
         ),
@@ -164,9 +196,17 @@ def stop() -> None:
     emit(
         {"stopped": stopped, "kind": record["kind"], "pid": record["pid"]},
         lambda: typer.echo(
-            f"stopped {record['kind']} (pid {record['pid']})"
-            if stopped
-            else f"{record['kind']} (pid {record['pid']}) was no longer running; record removed"
+            (
+                f"stopped {record['kind']} (pid {record['pid']})"
+                if stopped
+                else f"{record['kind']} (pid {record['pid']}) was no longer running; record removed"
+            )
+            + (
+                f"; its chain is kept in {data_dir() / STATE_FILE} and comes back with"
+                " `p2pchain node start` (`--fresh` starts over)"
+                if record["kind"] == "anvil"
+                else "; ganache's chain is gone: the next start is a new chain (deploy again)"
+            )
         ),
     )
 

@@ -16,8 +16,9 @@ from p2pchain.cli._common import (
     status,
     table,
 )
+from p2pchain.cli._common import who as name_of
 from p2pchain.cli._errors import CliError
-from p2pchain.cli._show import rating_json
+from p2pchain.cli._show import rating_json, review_texts
 
 
 def rate(
@@ -63,6 +64,7 @@ def reputation(
     client = o.client(signer=False)
     summary = client.reputation_of(address, token)
     ratings = [r for r in client.ratings_of(address) if r.token.lower() == token.lower()]
+    reviews = review_texts(o.backend(read=True), [r.review_cid for r in ratings])
     data = {
         "subject": summary.subject,
         "token": summary.token,
@@ -70,26 +72,27 @@ def reputation(
         "score_sum": summary.score_sum,
         "average": summary.average,
         "volume": str(summary.volume),
-        "ratings": [rating_json(r) for r in ratings],
+        "ratings": [rating_json(r, reviews.get(r.review_cid)) for r in ratings],
     }
 
     def render() -> None:
         average = f"{summary.average:.2f} / 5" if summary.average is not None else "no ratings yet"
         panel(
-            f"reputation of {address}",
+            f"reputation of {name_of(address)}",
             [("ratings", summary.count), ("average", average),
              ("volume", format_amount(summary.volume, summary.token))],
         )  # fmt: skip
         if ratings:
             table(
                 None,
-                ["trade", "by", "score", "value"],
+                ["trade", "by", "score", "value", "review"],
                 [
                     (
                         hex_id(r.trade_id),
-                        r.rater,
+                        name_of(r.rater),
                         r.score,
                         format_amount(r.value, r.token, short=True),
+                        reviews.get(r.review_cid, "-"),
                     )
                     for r in ratings
                 ],

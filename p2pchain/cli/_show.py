@@ -13,6 +13,7 @@ from p2pchain.cli._common import (
     hex_id,
     panel,
     table,
+    who,
 )
 
 if TYPE_CHECKING:
@@ -62,13 +63,13 @@ def arbitrator_text(address: str, fee_bps: int) -> str:
     """``0xabc... (fee 2.5%, paid only if it rules)`` or ``none``."""
     if address.lower() == ZERO_ADDRESS:
         return "none (no disputes possible)"
-    return f"{address} (fee {fee_bps / 100:g}% of the disputed value, paid only if it rules)"
+    return f"{who(address)} (fee {fee_bps / 100:g}% of the disputed value, paid only if it rules)"
 
 
 def terms_rows(t: ListingTerms) -> list[tuple[str, Any]]:
     """Rows describing terms, for panels and confirmations."""
     rows: list[tuple[str, Any]] = [
-        ("seller", t.seller),
+        ("seller", who(t.seller)),
         ("price", format_amount(t.price, t.token)),
     ]
     if t.deposit:
@@ -132,17 +133,35 @@ def show_listing(
     panel("listing", rows)
 
 
-def listings_table(listings: list[Listing]) -> None:
-    """Print listings as a table."""
+def listings_table(listings: list[Listing], titles: dict[bytes, str] | None = None) -> None:
+    """Print listings as a table (with their titles, when given)."""
+    names = titles or {}
     table(
         None,
-        ["id", "status", "price", "left", "sold"],
+        ["title", "id", "status", "price", "left", "sold"],
         [
-            (hex_id(x.id), x.status.value, format_amount(x.terms.price, x.terms.token, short=True),
-             x.remaining, x.sold)
+            (names.get(x.id, "-"), hex_id(x.id), x.status.value,
+             format_amount(x.terms.price, x.terms.token, short=True), x.remaining, x.sold)
             for x in listings
         ],
     )  # fmt: skip
+
+
+def listing_titles(client: Any, backend: Any, listings: list[Any]) -> dict[bytes, str]:
+    """Listing id -> title, read from each verified document (``(document unavailable)`` when
+    it cannot be fetched or does not verify). ``listings`` holds listings or listing ids."""
+    from p2pchain.market._listings import fetch_listing
+
+    titles: dict[bytes, str] = {}
+    for item in listings:
+        key = item if isinstance(item, bytes) else item.id
+        if key in titles:
+            continue
+        try:
+            titles[key] = fetch_listing(client, backend, item, with_images=False).document.title
+        except Exception:  # noqa: BLE001 - a missing document must not hide the list
+            titles[key] = "(document unavailable)"
+    return titles
 
 
 def trade_json(view: TradeView, at: int | None = None) -> dict[str, Any]:
@@ -180,13 +199,13 @@ def trade_json(view: TradeView, at: int | None = None) -> dict[str, Any]:
 
 
 def _step_text(step: Any) -> str:
-    who = step.actor or "anyone"
+    actor = step.actor or "anyone"
     when = ""
     if step.not_before is not None:
         when = f" from {format_time(step.not_before)}"
     if step.until is not None:
         when = f" until {format_time(step.until)}"
-    return f"{step.action.replace('_', '-')}: {who}{when}"
+    return f"{step.action.replace('_', '-')}: {actor}{when}"
 
 
 def show_trade(view: TradeView, at: int | None = None) -> None:
@@ -196,8 +215,8 @@ def show_trade(view: TradeView, at: int | None = None) -> None:
     rows: list[tuple[str, Any]] = [
         ("id", hex_id(view.id)),
         ("state", t.state.name.lower().replace("_", " ")),
-        ("buyer", t.buyer),
-        ("seller", t.seller),
+        ("buyer", who(t.buyer)),
+        ("seller", who(t.seller)),
         ("arbitrator", arbitrator_text(t.arbitrator, t.arbitrator_fee_bps)),
         ("price", format_amount(t.amount, t.token)),
     ]
@@ -212,7 +231,7 @@ def show_trade(view: TradeView, at: int | None = None) -> None:
         rows.append(
             (
                 "proposal",
-                f"buyer gets {format_amount(view.proposal[1], t.token)} (by {view.proposal[0]})",
+                f"buyer gets {format_amount(view.proposal[1], t.token)} (by {who(view.proposal[0])})",
             )
         )
     steps = view.next_steps(at)
@@ -231,13 +250,15 @@ def _role(view: TradeView, me: str) -> str:
     return role.value if role is not None else "-"
 
 
-def trades_table(views: list[TradeView], me: str) -> None:
-    """Print trades as a table, with the viewer's role."""
+def trades_table(views: list[TradeView], me: str, titles: dict[bytes, str] | None = None) -> None:
+    """Print trades as a table, with the viewer's role (and the listings' titles, when given)."""
+    names = titles or {}
     table(
         None,
-        ["id", "role", "state", "price", "held"],
+        ["title", "id", "role", "state", "price", "held"],
         [
             (
+                names.get(v.listing_id, "-"),
                 hex_id(v.id),
                 _role(v, me),
                 v.state.name.lower(),
@@ -249,7 +270,27 @@ def trades_table(views: list[TradeView], me: str) -> None:
     )
 
 
-def rating_json(r: Rating) -> dict[str, Any]:
+#: Reviews are written with at most 2,000 characters (``p2pchain rate --review``).
+MAX_REVIEW_BYTES = 8_000
+
+
+def review_texts(backend: Any, cids: list[bytes]) -> dict[bytes, str]:
+    """Review CID -> its text, fetched from IPFS and verified against the CID. A review that
+    cannot be fetched, is too large or is not text shows as ``(review unavailable: why)``."""
+    texts: dict[bytes, str] = {}
+    for raw in cids:
+        if not raw or raw in texts:
+            continue
+        try:
+            texts[raw] = backend.cat(cid_text(raw), max_size=MAX_REVIEW_BYTES).decode("utf-8")
+        except UnicodeDecodeError:
+            texts[raw] = "(review unavailable: not UTF-8 text)"
+        except Exception as exc:  # noqa: BLE001 - one bad review must not hide the others
+            texts[raw] = f"(review unavailable: {str(exc).splitlines()[0][:80]})"
+    return texts
+
+
+def rating_json(r: Rating, review: str | None = None) -> dict[str, Any]:
     """A rating as JSON."""
     return {
         "trade_id": hex_id(r.trade_id),
@@ -259,6 +300,7 @@ def rating_json(r: Rating) -> dict[str, Any]:
         "token": r.token,
         "value": str(r.value),
         "review_cid": cid_text(r.review_cid) if r.review_cid else None,
+        "review": review,
         "block": r.block_number,
         "tx": r.tx.tx_hash if r.tx is not None else None,
     }

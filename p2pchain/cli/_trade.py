@@ -21,9 +21,16 @@ from p2pchain.cli._common import (
     panel,
     parse_amount,
     status,
+    who,
 )
 from p2pchain.cli._errors import CliError
-from p2pchain.cli._show import arbitrator_text, show_trade, trade_json, trades_table
+from p2pchain.cli._show import (
+    arbitrator_text,
+    listing_titles,
+    show_trade,
+    trade_json,
+    trades_table,
+)
 
 if TYPE_CHECKING:
     from p2pchain.market._calls import PendingCall, PreparedCall
@@ -69,8 +76,8 @@ def _parties(view: TradeView) -> list[tuple[str, Any]]:
     t = view.trade
     return [
         ("trade", hex_id(view.id)),
-        ("buyer", t.buyer),
-        ("seller", t.seller),
+        ("buyer", who(t.buyer)),
+        ("seller", who(t.seller)),
         ("arbitrator", arbitrator_text(t.arbitrator, t.arbitrator_fee_bps)),
     ]
 
@@ -122,8 +129,11 @@ def buy(
     t = target.terms
     total = (t.price + t.deposit) * quantity
     rows: list[tuple[str, Any]] = [
+        *_what_is_bought(o, client, target),
         ("listing", hex_id(target.id)),
-        ("to", f"the escrow; the price goes to seller {t.seller} when released"),
+    ]
+    rows += [
+        ("to", f"the escrow; the price goes to seller {who(t.seller)} when released"),
         ("you pay", format_amount(total, t.token)),
         ("price", f"{format_amount(t.price, t.token)} x {quantity}"),
     ]
@@ -142,6 +152,30 @@ def buy(
     with status(o, "waiting for the purchase to be mined"):
         view = call.send()
     _bought(view, quiet)
+
+
+def _what_is_bought(o: Any, client: MarketplaceClient, target: Any) -> list[tuple[str, Any]]:
+    """The title, kind and rental dates from the verified document, with a warning when the
+    review window would end before the rental does (no dispute possible after it)."""
+    from p2pchain.market._listings import fetch_listing
+
+    try:
+        document = fetch_listing(client, o.backend(read=True), target, with_images=False).document
+    except Exception as exc:  # noqa: BLE001 - shown to the buyer instead of the document
+        return [("warning", f"the listing's document could not be read or verified: {exc}")]
+    rows: list[tuple[str, Any]] = [("item", f"{document.title} ({document.kind})")]
+    rental = document.rental
+    if rental is not None:
+        period = f"{format_time(rental.start)} to {format_time(rental.end)}"
+        rows.append(("rental", f"{period} ({format_duration(rental.end - rental.start)})"))
+        ends = client.now() + target.terms.review_window
+        if ends < rental.end:
+            warning = (
+                f"the review window ends at {format_time(ends)}, before the rental ends: no"
+                " dispute is possible after that"
+            )
+            rows.append(("warning", warning))
+    return rows
 
 
 def _bought(view: TradeView, quiet: bool) -> None:
@@ -189,7 +223,7 @@ def release(trade: TradeArg) -> None:
         trade,
         "release payment",
         lambda v: [
-            ("pays", f"{format_amount(v.held.seller_pot, v.token)} to the seller {v.seller}")
+            ("pays", f"{format_amount(v.held.seller_pot, v.token)} to the seller {who(v.seller)}")
         ],
         lambda c, v: c.prepare_release(v),
         "released",
@@ -202,7 +236,9 @@ def return_deposit(trade: TradeArg) -> None:
     _simple(
         trade,
         "return deposit",
-        lambda v: [("pays", f"{format_amount(v.held.buyer_pot, v.token)} to the buyer {v.buyer}")],
+        lambda v: [
+            ("pays", f"{format_amount(v.held.buyer_pot, v.token)} to the buyer {who(v.buyer)}")
+        ],
         lambda c, v: c.prepare_return_deposit(v),
         "deposit returned",
     )
@@ -214,7 +250,7 @@ def refund(trade: TradeArg) -> None:
     _simple(
         trade,
         "refund",
-        lambda v: [("pays", f"{format_amount(v.held.total, v.token)} to the buyer {v.buyer}")],
+        lambda v: [("pays", f"{format_amount(v.held.total, v.token)} to the buyer {who(v.buyer)}")],
         lambda c, v: c.prepare_refund(v),
         "refunded",
     )
@@ -227,8 +263,8 @@ def finalize(trade: TradeArg) -> None:
         trade,
         "finalize",
         lambda v: [
-            ("pays", f"{format_amount(v.held.seller_pot, v.token)} to the seller {v.seller}"),
-            ("returns", f"{format_amount(v.held.buyer_pot, v.token)} to the buyer {v.buyer}"),
+            ("pays", f"{format_amount(v.held.seller_pot, v.token)} to the seller {who(v.seller)}"),
+            ("returns", f"{format_amount(v.held.buyer_pot, v.token)} to the buyer {who(v.buyer)}"),
             ("review window ended", format_time(v.review_deadline)),
         ],
         lambda c, v: c.prepare_finalize(v),
@@ -253,13 +289,28 @@ def dispute(trade: TradeArg) -> None:
     _simple(trade, "open a dispute", describe, lambda c, v: c.prepare_dispute(v), "disputed")
 
 
+def _share(text: str, view: TradeView, most: int, what: str) -> int:
+    """The buyer's share, in the trade's token; more than ``most`` is refused in its units."""
+    share = parse_amount(text, "buyer share", view.token)
+    if share > most:
+        raise CliError(
+            f"the buyer share {format_amount(share, view.token, short=True)} is more than the"
+            f" {format_amount(most, view.token, short=True)} {what}"
+        )
+    return share
+
+
 @command(trade_app, "rule", shared=MONEY)
 def rule(trade: TradeArg, buyer_share: ShareOpt) -> None:
     """Arbitrator, before the ruling deadline: split what is held (after your fee)."""
-    share = parse_amount(buyer_share, "buyer share")
+
+    def share_of(v: TradeView) -> int:
+        fee = v.held.total * v.trade.arbitrator_fee_bps // 10_000
+        return _share(buyer_share, v, v.held.total - fee, "held after your fee")
 
     def describe(v: TradeView) -> list[tuple[str, Any]]:
         fee = v.held.total * v.trade.arbitrator_fee_bps // 10_000
+        share = share_of(v)
         rest = v.held.total - fee - share
         return [
             ("buyer gets", format_amount(share, v.token)),
@@ -268,7 +319,7 @@ def rule(trade: TradeArg, buyer_share: ShareOpt) -> None:
             ("ruling deadline", format_time(v.ruling_deadline)),
         ]
 
-    _simple(trade, "rule", describe, lambda c, v: c.prepare_rule(v, share), "ruled")
+    _simple(trade, "rule", describe, lambda c, v: c.prepare_rule(v, share_of(v)), "ruled")
 
 
 @command(trade_app, "claim-timeout", shared=MONEY)
@@ -277,7 +328,7 @@ def claim_timeout(trade: TradeArg) -> None:
     _simple(
         trade,
         "claim ruling timeout",
-        lambda v: [("pays", f"{format_amount(v.held.total, v.token)} to the buyer {v.buyer}")],
+        lambda v: [("pays", f"{format_amount(v.held.total, v.token)} to the buyer {who(v.buyer)}")],
         lambda c, v: c.prepare_claim_ruling_timeout(v),
         "ruling timed out",
     )
@@ -286,9 +337,12 @@ def claim_timeout(trade: TradeArg) -> None:
 @command(settle_app, "propose", shared=MONEY)
 def propose(trade: TradeArg, buyer_share: ShareOpt) -> None:
     """Buyer or seller: propose a split; the other party accepts it with `settle accept`."""
-    share = parse_amount(buyer_share, "buyer share")
+
+    def share_of(v: TradeView) -> int:
+        return _share(buyer_share, v, v.held.total, "held")
 
     def describe(v: TradeView) -> list[tuple[str, Any]]:
+        share = share_of(v)
         return [
             ("held", format_amount(v.held.total, v.token)),
             ("buyer would get", format_amount(share, v.token)),
@@ -299,7 +353,7 @@ def propose(trade: TradeArg, buyer_share: ShareOpt) -> None:
         trade,
         "propose a settlement",
         describe,
-        lambda c, v: c.prepare_propose_settlement(v, share),
+        lambda c, v: c.prepare_propose_settlement(v, share_of(v)),
         "proposed",
     )
 
@@ -384,5 +438,13 @@ def mine(
     views = client.trades_of(me, chosen)
     emit(
         [trade_json(v) for v in views],
-        lambda: trades_table(views, me) if views else typer.echo("no trades yet"),
+        lambda: (
+            trades_table(
+                views,
+                me,
+                listing_titles(client, o.backend(read=True), [v.listing_id for v in views]),
+            )
+            if views
+            else typer.echo("no trades yet")
+        ),
     )

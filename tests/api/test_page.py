@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from playwright.sync_api import Page
 
@@ -255,6 +255,11 @@ def test_sign_off_chain_copy_the_link_and_buy_it(page_world: ApiWorld, pages: Pa
     buyer_page.wait_for_selector('[data-testid="listing-status"]:has-text("Sold out")')
 
 
+def _day(d: date) -> str:
+    """A date as the page writes it (en-GB, medium): ``3 May 2031``."""
+    return f"{d.day} {d.strftime('%b')} {d.year}"
+
+
 def _utc(*parts: int) -> int:
     return int(datetime(*parts, tzinfo=UTC).timestamp())  # type: ignore[misc]
 
@@ -282,8 +287,10 @@ def test_sell_a_rental_in_an_erc20_token_with_every_term(
             {"name": "b.png", "mimeType": "image/png", "buffer": png(200, 120, (30, 60, 140))},
         ],
     )
-    page.fill('[data-testid="sell-rental-start"]', "2031-05-03")
-    page.fill('[data-testid="sell-rental-end"]', "2031-05-04")
+    today = datetime.now(UTC).date()
+    start, end, expiry = (today + timedelta(days=n) for n in (200, 201, 190))
+    page.fill('[data-testid="sell-rental-start"]', start.isoformat())
+    page.fill('[data-testid="sell-rental-end"]', end.isoformat())
     page.select_option('[data-testid="sell-token-mode"]', "erc20")
     page.fill('[data-testid="sell-token"]', token.address)
     page.press('[data-testid="sell-token"]', "Tab")
@@ -292,7 +299,7 @@ def test_sell_a_rental_in_an_erc20_token_with_every_term(
     page.fill('[data-testid="sell-deposit"]', "200")
     page.fill('[data-testid="sell-quantity"]', "2")
     page.fill('[data-testid="sell-window"]', "3")
-    page.fill('[data-testid="sell-expiry"]', "2031-04-30")
+    page.fill('[data-testid="sell-expiry"]', expiry.isoformat())
     page.fill('[data-testid="sell-arbitrator"]', market.arbitrator_account.address)
     page.fill('[data-testid="sell-fee"]', "1.5")
     page.fill('[data-testid="sell-location"]', "Leipzig, Plagwitz")
@@ -301,6 +308,12 @@ def test_sell_a_rental_in_an_erc20_token_with_every_term(
     page.fill('[data-testid="sell-delivery-note"]', "Weekdays after 6 pm")
     screenshot(page, "07-sell-rental")
     assert_accessible(page, "sell form")
+    # a 3-day window, bought today, would end months before the rental: refused, nothing sent
+    before = len(market.seller.listings_of(seller.address))
+    click(page, '[data-testid="sell-submit"]')
+    assert "would end before the rental does" in wait_error(page)
+    assert len(market.seller.listings_of(seller.address)) == before
+    page.fill('[data-testid="sell-window"]', "210")
     click(page, '[data-testid="sell-submit"]')
     assert "Listed on-chain for 12.5 TUSD" in wait_done(page)
 
@@ -310,11 +323,14 @@ def test_sell_a_rental_in_an_erc20_token_with_every_term(
     t = listing.terms
     assert (t.token, t.price, t.deposit) == (token.address, 125 * 10**17, 200 * 10**18)
     assert (t.arbitrator, t.arbitrator_fee_bps) == (market.arbitrator_account.address, 150)
-    assert t.review_window == 3 * 86_400 and listing.listed_quantity == 2
-    assert t.expiry == _utc(2031, 4, 30, 23, 59, 59)
+    assert t.review_window == 210 * 86_400 and listing.listed_quantity == 2
+    assert t.expiry == _utc(expiry.year, expiry.month, expiry.day, 23, 59, 59)
     doc = world.services.document(str(CID.parse(t.cid)))
     assert doc.kind == "rental" and doc.rental is not None
-    assert (doc.rental.start, doc.rental.end) == (_utc(2031, 5, 3), _utc(2031, 5, 4, 23, 59, 59))
+    assert (doc.rental.start, doc.rental.end) == (
+        _utc(start.year, start.month, start.day),
+        _utc(end.year, end.month, end.day, 23, 59, 59),
+    )
     assert doc.location is not None and (doc.location.text, doc.location.country) == (
         "Leipzig, Plagwitz",
         "DE",
@@ -330,9 +346,9 @@ def test_sell_a_rental_in_an_erc20_token_with_every_term(
     assert terms["deposit"].startswith("200 TUSD per unit, returned")
     assert terms["token"] == f"TUSD ({token.address})"
     assert terms["kind"] == "Rental"
-    assert terms["rental"] == "3 May 2031 to 4 May 2031"
-    assert terms["window"].startswith("3 days after purchase.")
-    assert terms["expiry"].startswith("30 Apr 2031")
+    assert terms["rental"] == f"{_day(start)} to {_day(end)}"
+    assert terms["window"].startswith("210 days after purchase.")
+    assert terms["expiry"].startswith(_day(expiry))
     assert terms["remaining"] == "2 of 2 left"
     assert "1.5%" in page.inner_text('[data-testid="listing-arbitrator"]')
     assert "The deposit (200 TUSD per unit)" in page.inner_text('[data-testid="escrow-text"]')

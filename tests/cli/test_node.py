@@ -76,3 +76,47 @@ def test_node_stale_record_is_not_used(cli: Cli) -> None:
 
 def test_node_fund_refuses_a_bad_amount(cli: Cli) -> None:
     assert "unknown unit" in cli.fails("node", "fund", "0x" + "11" * 20, "--amount", "5 bananas")
+
+
+def test_anvil_chain_survives_stop_and_start_unless_fresh(cli: Cli) -> None:
+    """`node stop` no longer wipes the chain silently: balances, blocks and deployments come
+    back with the next `node start`; `--fresh` starts over, and both say which it was."""
+    address = make_wallets(("erin",))["erin"]
+
+    def start(*extra: str) -> dict[str, object]:
+        started = cli.run("node", "start", "--json", *extra)
+        assert started.returncode == 0, started.stderr
+        return dict(json.loads(started.stdout))
+
+    first = start()
+    assert first["restored"] is False
+    try:
+        assert cli.run("node", "fund", "erin", "--amount", "3eth").returncode == 0
+        deployed = cli.run("deploy", "--json")
+        assert deployed.returncode == 0, deployed.stderr
+    finally:
+        stopped = cli.run("node", "stop")
+    assert "its chain is kept in" in stopped.stdout, stopped.stdout
+    assert _wait_gone(int(str(first["pid"])))
+
+    again = start()
+    try:
+        assert again["restored"] is True
+        status = json.loads(cli.run("node", "status", "--json").stdout)
+        assert status["block"] >= 1  # the deployment is still there
+        from p2pchain.chain._nodes import RpcChain
+
+        w3 = RpcChain(str(again["url"])).w3
+        assert w3.eth.get_balance(address) == 3 * 10**18
+        shown = cli.run("trade", "show", "0x" + "ab" * 32)  # the deployment answers again
+        assert "no trade" in shown.stderr, shown.stderr
+    finally:
+        assert cli.run("node", "stop").returncode == 0
+    assert _wait_gone(int(str(again["pid"])))
+
+    fresh = start("--fresh")
+    try:
+        assert fresh["restored"] is False
+        assert json.loads(cli.run("node", "status", "--json").stdout)["block"] == 0
+    finally:
+        cli.run("node", "stop")

@@ -67,3 +67,18 @@ def test_reputation_of_a_newcomer_is_empty(market: Market) -> None:
     data = json.loads(market("reputation", "arb", "--json").stdout)
     assert (data["count"], data["average"], data["ratings"]) == (0, None, [])
     assert "no ratings yet" in market("reputation", "arb").stdout
+
+
+def test_reputation_shows_review_texts_verified_and_terminal_safe(market: Market) -> None:
+    """Review texts come from IPFS (verified against their CID) and are shown beside ratings;
+    an escape sequence in a review cannot repaint the terminal."""
+    trade_id = _finished_trade(market)
+    hostile = "great seller\x1b[2J\x1b]0;pwned\x07"
+    market("rate", trade_id, "5", "--account", "bob", "--review", hostile)
+    data = json.loads(market("reputation", "alice", "--json").stdout)
+    assert data["ratings"][0]["review"] == hostile  # JSON keeps the exact text
+    market.cli.env["COLUMNS"] = "250"  # a wide terminal: the review on one line
+    shown = market("reputation", "alice").stdout
+    assert "great seller" in shown, shown
+    assert "\x1b[2J" not in shown and "\x07" not in shown and "\ufffd" in shown
+    assert "bob (0x" in shown  # the rater is one of this folder's wallets: shown by name

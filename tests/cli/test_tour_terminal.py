@@ -13,13 +13,16 @@ prompt, and each "Go ahead?" is answered. The test checks what a person sees:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
+import time
 from pathlib import Path
 
 import pexpect
 import pytest
+from web3 import Web3
 
 from .test_tour import README, tour_commands
 
@@ -144,7 +147,7 @@ def test_answering_no_cancels_cleanly(tmp_path: Path) -> None:
             "printf '\\xff\\xd8\\xff\\xe0 photo' > bike.jpg",
             (
                 "LISTING=$(p2pchain listing create --account alice --title Bike --price 0.1eth"
-                " --category sports --condition good --image bike.jpg --quiet)"
+                " --category sports --condition good --image bike.jpg --quantity 2 --quiet)"
             ),
         ):
             _run(shell, command)
@@ -164,6 +167,43 @@ def test_answering_no_cancels_cleanly(tmp_path: Path) -> None:
             shell, "printf '<%s>\\n' \"$(p2pchain listing show $LISTING --json)\" | tr -d ' \\n'"
         )
         assert '"sold":0' in sold, sold
+        # Ctrl-C while the purchase waits to be mined: told the hash and how to find out; the
+        # re-run resumes that purchase instead of paying a second time
+        node = Web3(
+            Web3.HTTPProvider(json.loads((tmp_path / "data" / "node.json").read_text())["url"])
+        )
+        node.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+        shell.sendline("p2pchain trade buy $LISTING --account bob")
+        shell.expect(r"Passphrase for keystore 'bob':")
+        shell.sendline(PASSPHRASE)
+        shell.expect(r"Go ahead\? \[y/N\]:")
+        shell.sendline("y")
+        shell.expect("waiting")
+        for _ in range(600):  # until the purchase reaches the node's pool
+            pool = node.provider.make_request("txpool_status", [])  # type: ignore[arg-type]
+            if int(pool["result"]["pending"], 16):
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the purchase never reached the node")
+        shell.sendintr()
+        shell.expect_exact(PROMPT)
+        told = " ".join(shell.before.split())
+        assert "Traceback" not in told
+        assert "was signed and may have been sent" in told and "may still be mined" in told, told
+        tx_hash = re.findall(r"p2pchain tx status (0x[0-9a-f]{64})", told)
+        assert tx_hash, told
+        assert _status(shell) == 130
+        pending = _run(shell, "p2pchain tx pending --account bob --json")
+        assert tx_hash[0] in pending and '"pending"' in pending, pending
+        node.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+        resumed = _run(shell, "p2pchain trade buy $LISTING --account bob")
+        assert _status(shell) == 0, resumed
+        sold = _run(
+            shell, "printf '<%s>\\n' \"$(p2pchain listing show $LISTING --json)\" | tr -d ' \\n'"
+        )
+        assert '"sold":1' in sold, sold  # one purchase, not two
+        assert node.eth.get_transaction_count(node.eth.get_transaction(tx_hash[0])["from"]) == 1
         # a new keystore's passphrase has a minimum length
         short = _run(shell, "p2pchain wallet new carol", passphrase="short")
         assert "at least 8 characters" in short

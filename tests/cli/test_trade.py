@@ -39,9 +39,10 @@ def test_trade_buy_shows_the_terms_and_asks_first(market: Market) -> None:
     assert "cancelled, nothing was sent" in result.stderr and "error" not in result.stderr
     summary = result.stderr  # stdout stays clean for `ID=$(... --quiet)`
     assert "you pay" not in result.stdout
-    for expected in ("1 ETH (1000000000000000000 wei)", market.addresses["alice"],
-                     market.addresses["arb"], "fee 2.5%", "7d", "no marketplace fee",
-                     "network gas at most"):  # fmt: skip
+    alice, arb = market.addresses["alice"], market.addresses["arb"]
+    for expected in ("1 ETH (1000000000000000000 wei)", f"alice ({alice[:6]}…{alice[-4:]})",
+                     f"arb ({arb[:6]}…{arb[-4:]})", "fee 2.5%", "7d", "no marketplace fee",
+                     "network gas at most", "Camera (sale)"):  # fmt: skip
         assert expected in summary, (expected, summary)
     assert json.loads(market("listing", "show", listing_id, "--json").stdout)["sold"] == 0
 
@@ -164,7 +165,10 @@ def test_trade_rental_deposit_is_paid_and_returned(market: Market) -> None:
         "listing", "create", "--account", "alice", "--file", str(rental), "--quiet"
     ).stdout.strip()  # fmt: skip
     summary = market("trade", "buy", listing_id, "--account", "bob", input="n\n", ok=False).stderr
+    summary = " ".join(summary.replace("│", " ").split())
     assert "2.5 ETH" in summary and "refundable" in summary
+    assert "Camper van, one weekend (rental)" in summary
+    assert "rental" in summary and "(2d)" in summary  # the dates, before the buyer agrees
     trade_id = _buy(market, listing_id)
     assert _show(market, trade_id)["held"] == {
         "seller_pot": str(ETHER // 2), "buyer_pot": str(2 * ETHER)
@@ -196,3 +200,56 @@ def test_erc20_amounts_show_in_the_token_s_units(market: Market) -> None:
     shown = market("listing", "show", "0x" + listing.id.hex()).stdout
     assert f"25 USDT ({price} base units of" in shown, shown
     client.close()
+
+
+def test_trade_and_listing_lists_show_titles(market: Market) -> None:
+    listing_id = _list(market)
+    _buy(market, listing_id)
+    for args in (("trade", "mine", "--account", "bob"), ("listing", "mine", "--account", "alice",
+                                                           "--all")):  # fmt: skip
+        table = market(*args).stdout
+        assert "title" in table and "Camera" in table, table
+
+
+def test_a_buyer_share_over_what_is_held_is_refused_in_ether(market: Market) -> None:
+    trade_id = _buy(market, _list(market, "--arbitrator", "arb", "--arbitrator-fee", "1000"))
+    line = market.fails("trade", "settle", "propose", trade_id, "--buyer-share", "2eth",
+                        "--account", "bob", "--yes")  # fmt: skip
+    assert "the buyer share 2 ETH is more than the 1 ETH held" in line, line
+    market("trade", "dispute", trade_id, "--account", "bob", "--yes")
+    line = market.fails("trade", "rule", trade_id, "--buyer-share", "0.95eth",
+                        "--account", "arb", "--yes")  # fmt: skip
+    assert "0.95 ETH is more than the 0.9 ETH held after your fee" in line, line
+    assert "wei" not in line
+
+
+def test_erc20_amounts_are_typed_in_the_token_s_units(market: Market) -> None:
+    """`--token` lists in an ERC-20 and `--price 25USDT` means 25 of its units; a share is
+    typed the same way, and an ETH unit for a token trade is refused naming the token."""
+    from p2pchain.compiler._artifacts import load_artifact
+    from p2pchain.market._client import MarketplaceClient
+
+    w3 = market.chain.w3
+    deployer = market.chain.accounts[8]
+    client = MarketplaceClient.connect(market.chain, account=deployer)
+    artifact = load_artifact("TestERC20", test=True)
+    factory = w3.eth.contract(abi=list(artifact.abi), bytecode=artifact.bytecode)
+    data = factory.constructor("Tether USD", "USDT").data_in_transaction
+    token = client.sender.send(deployer, {"data": data})["contractAddress"]
+    assert token is not None
+    contract = w3.eth.contract(address=token, abi=list(artifact.abi))
+    decimals = contract.functions.decimals().call()
+    client.sender.send(
+        deployer,
+        {"to": token, "data": contract.encode_abi("mint", [market.addresses["bob"], 10**30])},
+    )
+    client.close()
+    refused = market.fails(
+        "listing", "create", "--account", "alice", "--title", "Lens", "--price", "0.1eth",
+        "--token", token, "--category", "electronics", "--quiet",
+    )  # fmt: skip
+    assert "paid in USDT" in refused and "25USDT" in refused, refused
+    listing_id = _list(market, "--token", token, price="25USDT")
+    shown = json.loads(market("listing", "show", listing_id, "--json").stdout)
+    assert shown["terms"]["price"] == str(25 * 10**decimals)
+    assert shown["terms"]["token"] == token

@@ -105,6 +105,14 @@ export async function showSell({ view, current }) {
       if (k === "rental") {
         if (!rentalStart.value || !rentalEnd.value) throw new Error("rental: give both dates");
         doc.rental = { start: toUnix(rentalStart.value), end: toUnix(rentalEnd.value, true) };
+        if (doc.rental.end <= doc.rental.start) throw new Error("rental: the end must come after the start");
+        // the window runs from the purchase: bought now, it must outlast the rental, or nobody
+        // could dispute (a damage claim against the deposit, say) once the item is back
+        const now = Math.floor(Date.now() / 1000);
+        if (now + reviewWindow < doc.rental.end) {
+          const need = Math.ceil((doc.rental.end - now) / DAY) + 1;
+          throw new Error(`review window: ${windowDays.value} days would end before the rental does, and nobody could dispute after it; give at least ${need} days`);
+        }
         doc.deposit = depositUnits;
       }
       if (arb) doc.arbitrator = { address: arb, fee_bps: feeBps };
