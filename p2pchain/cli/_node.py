@@ -142,6 +142,7 @@ def start(
         "url": url,
         "chain_id": chain_id,
         "log": str(log),
+        "state": str(state) if kind == "anvil" else None,
         "started_at": int(time.time()),
     }
     record_path().write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
@@ -202,10 +203,10 @@ def stop() -> None:
                 else f"{record['kind']} (pid {record['pid']}) was no longer running; record removed"
             )
             + (
-                f"; its chain is kept in {data_dir() / STATE_FILE} and comes back with"
+                f"; its chain is kept in {record['state']} and comes back with"
                 " `p2pchain node start` (`--fresh` starts over)"
-                if record["kind"] == "anvil"
-                else "; ganache's chain is gone: the next start is a new chain (deploy again)"
+                if record.get("state")
+                else "; its chain is gone: the next start is a new chain (deploy again)"
             )
         ),
     )
