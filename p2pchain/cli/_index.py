@@ -120,7 +120,7 @@ def _db_url(db: str, *, create: bool = False) -> str:
     return db
 
 
-@command(index_app, "search", shared=("json_output",))
+@command(index_app, "search", shared=("network", "json_output"))
 def search(
     text: Annotated[
         str | None, typer.Argument(help="Words to find in title, description, category.")

@@ -1716,12 +1716,39 @@ class MarketMachine(RuleBasedStateMachine):
             self.now = max(self.now, trade.trade.deadline + pick % 2)
             self._settle(trade, "claimRulingTimeout", role, "current", 0, pick)
 
+    def _damage_claimable(self) -> list[MTrade]:
+        """Rentals whose seller may still claim damage on the deposit."""
+        return [
+            t
+            for t in self._disputable()
+            if t.trade.deposit > 0 and not t.trade.flags & DEPOSIT_RETURNED
+        ]
+
+    @precondition(lambda self: bool(self._damage_claimable()))
+    @rule(ruled=st.booleans(), share=shares, role=st.sampled_from(ROLES), pick=picks)
+    def damage_claim(self, ruled: bool, share: Any, role: str, pick: int) -> None:
+        """A rental's owner claims damage (a dispute over the deposit), played out in one step:
+        the arbitrator splits what is held, or stays silent until anyone claims the timeout
+        (which returns everything held to the renter)."""
+        pool = self._damage_claimable()
+        trade = pool[pick % len(pool)]
+        self._settle(trade, "dispute", "seller", "current", 0, pick)
+        if trade.trade.state != TradeState.DISPUTED:
+            return
+        if ruled:
+            self._settle(trade, "rule", "arbitrator", "current", share, pick)
+        else:
+            self.now = max(self.now, trade.trade.deadline + pick % 2)
+            self._settle(trade, "claimRulingTimeout", role, "current", 0, pick)
+
     @precondition(lambda self: bool(self._overdue()))
-    @rule(role=st.sampled_from(ROLES), pick=picks)
-    def claim_overdue_timeout(self, role: str, pick: int) -> None:
-        """Anyone claims the timeout of a dispute whose ruling window has already passed."""
+    @rule(sweep=st.booleans(), pick=picks)
+    def claim_overdue_timeouts(self, sweep: bool, pick: int) -> None:
+        """Anyone claims the timeout of a dispute whose ruling window has passed; or (``sweep``)
+        a keeper claims every such timeout, each in its own transaction."""
         pool = self._overdue()
-        self._settle(pool[pick % len(pool)], "claimRulingTimeout", role, "current", 0, pick)
+        for i, trade in enumerate(pool if sweep else [pool[pick % len(pool)]]):
+            self._settle(trade, "claimRulingTimeout", ROLES[(pick + i) % 4], "current", 0, pick)
 
     # ------------------------------------------------------------------ rating
 
@@ -1978,6 +2005,8 @@ class MarketMachine(RuleBasedStateMachine):
 
 #: Examples per run; raise it locally for a deeper search (``P2PCHAIN_INVARIANT_EXAMPLES=1000``).
 MAX_EXAMPLES = int(os.environ.get("P2PCHAIN_INVARIANT_EXAMPLES", "60"))
+#: Most steps per example; ``make fuzz`` runs longer sequences (``P2PCHAIN_INVARIANT_STEPS``).
+MAX_STEPS = int(os.environ.get("P2PCHAIN_INVARIANT_STEPS", "40"))
 
 #: Least share of all successful transactions that these transitions must make up, even in a
 #: short run (the arbitrator's paths are the easiest to starve; `make fuzz` reports the shares of
@@ -2000,7 +2029,7 @@ MACHINE_SETTINGS = settings(
     # would fail the share floors by chance. `make fuzz` (P2PCHAIN_INVARIANT_EXAMPLES) explores
     # at random.
     derandomize="P2PCHAIN_INVARIANT_EXAMPLES" not in os.environ,
-    stateful_step_count=40,
+    stateful_step_count=MAX_STEPS,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )

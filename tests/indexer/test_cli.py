@@ -69,6 +69,35 @@ def test_sync_search_and_trust(anvil_chain: AnvilChain, tmp_path: Path) -> None:
     assert code == 0 and "1 rating(s)" in out
 
 
+def test_search_shows_and_takes_erc20_prices_in_the_token_s_units(
+    anvil_chain: AnvilChain, tmp_path: Path
+) -> None:
+    """An ERC-20 listing's price reads "25 TUSD" (symbol and decimals read from the token on the
+    node), and `--max-price 30TUSD --token ADDRESS` means 30 of its units."""
+    market = make_market(anvil_chain)
+    token = market.deploy_token("TestERC20", "Test dollar", "TUSD")
+    decimals = token.functions.decimals().call()
+    ipfs = LocalStore(tmp_path / "ipfs")
+    publish(market, ipfs, title="Lens", token=token.address, price=str(25 * 10**decimals))
+    anvil_chain.mine(2)
+    deployments = tmp_path / "deployments.json"
+    DeploymentsFile(deployments).save(market.seller.deployment)
+    env = {"P2PCHAIN_DEPLOYMENTS": str(deployments)}
+    db = f"sqlite:///{tmp_path}/index.sqlite"
+    network = ("--network", anvil_chain.url)
+    code, _, err = _run(
+        "index", "sync", *network, "--db", db, "--ipfs", str(tmp_path / "ipfs"), env=env
+    )  # fmt: skip
+    assert code == 0, err
+    search = ("index", "search", "--db", db, "--token", token.address, *network)
+    code, out, err = _run(*search, "--max-price", "30TUSD", env=env)
+    assert code == 0 and "25 TUSD  Lens" in out, out + err
+    code, out, err = _run(*search, "--max-price", "20TUSD", env=env)
+    assert code == 0 and out.startswith("0 listing(s)"), out + err
+    code, _, err = _run(*search, "--max-price", "1eth", env=env)
+    assert code == 1 and "paid in TUSD" in err, err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
