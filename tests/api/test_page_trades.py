@@ -121,6 +121,9 @@ def test_rent_released_deposit_returned_and_a_refund(page_world: ApiWorld, pages
     assert market.seller.trade(rent_id).state == TradeState.PAID  # rent paid, deposit held
 
     seller = _trades(pages, world, market.seller_account, rent_id, "paid")
+    row = seller.inner_text(f'[data-testid="trade-row"][data-id="{rent_id}"]')
+    assert "The payment was released to you; the deposit stays held" in row, row
+    assert "until then the buyer can release" not in row  # the rent is already released
     screenshot(seller, "12-trades-seller")
     assert_accessible(seller, "trades as seller")
     click(seller, f'[data-testid="return_deposit-{rent_id}"]')

@@ -34,7 +34,13 @@ function story(trade, me) {
     lines.push(`${money(held, token)} is held in escrow.`);
     const ends = `Review window ends ${date(trade.deadline)}`;
     const dispute = trade.arbitrator ? " or open a dispute" : "";
-    if (trade.role === "buyer") {
+    if (trade.flags & 1) {
+      // the rent (or price) is already released: only the deposit is held, until the owner returns it
+      const paidTo = trade.role === "seller" ? "you" : "the seller";
+      const orDispute = dispute ? ", or either side opens a dispute before then" : "";
+      const returner = trade.role === "seller" ? "you return it" : "the owner returns it";
+      lines.push(`${ends}. The payment was released to ${paidTo}; the deposit stays held until ${returner}${orDispute}.`);
+    } else if (trade.role === "buyer") {
       lines.push(`${ends}: until then you can release the payment${dispute}; after that anyone can finalize and the seller is paid.`);
     } else if (trade.role === "seller") {
       lines.push(`${ends}: until then the buyer can release the payment${dispute}; after that anyone can finalize and you are paid. You can refund or propose a split at any time.`);
