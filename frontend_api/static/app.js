@@ -15,11 +15,20 @@ const state = { route: 0 };
 
 // Show the screen the location names. A later call supersedes an earlier one still loading.
 // `quiet` (live refreshes) keeps the status line and the scroll position.
-async function route({ quiet = false } = {}) {
+async function route({ quiet = false, live = false } = {}) {
   const hash = location.hash || "#/";
   const [path, query] = hash.slice(1).split("?");
   const mine = ++state.route;
-  const ctx = { view, current: () => mine === state.route, quiet, params: new URLSearchParams(query || "") };
+  // A live reload (a change on the chain, not the user's own step) fetches first and draws
+  // after: if the user started something meanwhile (opened a form, typed), it draws nothing and
+  // comes back once they are done.
+  let deferred = false;
+  const current = () => {
+    if (mine !== state.route) return false;
+    if (live && editing()) deferred = true;
+    return !deferred;
+  };
+  const ctx = { view, current, quiet, params: new URLSearchParams(query || "") };
   const scroll = window.scrollY;
   try {
     for (const link of document.querySelectorAll("header nav a")) {
@@ -31,6 +40,11 @@ async function route({ quiet = false } = {}) {
     else if (path === "/trades") await showTrades(ctx);
     else if (path === "/sell") await showSell(ctx);
     else await showBrowse(ctx);
+    if (deferred) {
+      refreshSoon();
+      return;
+    }
+    if (mine === state.route) remember();
     if (quiet) window.scrollTo(0, scroll);
     else if (mine === state.route) document.getElementById("view").focus({ preventScroll: true });
   } catch (err) {
@@ -51,7 +65,28 @@ function editing() {
   // an opened action form (a refund's "Yes, refund", say) counts even with nothing typed yet:
   // reloading would close it under the user's pointer
   const openForm = view.querySelector("form.action-form:not([hidden])");
-  return busy.count > 0 || Boolean(inForm) || Boolean(openForm) || Boolean(view.querySelector("dialog[open]")) || location.hash.startsWith("#/sell");
+  return busy.count > 0 || Boolean(inForm) || Boolean(openForm) || changed() || Boolean(view.querySelector("dialog[open]")) || location.hash.startsWith("#/sell");
+}
+
+// A field the user changed and has not submitted yet (a cleared price filter, say): reloading
+// would put back the value it was drawn with, and the click that follows would use that.
+// Each screen's fields are remembered as drawn (fields drawn later, by a click, are not).
+const drawn = new WeakMap();
+const FIELDS = "input:not([type=file]), textarea, select";
+
+function fieldState(field) {
+  return field.type === "checkbox" || field.type === "radio" ? String(field.checked) : field.value;
+}
+
+function remember() {
+  for (const field of view.querySelectorAll(FIELDS)) drawn.set(field, fieldState(field));
+}
+
+function changed() {
+  for (const field of view.querySelectorAll(FIELDS)) {
+    if (drawn.has(field) && drawn.get(field) !== fieldState(field)) return true;
+  }
+  return false;
 }
 
 function refreshSoon() {
@@ -64,7 +99,7 @@ function refreshSoon() {
     }
     live.timer = null;
     live.pending = false;
-    route({ quiet: true });
+    route({ quiet: true, live: true });
   }, 50);
 }
 
