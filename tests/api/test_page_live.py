@@ -65,3 +65,43 @@ def test_a_new_listing_a_purchase_and_a_dispute_show_within_a_second(
     for page in (browse, detail, trades):
         assert page.external_requests == []  # type: ignore[attr-defined]
         assert page.js_errors == []  # type: ignore[attr-defined]
+
+
+def test_a_live_change_never_draws_over_what_the_user_changed(
+    page_world: ApiWorld, pages: Pages
+) -> None:
+    """A person clears a price filter and moves to the Search button; a listing arrives on the
+    chain meanwhile. The reload waits: it would draw the old filter back, and the click would
+    search with it. Once the person searches, live reloads go on."""
+    world, market = page_world, page_world.market
+    buyer = PageWallet(world, market.buyer_account)
+    page = pages.open(buyer, "/#/?min=0.5")
+    control = pages.open(buyer, "/")  # an untouched page, to see when the change arrived
+    for each in (page, control):
+        each.wait_for_selector('[data-testid="result-count"]')
+        each.wait_for_function("document.body.dataset.live === 'on'")
+    assert page.input_value('[data-testid="search-min"]') == "0.5"
+    page.fill('[data-testid="search-min"]', "")
+    page.focus('[data-testid="search-button"]')  # focus leaves the field, the change stays
+
+    first = publish_listing(
+        market.seller, world.store, document(market, title="Camp stove", category="sports/camping")
+    )
+    assert first.listing is not None
+    card = f'[data-testid="listing-card"][data-id="0x{first.listing.id.hex()}"]'
+    control.wait_for_selector(card, timeout=10_000)  # the change reached the pages
+    page.wait_for_timeout(500)  # a reload draws within 50 ms of it; give it ten times that
+    assert page.input_value('[data-testid="search-min"]') == "", "a reload drew the old filter"
+
+    page.click('[data-testid="search-button"]')
+    page.wait_for_selector(card)  # searched without the minimum: the stove (1 ETH) shows
+    assert "min=" not in page.url
+    second = publish_listing(
+        market.seller, world.store, document(market, title="Camp chair", category="sports/camping")
+    )
+    assert second.listing is not None
+    started = time.monotonic()
+    seconds = _shows_within(
+        page, f'[data-testid="listing-card"][data-id="0x{second.listing.id.hex()}"]', started
+    )
+    assert seconds < BUDGET, f"live reloads did not resume: {seconds:.2f} s"
