@@ -4,12 +4,14 @@
   (batched ``eth_getLogs`` over adaptive block ranges, a confirmation depth, reorgs rolled
   back), fetches and verifies the listing documents from IPFS, and keeps trust scores.
 * :class:`IndexReader` (read side) answers searches, listings, trades and trust from the
-  database alone; an :class:`Indexer` is also a reader.
+  database alone, and price hints from comparable settled trades; an :class:`Indexer` is also
+  a reader.
 
 Anyone can run one and rebuild it from the deployment block: the chain is the only source.
 """
 
 from p2pchain.indexer._errors import IndexerError
+from p2pchain.indexer._hints import HintQuery, PriceHint, PricePoint
 from p2pchain.indexer._models import (
     IndexedListing,
     IndexedRating,
@@ -23,12 +25,15 @@ from p2pchain.indexer._reader import IndexReader
 from p2pchain.indexer._sync import Indexer
 
 __all__ = [
+    "HintQuery",
     "IndexReader",
     "IndexedListing",
     "IndexedRating",
     "IndexedTrade",
     "Indexer",
     "IndexerError",
+    "PriceHint",
+    "PricePoint",
     "SearchPage",
     "SearchQuery",
     "SyncReport",

@@ -15,6 +15,7 @@ from p2pchain.chain._model import TradeState
 from p2pchain.indexer._apply import LISTING_COLUMNS, TRADE_COLUMNS
 from p2pchain.indexer._db import Database, price_key
 from p2pchain.indexer._errors import IndexerError
+from p2pchain.indexer._hints import HintQuery, PriceHint, price_hint
 from p2pchain.indexer._models import (
     COUNT_CAP,
     IndexedListing,
@@ -300,6 +301,16 @@ class IndexReader:
             f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades WHERE trade_id = :id", {"id": key}
         )
         return None if row is None else _trade(dict(zip(TRADE_COLUMNS, row, strict=True)))
+
+    def price_hint(self, query: HintQuery | Mapping[str, Any]) -> PriceHint:
+        """What items like a draft listing sold for over the last 90 days, and how many are
+        live now (see :mod:`p2pchain.indexer._hints`).
+
+        Raises:
+            pydantic.ValidationError: A field is invalid.
+        """
+        hint_query = query if isinstance(query, HintQuery) else HintQuery.model_validate(query)
+        return price_hint(self.db, hint_query, self._now())
 
     def trust(self, address: str) -> TrustView:
         """The trust score of ``address`` and its evidence (score 0 without any).
