@@ -963,6 +963,12 @@ def _handle(exc: BaseException, o: Options | None) -> NoReturn:
     if isinstance(exc, OSError):
         name = f" {exc.filename}" if getattr(exc, "filename", None) else ""
         fail(f"{exc.strerror or exc}{name}")
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):  # a query the index refuses (a wrong --kind, say)
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ())) or "input"
+        fail(f"invalid {where}: {first.get('msg', 'invalid value')}")
     text = str(exc).lower()
     if "connection" in text or "max retries" in text or "refused" in text:
         fail(

@@ -213,3 +213,41 @@ def trust(
         f" {view.counterparties} counterpart(y/ies), average {stars} stars;"
         f" volume {json.dumps({k: str(v) for k, v in view.volume.items()})}"
     )
+
+
+@command(index_app, "hint", shared=("network", "json_output"))
+def hint(
+    category: Annotated[str, typer.Option(help="The exact category path, e.g. sports/bikes.")],
+    db: DbOption = "index.sqlite",
+    kind: Annotated[str, typer.Option(help="sale, service or rental.")] = "sale",
+    token: Annotated[str, typer.Option(help='"ETH" or an ERC-20 address.')] = "ETH",
+    condition: Annotated[
+        str | None, typer.Option(help="new, like_new, good, fair or for_parts (default: any).")
+    ] = None,
+) -> None:
+    """What comparable items sold for (median and middle half of completed trades over the last
+    90 days, at least 5 behind a figure) and how many are on offer now."""
+    from p2pchain.indexer import IndexReader
+
+    o = opts()
+    with IndexReader(_db_url(db)) as reader:
+        found = reader.price_hint(
+            {"category": category, "kind": kind, "token": token, "condition": condition}
+        )
+    if o.json:
+        typer.echo(found.model_dump_json())
+        return
+    unit = ZERO_ADDRESS if found.query.token == "ETH" else found.query.token
+    if unit != ZERO_ADDRESS:
+        _read_tokens(o)
+    what = f"{category} ({kind}{', ' + condition if condition else ''})"
+    if found.enough:
+        assert found.median is not None and found.low is not None and found.high is not None
+        typer.echo(
+            f"{what}: sold for {format_amount(found.median, unit, short=True)} (median); the"
+            f" middle half between {format_amount(found.low, unit, short=True)} and"
+            f" {format_amount(found.high, unit, short=True)}; {found.note}; {found.live} on"
+            " offer now"
+        )
+    else:
+        typer.echo(f"{what}: {found.note}; {found.live} on offer now")

@@ -103,7 +103,7 @@ def price_hint(db: Database, query: HintQuery, now: int) -> PriceHint:
         " JOIN listings l ON l.listing_id = t.listing_id"
         " WHERE l.category = :category AND l.kind = :kind AND l.token = :token"
         " AND t.state = :state AND t.opened_at >= :since"
-        " ORDER BY t.opened_at",
+        " ORDER BY t.opened_at, t.block_number, t.trade_id",
         params,
     )
     points = [

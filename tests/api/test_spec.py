@@ -21,6 +21,7 @@ STABLE_OPERATION_IDS = {
     ("get", "/api/accounts/{address}/credits"): "credits_of",
     ("get", "/api/events"): "stream_changes",
     ("get", "/api/listings/categories"): "listing_categories",
+    ("get", "/api/price-hint"): "price_hint",
     ("get", "/api/tokens/{address}"): "get_token",
     ("get", "/api/config"): "get_config",
     ("get", "/api/tx/{tx_hash}"): "transaction_status",

@@ -98,6 +98,37 @@ def test_search_shows_and_takes_erc20_prices_in_the_token_s_units(
     assert code == 1 and "paid in TUSD" in err, err
 
 
+def test_hint_prints_what_comparable_items_sold_for(
+    anvil_chain: AnvilChain, tmp_path: Path
+) -> None:
+    market = make_market(anvil_chain)
+    ipfs = LocalStore(tmp_path / "ipfs")
+    for tenths in (2, 4, 5, 6, 9):
+        listing = publish(market, ipfs, title="Bike", price=str(tenths * ONE // 10))
+        market.buyer.release(market.buyer.buy(listing))
+    publish(market, ipfs, title="Bike on offer")
+    anvil_chain.mine(2)
+    deployments = tmp_path / "deployments.json"
+    DeploymentsFile(deployments).save(market.seller.deployment)
+    env = {"P2PCHAIN_DEPLOYMENTS": str(deployments)}
+    db = f"sqlite:///{tmp_path}/index.sqlite"
+    code, _, err = _run(
+        "index", "sync", "--network", anvil_chain.url, "--db", db,
+        "--ipfs", str(tmp_path / "ipfs"), env=env,
+    )  # fmt: skip
+    assert code == 0, err
+    code, out, err = _run("index", "hint", "--category", "sports/bikes", "--condition", "good",
+                          "--db", db)  # fmt: skip
+    assert code == 0, err
+    assert "sold for 0.5 ETH (median)" in out and "between 0.4 ETH and 0.6 ETH" in out, out
+    assert "1 on offer now" in out
+    code, out, err = _run("index", "hint", "--category", "sports/skis", "--db", db, "--json")
+    assert code == 0 and json.loads(out)["enough"] is False and json.loads(out)["median"] is None
+    code, out, err = _run("index", "hint", "--category", "sports/bikes", "--kind", "auction",
+                          "--db", db)  # fmt: skip
+    assert code == 1 and err.startswith("error: ") and "kind" in err and "Traceback" not in err, err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
