@@ -63,10 +63,12 @@ class PriceHint(_Frozen):
         median, low, high: The median unit price and the interquartile range (25th and 75th
             percentiles), in base units of ``token``.
         live: Comparable listings on offer now.
+        as_of: The index's clock (its head block's time) the window ends at.
         history: The comparable sales, oldest first (for a chart; at most 200, the newest).
     """
 
     query: HintQuery
+    as_of: int
     window_days: int
     min_trades: int
     trades: int
@@ -133,6 +135,7 @@ def price_hint(db: Database, query: HintQuery, now: int) -> PriceHint:
         )
     return PriceHint(
         query=query,
+        as_of=now,
         window_days=WINDOW_DAYS,
         min_trades=MIN_TRADES,
         trades=len(prices),

@@ -6,6 +6,7 @@ import { el, field } from "../lib/dom.js";
 import { CONDITIONS, DELIVERY, ETH, KINDS, ZERO, money, toUnits } from "../lib/format.js";
 import { act, setStatus } from "../lib/status.js";
 import { account, confirmationNote, sendPrepared, signTypedData } from "../lib/wallet.js";
+import { priceHint } from "./pricehint.js";
 
 const DAY = 86400;
 
@@ -62,6 +63,22 @@ export async function showSell({ view, current }) {
     return token;
   };
   tokenAddress.addEventListener("change", () => readToken().catch((err) => { tokenName.textContent = err.message; }));
+  // What comparable items sold for, redrawn when what is sold or its token changes.
+  const hintBox = el("div", { "aria-live": "polite", "data-testid": "price-hint-box" });
+  let hintTurn = 0;
+  const showHint = async () => {
+    const turn = ++hintTurn;
+    const what = category.value.trim();
+    if (!what) { hintBox.replaceChildren(); return; }
+    try {
+      const paidIn = tokenMode.value === "eth" ? ETH : await readToken();
+      const shown = await priceHint({ category: what, kind: kind.value, token: paidIn, condition: condition.value });
+      if (turn === hintTurn) hintBox.replaceChildren(shown);
+    } catch (err) {
+      if (turn === hintTurn) hintBox.replaceChildren();  // no index or no answer: no hint, no noise
+    }
+  };
+  for (const input of [category, kind, condition, tokenMode, tokenAddress]) input.addEventListener("change", () => showHint());
 
   const rentalFields = el("fieldset", { class: "group", "data-testid": "sell-rental" }, el("legend", {}, "Rental"),
     field("From", rentalStart), field("Until", rentalEnd),
@@ -161,7 +178,7 @@ export async function showSell({ view, current }) {
       field("Category", category, "A path, e.g. sports/bikes"), field("Condition", condition), field("Photos", photos, "Up to 10 images, 5 MB each")),
     rentalFields,
     el("fieldset", { class: "group" }, el("legend", {}, "Price and terms"),
-      tokenFields, field("Price per unit", price), field("Quantity", quantity),
+      tokenFields, field("Price per unit", price), hintBox, field("Quantity", quantity),
       field("Review window (days)", windowDays, "How long the buyer has to check and dispute before you are paid automatically."),
       field("Available until", expiry, "Optional: after this day nobody can buy."),
       field("Arbitrator", arbitrator, "Optional: someone both sides trust to rule disputes. Without one, disputes are not possible."),
@@ -175,4 +192,5 @@ export async function showSell({ view, current }) {
     share);
   view.replaceChildren(el("h1", {}, "Sell something"), form);
   sync();
+  showHint();
 }
