@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,6 +22,9 @@ from p2pchain.cli._common import (
     parse_amount,
 )
 from p2pchain.cli._errors import CliError
+
+if TYPE_CHECKING:
+    from p2pchain.indexer import PriceHint
 
 index_app = noun_app(
     "The index: listings, trades and trust rebuilt from the chain into SQLite or PostgreSQL."
@@ -237,17 +241,38 @@ def hint(
     if o.json:
         typer.echo(found.model_dump_json())
         return
-    unit = ZERO_ADDRESS if found.query.token == "ETH" else found.query.token
+    typer.echo(hint_line(o, found))
+
+
+def hint_line(o: Options, found: PriceHint) -> str:
+    """A price hint in words: the median and middle half, or why there is no figure."""
+    q = found.query
+    unit = ZERO_ADDRESS if q.token == "ETH" else q.token
     if unit != ZERO_ADDRESS:
         _read_tokens(o)
-    what = f"{category} ({kind}{', ' + condition if condition else ''})"
-    if found.enough:
-        assert found.median is not None and found.low is not None and found.high is not None
-        typer.echo(
-            f"{what}: sold for {format_amount(found.median, unit, short=True)} (median); the"
-            f" middle half between {format_amount(found.low, unit, short=True)} and"
-            f" {format_amount(found.high, unit, short=True)}; {found.note}; {found.live} on"
-            " offer now"
-        )
-    else:
-        typer.echo(f"{what}: {found.note}; {found.live} on offer now")
+    what = f"{q.category} ({q.kind}{', ' + q.condition if q.condition else ''})"
+    if not found.enough or found.median is None or found.low is None or found.high is None:
+        return f"{what}: {found.note}; {found.live} on offer now"
+    return (
+        f"{what}: sold for {format_amount(found.median, unit, short=True)} (median); the"
+        f" middle half between {format_amount(found.low, unit, short=True)} and"
+        f" {format_amount(found.high, unit, short=True)}; {found.note}; {found.live} on"
+        " offer now"
+    )
+
+
+def price_note(o: Options, document: dict[str, object]) -> None:
+    """Before a listing is stored: a ``note:`` with what comparable items sold for, when an
+    index is at hand (``$P2PCHAIN_INDEX_DB`` or ./index.sqlite). A hint is a nicety: without an
+    index, or with a document it cannot place, nothing is said."""
+    from p2pchain.cli._common import note
+    from p2pchain.indexer import IndexReader
+
+    try:
+        url = _db_url(os.environ.get("P2PCHAIN_INDEX_DB") or "index.sqlite")
+        query = {key: document.get(key) for key in ("category", "kind", "token", "condition")}
+        with IndexReader(url) as reader:
+            found = reader.price_hint({k: v for k, v in query.items() if v is not None})
+        note(f"price hint: {hint_line(o, found)}")
+    except Exception:  # noqa: BLE001 - no index or no hint: the listing goes on without one
+        return

@@ -196,6 +196,10 @@ def _create(
     client = o.client()
     data["seller"] = client.address
     data.setdefault("created_at", client.now())
+    if not o.json:
+        from p2pchain.cli._index import price_note
+
+        price_note(o, data)
     rental = data.get("rental")
     if isinstance(rental, dict) and isinstance(rental.get("end"), int):
         # the window runs from the purchase: bought now, it must outlast the rental, or the

@@ -246,3 +246,31 @@ def test_a_rental_outlasting_its_review_window_is_refused(market: Market) -> Non
     shown = market("listing", "show", out).stdout
     assert "rental" in shown and "(2d)" in shown and "from the purchase" in shown
     assert "warning" not in shown
+
+
+def test_listing_create_tells_what_comparable_items_sold_for(market: Market) -> None:
+    """With an index at hand, `listing create` says what items like this one sold for before
+    it stores anything; without one it says nothing about prices."""
+    bare = market(
+        "listing", "create", "--account", "alice", "--title", "Bike", "--price", "0.3eth",
+        "--category", "sports/bikes", "--quiet",
+    )  # fmt: skip
+    assert "price hint" not in bare.stderr  # no index yet
+    for price in ("0.2eth", "0.4eth", "0.5eth", "0.6eth", "0.9eth"):
+        listing = market(
+            "listing", "create", "--account", "alice", "--title", "Bike", "--price", price,
+            "--category", "sports/bikes", "--quiet",
+        ).stdout.strip()  # fmt: skip
+        trade = market("trade", "buy", listing, "--account", "bob", "--yes", "--quiet").stdout
+        market("trade", "release", trade.strip(), "--account", "bob", "--yes")
+    db = f"sqlite:///{market.cli.home}/index.sqlite"
+    market("index", "sync", "--db", db)
+    market.cli.env["P2PCHAIN_INDEX_DB"] = db
+    told = market(
+        "listing", "create", "--account", "alice", "--title", "Bike", "--price", "0.5eth",
+        "--category", "sports/bikes", "--quiet",
+    )  # fmt: skip
+    line = " ".join(told.stderr.split())
+    assert "note: price hint: sports/bikes (sale, good): sold for 0.5 ETH (median)" in line, line
+    assert "between 0.4 ETH and 0.6 ETH" in line and "1 on offer now" in line, line  # the first
+    assert told.stdout.strip().startswith("0x")  # stdout still holds only the id
