@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from frontend_api.deps import ServicesDep
 from frontend_api.errors import install as install_error_handlers
-from frontend_api.routes import accounts, events, ipfs, listings, tx
+from frontend_api.routes import accounts, events, ipfs, listings, messaging, tx
 from frontend_api.schemas import ConfigOut, ErrorOut, TokenOut
 from frontend_api.services import Services
 from frontend_api.settings import ApiSettings
@@ -117,7 +117,15 @@ def create_app(
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type"],
         )
-    for router in (listings.router, accounts.router, tx.router, ipfs.router, events.router, meta):
+    for router in (
+        listings.router,
+        accounts.router,
+        tx.router,
+        ipfs.router,
+        events.router,
+        messaging.router,
+        meta,
+    ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
