@@ -26,8 +26,8 @@ from starlette.concurrency import run_in_threadpool
 
 from frontend_api.deps import ServicesDep
 from frontend_api.errors import ApiError
-from frontend_api.routes.events import KEEP_ALIVE, RETRY_MS, STREAM_SECONDS, TICK
-from frontend_api.schemas import ContactOut, NoticeOut, NotificationsOut, RelaysOut
+from frontend_api.routes.events import IDLE_RETRY_MS, KEEP_ALIVE, RETRY_MS, STREAM_SECONDS, TICK
+from frontend_api.schemas import ContactOut, ErrorOut, NoticeOut, NotificationsOut, RelaysOut
 from frontend_api.services import Services
 from p2pchain._errors import MessagingError
 from p2pchain.ipfs import CID
@@ -89,18 +89,26 @@ async def notification_stream(
     """A ``text/event-stream``: ``hello`` (``{"address", "following"}``), then one ``notice``
     event (a :class:`NoticeOut`) per new notice of ``address``, oldest first, as the index
     sees the chain change (and every :data:`RECHECK_SECONDS`, for windows starting to close).
-    The notices at connection time are not sent (``GET /api/notifications`` lists them)."""
+    The notices at connection time are not sent (``GET /api/notifications`` lists them).
+    ``following`` false: this API does not follow the chain itself, so the stream ends at once
+    (poll ``GET /api/notifications`` instead)."""
     who = to_checksum_address(address)
     await run_in_threadpool(lambda: services.index)  # opens the index and starts following
-    _, first = await run_in_threadpool(notices_of, services, who)
     feed = services.feed
+    if not services.following:
+
+        async def idle() -> AsyncIterator[str]:
+            yield f"retry: {IDLE_RETRY_MS}\n\n" + _event(
+                "hello", {"address": who, "following": False}
+            )
+
+        return StreamingResponse(idle(), media_type="text/event-stream")
+    _, first = await run_in_threadpool(notices_of, services, who)
 
     async def stream() -> AsyncIterator[str]:
         sent = {n.key for n in first}
         seen, _ = feed.latest()
-        yield f"retry: {RETRY_MS}\n\n" + _event(
-            "hello", {"address": who, "following": services.following}
-        )
+        yield f"retry: {RETRY_MS}\n\n" + _event("hello", {"address": who, "following": True})
         started = quiet = checked = time.monotonic()
         while time.monotonic() - started < STREAM_SECONDS:
             version, _ = feed.latest()
@@ -132,7 +140,11 @@ def relays(services: ServicesDep) -> RelaysOut:
     return RelaysOut(relays=_relays(services))
 
 
-@router.get("/listings/{listing_id}/contact", operation_id="get_listing_contact")
+@router.get(
+    "/listings/{listing_id}/contact",
+    operation_id="get_listing_contact",
+    responses={502: {"model": ErrorOut, "description": "The document's key is not the seller's"}},
+)
 def listing_contact(
     listing_id: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")], services: ServicesDep
 ) -> ContactOut:
@@ -173,7 +185,9 @@ def account_contact(address: AddressPath, services: ServicesDep) -> ContactOut:
 
     urls = _relays(services)
     if not urls:
-        raise ApiError(503, "this API has no relays configured (P2PCHAIN_API_RELAYS)")
+        raise ApiError(
+            404, "this API has no relays configured (P2PCHAIN_API_RELAYS) to find cards on"
+        )
     who = to_checksum_address(address)
     pool = RelayPool()
     try:

@@ -257,7 +257,7 @@ def test_account_contact_without_relays_or_with_relays_down_says_so(
     who = world.market.seller_account.address
     with _server(world, []) as server:
         answer = _get(server, f"/api/accounts/{who}/contact")
-        assert answer.status_code == 503 and "no relays configured" in answer.json()["detail"]
+        assert answer.status_code == 404 and "no relays configured" in answer.json()["detail"]
     down = LoopbackRelay(tmp_path / "down")
     down.start()
     url = down.url
@@ -266,3 +266,17 @@ def test_account_contact_without_relays_or_with_relays_down_says_so(
         answer = _get(server, f"/api/accounts/{who}/contact")
     assert answer.status_code == 503
     assert answer.json()["detail"].startswith("no relay could be reached")
+
+
+def test_the_notification_stream_of_an_api_that_does_not_follow_ends_at_once(
+    world: ApiWorld,
+) -> None:
+    who = world.market.buyer_account.address
+    with _server(world, []) as server:
+        answer = _get(server, f"/api/notifications/stream?address={who}")
+    assert answer.status_code == 200
+    assert answer.text == (
+        "retry: 60000\n\nevent: hello\ndata: "
+        + json.dumps({"address": who, "following": False}, separators=(",", ":"))
+        + "\n\n"
+    )
