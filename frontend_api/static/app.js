@@ -5,6 +5,7 @@ import { short } from "./lib/format.js";
 import { act, busy, setStatus } from "./lib/status.js";
 import { connect, onAccount, session } from "./lib/wallet.js";
 import { showBrowse } from "./views/browse.js";
+import { showConversation } from "./views/conversation.js";
 import { showListing, showSigned } from "./views/listing.js";
 import { showProfile } from "./views/profile.js";
 import { showSell } from "./views/sell.js";
@@ -27,6 +28,7 @@ async function route({ quiet = false } = {}) {
     }
     if (path.startsWith("/listing/")) await showListing(path.slice("/listing/".length), ctx);
     else if (path.startsWith("/signed/")) await showSigned(path.slice("/signed/".length), ctx);
+    else if (path.startsWith("/conversation/")) await showConversation(path.slice("/conversation/".length), ctx);
     else if (path.startsWith("/seller/")) await showProfile(path.slice("/seller/".length), ctx);
     else if (path === "/trades") await showTrades(ctx);
     else if (path === "/sell") await showSell(ctx);

@@ -153,6 +153,8 @@ function tradeCard(trade, me, now) {
       trade.dispute_reason ? ["Dispute reason", el("q", { "data-testid": "dispute-reason" }, trade.dispute_reason)] : null,
     ]),
     el("ul", { class: "story" }, story(trade, me).map((line) => el("li", {}, line))),
+    el("p", {}, el("a", { href: `#/conversation/${trade.trade_id}`, "data-testid": `conversation-${trade.trade_id}` },
+      trade.role === "arbitrator" ? "Read the shared conversation" : "Conversation with the " + (trade.role === "buyer" ? "seller" : "buyer"))),
     ...tradeActions(trade, me, now));
 }
 

@@ -1,0 +1,175 @@
+"""Conversations in the page, in Chromium, against the Python library through a real relay
+process: the page derives the same keys from the wallet (personal_sign), asks the seller about a
+listing, the seller answers from the library and the page shows it live; in the dispute the
+buyer shares the thread from the page and the arbitrator reads it, in the library and in the
+page (read-only, each author checked); a stranger reads nothing. Screenshots and axe-core."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page
+
+from api._browser import Pages, PageWallet, assert_accessible, click, screenshot, shows, wait_done
+from api.conftest import ApiWorld, document, make_world
+from frontend_api.server import ApiServer
+from p2pchain.chain._model import TradeState
+from p2pchain.chain._nodes import AnvilChain
+from p2pchain.market._listings import PublishedListing, publish_listing
+from p2pchain.messaging import LoopbackRelay, Message, MessagingClient
+from p2pchain.messaging._contacts import messaging_field
+
+CHAIN = 31337
+
+
+@pytest.fixture
+def relay(tmp_path: Path) -> Iterator[LoopbackRelay]:
+    """A fresh relay process (the dev accounts' keys are the same in every test)."""
+    with LoopbackRelay(tmp_path / "relay") as running:
+        yield running
+
+
+def _until(check: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"{what}: not within {timeout} s")
+
+
+def _texts(page: Page) -> list[str]:
+    return page.eval_on_selector_all(
+        '[data-testid="message-text"]', "nodes => nodes.map((n) => n.textContent)"
+    )
+
+
+def _authors(page: Page) -> list[str]:
+    return page.eval_on_selector_all(
+        '[data-testid="message-author"]', "nodes => nodes.map((n) => n.textContent)"
+    )
+
+
+def _received(client: MessagingClient, topic: bytes, n: int) -> list[Message]:
+    def check() -> list[Message] | None:
+        client.sync()
+        thread = client.thread(topic)
+        return thread if len(thread) >= n else None
+
+    return _until(check, f"{n} messages in the library's thread")  # type: ignore[no-any-return]
+
+
+def test_page_and_library_talk_and_the_arbitrator_reads_the_shared_thread(
+    anvil_chain: AnvilChain, tmp_path: Path, relay: LoopbackRelay, browser: Any
+) -> None:
+    world: ApiWorld = make_world(anvil_chain, tmp_path, follow=True, relays=[relay.url])
+    market = world.market
+    buyer_address = market.buyer_account.address
+    seller_address = market.seller_account.address
+    with (
+        MessagingClient(
+            market.seller_account, [relay.url], tmp_path / "seller.sqlite", chain_id=CHAIN
+        ) as seller,
+        MessagingClient(
+            market.arbitrator_account, [relay.url], tmp_path / "arb.sqlite", chain_id=CHAIN
+        ) as arbitrator,
+        ApiServer(world.app) as server,
+    ):
+        car: PublishedListing = publish_listing(
+            market.seller,
+            world.store,
+            document(
+                market,
+                schema_version=2,
+                title="Family car, weekend rental",
+                messaging=messaging_field(seller),
+            ),
+        )
+        assert car.listing is not None
+        topic = car.listing.id
+        car_id = "0x" + topic.hex()
+        assert arbitrator.announce() == [relay.url]  # its address card: the page finds it
+        pages = Pages(browser, server)
+        try:
+            # 1. The buyer asks the seller from the listing page, before buying.
+            buyer_wallet = PageWallet(world, market.buyer_account)
+            page = pages.open(buyer_wallet, f"/#/listing/{car_id}")
+            shows(page, '[data-testid="ask-seller"]')
+            page.click('[data-testid="ask-seller"]')
+            shows(page, '[data-testid="composer"]')
+            assert any(m == "personal_sign" for m, _ in buyer_wallet.calls)
+            page.fill('[data-testid="message-input"]', "Does the car have a child seat?")
+            click(page, '[data-testid="message-send"]')
+            assert wait_done(page) == "Message sent."
+            assert page.inner_text('[data-testid="message-status"]').endswith("sent")
+
+            # 2. The seller reads it in the library (author checked), and answers from there.
+            (question,) = _received(seller, topic, 1)
+            assert question.text == "Does the car have a child seat?"
+            assert question.author_address == buyer_address and question.signed
+            answer = "Yes, a child seat for ages 1 to 4 is included."
+            seller.send(topic, answer)
+
+            # 3. The page shows the answer live, its author checked against the seller.
+            _until(lambda: _texts(page) == [question.text, answer], "the answer in the page")
+            assert _authors(page) == [
+                "You",
+                f"Seller (0x{seller_address[2:6]}…{seller_address[-4:]})",
+            ]
+            screenshot(page, "20-conversation-buyer")
+            assert_accessible(page, "conversation as buyer")
+
+            # 4. The buyer rents the car and disputes; the thread is the trade's (one unit).
+            trade = market.buyer.buy(car.listing)
+            assert trade.id == topic
+            market.buyer.dispute(trade)
+            assert market.seller.trade(topic).state == TradeState.DISPUTED
+            page.evaluate(f"location.hash = '#/conversation/{car_id}'")
+            page.evaluate("route()")
+            shows(page, '[data-testid="share-thread"]')
+            click(page, '[data-testid="share-thread"]')
+            assert "Shared with the arbitrator" in wait_done(page)
+
+            # 5. The arbitrator reads the disclosed thread in the library: who wrote what.
+            parties = {"buyer": buyer_address, "seller": seller_address}
+
+            def shared() -> list[Message] | None:
+                arbitrator.sync()
+                thread = arbitrator.thread(topic, parties=parties)
+                return thread if len(thread) == 2 else None
+
+            thread = _until(shared, "the disclosed thread in the library")
+            assert [(m.text, m.party) for m in thread] == [
+                (question.text, "buyer"),
+                (answer, "seller"),
+            ]
+
+            # 6. ... and in the page: read-only, each author checked.
+            arb_page = pages.open(
+                PageWallet(world, market.arbitrator_account), f"/#/conversation/{car_id}"
+            )
+            shows(arb_page, '[data-testid="read-only"]')
+            _until(lambda: len(_texts(arb_page)) == 2, "the disclosed thread in the page")
+            assert _texts(arb_page) == [question.text, answer]
+            authors = _authors(arb_page)
+            assert authors[0].startswith("Buyer (") and authors[1].startswith("Seller (")
+            assert arb_page.locator('[data-testid="composer"]').count() == 0
+            screenshot(arb_page, "21-conversation-arbitrator")
+            assert_accessible(arb_page, "conversation as arbitrator")
+
+            # 7. A stranger without the disclosed key reads nothing of it.
+            stranger = pages.open(
+                PageWallet(world, market.stranger_account), f"/#/conversation/{car_id}"
+            )
+            shows(stranger, '[data-testid="no-messages"]')
+            assert _texts(stranger) == []
+            for opened in (page, arb_page, stranger):
+                assert opened.js_errors == []  # type: ignore[attr-defined]
+        finally:
+            pages.close()
+    world.services.close()
