@@ -19,9 +19,9 @@ from api.conftest import ApiWorld, document, make_world
 from frontend_api.server import ApiServer
 from p2pchain.chain._model import TradeState
 from p2pchain.chain._nodes import AnvilChain
-from p2pchain.market._listings import PublishedListing, publish_listing
+from p2pchain.market._listings import PublishedListing, fetch_listing, publish_listing
 from p2pchain.messaging import LoopbackRelay, Message, MessagingClient
-from p2pchain.messaging._contacts import messaging_field
+from p2pchain.messaging._contacts import messaging_field, seller_contact
 
 CHAIN = 31337
 
@@ -170,6 +170,53 @@ def test_page_and_library_talk_and_the_arbitrator_reads_the_shared_thread(
             assert _texts(stranger) == []
             for opened in (page, arb_page, stranger):
                 assert opened.js_errors == []  # type: ignore[attr-defined]
+        finally:
+            pages.close()
+    world.services.close()
+
+
+def test_a_seller_on_the_page_answers_a_buyer_who_wrote_from_the_library(
+    anvil_chain: AnvilChain, tmp_path: Path, relay: LoopbackRelay, browser: Any
+) -> None:
+    world: ApiWorld = make_world(anvil_chain, tmp_path, follow=True, relays=[relay.url])
+    market = world.market
+    seller_wallet = PageWallet(world, market.seller_account)
+    with (
+        MessagingClient(
+            market.seller_account, [relay.url], tmp_path / "seller.sqlite", chain_id=CHAIN
+        ) as seller_lib,
+        MessagingClient(
+            market.stranger_account, [relay.url], tmp_path / "buyer.sqlite", chain_id=CHAIN
+        ) as buyer,
+        ApiServer(world.app) as server,
+    ):
+        lamp = publish_listing(
+            market.seller,
+            world.store,
+            document(
+                market, schema_version=2, title="Desk lamp", messaging=messaging_field(seller_lib)
+            ),
+        )
+        assert lamp.listing is not None
+        topic = lamp.listing.id
+        lamp_id = "0x" + topic.hex()
+        contact = seller_contact(fetch_listing(market.stranger, world.store, topic).document)
+        buyer.send(topic, "Does it take E27 bulbs?", to=contact)
+        pages = Pages(browser, server)
+        try:
+            page = pages.open(seller_wallet, f"/#/conversation/{lamp_id}")
+            _until(lambda: _texts(page) == ["Does it take E27 bulbs?"], "the question in the page")
+            stranger = market.stranger_account.address
+            assert _authors(page) == [f"0x{stranger[2:6]}…{stranger[-4:]}"]  # checked, no role yet
+            page.fill('[data-testid="message-input"]', "Yes, E27, up to 60 W.")
+            click(page, '[data-testid="message-send"]')
+            assert wait_done(page) == "Message sent."
+            thread = _received(buyer, topic, 2)
+            assert [(m.text, m.author_address) for m in thread] == [
+                ("Does it take E27 bulbs?", stranger),
+                ("Yes, E27, up to 60 W.", market.seller_account.address),
+            ]
+            assert page.js_errors == []  # type: ignore[attr-defined]
         finally:
             pages.close()
     world.services.close()
