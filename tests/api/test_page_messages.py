@@ -220,3 +220,46 @@ def test_a_seller_on_the_page_answers_a_buyer_who_wrote_from_the_library(
         finally:
             pages.close()
     world.services.close()
+
+
+def test_a_message_sent_while_the_relay_is_down_waits_in_the_page_and_is_delivered(
+    anvil_chain: AnvilChain, tmp_path: Path, relay: LoopbackRelay, browser: Any
+) -> None:
+    world: ApiWorld = make_world(anvil_chain, tmp_path, follow=True, relays=[relay.url])
+    market = world.market
+    with (
+        MessagingClient(
+            market.seller_account, [relay.url], tmp_path / "seller.sqlite", chain_id=CHAIN
+        ) as seller,
+        ApiServer(world.app) as server,
+    ):
+        bike = publish_listing(
+            market.seller,
+            world.store,
+            document(market, schema_version=2, messaging=messaging_field(seller)),
+        )
+        assert bike.listing is not None
+        pages = Pages(browser, server)
+        try:
+            page = pages.open(
+                PageWallet(world, market.buyer_account),
+                f"/#/conversation/0x{bike.listing.id.hex()}",
+            )
+            shows(page, '[data-testid="composer"]')
+            relay.kill()
+            page.fill('[data-testid="message-input"]', "Can I see it on Saturday?")
+            click(page, '[data-testid="message-send"]')
+            page.wait_for_selector(
+                '#status[data-state="info"]:has-text("Message kept")', timeout=60_000
+            )
+            assert page.inner_text('[data-testid="message-status"]').endswith("queued")
+            relay.start()  # same port, same database
+            page.wait_for_selector(
+                '[data-testid="message-status"]:text-matches("sent$")', timeout=60_000
+            )
+            (message,) = _received(seller, bike.listing.id, 1)
+            assert message.text == "Can I see it on Saturday?"
+            assert message.author_address == market.buyer_account.address
+        finally:
+            pages.close()
+    world.services.close()
