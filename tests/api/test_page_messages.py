@@ -175,7 +175,7 @@ def test_page_and_library_talk_and_the_arbitrator_reads_the_shared_thread(
     world.services.close()
 
 
-def test_a_seller_on_the_page_answers_a_buyer_who_wrote_from_the_library(
+def test_a_seller_lists_on_the_page_and_answers_a_buyer_who_wrote_from_the_library(
     anvil_chain: AnvilChain, tmp_path: Path, relay: LoopbackRelay, browser: Any
 ) -> None:
     world: ApiWorld = make_world(anvil_chain, tmp_path, follow=True, relays=[relay.url])
@@ -190,21 +190,28 @@ def test_a_seller_on_the_page_answers_a_buyer_who_wrote_from_the_library(
         ) as buyer,
         ApiServer(world.app) as server,
     ):
-        lamp = publish_listing(
-            market.seller,
-            world.store,
-            document(
-                market, schema_version=2, title="Desk lamp", messaging=messaging_field(seller_lib)
-            ),
-        )
-        assert lamp.listing is not None
-        topic = lamp.listing.id
-        lamp_id = "0x" + topic.hex()
-        contact = seller_contact(fetch_listing(market.stranger, world.store, topic).document)
-        buyer.send(topic, "Does it take E27 bulbs?", to=contact)
         pages = Pages(browser, server)
         try:
-            page = pages.open(seller_wallet, f"/#/conversation/{lamp_id}")
+            # The seller lists from the page: the document is version 2 with its messaging key.
+            page = pages.open(seller_wallet, "/#/sell")
+            page.wait_for_selector('[data-testid="sell-form"]')
+            assert page.is_checked('[data-testid="sell-messaging"]')
+            page.fill('[data-testid="sell-title"]', "Desk lamp")
+            page.fill('[data-testid="sell-category"]', "home/lamps")
+            page.fill('[data-testid="sell-price"]', "0.05")
+            click(page, '[data-testid="sell-submit"]')
+            wait_done(page)
+            shows(page, '[data-testid="listing-detail"]')
+            lamp_id = page.evaluate("location.hash").removeprefix("#/listing/")
+            topic = bytes.fromhex(lamp_id[2:])
+            document_v2 = fetch_listing(market.stranger, world.store, topic).document
+            assert document_v2.schema_version == 2 and document_v2.messaging is not None
+            # the page derived the library's inbox key from the same wallet
+            assert document_v2.messaging.pubkey == seller_lib.inbox.pubkey
+            assert document_v2.messaging.relays == [relay.url]
+
+            buyer.send(topic, "Does it take E27 bulbs?", to=seller_contact(document_v2))
+            page.evaluate(f"location.hash = '#/conversation/{lamp_id}'")
             _until(lambda: _texts(page) == ["Does it take E27 bulbs?"], "the question in the page")
             stranger = market.stranger_account.address
             assert _authors(page) == [f"0x{stranger[2:6]}…{stranger[-4:]}"]  # checked, no role yet

@@ -342,3 +342,8 @@ export async function relaysOfApi() {
   return (await api("/api/messaging/relays")).relays;
 }
 
+
+// The `messaging` field of a version 2 listing document: our inbox key, relays and key proof.
+export async function messagingField(me, relays) {
+  return { pubkey: me.inbox.pubkey, relays: relays.slice(0, 8), proof: await proof(me, me.inbox.pubkey) };
+}
