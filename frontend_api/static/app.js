@@ -2,6 +2,7 @@
 // EIP-1193 wallet, act on trades as buyer, seller or arbitrator, sell, and see changes live.
 // ES modules, one per view; viem is bundled into vendor/viem.js; nothing loads from elsewhere.
 import { short } from "./lib/format.js";
+import { watchNotices } from "./lib/notices.js";
 import { act, busy, setStatus } from "./lib/status.js";
 import { connect, onAccount, session } from "./lib/wallet.js";
 import { showBrowse } from "./views/browse.js";
@@ -89,6 +90,7 @@ function showAccount(address) {
 }
 
 onAccount(showAccount);
+onAccount(watchNotices);
 document.getElementById("connect").addEventListener("click", () => act("Connecting", async () => {
   await connect();
   await route();

@@ -270,3 +270,27 @@ def test_a_message_sent_while_the_relay_is_down_waits_in_the_page_and_is_deliver
         finally:
             pages.close()
     world.services.close()
+
+
+def test_the_page_pushes_trade_notices_and_lists_them_in_my_trades(
+    page_world: ApiWorld, pages: Pages
+) -> None:
+    world, market = page_world, page_world.market
+    page = pages.open(PageWallet(world, market.seller_account), "/#/trades")
+    shows(page, '[data-testid="no-trades"]')
+    trade = market.buyer.buy(world.bike.listing)  # type: ignore[arg-type]
+    market.buyer.dispute(trade)
+    tid = "0x" + trade.id.hex()
+    shows(page, '[data-testid="notice"][data-kind="disputed"]')
+    shows(page, '[data-testid="notice"][data-kind="bought"]')
+    pushed = page.inner_text('[data-testid="notice"][data-kind="disputed"]')
+    assert f"trade {tid[:10]}…: disputed by {market.buyer_account.address}" in pushed
+    assert "(you: seller)" in pushed
+    shows(page, f'[data-testid="trade-row"][data-id="{tid}"][data-state="disputed"]')
+    listed = page.eval_on_selector_all(
+        '[data-testid="notifications"] li', "nodes => nodes.map((n) => n.dataset.kind)"
+    )
+    assert listed == ["disputed", "bought"]  # newest first
+    screenshot(page, "22-trades-notices")
+    assert_accessible(page, "trades with notices")
+    assert page.js_errors == []  # type: ignore[attr-defined]
