@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_account import Account
 from playwright.sync_api import Page
 
 from api._browser import Pages, PageWallet, assert_accessible, click, screenshot, shows, wait_done
@@ -188,6 +189,9 @@ def test_a_seller_lists_on_the_page_and_answers_a_buyer_who_wrote_from_the_libra
         MessagingClient(
             market.stranger_account, [relay.url], tmp_path / "buyer.sqlite", chain_id=CHAIN
         ) as buyer,
+        MessagingClient(
+            Account.create(), [relay.url], tmp_path / "other.sqlite", chain_id=CHAIN
+        ) as other,
         ApiServer(world.app) as server,
     ):
         pages = Pages(browser, server)
@@ -211,10 +215,20 @@ def test_a_seller_lists_on_the_page_and_answers_a_buyer_who_wrote_from_the_libra
             assert document_v2.messaging.relays == [relay.url]
 
             buyer.send(topic, "Does it take E27 bulbs?", to=seller_contact(document_v2))
+            other.send(topic, "Would you ship it to Porto?", to=seller_contact(document_v2))
             page.evaluate(f"location.hash = '#/conversation/{lamp_id}'")
-            _until(lambda: _texts(page) == ["Does it take E27 bulbs?"], "the question in the page")
+            # two people asked: one conversation each, never mixed
+            shows(page, '[data-testid="askers"]')
             stranger = market.stranger_account.address
-            assert _authors(page) == [f"0x{stranger[2:6]}…{stranger[-4:]}"]  # checked, no role yet
+            askers = page.eval_on_selector_all(
+                '[data-testid="asker"]', "nodes => nodes.map((n) => n.textContent)"
+            )
+            assert sorted(askers) == sorted(
+                f"Conversation with {a}" for a in (stranger, other.address)
+            )
+            page.click(f'[data-testid="asker"]:has-text("{stranger}")')
+            _until(lambda: _texts(page) == ["Does it take E27 bulbs?"], "the question in the page")
+            assert _authors(page) == [f"Asker (0x{stranger[2:6]}…{stranger[-4:]})"]
             page.fill('[data-testid="message-input"]', "Yes, E27, up to 60 W.")
             click(page, '[data-testid="message-send"]')
             assert wait_done(page) == "Message sent."
@@ -223,6 +237,8 @@ def test_a_seller_lists_on_the_page_and_answers_a_buyer_who_wrote_from_the_libra
                 ("Does it take E27 bulbs?", stranger),
                 ("Yes, E27, up to 60 W.", market.seller_account.address),
             ]
+            other.sync()
+            assert [m.text for m in other.thread(topic)] == ["Would you ship it to Porto?"]
             assert page.js_errors == []  # type: ignore[attr-defined]
         finally:
             pages.close()

@@ -198,9 +198,12 @@ export async function channels(me, { chainId, topic, peer = null, relays }) {
     if (!about || about[1] !== String(chainId) || (about[2] || "").toLowerCase() !== topic) continue;
     const extra = inner.tags.filter((t) => t[0] === "relay").map((t) => t[1]).filter((u) => /^wss?:\/\//.test(u));
     if (tag(inner, INVITE)) {
+      // the opener's Ethereum address, from its key proof: an invitation without one is dropped
+      const claimed = tag(inner, "proof");
+      if (!claimed || !(await checkProof(inner.pubkey, claimed[1], claimed[2]))) continue;
       const key = await channelKeys(me.inbox.secret, inner.pubkey, chainId, topic);
       if (tag(inner, INVITE)[1] !== key.pubkey) continue;
-      found.push({ ...key, role: "responder", mine: me.inbox, peer: inner.pubkey, relays: unique([...relays, ...extra]) });
+      found.push({ ...key, role: "responder", mine: me.inbox, peer: inner.pubkey, peerAddress: getAddress(claimed[1]), relays: unique([...relays, ...extra]) });
     } else if (tag(inner, DISCLOSURE)) {
       try {
         const body = JSON.parse(inner.content);
@@ -212,7 +215,7 @@ export async function channels(me, { chainId, topic, peer = null, relays }) {
   if (peer && peer.pubkey !== me.inbox.pubkey) {
     const mine = await derive(me.root, "thread/" + threadLabel(chainId, topic));
     const key = await channelKeys(mine.secret, peer.pubkey, chainId, topic);
-    found.push({ ...key, role: "opener", mine, peer: peer.pubkey, peerRelays: peer.relays, relays: unique([...relays, ...peer.relays]) });
+    found.push({ ...key, role: "opener", mine, peer: peer.pubkey, peerAddress: getAddress(peer.address), relays: unique([...relays, ...peer.relays]) });
   }
   const seen = new Set();
   return found.filter((c) => !seen.has(c.pubkey) && seen.add(c.pubkey));

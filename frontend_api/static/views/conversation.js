@@ -74,7 +74,19 @@ function bubble(message, ctx, me) {
     el("p", { class: "message-text", "data-testid": "message-text" }, message.text));
 }
 
-export async function showConversation(topic, { view, current }) {
+// The channels with the other party: for a trade, only the ones whose opener proved to be
+// that party; for my own listing, the one asker chosen (`?with=<address>`) among possibly many.
+function withPeer(chans, ctx, chosen) {
+  const readers = chans.filter((c) => c.role === "reader");
+  const mine = chans.filter((c) => c.role !== "reader");
+  const wanted = ctx.peerAddress || chosen;
+  if (wanted) return { chans: [...readers, ...mine.filter((c) => c.peerAddress && c.peerAddress.toLowerCase() === wanted.toLowerCase())], askers: [] };
+  const askers = [...new Set(mine.map((c) => c.peerAddress).filter(Boolean))];
+  if (askers.length === 1) return { chans: [...readers, ...mine], askers: [], peer: askers[0] };
+  return { chans: readers, askers };
+}
+
+export async function showConversation(topic, { view, current, params }) {
   stopFollowing();
   if (!/^0x[0-9a-fA-F]{64}$/.test(topic)) throw new Error(`not a listing or trade id: ${topic}`);
   const me = await account();
@@ -95,7 +107,17 @@ export async function showConversation(topic, { view, current }) {
     announce(id, relays).catch(() => announced.delete(me));
   }
   const peer = ctx.role === "arbitrator" ? null : await peerContact(ctx);
-  const chans = await channels(id, { chainId, topic, peer, relays });
+  const all = await channels(id, { chainId, topic, peer, relays });
+  const chosen = params && params.get("with");
+  const { chans, askers, peer: only } = withPeer(all, ctx, chosen && /^0x[0-9a-fA-F]{40}$/.test(chosen) ? chosen : null);
+  if (!ctx.trade && (only || chosen)) ctx.parties.asker = only || chosen;
+  if (askers.length) {
+    view.replaceChildren(heading, about,
+      el("h2", {}, `${askers.length} people asked about this listing`),
+      el("ul", { "data-testid": "askers" }, askers.map((a) => el("li", {},
+        el("a", { href: `#/conversation/${topic}?with=${a}`, "data-testid": "asker", class: "mono" }, `Conversation with ${a}`)))));
+    return;
+  }
   const shown = await messages(id, chainId, topic, chans);
   if (!current()) return;
   const list = el("ol", { class: "messages", "data-testid": "messages", "aria-label": "Messages" });
