@@ -31,8 +31,8 @@ from p2pchain.messaging._keys import check_proof
 
 if TYPE_CHECKING:
     from p2pchain.ipfs import IpfsBackend
-    from p2pchain.market._listings import VerifiedListing
     from p2pchain.market._client import MarketplaceClient
+    from p2pchain.market._listings import VerifiedListing
     from p2pchain.messaging._client import MessagingClient
 
 _POINTER = "p2pchain-listing"
