@@ -45,10 +45,11 @@ def test_bad_relay_is_one_line() -> None:
         app, ["api", "serve", "--network", "http://127.0.0.1:9", "--relay", "http://127.0.0.1:1"]
     )
     assert result.exit_code == 1
-    assert result.output.strip().splitlines() == [
+    expected = (
         "error: relays: invalid relay URL 'http://127.0.0.1:1': expected ws://host[:port] or"
         " wss://host"
-    ]
+    )
+    assert result.output.strip().splitlines() == [expected]
 
 
 def test_taken_port_is_one_line() -> None:
