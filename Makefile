@@ -135,9 +135,10 @@ postgres:
 	    || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; }; \
 	  else echo "PostgreSQL not found: install the Debian package postgresql (sudo apt-get install postgresql)" >&2; exit 1; fi; }
 
-# The web page's bundle of viem (frontend_api/static/vendor/viem.js), built by esbuild from the
+# The web page's bundles of viem and nostr-tools (frontend_api/static/vendor/viem.js, nostr.js), built by esbuild from the
 # pinned npm packages and committed, so the API serves the page without a build step;
 # tests/api/test_bundle.py fails when the committed bundle is not what this builds.
 ESBUILD_FLAGS := --bundle --format=esm --minify --target=es2020 --legal-comments=none --log-level=warning
 page: $(NPM_STAMP)
 	node_modules/.bin/esbuild frontend_api/static/vendor/viem-entry.js $(ESBUILD_FLAGS) --outfile=frontend_api/static/vendor/viem.js
+	node_modules/.bin/esbuild frontend_api/static/vendor/nostr-entry.js $(ESBUILD_FLAGS) --outfile=frontend_api/static/vendor/nostr.js

@@ -399,3 +399,51 @@ class ConfigOut(BaseModel):
     gateway_url: str
     confirmations: int = 0
     live: bool = False
+
+
+# ---------------------------------------------------------------------- messaging and notices
+
+
+class NoticeOut(BaseModel):
+    """One thing that happened to a trade of the account (from the chain), or a window closing.
+
+    ``kind``: ``bought``, ``released``, ``deposit_returned``, ``refunded``, ``finalized``,
+    ``disputed``, ``settlement_proposed``, ``settled``, ``ruled``, ``ruling_timed_out``,
+    ``review_window_closing`` or ``ruling_window_closing``. ``at``: unix seconds (for a closing
+    window, when it closes). ``key``: a stable identity, to tell what the page already showed.
+    """
+
+    key: str
+    kind: str
+    at: int
+    text: str
+    trade: Hex32 | None = None
+
+
+class NotificationsOut(BaseModel):
+    """An account's trade notices, newest first, as ``p2pchain inbox`` lists them (messages
+    are read by the page itself, from relays, with keys that never leave the browser)."""
+
+    address: Address
+    now: int
+    notifications: list[NoticeOut]
+
+
+class RelaysOut(BaseModel):
+    """The Nostr relays this API's page talks through (the browser connects to them itself)."""
+
+    relays: list[str]
+
+
+class ContactOut(BaseModel):
+    """Where to write to someone: their messaging inbox key (x-only secp256k1, 64 hex digits)
+    and the relays they read, checked against their Ethereum address's EIP-191 key proof.
+
+    ``source``: ``listing`` (the listing document, schema version 2) or ``card`` (the address
+    card, a kind 30078 event found on the relays).
+    """
+
+    address: Address
+    pubkey: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    relays: list[str]
+    source: Literal["listing", "card"]

@@ -50,6 +50,8 @@ class ApiSettings(BaseSettings):
         gateway_url: Base URL of the gateway image URLs point to; None: this API's own ``/ipfs``.
         cors_origins: Origins allowed to call the API from a browser (``*`` for any).
         max_upload_bytes: Largest file ``/api/ipfs/upload`` accepts.
+        relays: Nostr relays (``ws://`` / ``wss://``, comma-separated) the page talks through
+            and the API reads address cards from; the page encrypts and publishes itself.
     """
 
     model_config = SettingsConfigDict(env_prefix="P2PCHAIN_API_", extra="ignore")
@@ -63,10 +65,16 @@ class ApiSettings(BaseSettings):
         default=True, description="Follow the chain into the index from this process."
     )
     confirmations: int | None = Field(
-        default=None, ge=0, le=1000, description="Blocks behind the head (None: 0 on dev chains, else 2)."
+        default=None,
+        ge=0,
+        le=1000,
+        description="Blocks behind the head (None: 0 on dev chains, else 2).",
     )
     poll_interval: float | None = Field(
-        default=None, gt=0, le=3600, description="Seconds between syncs (None: 0.25 on dev chains, else 2)."
+        default=None,
+        gt=0,
+        le=3600,
+        description="Seconds between syncs (None: 0.25 on dev chains, else 2).",
     )
     head_max_age: float = Field(
         default=0.0, ge=0, le=60, description="Seconds a chain head read stays good."
@@ -81,7 +89,11 @@ class ApiSettings(BaseSettings):
         default=MAX_UPLOAD_BYTES, ge=1, le=64 * 1024 * 1024, description="Largest upload."
     )
 
-    @field_validator("cors_origins", mode="before")
+    relays: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated Nostr relay URLs for messaging."
+    )
+
+    @field_validator("cors_origins", "relays", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
@@ -95,6 +107,16 @@ class ApiSettings(BaseSettings):
             if origin != "*":
                 _http_url(origin, "a CORS origin")
         return value
+
+    @field_validator("relays")
+    @classmethod
+    def _check_relays(cls, value: list[str]) -> list[str]:
+        from p2pchain.messaging._relays import RelayError, check_relay_url
+
+        try:
+            return list(dict.fromkeys(check_relay_url(url) for url in value))[:16]
+        except RelayError as exc:
+            raise ValueError(str(exc)) from None
 
     def confirmations_for(self, chain_id: int) -> int:
         """Blocks the index stays behind the head on chain ``chain_id``."""

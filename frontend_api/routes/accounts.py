@@ -100,9 +100,7 @@ def trade_out(services: Services, item: IndexedTrade, address: str) -> TradeOut:
     ]
     listing = services.index.listing(item.listing_id)
     proposal = view.proposal
-    disputed_by, reason = (
-        dispute_of(services, item) if item.state != "paid" else (None, None)
-    )
+    disputed_by, reason = dispute_of(services, item) if item.state != "paid" else (None, None)
     return TradeOut(
         **item.model_dump(),
         role=role.value if role else None,

@@ -96,7 +96,9 @@ def search(
         raise ApiError(422, _first_error(exc)) from None
     page = services.index.search(query)
     items = [listing_json(services, item) for item in page.items]
-    trust = {s: services.index.trust(s).model_dump(mode="json") for s in {i.seller for i in page.items}}
+    trust = {
+        s: services.index.trust(s).model_dump(mode="json") for s in {i.seller for i in page.items}
+    }
     for item in items:
         item["seller_trust_view"] = trust[item["seller"]]
     out: dict[str, Any] = {  # SearchOut's fields, in its order

@@ -2,9 +2,11 @@
 // EIP-1193 wallet, act on trades as buyer, seller or arbitrator, sell, and see changes live.
 // ES modules, one per view; viem is bundled into vendor/viem.js; nothing loads from elsewhere.
 import { short } from "./lib/format.js";
+import { watchNotices } from "./lib/notices.js";
 import { act, busy, setStatus } from "./lib/status.js";
 import { connect, onAccount, session } from "./lib/wallet.js";
 import { showBrowse } from "./views/browse.js";
+import { showConversation } from "./views/conversation.js";
 import { showListing, showSigned } from "./views/listing.js";
 import { showProfile } from "./views/profile.js";
 import { showSell } from "./views/sell.js";
@@ -36,6 +38,7 @@ async function route({ quiet = false, live = false } = {}) {
     }
     if (path.startsWith("/listing/")) await showListing(path.slice("/listing/".length), ctx);
     else if (path.startsWith("/signed/")) await showSigned(path.slice("/signed/".length), ctx);
+    else if (path.startsWith("/conversation/")) await showConversation(path.slice("/conversation/".length), ctx);
     else if (path.startsWith("/seller/")) await showProfile(path.slice("/seller/".length), ctx);
     else if (path === "/trades") await showTrades(ctx);
     else if (path === "/sell") await showSell(ctx);
@@ -122,6 +125,7 @@ function showAccount(address) {
 }
 
 onAccount(showAccount);
+onAccount(watchNotices);
 document.getElementById("connect").addEventListener("click", () => act("Connecting", async () => {
   await connect();
   await route();

@@ -22,6 +22,7 @@ from p2pchain.cli._ipfs import ipfs_app
 from p2pchain.cli._listing import listing_app
 from p2pchain.cli._message import inbox, message_app, watch
 from p2pchain.cli._node import node_app
+from p2pchain.cli._nostr import nostr_open, nostr_publish  # noqa: F401 - registers on listing
 from p2pchain.cli._rate import rate, reputation
 from p2pchain.cli._trade import trade_app
 from p2pchain.cli._tx import tx_app

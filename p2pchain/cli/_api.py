@@ -54,6 +54,13 @@ def serve(
     sync: Annotated[
         bool, typer.Option(help="Follow the chain into the index from this process.")
     ] = True,
+    relay: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A Nostr relay (ws:// or wss://) the page's conversations use (repeatable;"
+            " default: $P2PCHAIN_API_RELAYS)."
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="Server log level.")] = "warning",
 ) -> None:
     """Serve the API and the web page on 127.0.0.1 (also: uvicorn frontend_api.main:app)."""
@@ -81,6 +88,7 @@ def serve(
         "gateway_url": gateway_url,
         "cors_origins": cors_origin or None,
         "sync": sync,
+        "relays": relay or None,
     }
     try:
         from frontend_api.settings import ApiSettings

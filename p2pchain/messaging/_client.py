@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from p2pchain._errors import MessagingError
+from p2pchain.messaging._cards import best_card, card_filter, card_tag
 from p2pchain.messaging._events import (
     KIND_APP_DATA,
     KIND_CHAT,
@@ -352,7 +353,7 @@ class MessagingClient:
                     "relays": list(self.relays),
                 }
             ),
-            [["d", f"p2pchain:address:{self.address.lower()}"]],
+            [["d", card_tag(self.address)]],
         )
         for event in (relay_list, card):
             self.store.queue(event.id, "event", event.to_json(), self.relays)
@@ -372,25 +373,9 @@ class MessagingClient:
         from eth_utils import to_checksum_address
 
         wanted = to_checksum_address(address)
-        where = tuple(relays) or self.relays
-        events, _ = self.pool.query(
-            [{"kinds": [KIND_APP_DATA], "#d": [f"p2pchain:address:{wanted.lower()}"]}], where
-        )
-        best: tuple[int, Contact] | None = None
-        for raw in events:
-            try:
-                event = parse_event(raw)
-                card = json.loads(event.content)
-                if card.get("address") != wanted or not check_proof(
-                    event.pubkey, wanted, str(card.get("proof"))
-                ):
-                    continue
-                found = tuple(check_relay_url(u) for u in card.get("relays", []))
-            except (InvalidEvent, RelayError, ValueError, AttributeError):
-                continue
-            if best is None or event.created_at > best[0]:
-                best = (event.created_at, Contact(event.pubkey, found, wanted))
-        return best[1] if best else None
+        events, _ = self.pool.query([card_filter(wanted)], tuple(relays) or self.relays)
+        found = best_card(events, wanted)
+        return Contact(found[0], found[1], wanted) if found else None
 
     # ------------------------------------------------------------------ sending
 

@@ -116,6 +116,14 @@ class PageWallet:
             data = json.loads(typed) if isinstance(typed, str) else typed
             signed = self.account.sign_typed_data(full_message=data)
             return "0x" + bytes(signed.signature).hex()
+        if method == "personal_sign":  # EIP-191: [message as 0x hex, address]
+            data, signer = params
+            if signer.lower() != self.account.address.lower():
+                raise ValueError(f"unknown signer {signer}")
+            from eth_account.messages import encode_defunct
+
+            signed = self.account.sign_message(encode_defunct(hexstr=data))
+            return "0x" + bytes(signed.signature).hex()
         raise ValueError(f"method {method} not supported by the test wallet")
 
     def sent(self) -> list[dict[str, Any]]:

@@ -106,7 +106,12 @@ class ApiWorld:
 
 
 def make_world(
-    chain: AnvilChain, tmp: Path, *, index: bool = True, follow: bool = False
+    chain: AnvilChain,
+    tmp: Path,
+    *,
+    index: bool = True,
+    follow: bool = False,
+    relays: list[str] | None = None,
 ) -> ApiWorld:
     """Deploy, publish a bike (with a photo) and a lamp repair service, index, build the API.
 
@@ -132,7 +137,9 @@ def make_world(
     reader = market.seller.with_account(None)
     indexer = None
     if follow:
-        settings = ApiSettings(network=chain.url, index_db=f"sqlite:///{tmp / 'index.sqlite'}")
+        settings = ApiSettings(
+            network=chain.url, index_db=f"sqlite:///{tmp / 'index.sqlite'}", relays=relays or []
+        )
         services = Services(settings, client=reader, backend=store)
         return ApiWorld(market, store, services, create_app(services=services), bike, lamp)
     if index:

@@ -8,6 +8,8 @@ import shlex
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from frontend_api.app import STATIC_DIR
 
 REPO = Path(__file__).resolve().parents[2]
@@ -21,21 +23,22 @@ def _make_flags() -> list[str]:
     return shlex.split(match.group(1))
 
 
-def test_the_committed_viem_bundle_is_what_make_page_builds() -> None:
+@pytest.mark.parametrize("name", ["viem", "nostr"])
+def test_the_committed_bundle_is_what_make_page_builds(name: str) -> None:
     assert ESBUILD.exists(), "esbuild missing from node_modules: run `make node`"
     built = subprocess.run(
-        [str(ESBUILD), str(STATIC_DIR / "vendor" / "viem-entry.js"), *_make_flags()],
+        [str(ESBUILD), str(STATIC_DIR / "vendor" / f"{name}-entry.js"), *_make_flags()],
         cwd=REPO,
         capture_output=True,
         check=True,
         timeout=120,
     ).stdout
-    assert built == (STATIC_DIR / "vendor" / "viem.js").read_bytes(), "run `make page`"
+    assert built == (STATIC_DIR / "vendor" / f"{name}.js").read_bytes(), "run `make page`"
 
 
 def test_the_page_names_no_other_origin() -> None:
     for path in STATIC_DIR.rglob("*"):
-        if path.suffix not in (".js", ".html", ".css") or path.name == "viem.js":
+        if path.suffix not in (".js", ".html", ".css") or path.name in ("viem.js", "nostr.js"):
             continue
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"""(src|href)=["']?(https?:)?//""", text), path

@@ -40,6 +40,18 @@ def test_bad_cors_origin_is_one_line() -> None:
     ]
 
 
+def test_bad_relay_is_one_line() -> None:
+    result = CliRunner().invoke(
+        app, ["api", "serve", "--network", "http://127.0.0.1:9", "--relay", "http://127.0.0.1:1"]
+    )
+    assert result.exit_code == 1
+    expected = (
+        "error: relays: invalid relay URL 'http://127.0.0.1:1': expected ws://host[:port] or"
+        " wss://host"
+    )
+    assert result.output.strip().splitlines() == [expected]
+
+
 def test_taken_port_is_one_line() -> None:
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))

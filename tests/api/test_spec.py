@@ -45,6 +45,11 @@ STABLE_OPERATION_IDS = {
     ("post", "/api/ipfs/upload"): "upload_file",
     ("post", "/api/ipfs/document"): "upload_listing_document",
     ("get", "/ipfs/{cid}"): "gateway_get",
+    ("get", "/api/notifications"): "get_notifications",
+    ("get", "/api/notifications/stream"): "stream_notifications",
+    ("get", "/api/messaging/relays"): "get_messaging_relays",
+    ("get", "/api/listings/{listing_id}/contact"): "get_listing_contact",
+    ("get", "/api/accounts/{address}/contact"): "get_account_contact",
 }
 
 

@@ -153,3 +153,26 @@ def test_message_errors_are_one_line(market: Market, relay: LoopbackRelay) -> No
     assert no_relay.returncode == 1 and "no relay" in no_relay.stderr
     bad = _run(market, relay, "message", "send", "0x1234", "hi", "--account", "bob")
     assert bad.returncode == 1 and "32-byte" in bad.stderr
+
+
+def test_listing_nostr_publish_then_open_lands_on_the_verified_listing(
+    market: Market, relay: LoopbackRelay
+) -> None:
+    listing, _ = _bought_helmet(market)
+    published = json.loads(
+        _ok(market, relay, "listing", "nostr-publish", listing, "--account", "alice", "--json")
+    )
+    assert published["kind"] == 30402 and published["accepted_by"] == [relay.url]
+    opened = json.loads(
+        _ok(market, relay, "listing", "nostr-open", published["event_id"], "--json")
+    )
+    assert opened["listing_id"] == listing and opened["seller"] == market.addresses["alice"]
+    assert opened["document"]["title"] == "Helmet"
+
+    not_mine = _run(market, relay, "listing", "nostr-publish", listing, "--account", "bob")
+    assert not_mine.returncode == 1 and "not yours" in not_mine.stderr
+    assert len(not_mine.stderr.strip().splitlines()) == 1 and "Traceback" not in not_mine.stderr
+    missing = _run(market, relay, "listing", "nostr-open", "ab" * 32)
+    assert missing.returncode == 1 and "no classified listing" in missing.stderr
+    bad = _run(market, relay, "listing", "nostr-open", "xyz")
+    assert bad.returncode == 1 and "invalid event id 'xyz'" in bad.stderr

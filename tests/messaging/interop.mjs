@@ -4,11 +4,13 @@
 //   {"op": "unwrap", "secret": hex, "wrap": event}        -> {"wrap_ok", "rumor", "seal_pubkey"}
 //   {"op": "channel_open", "secret": hex, "wrap": event}  -> {"wrap_ok", "message", "message_ok"}
 //   {"op": "dm", "secret": hex, "to": hex, "text": str}    -> {"wrap"}   (NIP-17, gift-wrapped)
+//   {"op": "classified", "event": event}                -> {"sig_ok", "valid", "listing"} (NIP-99)
 //   {"op": "channel_write", "author": hex, "channel": hex, "tags": [...], "text": str} -> {"wrap"}
 import { finalizeEvent, getPublicKey, verifyEvent } from 'nostr-tools/pure'
 import * as nip17 from 'nostr-tools/nip17'
 import * as nip44 from 'nostr-tools/nip44'
 import * as nip59 from 'nostr-tools/nip59'
+import * as nip99 from 'nostr-tools/nip99'
 
 const hex = s => Uint8Array.from(Buffer.from(s, 'hex'))
 const chunks = []
@@ -27,6 +29,9 @@ if (req.op === 'unwrap') {
   const key = nip44.getConversationKey(secret, getPublicKey(secret))
   const message = JSON.parse(nip44.decrypt(req.wrap.content, key))
   out = { wrap_ok: wrapOk, message, message_ok: verifyEvent(message) }
+} else if (req.op === 'classified') {
+  const valid = nip99.validateEvent(req.event)
+  out = { sig_ok: verifyEvent(req.event), valid, listing: valid ? nip99.parseEvent(req.event) : null }
 } else if (req.op === 'dm') {
   out = { wrap: nip17.wrapEvent(hex(req.secret), { publicKey: req.to }, req.text) }
 } else if (req.op === 'channel_write') {

@@ -119,3 +119,8 @@ export async function signTypedData(signer, typed) {
     message: typedValues(types, typed.primaryType, typed.message),
   });
 }
+
+// EIP-191 personal_sign of a text by the connected account (messaging keys and key proofs).
+export async function signMessage(signer, message) {
+  return client().signMessage({ account: signer, message });
+}

@@ -8,5 +8,6 @@ export {
   hexToBigInt,
   isAddress,
   parseUnits,
+  recoverMessageAddress,
   UserRejectedRequestError,
 } from "viem";

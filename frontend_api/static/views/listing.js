@@ -140,6 +140,9 @@ function render(view, listing, ratings, target) {
   const seller = el("section", { class: "panel", "aria-labelledby": "seller-title", "data-testid": "seller-panel" },
     el("h2", { id: "seller-title" }, "The seller"),
     el("p", {}, el("a", { href: `#/seller/${listing.seller}`, class: "mono", "data-testid": "seller-link" }, listing.seller)),
+    doc.messaging && !own && !listing.signed
+      ? el("p", {}, el("a", { href: `#/conversation/${listing.id}`, "data-testid": "ask-seller" }, "Ask the seller (end-to-end encrypted)"))
+      : null,
     el("p", { class: "trustline", "data-testid": "listing-trust" }, trust ? trustLine(trust) : "Trust unknown (the index is not available)"),
     trust ? trustExplained(trust) : null,
     reviewList(ratings));

@@ -2,6 +2,7 @@
 // deposit and dates for rentals; arbitrator and fee; review window, expiry, quantity; photos,
 // location and delivery. Listed on-chain, or signed for free and shared as a link.
 import { api, post, upload } from "../lib/api.js";
+import { identity, messagingField, relaysOfApi } from "../lib/messaging.js";
 import { el, field } from "../lib/dom.js";
 import { CONDITIONS, DELIVERY, ETH, KINDS, ZERO, money, toUnits } from "../lib/format.js";
 import { act, setStatus } from "../lib/status.js";
@@ -17,7 +18,10 @@ function toUnix(dateText, endOfDay = false) {
 }
 
 export async function showSell({ view, current }) {
-  const cats = await api("/api/listings/categories?available_only=false").catch(() => ({ items: [] }));
+  const [cats, relays] = await Promise.all([
+    api("/api/listings/categories?available_only=false").catch(() => ({ items: [] })),
+    relaysOfApi().catch(() => []),
+  ]);
   if (!current()) return;
   const input = (attrs) => el("input", attrs);
   const title = input({ name: "title", required: true, maxlength: "140", "data-testid": "sell-title" });
@@ -51,6 +55,8 @@ export async function showSell({ view, current }) {
     el("option", { value: "onchain" }, "List on-chain (one transaction)"),
     el("option", { value: "signed" }, "Sign off-chain (free, share a link)"));
   const share = el("div", { class: "share", "aria-live": "polite" });
+  // Buyers can message the seller when the document carries its messaging key (version 2).
+  const talk = relays.length ? input({ type: "checkbox", name: "messaging", checked: true, id: "sell-messaging", "data-testid": "sell-messaging" }) : null;
 
   let token = ETH;
   const readToken = async () => {
@@ -133,6 +139,11 @@ export async function showSell({ view, current }) {
         doc.deposit = depositUnits;
       }
       if (arb) doc.arbitrator = { address: arb, fee_bps: feeBps };
+      if (talk && talk.checked) {
+        setStatus("Sign in your wallet to derive your messaging key (once), and to vouch for it…", "busy");
+        doc.schema_version = 2;
+        doc.messaging = await messagingField(await identity(seller), relays);
+      }
       if (location.value.trim()) doc.location = { text: location.value.trim(), ...(country.value.trim() ? { country: country.value.trim().toUpperCase() } : {}) };
       const methods = delivery.map((s) => s.querySelector("input")).filter((b) => b.checked);
       doc.delivery = methods.map((b) => ({ method: b.value, ...(deliveryNote.value.trim() ? { note: deliveryNote.value.trim() } : {}) }));
@@ -186,7 +197,8 @@ export async function showSell({ view, current }) {
     el("fieldset", { class: "group" }, el("legend", {}, "Where and how"),
       field("Location", location), field("Country code", country),
       el("div", { class: "field" }, el("span", { class: "label" }, "Delivery"), el("div", { class: "checks" }, delivery)),
-      field("Delivery note", deliveryNote)),
+      field("Delivery note", deliveryNote),
+      talk ? el("div", { class: "field check" }, talk, el("label", { for: talk.id }, "Let buyers message me, end-to-end encrypted (your wallet signs to derive your messaging key)")) : null),
     field("Publish", mode),
     el("button", { type: "submit", class: "primary", "data-testid": "sell-submit" }, "Publish"),
     share);

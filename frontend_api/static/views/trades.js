@@ -159,14 +159,17 @@ function tradeCard(trade, me, now) {
       trade.dispute_reason ? ["Dispute reason", el("q", { "data-testid": "dispute-reason" }, trade.dispute_reason)] : null,
     ]),
     el("ul", { class: "story" }, story(trade, me).map((line) => el("li", {}, line))),
+    el("p", {}, el("a", { href: `#/conversation/${trade.trade_id}`, "data-testid": `conversation-${trade.trade_id}` },
+      trade.role === "arbitrator" ? "Read the shared conversation" : "Conversation with the " + (trade.role === "buyer" ? "seller" : "buyer"))),
     ...tradeActions(trade, me, now));
 }
 
 export async function showTrades({ view, current }) {
   const me = await account();
-  const [result, credits] = await Promise.all([
+  const [result, credits, notices] = await Promise.all([
     api(`/api/accounts/${me}/trades`),
     api(`/api/accounts/${me}/credits`).catch(() => ({ items: [] })),
+    api(`/api/notifications?address=${me}&limit=8`).catch(() => ({ notifications: [] })),
   ]);
   if (!current()) return;
   const now = result.now;
@@ -182,9 +185,15 @@ export async function showTrades({ view, current }) {
           setStatus(`Withdrew ${money(c.amount, c.token)}.`, "done");
         }) }, "Withdraw"))))
     : null;
+  const noticePanel = notices.notifications.length
+    ? el("section", { class: "panel", "aria-labelledby": "notices-title", "data-testid": "notifications" },
+      el("h2", { id: "notices-title" }, "What happened lately"),
+      el("ul", {}, notices.notifications.map((n) => el("li", { "data-kind": n.kind }, `${date(n.at)}: ${n.text}`))))
+    : null;
   view.replaceChildren(...[
     el("h1", {}, "My trades"),
     creditPanel,
+    noticePanel,
     result.items.length
       ? el("div", { class: "trades", "data-testid": "trades" }, result.items.map((trade) => tradeCard(trade, me, now)))
       : el("p", { class: "empty", "data-testid": "no-trades" }, "No trades yet.")].filter(Boolean));

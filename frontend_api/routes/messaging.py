@@ -1,0 +1,202 @@
+"""Messaging and notices for the page: who to write to, where, and what happened to my trades.
+
+The page talks without any server of ours: it derives its keys from the wallet, encrypts and
+publishes to Nostr relays itself (``static/lib/messaging.js``). The API only tells it
+
+* the relays to use (``GET /api/messaging/relays``, from ``P2PCHAIN_API_RELAYS``);
+* a seller's contact from a listing document (schema version 2) and anyone's from their address
+  card on the relays, each checked against the Ethereum address's key proof;
+* the account's trade notices (``GET /api/notifications``: the library's
+  :func:`~p2pchain.messaging._notify.trade_notices`, as ``p2pchain inbox`` lists them) and a
+  Server-Sent Events stream of new ones (``GET /api/notifications/stream``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from eth_utils import to_checksum_address
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from frontend_api.deps import ServicesDep
+from frontend_api.errors import ApiError
+from frontend_api.routes.events import IDLE_RETRY_MS, KEEP_ALIVE, RETRY_MS, STREAM_SECONDS, TICK
+from frontend_api.schemas import ContactOut, ErrorOut, NoticeOut, NotificationsOut, RelaysOut
+from frontend_api.services import Services
+from p2pchain._errors import MessagingError
+from p2pchain.ipfs import CID
+
+router = APIRouter(prefix="/api", tags=["messaging"])
+
+AddressQuery = Annotated[
+    str, Query(pattern=r"^0x[0-9a-fA-F]{40}$", description="The account (0x + 40 hex digits).")
+]
+AddressPath = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$")]
+#: Seconds between re-reads of the notices on a stream when the index reports no change (a
+#: window starting to close within 24 h is no chain event).
+RECHECK_SECONDS = 30.0
+
+
+def notices_of(services: Services, address: str) -> tuple[int, list[NoticeOut]]:
+    """The chain's time and ``address``'s trade notices, newest first."""
+    from p2pchain.messaging._notify import trade_notices
+
+    client = services.client
+    now = client.now()
+    notices = trade_notices(client, address, now)
+    return now, [
+        NoticeOut(key=n.key, kind=n.kind, at=n.at, text=n.text, trade=n.trade) for n in notices
+    ]
+
+
+def _relays(services: Services) -> list[str]:
+    return list(services.settings.relays)
+
+
+@router.get("/notifications", operation_id="get_notifications")
+def notifications(
+    address: AddressQuery,
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> NotificationsOut:
+    """``address``'s trade notices, newest first: bought, released, deposit returned, disputed,
+    a settlement proposed, settled, ruled..., and its review window (buyer, seller) or ruling
+    window (arbitrator) closing within 24 hours."""
+    who = to_checksum_address(address)
+    now, notices = notices_of(services, who)
+    return NotificationsOut(address=who, now=now, notifications=notices[:limit])
+
+
+def _event(name: str, data: object) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+@router.get(
+    "/notifications/stream",
+    operation_id="stream_notifications",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "An SSE stream."}},
+)
+async def notification_stream(
+    address: AddressQuery, request: Request, services: ServicesDep
+) -> StreamingResponse:
+    """A ``text/event-stream``: ``hello`` (``{"address", "following"}``), then one ``notice``
+    event (a :class:`NoticeOut`) per new notice of ``address``, oldest first, as the index
+    sees the chain change (and every :data:`RECHECK_SECONDS`, for windows starting to close).
+    The notices at connection time are not sent (``GET /api/notifications`` lists them).
+    ``following`` false: this API does not follow the chain itself, so the stream ends at once
+    (poll ``GET /api/notifications`` instead)."""
+    who = to_checksum_address(address)
+    await run_in_threadpool(lambda: services.index)  # opens the index and starts following
+    feed = services.feed
+    if not services.following:
+
+        async def idle() -> AsyncIterator[str]:
+            yield f"retry: {IDLE_RETRY_MS}\n\n" + _event(
+                "hello", {"address": who, "following": False}
+            )
+
+        return StreamingResponse(idle(), media_type="text/event-stream")
+    _, first = await run_in_threadpool(notices_of, services, who)
+
+    async def stream() -> AsyncIterator[str]:
+        sent = {n.key for n in first}
+        seen, _ = feed.latest()
+        yield f"retry: {RETRY_MS}\n\n" + _event("hello", {"address": who, "following": True})
+        started = quiet = checked = time.monotonic()
+        while time.monotonic() - started < STREAM_SECONDS:
+            version, _ = feed.latest()
+            if version != seen or time.monotonic() - checked > RECHECK_SECONDS:
+                seen, checked = version, time.monotonic()
+                _, notices = await run_in_threadpool(notices_of, services, who)
+                for notice in reversed(notices):
+                    if notice.key not in sent:
+                        sent.add(notice.key)
+                        quiet = time.monotonic()
+                        yield _event("notice", notice.model_dump(mode="json"))
+            if time.monotonic() - quiet > KEEP_ALIVE:
+                quiet = time.monotonic()
+                yield ": keep-alive\n\n"
+            if await request.is_disconnected():
+                return
+            await asyncio.sleep(TICK)
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/messaging/relays", operation_id="get_messaging_relays")
+def relays(services: ServicesDep) -> RelaysOut:
+    """The Nostr relays the page reads and publishes through (empty: messaging is off)."""
+    return RelaysOut(relays=_relays(services))
+
+
+@router.get(
+    "/listings/{listing_id}/contact",
+    operation_id="get_listing_contact",
+    responses={502: {"model": ErrorOut, "description": "The document's key is not the seller's"}},
+)
+def listing_contact(
+    listing_id: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")], services: ServicesDep
+) -> ContactOut:
+    """The seller's messaging contact from the listing's document (schema version 2), its key
+    proof checked against the seller's address: where "ask the seller" writes to. 404: the
+    document names no messaging key (version 1)."""
+    from p2pchain.market._listings import check_agreement
+    from p2pchain.messaging._contacts import seller_contact
+
+    listing = services.listing(bytes.fromhex(listing_id[2:]))
+    document = services.document(str(CID.parse(listing.terms.cid)))
+    check_agreement(document, listing)
+    if document.messaging is None:
+        raise ApiError(
+            404,
+            f"the listing's document (version {document.schema_version}) names no messaging"
+            " key: the seller can republish it as version 2",
+        )
+    try:
+        contact = seller_contact(document)
+    except MessagingError as exc:
+        raise ApiError(502, str(exc)) from None
+    return ContactOut(
+        address=contact.address or listing.seller,
+        pubkey=contact.pubkey,
+        relays=list(contact.relays),
+        source="listing",
+    )
+
+
+@router.get("/accounts/{address}/contact", operation_id="get_account_contact")
+def account_contact(address: AddressPath, services: ServicesDep) -> ContactOut:
+    """``address``'s messaging contact from its address card (a kind 30078 event it published
+    with ``p2pchain message announce`` or the page), read from this API's relays and checked
+    against the address's key proof. 404: no card on these relays."""
+    from p2pchain.messaging._cards import best_card, card_filter
+    from p2pchain.messaging._relays import RelayPool
+
+    urls = _relays(services)
+    if not urls:
+        raise ApiError(
+            404, "this API has no relays configured (P2PCHAIN_API_RELAYS) to find cards on"
+        )
+    who = to_checksum_address(address)
+    pool = RelayPool()
+    try:
+        events, errors = pool.query([card_filter(who)], urls)
+    finally:
+        pool.close()
+    found = best_card(events, who)
+    if found is None:
+        if errors and len(errors) == len(urls):
+            raise ApiError(503, f"no relay could be reached: {next(iter(errors.values()))}")
+        raise ApiError(404, f"{who} has no address card on the relays {', '.join(urls)}")
+    return ContactOut(address=who, pubkey=found[0], relays=list(found[1]), source="card")
