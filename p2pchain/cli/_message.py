@@ -147,6 +147,13 @@ def send(
         typer.Option("--attach", help="A file (a photo...) to encrypt, store on IPFS and send."),
     ] = None,
     relay: RelayOpt = None,
+    with_: Annotated[
+        str | None,
+        typer.Option(
+            "--with",
+            help="Whom to answer when several people wrote about it: an address or wallet name.",
+        ),
+    ] = None,
 ) -> None:
     """Send a message about a listing (before buying) or a trade; starts the thread if needed."""
     from p2pchain.messaging import attach as store_attachment
@@ -164,7 +171,8 @@ def send(
             else ("image/png" if path.suffix.lower() == ".png" else "application/octet-stream")
         )
         files.append(store_attachment(opts().backend(), path.read_bytes(), path.name, mime))
-    result = messaging.send(topic, text, to=to, attachments=files)
+    answer = opts().resolve_address(with_, "--with") if with_ is not None else None
+    result = messaging.send(topic, text, to=to, attachments=files, with_address=answer)
     data = {
         **message_json(result.message),
         "accepted_by": list(result.accepted_by),

@@ -379,9 +379,42 @@ class MessagingClient:
 
     # ------------------------------------------------------------------ sending
 
-    def _channel(self, chain_id: int, topic: str) -> Channel | None:
+    def _channel(
+        self, chain_id: int, topic: str, to: Contact | None = None, with_address: str | None = None
+    ) -> Channel | None:
+        """Our channel about ``topic`` with one person.
+
+        Several people can write to a seller about one listing, each on a channel of their own.
+        ``to`` (their inbox key) or ``with_address`` (the Ethereum address their messages'
+        key proofs name) picks one; with several and neither, nothing is guessed: a reply to
+        the wrong person would leak the conversation.
+
+        Raises:
+            MessagingError: Several channels and no way to tell which one is meant.
+        """
         mine = [c for c in self.store.channels(chain_id, topic) if c.role != "reader"]
+        wanted = with_address or (to.address if to is not None else None)
+        if wanted is not None:
+            by_address = [c for c in mine if self._peer_address(c) == wanted.lower()]
+            mine = by_address or [c for c in mine if to is not None and c.peer_pubkey == to.pubkey]
+        elif to is not None:
+            mine = [c for c in mine if c.peer_pubkey == to.pubkey]
+        if len(mine) > 1:
+            people = ", ".join(sorted({self._peer_address(c) or "an unproven key" for c in mine}))
+            raise MessagingError(
+                f"{len(mine)} people have a thread about {topic} ({people}): say whom to answer"
+                " (with_address=..., or `--with ADDRESS` on the command line)"
+            )
         return mine[0] if mine else None
+
+    def _peer_address(self, channel: Channel) -> str | None:
+        """The address the other side's key proofs name on ``channel`` (lower case), if any."""
+        rows = self.store.rows(
+            "SELECT author_address FROM messages WHERE channel = ? AND outgoing = 0"
+            " AND author_address IS NOT NULL LIMIT 1",
+            (channel.pubkey,),
+        )
+        return str(rows[0]["author_address"]).lower() if rows else None
 
     def _my_keys(self, channel: Channel) -> Keys:
         if channel.role == "responder":
@@ -395,7 +428,7 @@ class MessagingClient:
         """
         chain = self.chain_id if chain_id is None else chain_id
         top = topic_hex(topic)
-        existing = self._channel(chain, top)
+        existing = self._channel(chain, top, to)
         if existing is not None:
             return existing
         if to.pubkey == self.inbox.pubkey:
@@ -439,6 +472,7 @@ class MessagingClient:
         chain_id: int | None = None,
         attachments: Sequence[Attachment] = (),
         created_at: int | None = None,
+        with_address: str | None = None,
     ) -> SendResult:
         """Send a message in the thread about ``topic``.
 
@@ -449,17 +483,20 @@ class MessagingClient:
             chain_id: The chain (default: the client's).
             attachments: Files already stored with :func:`attach`.
             created_at: The message's time (default now).
+            with_address: Whom to answer when several people wrote about ``topic`` (the
+                address their key proofs name).
 
         Returns:
             Our copy and where it got to; a message no relay took waits in the outbox.
 
         Raises:
             MessageTooLarge: Over 64 KiB serialized (nothing stored or sent).
-            MessagingError: No thread yet and no ``to``, or a thread disclosed to us (read-only).
+            MessagingError: No thread yet and no ``to``, a thread disclosed to us (read-only),
+                or several people's threads and no ``with_address`` to pick one.
         """
         chain = self.chain_id if chain_id is None else chain_id
         top = topic_hex(topic)
-        channel = self._channel(chain, top)
+        channel = self._channel(chain, top, to, with_address)
         if channel is None and to is None:
             if any(c.role == "reader" for c in self.store.channels(chain, top)):
                 raise MessagingError(f"thread {top} was disclosed to you: it is read-only")

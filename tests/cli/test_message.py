@@ -176,3 +176,23 @@ def test_listing_nostr_publish_then_open_lands_on_the_verified_listing(
     assert missing.returncode == 1 and "no classified listing" in missing.stderr
     bad = _run(market, relay, "listing", "nostr-open", "xyz")
     assert bad.returncode == 1 and "invalid event id 'xyz'" in bad.stderr
+
+
+def test_a_seller_asked_by_two_people_names_whom_to_answer(
+    market: Market, relay: LoopbackRelay
+) -> None:
+    """bob and arb both ask about alice's listing; `message send` without `--with` refuses in
+    one line naming both, and `--with bob` answers only bob."""
+    listing, _ = _bought_helmet(market)
+    _ok(market, relay, "message", "announce", "--account", "alice")
+    _ok(market, relay, "message", "send", listing, "Size M?", "--account", "bob")
+    _ok(market, relay, "message", "send", listing, "Any scratches?", "--account", "arb")
+    _ok(market, relay, "inbox", "--account", "alice")
+    refused = _run(market, relay, "message", "send", listing, "Yes.", "--account", "alice")
+    assert refused.returncode == 1 and refused.stderr.startswith("error: 2 people"), refused.stderr
+    assert market.addresses["bob"].lower() in refused.stderr
+    _ok(market, relay, "message", "send", listing, "Yes, M.", "--account", "alice", "--with", "bob")
+    bob = json.loads(_ok(market, relay, "message", "thread", listing, "--account", "bob", "--json"))
+    arb = json.loads(_ok(market, relay, "message", "thread", listing, "--account", "arb", "--json"))
+    assert [m["text"] for m in bob] == ["Size M?", "Yes, M."]
+    assert [m["text"] for m in arb] == ["Any scratches?"]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from _market import Market
 
+from p2pchain._errors import MessagingError
 from p2pchain.ipfs import LocalStore
 from p2pchain.messaging import LoopbackRelay, MessageTooLarge, attach, fetch_attachment
 
@@ -31,6 +32,29 @@ def test_buyer_asks_before_buying_and_the_seller_answers(person: Person, topic: 
         ]
         assert all(m.signed for m in thread)
     assert [m.outgoing for m in seller.thread(topic)] == [False, True]
+
+
+def test_a_seller_asked_by_two_people_answers_the_one_named_never_a_guess(
+    person: Person, topic: bytes
+) -> None:
+    """Two buyers ask about one listing, each on a channel of their own. A reply that does
+    not say whom it answers is refused (it could reach the wrong person); naming one by the
+    address their key proof shows reaches only them."""
+    first, second, seller = person(), person(), person()
+    first.send(topic, "Is it still available?", to=seller.contact)
+    second.send(topic, "Would you take 0.08 ETH?", to=seller.contact)
+    assert seller.sync().received == 2
+    with pytest.raises(MessagingError) as refused:
+        seller.send(topic, "Yes, 0.08 is fine.")
+    text = str(refused.value)
+    assert "2 people have a thread" in text
+    assert first.address.lower() in text and second.address.lower() in text
+    seller.send(topic, "Yes, 0.08 is fine.", with_address=second.address)
+    assert second.sync().received == 1 and first.sync().received == 0
+    assert [m.text for m in second.thread(topic)][-1] == "Yes, 0.08 is fine."
+    assert "Yes, 0.08 is fine." not in [m.text for m in first.thread(topic)]
+    first.send(topic, "Hello?")  # a buyer has one channel: no need to say whom
+    assert seller.sync().received == 1
 
 
 def test_threads_are_unlinkable_on_the_relay(person: Person, relay: object) -> None:
