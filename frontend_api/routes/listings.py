@@ -69,12 +69,18 @@ def search(
     max_price: AmountQuery = None,
     min_trust: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
     available_only: bool = True,
-    sort: Annotated[str, Query(pattern=r"^(price_asc|price_desc|newest|trust)$")] = "newest",
+    near_lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
+    near_lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
+    within_km: Annotated[float | None, Query(gt=0, le=20_040)] = None,
+    sort: Annotated[
+        str, Query(pattern=r"^(price_asc|price_desc|newest|trust|distance)$")
+    ] = "newest",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ) -> Response:
     """Search the indexed listings: free text, filters (kind, token, seller, category and
-    below it, price range, trust, availability), sorting, pages."""
+    below it, price range, trust, availability, within ``within_km`` of ``near_lat``/``near_lon``),
+    sorting (``distance``: nearest first, with each item's ``distance_km``), pages."""
     try:
         query = SearchQuery.model_validate(
             {
@@ -87,6 +93,9 @@ def search(
                 "max_price": max_price,
                 "min_trust": min_trust,
                 "available_only": available_only,
+                "near_lat": near_lat,
+                "near_lon": near_lon,
+                "within_km": within_km,
                 "sort": sort,
                 "limit": limit,
                 "offset": offset,

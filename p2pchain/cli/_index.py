@@ -142,7 +142,15 @@ def search(
     include_unavailable: Annotated[
         bool, typer.Option("--all", help="Include closed, sold-out and expired listings.")
     ] = False,
-    sort: Annotated[str, typer.Option(help="price_asc, price_desc, newest or trust.")] = "newest",
+    near: Annotated[
+        str | None, typer.Option(help="A point as LAT,LON (degrees), e.g. 52.52,13.405.")
+    ] = None,
+    within: Annotated[
+        str | None, typer.Option(help="Only listings this close to --near: 25km, 800m or 3.5.")
+    ] = None,
+    sort: Annotated[
+        str, typer.Option(help="price_asc, price_desc, newest, trust or distance (needs --near).")
+    ] = "newest",
     limit: Annotated[int, typer.Option(help="Results per page (1..100).")] = 20,
     offset: Annotated[int, typer.Option(help="Results to skip.")] = 0,
 ) -> None:
@@ -163,6 +171,7 @@ def search(
         else str(parse_amount(max_price, "--max-price", unit)),
         "min_trust": min_trust,
         "available_only": not include_unavailable,
+        **_place(near, within),
         "sort": sort,
         "limit": limit,
         "offset": offset,
@@ -180,11 +189,33 @@ def search(
         else:
             _read_tokens(o)
             price = format_amount(int(item.price), item.token, short=True)
+        away = f"  {item.distance_km:.1f} km" if item.distance_km is not None else ""
         typer.echo(
-            f"{item.listing_id}  {price}  {title}  "
+            f"{item.listing_id}  {price}  {title}{away}  "
             f"seller {item.seller} (trust {item.seller_trust:.2f})"
             f"{'' if item.available else '  unavailable'}"
         )
+
+
+def _place(near: str | None, within: str | None) -> dict[str, float]:
+    """``--near 52.52,13.405 --within 25km`` as search fields (kilometres)."""
+    place: dict[str, float] = {}
+    if near is not None:
+        parts = near.replace(" ", "").split(",")
+        try:
+            place["near_lat"], place["near_lon"] = (float(p) for p in parts)
+        except ValueError:
+            raise CliError(
+                f"invalid --near {near!r}: expected LAT,LON, e.g. 52.52,13.405"
+            ) from None
+    if within is not None:
+        text = within.strip().lower()
+        scale = 0.001 if text.endswith("m") and not text.endswith("km") else 1.0
+        try:
+            place["within_km"] = float(text.removesuffix("km").removesuffix("m")) * scale
+        except ValueError:
+            raise CliError(f"invalid --within {within!r}: expected e.g. 25km or 800m") from None
+    return place
 
 
 def _read_tokens(o: Options) -> None:

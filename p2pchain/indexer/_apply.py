@@ -33,7 +33,7 @@ LISTING_COLUMNS = (
     "arbitrator", "arbitrator_fee_bps", "review_window", "expiry", "cid", "listed_quantity",
     "remaining", "sold", "closed", "block_number", "updated_block", "listed_at",
     "content_status", "content_reason", "title", "description", "category", "kind", "images",
-    "document",
+    "document", "lat", "lon",
 )  # fmt: skip
 TRADE_COLUMNS = (
     "trade_id", "listing_id", "buyer", "seller", "token", "arbitrator", "arbitrator_fee_bps",
@@ -353,7 +353,8 @@ class Batch:
 
 
 def refresh_fulltext(db: Database, listing_ids: Sequence[str]) -> None:
-    """Re-index the searchable text of these listings (SQLite FTS5; PostgreSQL does it itself)."""
+    """Re-index the searchable text and the place of these listings (SQLite's FTS5 and R*Tree;
+    PostgreSQL's generated column and expression index do it themselves)."""
     if db.engine != "sqlite" or not listing_ids:
         return
     for start in range(0, len(listing_ids), _CHUNK):
@@ -361,10 +362,18 @@ def refresh_fulltext(db: Database, listing_ids: Sequence[str]) -> None:
         params = {f"k{i}": v for i, v in enumerate(chunk)}
         marks = ", ".join(f":k{i}" for i in range(len(chunk)))
         rows = db.all(
-            f"SELECT seq, title, category, description FROM listings WHERE listing_id IN ({marks})",
+            "SELECT seq, title, category, description, lat, lon FROM listings"
+            f" WHERE listing_id IN ({marks})",
             params,
         )
-        db.executemany("DELETE FROM listing_fts WHERE rowid = :seq", [{"seq": r[0]} for r in rows])
+        seqs = [{"seq": r[0]} for r in rows]
+        db.executemany("DELETE FROM listing_geo WHERE seq = :seq", seqs)
+        db.executemany(
+            "INSERT INTO listing_geo (seq, min_lat, max_lat, min_lon, max_lon)"
+            " VALUES (:seq, :lat, :lat, :lon, :lon)",
+            [{"seq": r[0], "lat": r[4], "lon": r[5]} for r in rows if r[4] is not None],
+        )
+        db.executemany("DELETE FROM listing_fts WHERE rowid = :seq", seqs)
         db.executemany(
             "INSERT INTO listing_fts (rowid, title, category, description)"
             " VALUES (:seq, :title, :category, :description)",

@@ -91,7 +91,7 @@ def resolve(row: dict[str, Any], document: tuple[str, str | None, str | None] | 
     """
     from p2pchain.market._listings import check_agreement, parse_listing_document
 
-    for key in ("title", "description", "category", "kind", "images", "document"):
+    for key in ("title", "description", "category", "kind", "images", "document", "lat", "lon"):
         row[key] = None
     if document is None:
         row["content_status"], row["content_reason"] = "pending", None
@@ -122,3 +122,5 @@ def resolve(row: dict[str, Any], document: tuple[str, str | None, str | None] | 
     row["category"], row["kind"] = doc.category, doc.kind
     row["images"] = json.dumps(list(doc.images))
     row["document"] = body
+    if doc.location is not None and doc.location.lat is not None:
+        row["lat"], row["lon"] = doc.location.lat, doc.location.lon

@@ -23,7 +23,7 @@ from p2pchain.indexer._errors import IndexerError
 
 Engine = Literal["sqlite", "postgresql"]
 #: Version of the schema below; a database of another version is refused.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 #: Width of the zero-padded price key (2**256 - 1 has 78 digits).
 PRICE_KEY_WIDTH = 78
 
@@ -62,7 +62,8 @@ def _tables(engine: Engine) -> list[str]:
         " block_number BIGINT NOT NULL, updated_block BIGINT NOT NULL,"
         " listed_at BIGINT NOT NULL, content_status TEXT NOT NULL, content_reason TEXT,"
         " title TEXT, description TEXT, category TEXT, kind TEXT, images TEXT, document TEXT,"
-        " seller_trust DOUBLE PRECISION NOT NULL DEFAULT 0"
+        " seller_trust DOUBLE PRECISION NOT NULL DEFAULT 0,"
+        " lat DOUBLE PRECISION, lon DOUBLE PRECISION"
         + (
             ""
             if engine == "sqlite"
@@ -121,15 +122,41 @@ def _tables(engine: Engine) -> list[str]:
     ]
 
 
+def _math_functions(conn: sqlite3.Connection) -> None:
+    """SQLite's math functions (for distances) where this SQLite was built without them."""
+    try:
+        conn.execute("SELECT sin(0), cos(0), acos(1), radians(0)").fetchone()
+    except sqlite3.OperationalError:
+        import math
+
+        for name, fn in (("sin", math.sin), ("cos", math.cos), ("acos", math.acos),
+                         ("radians", math.radians)):  # fmt: skip
+            conn.create_function(name, 1, fn, deterministic=True)
+
+
 def _fulltext(engine: Engine) -> list[str]:
     if engine == "sqlite":
         return [
             (
                 "CREATE VIRTUAL TABLE IF NOT EXISTS listing_fts USING fts5("
                 "title, category, description, tokenize = 'porter unicode61')"
-            )
+            ),
+            # where listings are: an R*Tree of points (SQLite's own spatial index)
+            (
+                "CREATE VIRTUAL TABLE IF NOT EXISTS listing_geo USING rtree("
+                "seq, min_lat, max_lat, min_lon, max_lon)"
+            ),
         ]
-    return ["CREATE INDEX IF NOT EXISTS listings_search ON listings USING GIN (search)"]
+    return [
+        "CREATE INDEX IF NOT EXISTS listings_search ON listings USING GIN (search)",
+        # where listings are: earthdistance (contrib) over cube, with a GiST index of points
+        "CREATE EXTENSION IF NOT EXISTS cube",
+        "CREATE EXTENSION IF NOT EXISTS earthdistance",
+        (
+            "CREATE INDEX IF NOT EXISTS listings_geo ON listings USING gist"
+            " (ll_to_earth(lat, lon)) WHERE lat IS NOT NULL"
+        ),
+    ]
 
 
 def parse_db_url(url: str) -> tuple[Engine, str]:
@@ -197,6 +224,7 @@ class Database:
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA busy_timeout = 10000")
             conn.execute("PRAGMA cache_size = -65536")
+            _math_functions(conn)
         except sqlite3.Error as exc:
             raise IndexerError(f"cannot open the index {path}: {exc}") from None
         return conn

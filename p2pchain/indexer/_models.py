@@ -80,7 +80,7 @@ def _hex32(value: Any) -> str:
 #: A listing or trade id: 32 bytes as lowercase 0x hex.
 Id32 = Annotated[str, BeforeValidator(_hex32), WithJsonSchema({"type": "string"})]
 
-SortOrder = Literal["price_asc", "price_desc", "newest", "trust"]
+SortOrder = Literal["price_asc", "price_desc", "newest", "trust", "distance"]
 ContentStatus = Literal["ok", "unavailable", "invalid", "pending"]
 ListingKind = Literal["sale", "service", "rental"]
 
@@ -111,8 +111,12 @@ class SearchQuery(_Frozen):
         max_price: Highest unit price, in base units, inclusive.
         min_trust: Only sellers whose trust score is at least this (0..1).
         available_only: Only listings that can be bought now: not closed, units left, not expired.
-        sort: ``price_asc``, ``price_desc``, ``newest`` (last listed or updated first) or
-            ``trust`` (seller trust, highest first).
+        near_lat, near_lon: A point (degrees): each result gets its ``distance_km`` from it
+            (listings whose document gives ``location.lat``/``lon``); give both or neither.
+        within_km: Only listings at most this far from the point (needs it).
+        sort: ``price_asc``, ``price_desc``, ``newest`` (last listed or updated first),
+            ``trust`` (seller trust, highest first) or ``distance`` (nearest first; needs the
+            point, and leaves out listings without coordinates).
         limit: Page size (1..100).
         offset: Results to skip (0..10000).
     """
@@ -126,6 +130,9 @@ class SearchQuery(_Frozen):
     max_price: Amount | None = None
     min_trust: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
     available_only: bool = True
+    near_lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    near_lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+    within_km: Annotated[float, Field(gt=0, le=20_040)] | None = None
     sort: SortOrder = "newest"
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 20
     offset: Annotated[int, Field(ge=0, le=10_000)] = 0
@@ -138,6 +145,12 @@ class SearchQuery(_Frozen):
             and self.min_price > self.max_price
         ):
             raise ValueError("min_price: must not be above max_price")
+        if (self.near_lat is None) != (self.near_lon is None):
+            raise ValueError("near_lat: near_lat and near_lon go together")
+        if self.near_lat is None and (self.within_km is not None or self.sort == "distance"):
+            raise ValueError(
+                "near_lat: within_km and sort=distance need a point (near_lat, near_lon)"
+            )
         return self
 
 
@@ -175,6 +188,8 @@ class IndexedListing(_Frozen):
         updated_block: Block of its latest listing event (``Listed``/``ListingUpdated``...).
         listed_at: Timestamp of the block of its first event.
         seller_trust: The seller's trust score (0..1), see ``docs/trust.md``.
+        lat, lon: Where it is, from the document's location (``None`` if not given).
+        distance_km: Great-circle kilometres from a search's point (``None`` without one).
     """
 
     listing_id: Id32
@@ -205,6 +220,9 @@ class IndexedListing(_Frozen):
     updated_block: int
     listed_at: int
     seller_trust: float = 0.0
+    lat: float | None = None
+    lon: float | None = None
+    distance_km: float | None = None
 
 
 class SearchPage(_Frozen):

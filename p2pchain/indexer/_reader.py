@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from eth_utils import is_address, to_checksum_address
 from pydantic import ValidationError
@@ -110,6 +111,9 @@ class IndexReader:
             updated_block=int(row["updated_block"]),
             listed_at=int(row["listed_at"]),
             seller_trust=float(row["seller_trust"]),
+            lat=row["lat"],
+            lon=row["lon"],
+            distance_km=row.get("distance_km"),
         )
 
     # ------------------------------------------------------------------ queries
@@ -164,17 +168,22 @@ class IndexReader:
             params["min_trust"] = q.min_trust
         if q.available_only:
             where.append("l.closed = 0 AND l.remaining > 0 AND (l.expiry = 0 OR l.expiry > :now)")
+        distance = "NULL"
+        if q.near_lat is not None and q.near_lon is not None:
+            joins, distance = self._near(q, joins, where, params)
         clause = (" WHERE " + " AND ".join(where)) if where else ""
+        order = "distance_km ASC, l.seq ASC" if q.sort == "distance" else _ORDER[q.sort]
         # Two steps: the matching seqs in order (index-only where possible), then 20 rows.
-        seqs = [
-            int(r[0])
-            for r in self.db.all(
-                f"SELECT l.seq FROM listings l{joins}{clause}"
-                f" ORDER BY {_ORDER[q.sort]} LIMIT :limit OFFSET :offset",
-                {**params, "limit": q.limit, "offset": q.offset},
-            )
-        ]
+        found = self.db.all(
+            f"SELECT l.seq, {distance} AS distance_km FROM listings l{joins}{clause}"
+            f" ORDER BY {order} LIMIT :limit OFFSET :offset",
+            {**params, "limit": q.limit, "offset": q.offset},
+        )
+        seqs = [int(r[0]) for r in found]
         rows = self._rows_by_seq(seqs)
+        if distance != "NULL":
+            km = {int(r[0]): None if r[1] is None else round(float(r[1]), 3) for r in found}
+            rows = [{**r, "distance_km": km.get(int(r["seq"]))} for r in rows]
         if q.offset == 0 and len(rows) < q.limit:
             total = len(rows)
         else:
@@ -188,6 +197,49 @@ class IndexReader:
             total=min(total, COUNT_CAP),
             total_exact=total <= COUNT_CAP,
         )
+
+    def _near(
+        self, q: SearchQuery, joins: str, where: list[str], params: dict[str, Any]
+    ) -> tuple[str, str]:
+        """The joins, filters and distance expression for a search around a point.
+
+        SQLite: an R*Tree of listing points narrows to the bounding box of the radius.
+        PostgreSQL: earthdistance's ``earth_box`` against the GiST index of
+        ``ll_to_earth(lat, lon)``. Then, on both, the great-circle distance (SQL math functions)
+        keeps the circle and sorts. Listings without coordinates never match a point search.
+        """
+        lat, lon = float(cast(float, q.near_lat)), float(cast(float, q.near_lon))
+        params.update(near_lat=lat, near_lon=lon)
+        least = "least" if self.db.engine == "postgresql" else "min"
+        # the same great-circle formula on both engines, so both give the same kilometres
+        distance = (
+            f"{EARTH_KM} * acos({least}(1.0, sin(radians(:near_lat)) * sin(radians(l.lat))"
+            " + cos(radians(:near_lat)) * cos(radians(l.lat))"
+            " * cos(radians(l.lon) - radians(:near_lon))))"
+        )
+        if self.db.engine == "postgresql":
+            where.append("l.lat IS NOT NULL")
+            if q.within_km is not None:
+                # earthdistance's sphere is a little larger than ours: its box (which the GiST
+                # index answers) is widened by that ratio, then our formula keeps the circle
+                params["box_m"] = q.within_km * 1000.0 * EARTH_BOX_SCALE
+                where.append(
+                    "earth_box(ll_to_earth(:near_lat, :near_lon), :box_m)"
+                    " @> ll_to_earth(l.lat, l.lon)"
+                )
+                where.append(f"{distance} <= :within_km")
+                params["within_km"] = q.within_km
+            return joins, distance
+        joins += " JOIN listing_geo g ON g.seq = l.seq"
+        if q.within_km is not None:
+            params.update(_box(lat, lon, q.within_km))
+            where.append(
+                "g.min_lat >= :lat0 AND g.max_lat <= :lat1"
+                " AND g.min_lon >= :lon0 AND g.max_lon <= :lon1"
+            )
+            where.append(f"{distance} <= :within_km")
+            params["within_km"] = q.within_km
+        return joins, distance
 
     def categories(self, *, available_only: bool = True) -> list[tuple[str, int]]:
         """Top-level categories (``sports`` of ``sports/bikes``) and their listing counts, most
@@ -361,6 +413,25 @@ class IndexReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+#: The Earth's mean radius in km (IUGG), for great-circle distances.
+EARTH_KM = 6371.0088
+#: earthdistance's ``earth()`` radius over ours, plus a margin: its boxes are drawn on its sphere.
+EARTH_BOX_SCALE = 6378.168 / EARTH_KM * 1.001
+
+
+def _box(lat: float, lon: float, km: float) -> dict[str, float]:
+    """The latitude/longitude box holding every point within ``km`` of ``(lat, lon)``."""
+    dlat = math.degrees(km / EARTH_KM)
+    lat0, lat1 = max(lat - dlat, -90.0), min(lat + dlat, 90.0)
+    if lat0 <= -90.0 or lat1 >= 90.0:  # the circle holds a pole: every longitude
+        return {"lat0": lat0, "lat1": lat1, "lon0": -180.0, "lon1": 180.0}
+    dlon = math.degrees(math.asin(min(1.0, math.sin(km / EARTH_KM) / math.cos(math.radians(lat)))))
+    lon0, lon1 = lon - dlon, lon + dlon
+    if lon0 < -180.0 or lon1 > 180.0:  # across the antimeridian: every longitude (still exact)
+        lon0, lon1 = -180.0, 180.0
+    return {"lat0": lat0, "lat1": lat1, "lon0": lon0, "lon1": lon1}
 
 
 def _validated_query(query: SearchQuery | Mapping[str, Any]) -> SearchQuery:

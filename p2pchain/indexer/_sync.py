@@ -382,6 +382,11 @@ class Indexer(IndexReader):
                     f" (SELECT seq FROM listings WHERE listing_id IN ({marks}))",
                     params,
                 )
+                self.db.execute(
+                    "DELETE FROM listing_geo WHERE seq IN"
+                    f" (SELECT seq FROM listings WHERE listing_id IN ({marks}))",
+                    params,
+                )
             self.db.execute(f"DELETE FROM {table} WHERE {key} IN ({marks})", params)
 
     def _stored_events(self, listings: Sequence[str], trades: Sequence[str]) -> list[DecodedEvent]:
@@ -469,8 +474,8 @@ class Indexer(IndexReader):
             db.executemany(
                 "UPDATE listings SET content_status = :content_status,"
                 " content_reason = :content_reason, title = :title, description = :description,"
-                " category = :category, kind = :kind, images = :images, document = :document"
-                " WHERE listing_id = :listing_id",
+                " category = :category, kind = :kind, images = :images, document = :document,"
+                " lat = :lat, lon = :lon WHERE listing_id = :listing_id",
                 updates,
             )
             refresh_fulltext(db, [r["listing_id"] for r in updates])
@@ -564,6 +569,7 @@ class Indexer(IndexReader):
                 db.execute(f"DELETE FROM {table}")
             if db.engine == "sqlite":
                 db.execute("DELETE FROM listing_fts")
+                db.execute("DELETE FROM listing_geo")
             db.execute("DELETE FROM meta WHERE key IN ('cursor', 'head_time')")
         return self.sync()
 

@@ -129,6 +129,34 @@ def test_hint_prints_what_comparable_items_sold_for(
     assert code == 1 and err.startswith("error: ") and "kind" in err and "Traceback" not in err, err
 
 
+def test_search_near_a_point_nearest_first(anvil_chain: AnvilChain, tmp_path: Path) -> None:
+    market = make_market(anvil_chain)
+    ipfs = LocalStore(tmp_path / "ipfs")
+    for title, lat, lon in (("Potsdam bike", 52.3906, 13.0645), ("Mitte bike", 52.5200, 13.4050)):
+        publish(market, ipfs, title=title, location={"text": title, "lat": lat, "lon": lon})
+    anvil_chain.mine(2)
+    deployments = tmp_path / "deployments.json"
+    DeploymentsFile(deployments).save(market.seller.deployment)
+    env = {"P2PCHAIN_DEPLOYMENTS": str(deployments)}
+    db = f"sqlite:///{tmp_path}/index.sqlite"
+    code, _, err = _run(
+        "index", "sync", "--network", anvil_chain.url, "--db", db,
+        "--ipfs", str(tmp_path / "ipfs"), env=env,
+    )  # fmt: skip
+    assert code == 0, err
+    near = ("index", "search", "--db", db, "--near", "52.52,13.405")
+    code, out, err = _run(*near, "--within", "50km", "--sort", "distance")
+    assert code == 0, err
+    lines = out.splitlines()[1:]
+    assert "Mitte bike  0.0 km" in lines[0] and "Potsdam bike  27.2 km" in lines[1], out
+    code, out, _ = _run(*near, "--within", "800m")
+    assert code == 0 and out.startswith("1 listing(s)") and "Mitte bike" in out, out
+    code, _, err = _run("index", "search", "--db", db, "--near", "north")
+    assert code == 1 and "invalid --near 'north'" in err, err
+    code, _, err = _run("index", "search", "--db", db, "--sort", "distance")
+    assert code == 1 and err.startswith("error: ") and "near_lat" in err, err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
