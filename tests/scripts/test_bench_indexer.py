@@ -27,11 +27,13 @@ def test_bench_indexer_runs_on_both_engines_and_writes_its_report(
     assert result.returncode == 0, result.stderr[-2000:]
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert set(figures["ingest"]) == set(figures["search_p95_ms"]) == {"sqlite", "postgresql"}
+    assert set(figures["radius_p95_ms"]) == {"sqlite", "postgresql"}
     assert all(ratio > 0 for ratio in figures["ingest_ratio"].values())  # the baseline ran
     text = report.read_text()
     for engine in ("sqlite", "postgresql"):  # six trades are thirty events, on both engines
         assert re.search(rf"^\| {engine} \| 30 \|", text, re.MULTILINE), text
         assert re.search(rf"^\| {engine} \| 300 \| 16 \|", text, re.MULTILINE), text
+        assert re.search(rf"^\| {engine}, radius \| 300 \| 16 \|", text, re.MULTILINE), text
 
 
 def test_bench_indexer_refuses_bad_arguments(repo_root: Path) -> None:
