@@ -29,12 +29,12 @@ from p2pchain._errors import ChainError, P2PChainError
 from p2pchain.chain._fees import SenderPolicy
 from p2pchain.chain._node_errors import (
     CONNECTION_ERRORS,
-    NODE_ERRORS,
     MalformedAnswer,
     classify,
     error_message,
     garbled,
     never_left,
+    node_errors,
     reason,
     transient,
 )
@@ -143,7 +143,7 @@ class Broadcaster:
             return None
         if isinstance(exc, CONNECTION_ERRORS) or garbled(exc, remote=self.rpc.remote):
             return reason(exc)
-        if isinstance(exc, NODE_ERRORS) and transient(exc):
+        if isinstance(exc, node_errors()) and transient(exc):
             return reason(exc)  # a rate limit may come after the node took it
         raise exc
 
@@ -167,7 +167,7 @@ class Broadcaster:
             except Exception as exc:  # noqa: BLE001 - every failure of a send is classified
                 try:
                     failed = self.failure(exc)
-                except NODE_ERRORS:
+                except node_errors():
                     self.on_send_error(pending, exc, uncertain=why, release=release)
                     return
                 why = why or failed

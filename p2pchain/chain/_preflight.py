@@ -33,10 +33,10 @@ from p2pchain._errors import ChainError, P2PChainError
 from p2pchain.chain._contract_errors import decode_revert
 from p2pchain.chain._fees import Fees, SenderPolicy
 from p2pchain.chain._node_errors import (
-    NODE_ERRORS,
     MalformedAnswer,
     error_message,
     method_missing,
+    node_errors,
 )
 from p2pchain.chain._pending import TransactionRejected
 from p2pchain.chain._revert import ContractRevert, revert_data
@@ -180,7 +180,7 @@ class Preflight:
                 if verify_chain:
                     self.verify_chain()
                 self.rpc.retry("eth_call", lambda: self.w3.eth.call(call_fields(tx), "pending"))
-        except NODE_ERRORS as exc:
+        except node_errors() as exc:
             raise self.preflight_error(exc, tx, action) from None
 
     def estimate_gas(
@@ -203,7 +203,7 @@ class Preflight:
                 return self.with_margin(self._estimate_pending(fields, verify_chain))
             except (MethodUnavailable, NotImplementedError):
                 self.pending_estimates = False
-            except NODE_ERRORS as exc:
+            except node_errors() as exc:
                 if method_missing(exc):
                     self.pending_estimates = False
                 else:
@@ -213,7 +213,7 @@ class Preflight:
             estimate = self.rpc.retry(
                 "eth_estimateGas", lambda: int(self.w3.eth.estimate_gas(fields))
             )
-        except NODE_ERRORS as exc:
+        except node_errors() as exc:
             if revert_data(exc) is None:
                 raise self.preflight_error(exc, tx, action) from None
             return self.policy.fallback_gas  # passes on the pending block, not on the latest

@@ -16,6 +16,7 @@ import ast
 import builtins
 import keyword
 import re
+import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -197,9 +198,9 @@ def revert_data(exc: BaseException) -> bytes | None:
 
     if isinstance(exc, ContractLogicError):
         return _data_field(exc.data) or b""
-    from eth_tester.exceptions import TransactionFailed  # the embedded chain's reverts
-
-    if isinstance(exc, TransactionFailed):
+    # the embedded chain's reverts: eth-tester is loaded only when that chain is in use
+    tester = sys.modules.get("eth_tester.exceptions")
+    if tester is not None and isinstance(exc, tester.TransactionFailed):
         return _tester_revert_data(exc)
     if isinstance(exc, Web3RPCError) and isinstance(exc.rpc_response, Mapping):
         error = exc.rpc_response.get("error")

@@ -68,7 +68,7 @@ from p2pchain.chain._broadcast import Broadcaster
 from p2pchain.chain._contract_errors import decode_revert
 from p2pchain.chain._fees import Fees, SenderPolicy
 from p2pchain.chain._journal import Journal, JournalEntry
-from p2pchain.chain._node_errors import CONNECTION_ERRORS, NODE_ERRORS, MalformedAnswer
+from p2pchain.chain._node_errors import CONNECTION_ERRORS, MalformedAnswer, node_errors
 from p2pchain.chain._nonces import NonceManager
 from p2pchain.chain._outstanding import Outstanding, TxStatus
 from p2pchain.chain._pending import (
@@ -93,8 +93,11 @@ from p2pchain.chain._rpc import NodeRpc
 
 T = TypeVar("T")
 
-#: Failures of an optional question to the node (which client is it?).
-_QUIET: tuple[type[BaseException], ...] = (*NODE_ERRORS, *CONNECTION_ERRORS, ChainError)
+
+def _quiet() -> tuple[type[BaseException], ...]:
+    """Failures of an optional question to the node (which client is it?)."""
+    return (*node_errors(), *CONNECTION_ERRORS, ChainError)
+
 
 #: Gas of a plain transfer (a cancellation).
 TRANSFER_GAS = 21_000
@@ -729,7 +732,7 @@ class TransactionSender:
                     version = str(self.rpc.request("web3_clientVersion", []))
                     if version.lower().startswith("anvil"):
                         self._anvil_automine = bool(self.rpc.request("anvil_getAutomine", []))
-                except _QUIET:
+                except _quiet():
                     pass
         return 2.0 if self._anvil_automine else None
 
@@ -762,7 +765,7 @@ class TransactionSender:
         error: ContractRevert
         try:
             self.retry("eth_call", lambda: self.w3.eth.call(fields, block))
-        except NODE_ERRORS as exc:
+        except node_errors() as exc:
             data = revert_data(exc)
             error = (
                 decode_revert(data, action=pending.action)

@@ -34,7 +34,7 @@ from p2pchain.chain._model import (
     apply_event,
     open_trade,
 )
-from p2pchain.chain._node_errors import NODE_ERRORS
+from p2pchain.chain._node_errors import node_errors
 from p2pchain.chain._nodes import DevChain
 from p2pchain.chain._sender import TransactionSender
 from p2pchain.compiler._artifacts import load_artifact
@@ -78,7 +78,8 @@ _ERC20_ABI: list[dict[str, Any]] = [
 ]
 
 
-_BATCH_ERRORS: tuple[type[BaseException], ...] = (P2PChainError, *NODE_ERRORS)
+def _batch_errors() -> tuple[type[BaseException], ...]:
+    return (P2PChainError, *node_errors())
 
 
 class NotFoundError(P2PChainError):
@@ -456,7 +457,7 @@ class MarketReader:
         calls = [("eth_getBlockByNumber", [hex(b), False]) for b in missing]
         try:
             answers = self.sender.retry("block batch", lambda: self.sender.batch(calls))
-        except _BATCH_ERRORS:
+        except _batch_errors():
             return  # fetched one by one later
         for number, answer in zip(missing, answers, strict=True):
             result = answer.get("result")

@@ -253,3 +253,30 @@ def test_erc20_amounts_are_typed_in_the_token_s_units(market: Market) -> None:
     shown = json.loads(market("listing", "show", listing_id, "--json").stdout)
     assert shown["terms"]["price"] == str(25 * 10**decimals)
     assert shown["terms"]["token"] == token
+
+
+def test_a_purchase_against_anvil_loads_no_embedded_chain_code(market: Market) -> None:
+    """eth-tester, py-evm and py_ecc (about 0.7 s to import) are the embedded chain's: a
+    purchase against Anvil signs, sends and waits without loading any of them."""
+    import os
+    import subprocess
+    import sys
+
+    listing_id = _list(market)
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from p2pchain.cli import app\n"
+        "result = CliRunner().invoke(app, sys.argv[1:])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print('heavy=' + ','.join(m for m in ('evm', 'py_ecc', 'eth_tester') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "trade", "buy", listing_id, "--account", "bob", "--yes",
+         "--quiet", "--network", market.url],
+        env={**os.environ, **market.cli.env}, capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "heavy=", done.stdout
+    assert json.loads(market("listing", "show", listing_id, "--json").stdout)["sold"] == 1
