@@ -157,10 +157,26 @@ def buy(
 def _what_is_bought(o: Any, client: MarketplaceClient, target: Any) -> list[tuple[str, Any]]:
     """The title, kind and rental dates from the verified document, with a warning when the
     review window would end before the rental does (no dispute possible after it)."""
-    from p2pchain.market._listings import fetch_listing
+    from p2pchain.ipfs import CID
+    from p2pchain.market._listings import (
+        MAX_DOCUMENT_SIZE,
+        check_agreement,
+        fetch_listing,
+        parse_listing_document,
+    )
+    from p2pchain.market._views import Listing
 
     try:
-        document = fetch_listing(client, o.backend(read=True), target, with_images=False).document
+        if isinstance(target, Listing):  # just read from the chain: only the document is fetched
+            raw = o.backend(read=True).cat(
+                str(CID.parse(target.terms.cid)), max_size=MAX_DOCUMENT_SIZE
+            )
+            document = parse_listing_document(raw)
+            check_agreement(document, target)
+        else:
+            document = fetch_listing(
+                client, o.backend(read=True), target, with_images=False
+            ).document
     except Exception as exc:  # noqa: BLE001 - shown to the buyer instead of the document
         return [("warning", f"the listing's document could not be read or verified: {exc}")]
     rows: list[tuple[str, Any]] = [("item", f"{document.title} ({document.kind})")]

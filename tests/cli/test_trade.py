@@ -280,3 +280,18 @@ def test_a_purchase_against_anvil_loads_no_embedded_chain_code(market: Market) -
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "heavy=", done.stdout
     assert json.loads(market("listing", "show", listing_id, "--json").stdout)["sold"] == 1
+
+
+def test_a_purchase_makes_at_most_25_requests_to_the_node(market: Market) -> None:
+    """Counted through a loopback proxy: a guard against requests creeping back in (29 before
+    the buy confirmation stopped re-reading the listing; the target is 8)."""
+    from chain._faulty_rpc import FaultyRpc
+
+    listing_id = _list(market)
+    with FaultyRpc(market.url) as proxy:
+        market.cli("trade", "buy", listing_id, "--account", "bob", "--yes", "--quiet",
+                   "--network", proxy.url)  # fmt: skip
+        methods = list(proxy.methods)
+    assert json.loads(market("listing", "show", listing_id, "--json").stdout)["sold"] == 1
+    assert methods.count("eth_sendRawTransaction") == 1
+    assert len(methods) <= 25, sorted(methods)
