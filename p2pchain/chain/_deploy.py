@@ -219,6 +219,13 @@ def constructor_arguments(artifact: Artifact, overrides: Mapping[str, Any] | Non
     return [values[n] for n in names]
 
 
+def _decode_address(answer: bytes) -> tuple[str]:
+    """An ``address`` return value (one ABI word)."""
+    if len(answer) != 32 or any(answer[:12]):
+        raise ValueError(f"not an address: 0x{answer.hex()}")
+    return ("0x" + answer[12:].hex(),)
+
+
 def _check_code(w3: Web3, artifact: Artifact, address: ChecksumAddress) -> None:
     code = bytes(w3.eth.get_code(address))
     if not code:
@@ -293,15 +300,23 @@ def deploy(
     )
 
 
-def verify_deployment(target: DevChain | Web3, deployment: Deployment) -> None:
+def verify_deployment(
+    target: DevChain | Web3, deployment: Deployment, *, chain_id: int | None = None
+) -> None:
     """Check that ``deployment`` is live on the connected chain and runs the shipped code.
+
+    Args:
+        target: A chain or web3 connection.
+        deployment: The recorded deployment.
+        chain_id: The node's chain id, when the caller has just asked it (not asked again).
 
     Raises:
         DeploymentError: Wrong chain id, no code, or code that is not the shipped build
             (compared with immutables masked).
     """
     w3 = _web3_of(target)
-    chain_id = int(w3.eth.chain_id)
+    if chain_id is None:
+        chain_id = int(w3.eth.chain_id)
     if chain_id != deployment.chain_id:
         raise DeploymentError(
             f"deployment is for chain id {deployment.chain_id}, but the node is on {chain_id}"
@@ -310,8 +325,11 @@ def verify_deployment(target: DevChain | Web3, deployment: Deployment) -> None:
     _check_code(w3, marketplace, deployment.marketplace)
     _check_code(w3, load_artifact(REPUTATION), deployment.reputation)
     contract = w3.eth.contract(address=deployment.marketplace, abi=list(marketplace.abi))
-    try:
-        recorded = Web3.to_checksum_address(contract.functions[REPUTATION_GETTER]().call())
+    data = contract.encode_abi(REPUTATION_GETTER, [])
+    try:  # a plain eth_call: web3's contract call would ask the chain id twice more
+        answer = bytes(w3.eth.call({"to": deployment.marketplace, "data": data}))
+        (value,) = _decode_address(answer)
+        recorded = Web3.to_checksum_address(value)
     except (ContractLogicError, Web3Exception, ValueError) as exc:
         raise DeploymentError(f"{MARKETPLACE}.{REPUTATION_GETTER}() failed: {exc}") from exc
     if recorded != deployment.reputation:
@@ -321,12 +339,15 @@ def verify_deployment(target: DevChain | Web3, deployment: Deployment) -> None:
         )
 
 
-def load_deployment(target: DevChain | Web3, path: Path | str | None = None) -> Deployment:
+def load_deployment(
+    target: DevChain | Web3, path: Path | str | None = None, *, chain_id: int | None = None
+) -> Deployment:
     """Return the recorded deployment for the connected chain, after verifying it.
 
     Args:
         target: A chain or web3 connection.
         path: Deployments file; :func:`default_deployments_path` if None.
+        chain_id: The node's chain id, when the caller has just asked it (not asked again).
 
     Raises:
         DeploymentError: Nothing recorded for this chain id, or it fails
@@ -334,12 +355,13 @@ def load_deployment(target: DevChain | Web3, path: Path | str | None = None) -> 
     """
     w3 = _web3_of(target)
     store = DeploymentsFile(path)
-    chain_id = int(w3.eth.chain_id)
+    if chain_id is None:
+        chain_id = int(w3.eth.chain_id)
     deployment = store.get(chain_id)
     if deployment is None:
         raise DeploymentError(
             f"no p2pchain deployment for chain id {chain_id} in {store.path}:"
             " run scripts/deploy.py --network <network>"
         )
-    verify_deployment(w3, deployment)
+    verify_deployment(w3, deployment, chain_id=chain_id)
     return deployment

@@ -174,9 +174,9 @@ class MarketplaceClient(MarketReader):
 
             def locate() -> Deployment:
                 if isinstance(deployments, Deployment):
-                    verify_deployment(w3, deployments)
+                    verify_deployment(w3, deployments, chain_id=answered)
                     return deployments
-                return load_deployment(w3, deployments)
+                return load_deployment(w3, deployments, chain_id=answered)
 
             deployment = probe.retry("the deployment", locate)
             if deployment.chain_id != answered:
