@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
@@ -33,8 +33,18 @@ RETRY_MS = 500
 IDLE_RETRY_MS = 60_000
 
 
-def _event(name: str, data: Mapping[str, object]) -> str:
+def sse_event(name: str, data: object) -> str:
+    """One Server-Sent Event: its name and compact JSON data."""
     return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+def sse_response(stream: AsyncIterator[str]) -> StreamingResponse:
+    """A stream of events, never cached nor buffered by a proxy on the way."""
+    return StreamingResponse(
+        stream,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 @router.get(
@@ -54,16 +64,16 @@ async def events(request: Request, services: ServicesDep) -> StreamingResponse:
     async def stream() -> AsyncIterator[str]:
         seen, _ = feed.latest()
         if not services.following:  # another process syncs the index: nothing to push, end
-            yield f"retry: {IDLE_RETRY_MS}\n\n" + _event("hello", {"following": False})
+            yield f"retry: {IDLE_RETRY_MS}\n\n" + sse_event("hello", {"following": False})
             return
-        yield f"retry: {RETRY_MS}\n\n" + _event("hello", {"following": True})
+        yield f"retry: {RETRY_MS}\n\n" + sse_event("hello", {"following": True})
         started = quiet = time.monotonic()
         while time.monotonic() - started < STREAM_SECONDS:
             version, change = feed.latest()
             if version != seen:
                 seen = version
                 quiet = time.monotonic()
-                yield _event("change", change)
+                yield sse_event("change", change)
             elif time.monotonic() - quiet > KEEP_ALIVE:
                 quiet = time.monotonic()
                 yield ": keep-alive\n\n"
@@ -71,8 +81,4 @@ async def events(request: Request, services: ServicesDep) -> StreamingResponse:
                 return
             await asyncio.sleep(TICK)
 
-    return StreamingResponse(
-        stream(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return sse_response(stream())

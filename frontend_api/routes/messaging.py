@@ -14,7 +14,6 @@ publishes to Nostr relays itself (``static/lib/messaging.js``). The API only tel
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -26,7 +25,15 @@ from starlette.concurrency import run_in_threadpool
 
 from frontend_api.deps import ServicesDep
 from frontend_api.errors import ApiError
-from frontend_api.routes.events import IDLE_RETRY_MS, KEEP_ALIVE, RETRY_MS, STREAM_SECONDS, TICK
+from frontend_api.routes.events import (
+    IDLE_RETRY_MS,
+    KEEP_ALIVE,
+    RETRY_MS,
+    STREAM_SECONDS,
+    TICK,
+    sse_event,
+    sse_response,
+)
 from frontend_api.schemas import ContactOut, ErrorOut, NoticeOut, NotificationsOut, RelaysOut
 from frontend_api.services import Services
 from p2pchain._errors import MessagingError
@@ -73,10 +80,6 @@ def notifications(
     return NotificationsOut(address=who, now=now, notifications=notices[:limit])
 
 
-def _event(name: str, data: object) -> str:
-    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
-
-
 @router.get(
     "/notifications/stream",
     operation_id="stream_notifications",
@@ -98,7 +101,7 @@ async def notification_stream(
     if not services.following:
 
         async def idle() -> AsyncIterator[str]:
-            yield f"retry: {IDLE_RETRY_MS}\n\n" + _event(
+            yield f"retry: {IDLE_RETRY_MS}\n\n" + sse_event(
                 "hello", {"address": who, "following": False}
             )
 
@@ -108,7 +111,7 @@ async def notification_stream(
     async def stream() -> AsyncIterator[str]:
         sent = {n.key for n in first}
         seen, _ = feed.latest()
-        yield f"retry: {RETRY_MS}\n\n" + _event("hello", {"address": who, "following": True})
+        yield f"retry: {RETRY_MS}\n\n" + sse_event("hello", {"address": who, "following": True})
         started = quiet = checked = time.monotonic()
         while time.monotonic() - started < STREAM_SECONDS:
             version, _ = feed.latest()
@@ -119,7 +122,7 @@ async def notification_stream(
                     if notice.key not in sent:
                         sent.add(notice.key)
                         quiet = time.monotonic()
-                        yield _event("notice", notice.model_dump(mode="json"))
+                        yield sse_event("notice", notice.model_dump(mode="json"))
             if time.monotonic() - quiet > KEEP_ALIVE:
                 quiet = time.monotonic()
                 yield ": keep-alive\n\n"
@@ -127,11 +130,7 @@ async def notification_stream(
                 return
             await asyncio.sleep(TICK)
 
-    return StreamingResponse(
-        stream(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return sse_response(stream())
 
 
 @router.get("/messaging/relays", operation_id="get_messaging_relays")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _market import ONE, make_market
@@ -20,6 +21,21 @@ from p2pchain.ipfs import LocalStore
 def _run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     result = CliRunner().invoke(app, list(args), env=env)
     return result.exit_code, result.stdout, result.stderr
+
+
+def _synced(chain: AnvilChain, tmp_path: Path, market: Any) -> tuple[str, dict[str, str]]:
+    """Record the deployment and build the index with `p2pchain index sync`: (db URL, env)."""
+    chain.mine(2)
+    deployments = tmp_path / "deployments.json"
+    DeploymentsFile(deployments).save(market.seller.deployment)
+    env = {"P2PCHAIN_DEPLOYMENTS": str(deployments)}
+    db = f"sqlite:///{tmp_path}/index.sqlite"
+    code, _, err = _run(
+        "index", "sync", "--network", chain.url, "--db", db,
+        "--ipfs", str(tmp_path / "ipfs"), env=env,
+    )  # fmt: skip
+    assert code == 0, err
+    return db, env
 
 
 def test_sync_search_and_trust(anvil_chain: AnvilChain, tmp_path: Path) -> None:
@@ -79,16 +95,8 @@ def test_search_shows_and_takes_erc20_prices_in_the_token_s_units(
     decimals = token.functions.decimals().call()
     ipfs = LocalStore(tmp_path / "ipfs")
     publish(market, ipfs, title="Lens", token=token.address, price=str(25 * 10**decimals))
-    anvil_chain.mine(2)
-    deployments = tmp_path / "deployments.json"
-    DeploymentsFile(deployments).save(market.seller.deployment)
-    env = {"P2PCHAIN_DEPLOYMENTS": str(deployments)}
-    db = f"sqlite:///{tmp_path}/index.sqlite"
+    db, env = _synced(anvil_chain, tmp_path, market)
     network = ("--network", anvil_chain.url)
-    code, _, err = _run(
-        "index", "sync", *network, "--db", db, "--ipfs", str(tmp_path / "ipfs"), env=env
-    )  # fmt: skip
-    assert code == 0, err
     search = ("index", "search", "--db", db, "--token", token.address, *network)
     code, out, err = _run(*search, "--max-price", "30TUSD", env=env)
     assert code == 0 and "25 TUSD  Lens" in out, out + err
@@ -107,16 +115,7 @@ def test_hint_prints_what_comparable_items_sold_for(
         listing = publish(market, ipfs, title="Bike", price=str(tenths * ONE // 10))
         market.buyer.release(market.buyer.buy(listing))
     publish(market, ipfs, title="Bike on offer")
-    anvil_chain.mine(2)
-    deployments = tmp_path / "deployments.json"
-    DeploymentsFile(deployments).save(market.seller.deployment)
-    env = {"P2PCHAIN_DEPLOYMENTS": str(deployments)}
-    db = f"sqlite:///{tmp_path}/index.sqlite"
-    code, _, err = _run(
-        "index", "sync", "--network", anvil_chain.url, "--db", db,
-        "--ipfs", str(tmp_path / "ipfs"), env=env,
-    )  # fmt: skip
-    assert code == 0, err
+    db, _ = _synced(anvil_chain, tmp_path, market)
     code, out, err = _run("index", "hint", "--category", "sports/bikes", "--condition", "good",
                           "--db", db)  # fmt: skip
     assert code == 0, err
@@ -134,16 +133,7 @@ def test_search_near_a_point_nearest_first(anvil_chain: AnvilChain, tmp_path: Pa
     ipfs = LocalStore(tmp_path / "ipfs")
     for title, lat, lon in (("Potsdam bike", 52.3906, 13.0645), ("Mitte bike", 52.5200, 13.4050)):
         publish(market, ipfs, title=title, location={"text": title, "lat": lat, "lon": lon})
-    anvil_chain.mine(2)
-    deployments = tmp_path / "deployments.json"
-    DeploymentsFile(deployments).save(market.seller.deployment)
-    env = {"P2PCHAIN_DEPLOYMENTS": str(deployments)}
-    db = f"sqlite:///{tmp_path}/index.sqlite"
-    code, _, err = _run(
-        "index", "sync", "--network", anvil_chain.url, "--db", db,
-        "--ipfs", str(tmp_path / "ipfs"), env=env,
-    )  # fmt: skip
-    assert code == 0, err
+    db, _ = _synced(anvil_chain, tmp_path, market)
     near = ("index", "search", "--db", db, "--near", "52.52,13.405")
     code, out, err = _run(*near, "--within", "50km", "--sort", "distance")
     assert code == 0, err
