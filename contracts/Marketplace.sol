@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 
+import {Payouts} from "./base/Payouts.sol";
 import {IMarketplace} from "./interfaces/IMarketplace.sol";
 import {Reputation} from "./Reputation.sol";
 import {ListingTerms, Trade, TradeState} from "./types/MarketplaceTypes.sol";
@@ -22,9 +20,7 @@ import {ListingTerms, Trade, TradeState} from "./types/MarketplaceTypes.sol";
 /// code can never start another of them. Payouts forward bounded gas (`PAYOUT_GAS` for the native
 /// currency, `TOKEN_PAYOUT_GAS` for ERC-20s), so a hostile receiver or token cannot make a
 /// settlement cost its caller more than that.
-contract Marketplace is IMarketplace, EIP712, ReentrancyGuard {
-    using SafeERC20 for IERC20;
-
+contract Marketplace is IMarketplace, EIP712, Payouts {
     /// @notice Highest arbitrator fee a listing may name, in basis points (10%).
     uint16 public constant MAX_ARBITRATOR_FEE_BPS = 1_000;
     /// @notice Longest review window a listing may name.
@@ -34,29 +30,6 @@ contract Marketplace is IMarketplace, EIP712, ReentrancyGuard {
     uint32 public constant MAX_RULING_WINDOW = 90 days;
     /// @notice Highest unit price or unit deposit, so that totals never overflow.
     uint256 public constant MAX_UNIT_AMOUNT = type(uint128).max;
-    /// @notice Gas forwarded with a native-currency payout; a receiver that needs more (or reverts)
-    /// is credited instead and withdraws with {withdraw}.
-    uint256 public constant PAYOUT_GAS = 60_000;
-    /// @notice Gas forwarded with an ERC-20 payout; a transfer that needs more (or fails) is credited
-    /// instead and withdrawn with {withdraw}, which forwards all gas.
-    uint256 public constant TOKEN_PAYOUT_GAS = 100_000;
-    /// @dev Most gas a payout's CALL can cost the marketplace before the receiver starts, so that
-    /// {_requirePayoutGas} can promise the receiver all of `PAYOUT_GAS` (`TOKEN_PAYOUT_GAS`). Worst
-    /// case on the newest schedule (Prague), for a native-currency payout:
-    ///       2,600  cold access to the receiver (EIP-2929)
-    ///     + 2,600  cold access to the receiver's code when it is an EIP-7702 delegated account
-    ///     + 9,000  value transfer (its 2,300 stipend goes to the receiver, on top of `PAYOUT_GAS`)
-    ///     +    55  the opcodes between the gas check and the CALL (measured, solc 0.8.30 viaIR)
-    ///     = 14,255, plus a margin of 1,745 (12%) for compiler changes and gas repricings: 16,000.
-    /// Not counted: the 25,000 for sending value to an account that does not exist yet. Such an
-    /// account runs no code, so it cannot refuse a payout, and a gas limit too low to pay for its
-    /// creation makes the marketplace run out of gas and revert, never credit. ERC-20 payouts send
-    /// no value, so they have 9,000 more to spare. The old allowance, 12,000, predated EIP-7702: a
-    /// delegated receiver could be left with 57,780 instead of 60,000 (see
-    /// tests/contracts/test_payout_gas_prague.py). Raising it costs no gas: it only raises the
-    /// lowest gas limit a payout accepts (`eth_estimateGas` finds it).
-    uint256 private constant PAYOUT_CALL_COST = 16_000;
-
     /// @notice EIP-712 type hash of {ListingTerms}.
     bytes32 public constant LISTING_TERMS_TYPEHASH = keccak256(
         "ListingTerms(address seller,address token,uint256 price,uint256 deposit,address arbitrator,"
@@ -90,7 +63,6 @@ contract Marketplace is IMarketplace, EIP712, ReentrancyGuard {
     uint32 public immutable override RULING_WINDOW;
 
     mapping(bytes32 key => uint256 value) private _records;
-    mapping(address token => mapping(address account => uint256 amount)) private _credits;
 
     /// @param rulingWindow Seconds the arbitrator has to rule after a dispute, within
     /// [`MIN_RULING_WINDOW`, `MAX_RULING_WINDOW`].
@@ -99,7 +71,7 @@ contract Marketplace is IMarketplace, EIP712, ReentrancyGuard {
             revert InvalidRulingWindow(rulingWindow);
         }
         RULING_WINDOW = rulingWindow;
-        REPUTATION = address(new Reputation());
+        REPUTATION = address(new Reputation(rulingWindow));
     }
 
     // ================================================================ listings
@@ -374,26 +346,6 @@ contract Marketplace is IMarketplace, EIP712, ReentrancyGuard {
         _pay(t.token, t.buyer, sellerPot + buyerPot);
     }
 
-    /// @inheritdoc IMarketplace
-    function withdraw(address token, address to) external override nonReentrant {
-        if (to == address(0)) revert InvalidRecipient(to);
-        uint256 amount = _credits[token][msg.sender];
-        if (amount == 0) revert NothingToWithdraw(token, msg.sender);
-        _credits[token][msg.sender] = 0;
-        emit Withdrawn(token, msg.sender, to, amount);
-
-        bool ok;
-        if (token == address(0)) {
-            // All gas is forwarded: the account chose the recipient. Return data is not copied.
-            assembly ("memory-safe") {
-                ok := call(gas(), to, amount, 0, 0, 0, 0)
-            }
-        } else {
-            ok = IERC20(token).trySafeTransfer(to, amount);
-        }
-        if (!ok) revert WithdrawalFailed(token, to, amount);
-    }
-
     // ================================================================ reputation hook
 
     /// @inheritdoc IMarketplace
@@ -427,11 +379,6 @@ contract Marketplace is IMarketplace, EIP712, ReentrancyGuard {
     /// @inheritdoc IMarketplace
     function record(bytes32 key) external view override returns (uint256) {
         return _records[key];
-    }
-
-    /// @inheritdoc IMarketplace
-    function credit(address token, address account) external view override returns (uint256) {
-        return _credits[token][account];
     }
 
     /// @inheritdoc IMarketplace
@@ -544,70 +491,6 @@ contract Marketplace is IMarketplace, EIP712, ReentrancyGuard {
         if (err == ECDSA.RecoverError.NoError && recovered == seller) return;
         if (!SignatureChecker.isValidERC1271SignatureNow(seller, digest, signature)) {
             revert InvalidSignature(digest, seller);
-        }
-    }
-
-    /// @dev Takes `total` from the buyer: exactly `msg.value` in ETH, or an ERC-20 pull whose
-    /// arrival is measured, so a token that delivers less than it was asked for is refused.
-    function _collect(address token, uint256 total) private {
-        if (token == address(0)) {
-            if (msg.value != total) revert WrongPayment(total, msg.value);
-            return;
-        }
-        if (msg.value != 0) revert WrongPayment(0, msg.value);
-        _pullToken(IERC20(token), total);
-    }
-
-    /// @dev Pulls `total` of `token` from the caller and checks that exactly that much arrived.
-    /// Guarded: token code runs here with all the gas it wants.
-    function _pullToken(IERC20 token, uint256 total) private nonReentrant {
-        uint256 before = token.balanceOf(address(this));
-        token.safeTransferFrom(msg.sender, address(this), total);
-        uint256 received = token.balanceOf(address(this));
-        received = received > before ? received - before : 0;
-        if (received != total) revert UnsupportedToken(address(token), total, received);
-    }
-
-    /// @dev Tries to transfer `amount` of `token` to `to`, forwarding at most `TOKEN_PAYOUT_GAS`.
-    /// Success is judged as SafeERC20.trySafeTransfer judges it (a token contract that returns
-    /// nothing, or returns `true`); trySafeTransfer itself forwards all gas, which would let a token
-    /// that calls the recipient (ERC-777 style) burn the caller's whole gas limit. Guarded: token code
-    /// runs here.
-    function _pushToken(address token, address to, uint256 amount) private nonReentrant returns (bool ok) {
-        bytes memory data = abi.encodeCall(IERC20.transfer, (to, amount));
-        uint256 gasLimit = TOKEN_PAYOUT_GAS;
-        _requirePayoutGas(gasLimit);
-        assembly ("memory-safe") {
-            let success := call(gasLimit, token, 0, add(data, 0x20), mload(data), 0, 0x20)
-            let size := returndatasize()
-            ok := and(success, or(and(iszero(size), gt(extcodesize(token), 0)), and(gt(size, 0x1f), eq(mload(0), 1))))
-        }
-    }
-
-    /// @dev Reverts unless `gasLimit` can really be forwarded to a payout, so that no caller can
-    /// starve a payout into failing (and being credited) by sending too little gas. A call gets at
-    /// most 63/64 of the gas left after its own cost, `PAYOUT_CALL_COST` at most.
-    function _requirePayoutGas(uint256 gasLimit) private view {
-        if (gasleft() < gasLimit + gasLimit / 63 + PAYOUT_CALL_COST) revert PayoutGasTooLow(gasLimit);
-    }
-
-    /// @dev Pushes a payout; if the receiver or the token refuses it, credits it instead, so that a
-    /// settlement never reverts because of the other side.
-    function _pay(address token, address to, uint256 amount) private {
-        if (amount == 0) return;
-        bool ok;
-        if (token == address(0)) {
-            _requirePayoutGas(PAYOUT_GAS);
-            // Bounded gas, and no return data copied: a receiver cannot grief the caller.
-            assembly ("memory-safe") {
-                ok := call(PAYOUT_GAS, to, amount, 0, 0, 0, 0)
-            }
-        } else {
-            ok = _pushToken(token, to, amount);
-        }
-        if (!ok) {
-            _credits[token][to] += amount;
-            emit Credited(token, to, amount);
         }
     }
 

@@ -142,6 +142,9 @@ def _deploy_with_ape(args: argparse.Namespace) -> tuple[Deployment, Web3]:
         chain_id=int(networks.provider.chain_id),
         marketplace=Web3.to_checksum_address(str(market.address)),
         reputation=Web3.to_checksum_address(str(market.REPUTATION())),
+        bookings=Web3.to_checksum_address(
+            str(project.Reputation.at(market.REPUTATION()).BOOKINGS())
+        ),
         block=block,
         tx_hash=str(receipt.txn_hash),
         artifact_hash=artifact_hash(),
@@ -171,6 +174,9 @@ def _deploy_with_brownie(args: argparse.Namespace) -> tuple[Deployment, Web3]:
         chain_id=int(web3.eth.chain_id),
         marketplace=Web3.to_checksum_address(market.address),
         reputation=Web3.to_checksum_address(market.REPUTATION()),
+        bookings=Web3.to_checksum_address(
+            get_loaded_projects()[0]["Reputation"].at(market.REPUTATION()).BOOKINGS()
+        ),
         block=int(tx.block_number),
         tx_hash=str(tx.txid),
         artifact_hash=artifact_hash(),
@@ -184,6 +190,7 @@ def _report(deployment: Deployment, store: DeploymentsFile | None) -> None:
     print(f"network      {deployment.network} (chain id {deployment.chain_id})")
     print(f"Marketplace  {deployment.marketplace}")
     print(f"Reputation   {deployment.reputation}")
+    print(f"Bookings     {deployment.bookings}")
     print(f"block        {deployment.block}  tx {deployment.tx_hash}")
     print(f"deployer     {deployment.deployer}")
     print(f"artifacts    {deployment.artifact_hash}")

@@ -3,6 +3,8 @@ pragma solidity 0.8.30;
 
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 
+import {IPayouts} from "./IPayouts.sol";
+
 import {ListingTerms, Trade, TradeState} from "../types/MarketplaceTypes.sol";
 
 /// @title p2pchain marketplace escrow
@@ -22,7 +24,7 @@ import {ListingTerms, Trade, TradeState} from "../types/MarketplaceTypes.sol";
 /// That includes the ERC-6093 errors of {IERC20Errors}: a purchase passes a standard ERC-20's
 /// revert on (no allowance, no balance) unchanged. A non-standard token's own errors pass through
 /// the same way and are not listed.
-interface IMarketplace is IERC20Errors {
+interface IMarketplace is IERC20Errors, IPayouts {
     // ---------------------------------------------------------------- events
 
     /// @notice A seller announced a listing on-chain.
@@ -103,13 +105,6 @@ interface IMarketplace is IERC20Errors {
     /// `RulingTimedOut`.
     event RulingTimedOut(bytes32 indexed tradeId);
 
-    /// @notice A payout could not be pushed (the receiver reverted or the token refused it) and was
-    /// credited to `account` instead; withdraw it with {withdraw}.
-    event Credited(address indexed token, address indexed account, uint256 amount);
-
-    /// @notice `account` withdrew its credit in `token` to `to`.
-    event Withdrawn(address indexed token, address indexed account, address to, uint256 amount);
-
     // ---------------------------------------------------------------- errors
 
     /// @notice `terms.seller` is not the caller.
@@ -147,11 +142,6 @@ interface IMarketplace is IERC20Errors {
     error InvalidSignature(bytes32 listingId, address seller);
     /// @notice The seller tried to buy their own listing.
     error SelfPurchase(address seller);
-    /// @notice The ETH sent does not match the amount due.
-    error WrongPayment(uint256 expected, uint256 sent);
-    /// @notice The token delivered a different amount than was transferred (fee-on-transfer or
-    /// rebasing tokens are refused).
-    error UnsupportedToken(address token, uint256 expected, uint256 received);
     /// @notice The trade passed does not match the stored record (wrong id, or stale data).
     error UnknownTrade(bytes32 tradeId);
     /// @notice The trade is not in a state that allows this call.
@@ -171,15 +161,6 @@ interface IMarketplace is IERC20Errors {
     error ShareTooLarge(bytes32 tradeId, uint256 buyerShare, uint256 available);
     /// @notice There is no standing settlement proposal (to accept or to withdraw).
     error NoProposal(bytes32 tradeId);
-    /// @notice The caller has no credit in this token.
-    error NothingToWithdraw(address token, address account);
-    /// @notice The withdrawal recipient is the zero address.
-    error InvalidRecipient(address to);
-    /// @notice The transaction did not carry enough gas to forward `gasLimit` to a payout; retry with
-    /// a higher gas limit (unused gas is not charged).
-    error PayoutGasTooLow(uint256 gasLimit);
-    /// @notice A withdrawal could not be paid out; the credit is kept.
-    error WithdrawalFailed(address token, address to, uint256 amount);
     /// @notice The trade has not reached a final state, so it cannot be rated yet.
     error TradeNotFinal(bytes32 tradeId, TradeState current);
     /// @notice The caller already rated this trade.
@@ -286,9 +267,6 @@ interface IMarketplace is IERC20Errors {
     /// the buyer. The seller chose the arbitrator, so the seller bears its silence.
     function claimRulingTimeout(bytes32 tradeId, Trade calldata trade) external;
 
-    /// @notice Withdraw the caller's credited payouts in `token` to `to`.
-    function withdraw(address token, address to) external;
-
     // ---------------------------------------------------------------- reputation hook
 
     /// @notice Called by the Reputation contract when `rater` rates a trade: checks that the trade
@@ -314,9 +292,6 @@ interface IMarketplace is IERC20Errors {
 
     /// @notice The raw record stored under `key` (see the storage layout above).
     function record(bytes32 key) external view returns (uint256);
-
-    /// @notice Credited payouts `account` can withdraw in `token`.
-    function credit(address token, address account) external view returns (uint256);
 
     /// @notice A listing's stored state. `live` is false for unknown, closed, cancelled and sold-out
     /// listings; `termsTag` is the committed part of the terms hash.

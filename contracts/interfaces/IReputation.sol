@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {Booking, BookingState} from "../types/BookingTypes.sol";
 import {Trade, TradeState} from "../types/MarketplaceTypes.sol";
 
 /// @title p2pchain reputation
 /// @notice Buyers and sellers of trades that reached a final state rate each other once, 1 to 5
-/// stars, with an optional review document on IPFS. Each rating is an event carrying the trade's
+/// stars, and so do renters and owners of settled bookings (the Bookings contract, which this
+/// contract deploys; a booking is rated like a trade: the owner as the seller, the renter as the
+/// buyer, the rent the owner was paid as the value), with an optional review document on IPFS. Each rating is an event carrying the trade's
 /// token and value, so off-chain scoring can weight ratings by value and by how diverse an
 /// address's counterparties are; per-address aggregates are kept on-chain per token.
 ///
@@ -63,6 +66,14 @@ interface IReputation {
     /// @notice The caller already rated this trade.
     error AlreadyRated(bytes32 tradeId, address rater);
 
+    // Refusals of {IBookings-consumeRating}, passed on by {rateBooking} unchanged (its
+    // `Unauthorized` and `AlreadyRated` are the ones above).
+
+    /// @notice The booking passed does not match the stored record (wrong id, or stale data).
+    error UnknownBooking(bytes32 bookingId);
+    /// @notice The booking has not reached a rateable final state.
+    error BookingNotFinal(bytes32 bookingId, BookingState current);
+
     /// @notice Rate the counterparty of a final trade the caller was a party to.
     /// @param tradeId The trade.
     /// @param trade The trade's final state, as rebuilt from the marketplace's events.
@@ -70,8 +81,16 @@ interface IReputation {
     /// @param reviewCid Binary IPFS CID of a review document, or empty.
     function rate(bytes32 tradeId, Trade calldata trade, uint8 score, bytes calldata reviewCid) external;
 
+    /// @notice Rate the counterparty of a final booking the caller was the renter or owner of. The
+    /// {Rated} event carries the booking id as `tradeId`.
+    function rateBooking(bytes32 bookingId, Booking calldata booking, uint8 score, bytes calldata reviewCid)
+        external;
+
     /// @notice The marketplace whose trades are rated here.
     function MARKETPLACE() external view returns (address);
+
+    /// @notice The Bookings contract whose bookings are rated here (deployed by this contract).
+    function BOOKINGS() external view returns (address);
 
     /// @notice Ratings `subject` received for trades paid in `token`.
     function aggregate(address subject, address token) external view returns (Aggregate memory);

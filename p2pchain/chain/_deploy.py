@@ -1,6 +1,7 @@
 """Deploying the contracts and remembering where they are.
 
-:func:`deploy` deploys ``Marketplace`` (whose constructor deploys ``Reputation``) from the
+:func:`deploy` deploys ``Marketplace`` (whose constructor deploys ``Reputation``, which deploys
+``Bookings``) from the
 shipped artifacts. :class:`DeploymentsFile` keeps one deployment per chain id in a JSON file;
 :func:`load_deployment` reads it back and refuses anything that does not match the chain.
 """
@@ -35,6 +36,9 @@ MARKETPLACE = "Marketplace"
 #: Contract the Marketplace constructor deploys, read back through this getter.
 REPUTATION = "Reputation"
 REPUTATION_GETTER = "REPUTATION"
+#: Contract the Reputation constructor deploys, read back through this getter.
+BOOKINGS = "Bookings"
+BOOKINGS_GETTER = "BOOKINGS"
 #: Constructor arguments by ABI parameter name; only those the constructor declares are used.
 DEFAULT_CONSTRUCTOR_ARGS: Mapping[str, Any] = {
     "rulingWindow": 7 * 24 * 60 * 60,  # seconds a dispute may wait for a ruling
@@ -50,6 +54,8 @@ class Deployment:
         chain_id: EIP-155 chain id.
         marketplace: Marketplace address.
         reputation: Reputation address (deployed by the Marketplace constructor).
+        bookings: Bookings address (deployed by the Reputation constructor). Checked by the
+            commands that use it, so sales never pay for the check.
         block: Block number of the deployment.
         tx_hash: Deployment transaction hash (0x hex).
         artifact_hash: :func:`p2pchain.compiler._artifacts.artifact_hash` of the build deployed.
@@ -61,6 +67,7 @@ class Deployment:
     chain_id: int
     marketplace: ChecksumAddress
     reputation: ChecksumAddress
+    bookings: ChecksumAddress
     block: int
     tx_hash: str
     artifact_hash: str
@@ -88,6 +95,7 @@ class Deployment:
                 chain_id=int(data["chain_id"]),
                 marketplace=Web3.to_checksum_address(data["marketplace"]),
                 reputation=Web3.to_checksum_address(data["reputation"]),
+                bookings=Web3.to_checksum_address(data["bookings"]),
                 block=int(data["block"]),
                 tx_hash=str(data["tx_hash"]),
                 artifact_hash=str(data["artifact_hash"]),
@@ -244,7 +252,8 @@ def deploy(
     constructor_args: Mapping[str, Any] | None = None,
     network: str | None = None,
 ) -> Deployment:
-    """Deploy Marketplace (which deploys Reputation) from the shipped artifacts.
+    """Deploy Marketplace (which deploys Reputation, which deploys Bookings) from the shipped
+    artifacts.
 
     Args:
         target: A :class:`~p2pchain.chain._nodes.DevChain` or a web3 connection.
@@ -281,8 +290,16 @@ def deploy(
         )
     except (ContractLogicError, Web3Exception, ValueError) as exc:
         raise DeploymentError(f"{MARKETPLACE}.{REPUTATION_GETTER}() failed: {exc}") from exc
+    rep_contract = w3.eth.contract(address=rep_address, abi=list(reputation.abi))
+    try:
+        bookings_address = Web3.to_checksum_address(
+            rep_contract.functions[BOOKINGS_GETTER]().call(block_identifier=receipt["blockNumber"])
+        )
+    except (ContractLogicError, Web3Exception, ValueError) as exc:
+        raise DeploymentError(f"{REPUTATION}.{BOOKINGS_GETTER}() failed: {exc}") from exc
     _check_code(w3, marketplace, market_address)
     _check_code(w3, reputation, rep_address)
+    _check_code(w3, load_artifact(BOOKINGS), bookings_address)
     block = w3.eth.get_block(receipt["blockNumber"])
     chain_id = int(w3.eth.chain_id)
     if network is None:
@@ -292,6 +309,7 @@ def deploy(
         chain_id=chain_id,
         marketplace=market_address,
         reputation=rep_address,
+        bookings=bookings_address,
         block=int(receipt["blockNumber"]),
         tx_hash=receipt["transactionHash"].to_0x_hex(),
         artifact_hash=artifact_hash(),
@@ -365,3 +383,28 @@ def load_deployment(
         )
     verify_deployment(w3, deployment, chain_id=chain_id)
     return deployment
+
+
+def verify_bookings(target: DevChain | Web3, deployment: Deployment) -> None:
+    """Check that the deployment's Bookings contract runs the shipped code and belongs to its
+    Reputation contract (one ``eth_getCode`` and one ``eth_call``; only rental commands need it).
+
+    Raises:
+        DeploymentError: No code, other code, or a Reputation contract that names another.
+    """
+    w3 = _web3_of(target)
+    _check_code(w3, load_artifact(BOOKINGS), deployment.bookings)
+    reputation = w3.eth.contract(
+        address=deployment.reputation, abi=list(load_artifact(REPUTATION).abi)
+    )
+    data = reputation.encode_abi(BOOKINGS_GETTER, [])
+    try:
+        answer = bytes(w3.eth.call({"to": deployment.reputation, "data": data}))
+        recorded = Web3.to_checksum_address(_decode_address(answer)[0])
+    except (ContractLogicError, Web3Exception, ValueError) as exc:
+        raise DeploymentError(f"{REPUTATION}.{BOOKINGS_GETTER}() failed: {exc}") from exc
+    if recorded != deployment.bookings:
+        raise DeploymentError(
+            f"{REPUTATION} at {deployment.reputation} uses Bookings {recorded},"
+            f" not the recorded {deployment.bookings}"
+        )

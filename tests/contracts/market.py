@@ -132,21 +132,26 @@ class Market:
         self.ruling_window = ruling_window
         mk = load_artifact("Marketplace")
         rp = load_artifact("Reputation")
+        bk = load_artifact("Bookings")
         self.market: Contract = self.w3.eth.contract(
             address=self.deployment.marketplace, abi=list(mk.abi)
         )
         self.reputation: Contract = self.w3.eth.contract(
             address=self.deployment.reputation, abi=list(rp.abi)
         )
+        self.bookings: Contract = self.w3.eth.contract(
+            address=self.deployment.bookings, abi=list(bk.abi)
+        )
         #: What a dApp holding only the shipped artifact can decode, per contract address.
         self._shipped_errors = {
             self.deployment.marketplace: _error_table(list(mk.abi)),
             self.deployment.reputation: _error_table(list(rp.abi)),
+            self.deployment.bookings: _error_table(list(bk.abi)),
         }
         #: Errors of test-only contracts the tests deployed.
         self._test_errors: dict[bytes, tuple[str, list[str]]] = {}
         #: Everything: for calls to other contracts (tokens, contract wallets...).
-        self._errors = _error_table(list(mk.abi), list(rp.abi))
+        self._errors = _error_table(list(mk.abi), list(rp.abi), list(bk.abi))
         #: ``(contract called, error name)`` of test-only errors a shipped contract passed on.
         self.passed_through: list[tuple[str, str]] = []
 

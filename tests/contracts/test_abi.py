@@ -32,7 +32,7 @@ from ._helpers import (
 from .market import ONE, TradeRef
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "p2pchain" / "artifacts"
-SHIPPED = ("Marketplace", "Reputation")
+SHIPPED = ("Marketplace", "Reputation", "Bookings")
 #: EIP-170 runtime code limit and EIP-3860 initcode limit.
 MAX_CODE_SIZE, MAX_INITCODE_SIZE = 24_576, 49_152
 

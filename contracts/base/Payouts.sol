@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+
+import {IPayouts} from "../interfaces/IPayouts.sol";
+
+/// @title p2pchain escrow payouts
+/// @notice See {IPayouts}. Shared by the Marketplace and Bookings, so both take and pay money the
+/// same, tested way.
+/// @dev Every call that gives outside code unbounded gas (ERC-20 pulls, withdrawals) runs under
+/// OpenZeppelin's ReentrancyGuard, so such code can never start another of them. Payouts forward
+/// bounded gas (`PAYOUT_GAS` for the native currency, `TOKEN_PAYOUT_GAS` for ERC-20s), so a hostile
+/// receiver or token cannot make a settlement cost its caller more than that.
+abstract contract Payouts is IPayouts, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    /// @notice Gas forwarded with a native-currency payout; a receiver that needs more (or reverts)
+    /// is credited instead and withdraws with {withdraw}.
+    uint256 public constant PAYOUT_GAS = 60_000;
+    /// @notice Gas forwarded with an ERC-20 payout; a transfer that needs more (or fails) is credited
+    /// instead and withdrawn with {withdraw}, which forwards all gas.
+    uint256 public constant TOKEN_PAYOUT_GAS = 100_000;
+    /// @dev Most gas a payout's CALL can cost the escrow before the receiver starts, so that
+    /// {_requirePayoutGas} can promise the receiver all of `PAYOUT_GAS` (`TOKEN_PAYOUT_GAS`). Worst
+    /// case on the newest schedule (Prague), for a native-currency payout:
+    ///       2,600  cold access to the receiver (EIP-2929)
+    ///     + 2,600  cold access to the receiver's code when it is an EIP-7702 delegated account
+    ///     + 9,000  value transfer (its 2,300 stipend goes to the receiver, on top of `PAYOUT_GAS`)
+    ///     +    55  the opcodes between the gas check and the CALL (measured, solc 0.8.30 viaIR)
+    ///     = 14,255, plus a margin of 1,745 (12%) for compiler changes and gas repricings: 16,000.
+    /// Not counted: the 25,000 for sending value to an account that does not exist yet. Such an
+    /// account runs no code, so it cannot refuse a payout, and a gas limit too low to pay for its
+    /// creation makes the escrow run out of gas and revert, never credit. ERC-20 payouts send
+    /// no value, so they have 9,000 more to spare. The old allowance, 12,000, predated EIP-7702: a
+    /// delegated receiver could be left with 57,780 instead of 60,000 (see
+    /// tests/contracts/test_payout_gas_prague.py). Raising it costs no gas: it only raises the
+    /// lowest gas limit a payout accepts (`eth_estimateGas` finds it).
+    uint256 private constant PAYOUT_CALL_COST = 16_000;
+
+    mapping(address token => mapping(address account => uint256 amount)) private _credits;
+
+    /// @inheritdoc IPayouts
+    function withdraw(address token, address to) external override nonReentrant {
+        if (to == address(0)) revert InvalidRecipient(to);
+        uint256 amount = _credits[token][msg.sender];
+        if (amount == 0) revert NothingToWithdraw(token, msg.sender);
+        _credits[token][msg.sender] = 0;
+        emit Withdrawn(token, msg.sender, to, amount);
+
+        bool ok;
+        if (token == address(0)) {
+            // All gas is forwarded: the account chose the recipient. Return data is not copied.
+            assembly ("memory-safe") {
+                ok := call(gas(), to, amount, 0, 0, 0, 0)
+            }
+        } else {
+            ok = IERC20(token).trySafeTransfer(to, amount);
+        }
+        if (!ok) revert WithdrawalFailed(token, to, amount);
+    }
+
+    /// @inheritdoc IPayouts
+    function credit(address token, address account) external view override returns (uint256) {
+        return _credits[token][account];
+    }
+
+    /// @dev Takes `total` from the caller: exactly `msg.value` in ETH, or an ERC-20 pull whose
+    /// arrival is measured, so a token that delivers less than it was asked for is refused.
+    function _collect(address token, uint256 total) internal {
+        if (token == address(0)) {
+            if (msg.value != total) revert WrongPayment(total, msg.value);
+            return;
+        }
+        if (msg.value != 0) revert WrongPayment(0, msg.value);
+        _pullToken(IERC20(token), total);
+    }
+
+    /// @dev Pushes a payout; if the receiver or the token refuses it, credits it instead, so that a
+    /// settlement never reverts because of the other side.
+    function _pay(address token, address to, uint256 amount) internal {
+        if (amount == 0) return;
+        bool ok;
+        if (token == address(0)) {
+            _requirePayoutGas(PAYOUT_GAS);
+            // Bounded gas, and no return data copied: a receiver cannot grief the caller.
+            assembly ("memory-safe") {
+                ok := call(PAYOUT_GAS, to, amount, 0, 0, 0, 0)
+            }
+        } else {
+            ok = _pushToken(token, to, amount);
+        }
+        if (!ok) {
+            _credits[token][to] += amount;
+            emit Credited(token, to, amount);
+        }
+    }
+
+    /// @dev Pulls `total` of `token` from the caller and checks that exactly that much arrived.
+    /// Guarded: token code runs here with all the gas it wants.
+    function _pullToken(IERC20 token, uint256 total) private nonReentrant {
+        uint256 before = token.balanceOf(address(this));
+        token.safeTransferFrom(msg.sender, address(this), total);
+        uint256 received = token.balanceOf(address(this));
+        received = received > before ? received - before : 0;
+        if (received != total) revert UnsupportedToken(address(token), total, received);
+    }
+
+    /// @dev Tries to transfer `amount` of `token` to `to`, forwarding at most `TOKEN_PAYOUT_GAS`.
+    /// Success is judged as SafeERC20.trySafeTransfer judges it (a token contract that returns
+    /// nothing, or returns `true`); trySafeTransfer itself forwards all gas, which would let a token
+    /// that calls the recipient (ERC-777 style) burn the caller's whole gas limit. Guarded: token code
+    /// runs here.
+    function _pushToken(address token, address to, uint256 amount) private nonReentrant returns (bool ok) {
+        bytes memory data = abi.encodeCall(IERC20.transfer, (to, amount));
+        uint256 gasLimit = TOKEN_PAYOUT_GAS;
+        _requirePayoutGas(gasLimit);
+        assembly ("memory-safe") {
+            let success := call(gasLimit, token, 0, add(data, 0x20), mload(data), 0, 0x20)
+            let size := returndatasize()
+            ok := and(success, or(and(iszero(size), gt(extcodesize(token), 0)), and(gt(size, 0x1f), eq(mload(0), 1))))
+        }
+    }
+
+    /// @dev Reverts unless `gasLimit` can really be forwarded to a payout, so that no caller can
+    /// starve a payout into failing (and being credited) by sending too little gas. A call gets at
+    /// most 63/64 of the gas left after its own cost, `PAYOUT_CALL_COST` at most.
+    function _requirePayoutGas(uint256 gasLimit) private view {
+        if (gasleft() < gasLimit + gasLimit / 63 + PAYOUT_CALL_COST) revert PayoutGasTooLow(gasLimit);
+    }
+}
