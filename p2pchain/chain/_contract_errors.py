@@ -35,6 +35,7 @@ from eth_abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
 from eth_utils import keccak, to_checksum_address
 
+from p2pchain.chain._booking_model import BookingState
 from p2pchain.chain._model import ZERO_ADDRESS, TradeState
 from p2pchain.chain._revert import (
     ERROR_STRING_SELECTOR,
@@ -52,7 +53,7 @@ from p2pchain.chain._revert import (
 from p2pchain.compiler._artifacts import load_artifact
 
 #: Contracts whose ABI error lists generate the selector table.
-ERROR_SOURCES = ("Marketplace", "Reputation")
+ERROR_SOURCES = ("Marketplace", "Reputation", "Bookings")
 
 #: ERC-6093 errors of OpenZeppelin's ERC-20, which ``SafeERC20.safeTransferFrom`` bubbles up when
 #: a purchase cannot pull the buyer's tokens (no allowance, no balance).
@@ -90,6 +91,13 @@ _ACTS_ON: Mapping[str, str] = {
     "rule": "rule on",
     "claimRulingTimeout": "claim the ruling timeout of",
     "rate": "rate",
+    "cancel": "cancel",
+    "pickup": "confirm the pickup of",
+    "attachEvidence": "attach evidence to",
+    "confirmReturn": "confirm the return of",
+    "claimDamage": "claim damage on",
+    "unblockPeriod": "unblock",
+    "rateBooking": "rate",
 }
 
 #: Each call as a noun phrase (for "trade 0x… is completed, which does not allow ...").
@@ -105,7 +113,28 @@ _GERUNDS: Mapping[str, str] = {
     "rule": "a ruling",
     "claimRulingTimeout": "claiming the ruling timeout",
     "rate": "a rating",
+    "cancel": "a cancellation",
+    "pickup": "confirming the pickup",
+    "confirmReturn": "confirming the return",
+    "claimDamage": "a damage claim",
+    "unblockPeriod": "unblocking",
 }
+
+#: Calls of the Bookings contract that name a booking (its errors reuse the trade errors'
+#: signatures, so one selector means one error everywhere; the message names a booking).
+_BOOKING_CALLS = frozenset(
+    {
+        "cancel",
+        "pickup",
+        "attachEvidence",
+        "confirmReturn",
+        "claimDamage",
+        "unblockPeriod",
+        "rateBooking",
+        "book",
+        "blockPeriod",
+    }
+)
 
 #: Listing calls, for :class:`NotSeller`.
 _LISTING_VERBS: Mapping[str, str] = {
@@ -391,12 +420,20 @@ class Unauthorized(CustomError):
         "acceptSettlement": "only the party who did not make the proposal can accept it",
         "rule": "only the trade's arbitrator can rule",
         "rate": "only the buyer or the seller can rate a trade",
+        "cancel": "only the renter (before the start) or the owner can cancel a booking",
+        "pickup": "only the renter can confirm the pickup",
+        "attachEvidence": "only the renter or the owner can attach evidence",
+        "confirmReturn": "only the owner can confirm the return",
+        "claimDamage": "only the owner can claim damage",
+        "unblockPeriod": "only the owner can unblock a period",
+        "rateBooking": "only the renter or the owner can rate a booking",
     }
 
     def describe(self) -> str:
         why = self._WHO.get(self.action or "", "this call is reserved to another party")
         act = _ACTS_ON.get(self.action or "", "act on")
-        return f"{self.caller} may not {act} trade {short_id(self.trade_id)}: {why}"
+        noun = "booking" if self.action in _BOOKING_CALLS else "trade"
+        return f"{self.caller} may not {act} {noun} {short_id(self.trade_id)}: {why}"
 
 
 class NoArbitrator(CustomError):
@@ -587,6 +624,219 @@ class StringTooLong(CustomError):
 
 
 # --------------------------------------------------------------------------------------------
+# Bookings errors (see contracts/interfaces/IBookings.sol)
+
+
+def _period(start: int, end: int) -> str:
+    return f"{format_time(start)} to {format_time(end)}"
+
+
+class NotOwner(CustomError):
+    """``terms.owner`` is not the caller."""
+
+    caller: str
+    owner: str
+
+    def describe(self) -> str:
+        return (
+            f"the terms name {self.owner} as the owner, but the transaction comes from"
+            f" {self.caller}: only the owner can manage a rental listing"
+        )
+
+
+class InvalidRate(CustomError):
+    """The rate is zero, or the rate or deposit is above 2^128 - 1."""
+
+    rate: int
+    deposit: int
+
+    def describe(self) -> str:
+        if self.rate == 0:
+            return "the rate must be above zero"
+        return "the rate and the deposit must each be below 2^128"
+
+
+class InvalidCalendar(CustomError):
+    """The period length or the bookable range is out of bounds, or the range is empty."""
+
+    unit: int
+    first_start: int
+    last_end: int
+
+    def describe(self) -> str:
+        return (
+            f"a rental's period must be 15 minutes to 7 days long (got {format_duration(self.unit)}),"
+            f" and its bookable range ({_period(self.first_start, self.last_end)}) must be"
+            " non-empty, at most 10 years long, and end in the future"
+        )
+
+
+class InvalidLengths(CustomError):
+    """The minimum or maximum number of periods is out of bounds."""
+
+    min_units: int
+    max_units: int
+
+    def describe(self) -> str:
+        return (
+            f"a booking's length must be between 1 and 1000 periods, minimum <= maximum"
+            f" (got {self.min_units} to {self.max_units})"
+        )
+
+
+class InvalidPolicy(CustomError):
+    """A lead time, cancellation or claim window above a year, or a late refund above 100%."""
+
+    def describe(self) -> str:
+        return (
+            "the lead time, the free-cancellation time and the claim window must each be at most"
+            " a year, and the late refund at most 100%"
+        )
+
+
+class InvalidEvidence(CustomError):
+    """An evidence CID longer than 64 bytes (or an empty one where evidence is required)."""
+
+    length: int
+
+    def describe(self) -> str:
+        if self.length == 0:
+            return "evidence must name a CID"
+        return f"an evidence CID is at most 64 bytes (got {self.length})"
+
+
+class GridChanged(CustomError):
+    """An update tried to change the calendar's grid (``unit`` or ``firstStart``)."""
+
+    listing_id: bytes
+
+    def describe(self) -> str:
+        return (
+            f"rental {short_id(self.listing_id)}'s period length and first start cannot change:"
+            " existing bookings are counted on them (close it and list anew instead)"
+        )
+
+
+class InvalidBookingLength(CustomError):
+    """The number of periods is outside the listing's minimum and maximum."""
+
+    units: int
+    min_units: int
+    max_units: int
+
+    def describe(self) -> str:
+        return (
+            f"this rental is booked for {self.min_units} to {self.max_units} periods at a time,"
+            f" not {self.units}"
+        )
+
+
+class OutsideCalendar(CustomError):
+    """The period asked for ends after the listing's last bookable time."""
+
+    start: int
+    end: int
+    last_end: int
+
+    def describe(self) -> str:
+        return (
+            f"{_period(self.start, self.end)} ends after the last bookable time,"
+            f" {format_time(self.last_end)}"
+        )
+
+
+class TooSoon(CustomError):
+    """The booking would start sooner than the lead time allows."""
+
+    start: int
+    earliest: int
+
+    def describe(self) -> str:
+        return (
+            f"a booking starting {format_time(self.start)} is too soon: the owner needs notice,"
+            f" so the earliest start is {format_time(self.earliest)}"
+        )
+
+
+class Unavailable(CustomError):
+    """One of the periods asked for is already booked or blocked."""
+
+    listing_id: bytes
+    first_slot: int
+    units: int
+
+    def describe(self) -> str:
+        return (
+            f"rental {short_id(self.listing_id)} is already booked for some of those dates"
+            " (someone else got there first, or the owner blocked them): pick other dates"
+        )
+
+
+class SelfBooking(CustomError):
+    """The owner tried to book their own listing."""
+
+    owner: str
+
+    def describe(self) -> str:
+        return f"{self.owner} owns this rental and cannot book it (block the dates instead)"
+
+
+class BookingExists(CustomError):
+    """A booking with this id exists (booked, cancelled and rebooked in one block)."""
+
+    booking_id: bytes
+
+    def describe(self) -> str:
+        return f"booking {short_id(self.booking_id)} was just made in this block; try again in the next one"
+
+
+class UnknownBooking(CustomError):
+    """The booking passed does not match the stored record (wrong id, or stale data)."""
+
+    booking_id: bytes
+
+    def describe(self) -> str:
+        return (
+            f"booking {short_id(self.booking_id)} is not as you passed it: it changed since you"
+            " loaded it, was cancelled, or does not exist; reload it and try again"
+        )
+
+
+class BookingNotInState(CustomError):
+    """The booking is not in a state that allows this call."""
+
+    booking_id: bytes
+    current: BookingState
+
+    def describe(self) -> str:
+        state = self.current.name.lower().replace("_", " ")
+        what = _GERUNDS.get(self.action or "", "this call")
+        if self.action == "pickup" and self.current == BookingState.BOOKED:
+            return f"the pickup of booking {short_id(self.booking_id)} was already confirmed"
+        return f"booking {short_id(self.booking_id)} is {state}, which does not allow {what}"
+
+
+class NothingToClaim(CustomError):
+    """There is no deposit to claim against."""
+
+    booking_id: bytes
+
+    def describe(self) -> str:
+        return f"booking {short_id(self.booking_id)} holds no deposit to claim damage against"
+
+
+class BookingNotFinal(CustomError):
+    """The booking has not reached a rateable final state."""
+
+    booking_id: bytes
+    current: BookingState
+
+    def describe(self) -> str:
+        state = self.current.name.lower().replace("_", " ")
+        return f"booking {short_id(self.booking_id)} is {state}: it can be rated once it is settled"
+
+
+# --------------------------------------------------------------------------------------------
 # Reputation errors (see contracts/interfaces/IReputation.sol)
 
 
@@ -750,6 +1000,8 @@ ERRORS_BY_SELECTOR: Mapping[bytes, type[CustomError]] = _TABLE
 def _convert(value: Any, abi_type: str, internal_type: str) -> Any:
     if internal_type == "enum TradeState":
         return TradeState(int(value))
+    if internal_type == "enum BookingState":
+        return BookingState(int(value))
     if abi_type == "address":
         return to_checksum_address(value)
     if abi_type.startswith("bytes"):

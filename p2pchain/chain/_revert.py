@@ -50,8 +50,12 @@ PANIC_CODES: Mapping[int, str] = {
 
 
 def format_time(timestamp: int) -> str:
-    """``2026-11-28 12:00 UTC`` (seconds shown only when not zero)."""
-    when = datetime.fromtimestamp(int(timestamp), UTC)
+    """``2026-11-28 12:00 UTC`` (seconds shown only when not zero); ``unix time N`` for a time
+    no calendar holds (a uint256 from a contract can be anything)."""
+    try:
+        when = datetime.fromtimestamp(int(timestamp), UTC)
+    except (OverflowError, OSError, ValueError):
+        return f"unix time {int(timestamp)}"
     return when.strftime("%Y-%m-%d %H:%M:%S UTC" if when.second else "%Y-%m-%d %H:%M UTC")
 
 
