@@ -151,7 +151,25 @@ class RentalTerms:
     def from_abi(cls, value: Mapping[str, Any] | tuple[Any, ...]) -> RentalTerms:
         """Terms from a decoded ABI tuple or an event's named struct."""
         if isinstance(value, Mapping):
-            names = ["owner", "token", "rate", "deposit", "arbitrator", "arbitratorFeeBps", "unit", "firstStart", "lastEnd", "minUnits", "maxUnits", "leadTime", "freeCancel", "lateRefundBps", "claimWindow", "cidPrefix", "cidDigest"]
+            names = [
+                "owner",
+                "token",
+                "rate",
+                "deposit",
+                "arbitrator",
+                "arbitratorFeeBps",
+                "unit",
+                "firstStart",
+                "lastEnd",
+                "minUnits",
+                "maxUnits",
+                "leadTime",
+                "freeCancel",
+                "lateRefundBps",
+                "claimWindow",
+                "cidPrefix",
+                "cidDigest",
+            ]
             value = tuple(value[n] for n in names)
         v = tuple(value)
         return cls(

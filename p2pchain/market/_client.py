@@ -33,7 +33,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from eth_abi import encode as eth_abi_encode
 from eth_account import Account
@@ -75,6 +75,9 @@ from p2pchain.chain._pending import (
 )
 from p2pchain.chain._sender import TransactionSender
 from p2pchain.market import _validation as check
+
+if TYPE_CHECKING:
+    from p2pchain.market._bookings import RentalsClient
 from p2pchain.market._calls import PendingCall, PreparedCall, _built
 from p2pchain.market._reads import (
     DAY,
@@ -217,6 +220,13 @@ class MarketplaceClient(MarketReader):
         )
         other._timestamps = self._timestamps
         return other
+
+    @property
+    def rentals(self) -> RentalsClient:
+        """Booking actions and reads (rentals by time), on this client's account and sender."""
+        from p2pchain.market._bookings import RentalsClient
+
+        return RentalsClient(self)
 
     def _sender_address(self, sender: str | None) -> ChecksumAddress:
         if sender is None:

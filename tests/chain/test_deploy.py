@@ -123,6 +123,7 @@ def test_deployments_file_keeps_one_entry_per_chain(tmp_path: Path) -> None:
         chain_id=31337,
         marketplace=Web3.to_checksum_address("0x" + "11" * 20),
         reputation=Web3.to_checksum_address("0x" + "22" * 20),
+        bookings=Web3.to_checksum_address("0x" + "33" * 20),
         block=1,
         tx_hash="0x" + "33" * 32,
         artifact_hash="44" * 32,

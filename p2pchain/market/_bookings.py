@@ -1,0 +1,653 @@
+"""Rentals booked by time: the library side of the Bookings contract.
+
+:class:`RentalsClient` sits on a :class:`~p2pchain.market._client.MarketplaceClient` (its
+connection, account, sender and journal) and offers one method per booking action and read::
+
+    rentals = client.rentals
+    car = rentals.create(rentals.make_terms(rate=5 * 10**16, unit=DAY, cid=cid, ...))
+    booking = client.with_account(renter).rentals.book(car, start=friday_10am, units=2)
+    rentals.confirm_return(booking)
+
+Writes come as ``prepare_*`` (a :class:`PreparedCall`: checked before any gas is spent, usable by
+a browser wallet) and as the plain method, which signs, sends and waits. Bookings are rebuilt from
+the contract's events (:mod:`p2pchain.chain._booking_model`) and, like trades, checked against the
+contract's stored hash before they are returned.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+from eth_utils import event_abi_to_log_topic, keccak
+from hexbytes import HexBytes
+from web3.types import TxReceipt
+
+from p2pchain._errors import ChainError
+from p2pchain.chain._booking_model import (
+    SLOTS_PER_WORD,
+    Booking,
+    BookingState,
+    RentalTerms,
+    apply_booking_event,
+    blocked_period,
+    booking_hash,
+    open_booking,
+)
+from p2pchain.chain._deploy import verify_bookings
+from p2pchain.chain._events import DecodedEvent, EventDecoder
+from p2pchain.chain._model import ZERO_ADDRESS, split_cid
+from p2pchain.compiler._artifacts import load_artifact
+from p2pchain.market import _validation as check
+from p2pchain.market._calls import PreparedCall
+from p2pchain.market._reads import NotFoundError, _Codec
+from p2pchain.market._views import TxInfo
+
+if TYPE_CHECKING:
+    from p2pchain.market._client import MarketplaceClient
+
+HOUR = 3_600
+DAY = 86_400
+#: Units a rate can be given per, by name.
+UNITS: Mapping[str, int] = {"hour": HOUR, "day": DAY, "week": 7 * DAY}
+#: Limits of the contract (see ``Bookings.sol``).
+MIN_UNIT, MAX_UNIT, MAX_UNITS, MAX_WINDOW = 15 * 60, 7 * DAY, 1_000, 365 * DAY
+MAX_SPAN = 10 * 365 * DAY
+#: Events that create a booking record.
+_OPENING = ("Booked", "PeriodBlocked")
+
+
+@dataclass(frozen=True)
+class RentalListing:
+    """A rental listing as the chain knows it.
+
+    Attributes:
+        id: The listing id (``keccak256(owner, salt)``).
+        terms: The current terms.
+        live: Whether it takes bookings (not closed).
+        salt: The owner's salt (known from the listing event).
+        block_number: Block of the latest terms.
+    """
+
+    id: bytes
+    terms: RentalTerms
+    live: bool
+    salt: bytes
+    block_number: int
+
+    @property
+    def owner(self) -> str:
+        return self.terms.owner
+
+
+@dataclass(frozen=True)
+class BookingView:
+    """A booking (or an owner's blocked period) and what happened to it.
+
+    Attributes:
+        id: The booking id.
+        booking: Its current struct (state ``NONE`` once cancelled or unblocked).
+        history: ``(event name, block number, tx hash)`` in chain order.
+        tx: The transaction that produced this view, when it came from an action.
+    """
+
+    id: bytes
+    booking: Booking
+    history: tuple[tuple[str, int, str], ...] = ()
+    tx: TxInfo | None = None
+    evidence: tuple[tuple[str, bytes], ...] = field(default=())
+
+    @property
+    def state(self) -> BookingState:
+        return self.booking.state
+
+
+def evidence_cid(value: bytes | str) -> bytes:
+    """An evidence CID: empty, a binary CID (bytes) or a CID string (``Qm…``, ``bafy…``).
+
+    Raises:
+        InputError: Not a CID, or longer than 64 bytes.
+    """
+    if isinstance(value, str):
+        return check.cid(value, "evidence") if value else b""
+    return check.review_cid(value)
+
+
+def parse_rate(text: str) -> tuple[str, int]:
+    """``"0.05eth/day"`` -> ``("0.05eth", 86400)``: the amount text and the period in seconds.
+
+    Raises:
+        InputError: No ``/hour``, ``/day`` or ``/week`` suffix.
+    """
+    amount, sep, per = str(text).strip().rpartition("/")
+    unit = UNITS.get(per.strip().lower())
+    if not sep or unit is None or not amount.strip():
+        raise check.InputError(
+            f"rate {text!r} must be an amount per period, like 0.05eth/day or 5usdc/hour"
+        )
+    return amount.strip(), unit
+
+
+class RentalsClient:
+    """Booking actions and reads for one client (see the module docstring).
+
+    Args:
+        client: The marketplace client whose connection, account and sender are used.
+    """
+
+    def __init__(self, client: MarketplaceClient) -> None:
+        self.client = client
+        self.address = client.deployment.bookings
+        abi = list(load_artifact("Bookings").abi)
+        self._b = _Codec(abi)
+        self._events = EventDecoder(abi)
+        self._topic = {
+            str(e["name"]): event_abi_to_log_topic(cast(Any, e))
+            for e in abi
+            if e.get("type") == "event"
+        }
+        self._verified = False
+
+    def _check_deployment(self) -> None:
+        if not self._verified:
+            verify_bookings(self.client.w3, self.client.deployment)
+            self._verified = True
+
+    # ------------------------------------------------------------------ terms
+
+    def make_terms(
+        self,
+        *,
+        rate: int,
+        unit: int,
+        cid: bytes | str,
+        first_start: int,
+        last_end: int,
+        deposit: int = 0,
+        token: str = ZERO_ADDRESS,
+        arbitrator: str = ZERO_ADDRESS,
+        arbitrator_fee_bps: int = 0,
+        min_units: int = 1,
+        max_units: int = 30,
+        lead_time: int = 0,
+        free_cancel: int = 2 * DAY,
+        late_refund_bps: int = 5_000,
+        claim_window: int = 3 * DAY,
+        owner: str | None = None,
+    ) -> RentalTerms:
+        """Validated rental terms for the client's account (or ``owner``).
+
+        Raises:
+            InputError: A value out of the contract's bounds, named.
+        """
+        raw_cid = check.cid(cid)
+        prefix, digest = split_cid(raw_cid)
+        unit = check.uint(unit, "unit", bits=32)
+        if not MIN_UNIT <= unit <= MAX_UNIT:
+            raise check.InputError("a rental period must be 15 minutes to 7 days long")
+        first = check.uint(first_start, "first start", bits=40)
+        last = check.uint(last_end, "last end", bits=40)
+        if first == 0 or last <= first or last - first > MAX_SPAN:
+            raise check.InputError(
+                "the bookable range must start after 1970, end after it starts, and span at most"
+                " 10 years"
+            )
+        lo = check.uint(min_units, "minimum length", bits=16)
+        hi = check.uint(max_units, "maximum length", bits=16)
+        if lo == 0 or lo > hi or hi > MAX_UNITS:
+            raise check.InputError(
+                f"booking lengths must be 1 to {MAX_UNITS} periods, minimum <= maximum"
+            )
+        for value, what in (
+            (lead_time, "lead time"),
+            (free_cancel, "free cancellation"),
+            (claim_window, "claim window"),
+        ):
+            if check.uint(value, what, bits=32) > MAX_WINDOW:
+                raise check.InputError(f"the {what} must be at most a year")
+        refund = check.uint(late_refund_bps, "late refund", bits=16)
+        if refund > 10_000:
+            raise check.InputError("the late refund is a share of the rent: at most 100%")
+        arb = check.address(arbitrator, "arbitrator")
+        fee = check.uint(arbitrator_fee_bps, "arbitrator fee", bits=16)
+        if fee > 1_000 or (arb == ZERO_ADDRESS and fee):
+            raise check.InputError("the arbitrator fee is at most 10%, and only with an arbitrator")
+        rate_value = check.amount(rate, "rate")
+        if rate_value == 0 or rate_value >= 1 << 128:
+            raise check.InputError("the rate must be above zero and below 2^128")
+        dep = check.amount(deposit, "deposit")
+        if dep >= 1 << 128:
+            raise check.InputError("the deposit must be below 2^128")
+        who = self.client.address if owner is None else check.address(owner, "owner")
+        return RentalTerms(
+            owner=who,
+            token=check.address(token, "token"),
+            rate=rate_value,
+            deposit=dep,
+            arbitrator=arb,
+            arbitrator_fee_bps=fee,
+            unit=unit,
+            first_start=first,
+            last_end=last,
+            min_units=lo,
+            max_units=hi,
+            lead_time=int(lead_time),
+            free_cancel=int(free_cancel),
+            late_refund_bps=refund,
+            claim_window=int(claim_window),
+            cid_prefix=prefix.ljust(8, b"\0"),
+            cid_digest=digest,
+        )
+
+    # ------------------------------------------------------------------ listings
+
+    def _prepare(
+        self,
+        action: str,
+        data: bytes,
+        finish: Any,
+        *,
+        sender: str | None,
+        value: int = 0,
+        before: Sequence[PreparedCall[Any]] = (),
+        intent: bytes | None = None,
+    ) -> PreparedCall[Any]:
+        self._check_deployment()
+        return self.client._prepare(
+            action,
+            self.client._sender_address(sender),
+            data,
+            finish,
+            value=value,
+            to=self.address,
+            before=before,
+            intent=intent,
+        )
+
+    def _one(self, receipt: TxReceipt, name: str) -> DecodedEvent:
+        found = [e for e in self._events.decode(receipt["logs"], self.address) if e.name == name]
+        if len(found) != 1:
+            raise ChainError(f"expected one {name} event in the receipt, found {len(found)}")
+        return found[0]
+
+    def prepare_create(
+        self, terms: RentalTerms, *, salt: bytes | str | None = None, sender: str | None = None
+    ) -> PreparedCall[RentalListing]:
+        """Prepare listing an item for booking; see :meth:`create`."""
+        raw_salt = os.urandom(32) if salt is None else check.bytes32(salt, "salt")
+
+        def finish(receipt: TxReceipt) -> RentalListing:
+            event = self._one(receipt, "RentalListed")
+            return RentalListing(
+                id=bytes(event.args["listingId"]),
+                terms=terms,
+                live=True,
+                salt=raw_salt,
+                block_number=event.block_number,
+            )
+
+        data = self._b.encode("list", terms.as_tuple(), raw_salt)
+        return self._prepare("list", data, finish, sender=sender)
+
+    def create(self, terms: RentalTerms, *, salt: bytes | str | None = None) -> RentalListing:
+        """List an item for booking under ``terms`` (the owner must be the account)."""
+        return cast(RentalListing, self.prepare_create(terms, salt=salt).send())
+
+    def prepare_update(
+        self, listing: RentalListing | bytes | str, terms: RentalTerms, *, sender: str | None = None
+    ) -> PreparedCall[RentalListing]:
+        """Prepare new terms for future bookings (the grid stays); see :meth:`update`."""
+        current = self._listing(listing)
+
+        def finish(receipt: TxReceipt) -> RentalListing:
+            event = self._one(receipt, "RentalUpdated")
+            return RentalListing(current.id, terms, True, current.salt, event.block_number)
+
+        data = self._b.encode("updateListing", current.salt, terms.as_tuple())
+        return self._prepare("updateListing", data, finish, sender=sender)
+
+    def update(self, listing: RentalListing | bytes | str, terms: RentalTerms) -> RentalListing:
+        """Change the rate, deposit, policy... for future bookings only."""
+        return cast(RentalListing, self.prepare_update(listing, terms).send())
+
+    def close(self, listing: RentalListing | bytes | str) -> RentalListing:
+        """Stop taking bookings; existing ones go on."""
+        current = self._listing(listing)
+
+        def finish(receipt: TxReceipt) -> RentalListing:
+            event = self._one(receipt, "RentalClosed")
+            return RentalListing(current.id, current.terms, False, current.salt, event.block_number)
+
+        data = self._b.encode("closeListing", current.salt)
+        return cast(RentalListing, self._prepare("closeListing", data, finish, sender=None).send())
+
+    def listing(self, listing_id: bytes | str) -> RentalListing:
+        """The rental listing ``listing_id``, with its current terms.
+
+        Raises:
+            NotFoundError: No such rental listing on this deployment.
+        """
+        lid = check.bytes32(listing_id, "listing id")
+        events = self._logs(
+            [
+                [
+                    self._topic["RentalListed"],
+                    self._topic["RentalUpdated"],
+                    self._topic["RentalClosed"],
+                ],
+                lid,
+            ]
+        )
+        if not events:
+            raise NotFoundError(f"no rental listing {HexBytes(lid).to_0x_hex()} on this deployment")
+        salt = b""
+        terms: RentalTerms | None = None
+        live, block = True, 0
+        for e in events:
+            if e.name == "RentalListed":
+                salt = bytes(e.args["salt"])
+            if e.name in ("RentalListed", "RentalUpdated"):
+                terms = RentalTerms.from_abi(e.args["terms"])
+                block = e.block_number
+            if e.name == "RentalClosed":
+                live = False
+        assert terms is not None
+        return RentalListing(lid, terms, live, salt, block)
+
+    def _listing(self, listing: RentalListing | bytes | str) -> RentalListing:
+        return listing if isinstance(listing, RentalListing) else self.listing(listing)
+
+    def _logs(self, topics: Sequence[Any]) -> list[DecodedEvent]:
+        self._check_deployment()
+        raw = self.client._logs(topics, self.address)
+        return sorted(self._events.decode(raw, self.address), key=lambda e: e.position)
+
+    # ------------------------------------------------------------------ calendar
+
+    def taken(
+        self, listing: RentalListing | bytes | str, first_slot: int, last_slot: int
+    ) -> set[int]:
+        """Periods between ``first_slot`` and ``last_slot`` (inclusive) that are booked or blocked,
+        read from the contract's calendar words (one ``eth_call`` per 255 periods)."""
+        current = self._listing(listing)
+        if last_slot < first_slot:
+            return set()
+        words = range(max(first_slot, 0) // SLOTS_PER_WORD, max(last_slot, 0) // SLOTS_PER_WORD + 1)
+        answers = [
+            self.client._eth_call(
+                self.address,
+                self._b.encode("calendarWord", current.id, w),
+                "calendarWord",
+                self._b,
+            )[0]
+            for w in words
+        ]
+        out: set[int] = set()
+        for index, answer in zip(words, answers, strict=True):
+            word = int(answer)
+            for bit in range(SLOTS_PER_WORD):
+                slot = index * SLOTS_PER_WORD + bit
+                if word >> bit & 1 and first_slot <= slot <= last_slot:
+                    out.add(slot)
+        return out
+
+    def slots_for(self, terms: RentalTerms, start: int, end: int) -> tuple[int, int]:
+        """``(first slot, units)`` covering ``[start, end)`` exactly.
+
+        Raises:
+            InputError: The times are not on the listing's grid, or end before they start.
+        """
+        if end <= start:
+            raise check.InputError("a booking must end after it starts")
+        for t, what in ((start, "start"), (end, "end")):
+            if t < terms.first_start or (t - terms.first_start) % terms.unit:
+                raise check.InputError(
+                    f"the {what} must fall on the rental's grid: periods of"
+                    f" {terms.unit // 60} minutes from {terms.first_start} (unix time)"
+                )
+        return terms.slot_at(start), (end - start) // terms.unit
+
+    # ------------------------------------------------------------------ bookings
+
+    def prepare_book(
+        self,
+        listing: RentalListing | bytes | str,
+        first_slot: int,
+        units: int,
+        *,
+        sender: str | None = None,
+    ) -> PreparedCall[BookingView]:
+        """Prepare booking ``units`` periods from ``first_slot``; see :meth:`book`."""
+        current = self._listing(listing)
+        terms = current.terms
+        slot = check.uint(first_slot, "first period", bits=32)
+        count = check.uint(units, "number of periods", bits=32)
+        who = self.client._sender_address(sender)
+        rent, deposit = terms.cost(count)
+        total = rent + deposit
+        before: list[PreparedCall[Any]] = []
+        if terms.token != ZERO_ADDRESS:
+            data = self.client._erc20.encode("allowance", who, self.address)
+            allowed = int(self.client._eth_call(terms.token, data, "allowance")[0])
+            if allowed < total:
+                before.append(
+                    self.client.prepare_approve(
+                        terms.token, total, spender=self.address, sender=who
+                    )
+                )
+
+        def finish(receipt: TxReceipt) -> BookingView:
+            event = self._one(receipt, "Booked")
+            booking = open_booking(current.id, terms, who, slot, count)
+            return BookingView(
+                id=bytes(event.args["bookingId"]),
+                booking=booking,
+                history=(("Booked", event.block_number, event.tx_hash),),
+                tx=TxInfo.from_receipt(receipt),
+            )
+
+        data = self._b.encode("book", current.id, terms.as_tuple(), slot, count)
+        value = total if terms.token == ZERO_ADDRESS else 0
+        return self._prepare("book", data, finish, sender=sender, value=value, before=before)
+
+    def book(
+        self, listing: RentalListing | bytes | str, first_slot: int, units: int
+    ) -> BookingView:
+        """Book ``units`` periods from ``first_slot``, paying rent and deposit into escrow.
+
+        Raises:
+            CustomError: The contract refuses (:class:`Unavailable`, :class:`TooSoon`,
+                :class:`InvalidBookingLength`, :class:`TermsChanged`...) before any gas is spent.
+        """
+        return cast(BookingView, self.prepare_book(listing, first_slot, units).send())
+
+    def block(
+        self, listing: RentalListing | bytes | str, first_slot: int, units: int
+    ) -> BookingView:
+        """Owner: hold periods for yourself (own use, maintenance)."""
+        current = self._listing(listing)
+        slot = check.uint(first_slot, "first period", bits=32)
+        count = check.uint(units, "number of periods", bits=32)
+
+        def finish(receipt: TxReceipt) -> BookingView:
+            event = self._one(receipt, "PeriodBlocked")
+            t = current.terms
+            booking = blocked_period(current.id, t.owner, t.first_start, t.unit, slot, count)
+            return BookingView(
+                bytes(event.args["bookingId"]),
+                booking,
+                (("PeriodBlocked", event.block_number, event.tx_hash),),
+                TxInfo.from_receipt(receipt),
+            )
+
+        data = self._b.encode("blockPeriod", current.salt, slot, count)
+        return cast(BookingView, self._prepare("blockPeriod", data, finish, sender=None).send())
+
+    def booking(self, booking_id: bytes | str) -> BookingView:
+        """Booking ``booking_id``, rebuilt from its events and checked against the contract.
+
+        Raises:
+            NotFoundError: No such booking on this deployment.
+        """
+        bid = check.bytes32(booking_id, "booking id")
+        events = self._logs([None, bid])
+        opening = [e for e in events if e.name in _OPENING]
+        if not opening:
+            raise NotFoundError(f"no booking {HexBytes(bid).to_0x_hex()} on this deployment")
+        first = opening[-1]
+        listing_id = bytes(first.args["listingId"])
+        slot, units = int(first.args["firstSlot"]), int(first.args["units"])
+        terms_events = [
+            e
+            for e in self._logs(
+                [[self._topic["RentalListed"], self._topic["RentalUpdated"]], listing_id]
+            )
+            if e.position < first.position
+        ]
+        if not terms_events:
+            raise ChainError(f"booking {bid.hex()} names a listing with no terms before it")
+        terms = RentalTerms.from_abi(terms_events[-1].args["terms"])
+        if first.name == "Booked":
+            booking = open_booking(listing_id, terms, first.args["renter"], slot, units)
+        else:
+            booking = blocked_period(
+                listing_id, terms.owner, terms.first_start, terms.unit, slot, units
+            )
+        history = []
+        evidence = []
+        for e in events:
+            if e.position < first.position:
+                continue
+            if e.position > first.position:
+                booking = apply_booking_event(booking, e.name, e.args)
+            history.append((e.name, e.block_number, e.tx_hash))
+            cid = e.args.get("evidenceCid")
+            if cid:
+                by = "owner" if e.name in ("Returned",) else str(e.args.get("by", booking.renter))
+                evidence.append((by, bytes(cid)))
+        self._check(bid, booking)
+        return BookingView(bid, booking, tuple(history), None, tuple(evidence))
+
+    def _check(self, booking_id: bytes, booking: Booking) -> None:
+        data = self._b.encode("bookingRecord", booking_id)
+        (record,) = self.client._eth_call(self.address, data, "bookingRecord", self._b)
+        expected = 0 if booking.state == BookingState.NONE else booking_hash(booking)
+        if int(record) & ~3 != expected:
+            raise ChainError(
+                f"booking {booking_id.hex()} rebuilt from events does not match the contract"
+                " (the node's logs are incomplete?)"
+            )
+
+    def bookings(self, listing: RentalListing | bytes | str) -> list[BookingView]:
+        """Every booking and blocked period of a listing, oldest first."""
+        current = self._listing(listing)
+        opened = self._logs(
+            [[self._topic["Booked"], self._topic["PeriodBlocked"]], None, current.id]
+        )
+        # Both events index the booking id first and the listing id second.
+        ids = list(dict.fromkeys(bytes(e.args["bookingId"]) for e in opened))
+        return [self.booking(i) for i in ids]
+
+    def _view(self, booking: BookingView | bytes | str) -> BookingView:
+        return booking if isinstance(booking, BookingView) else self.booking(booking)
+
+    def _booking_call(
+        self, action: str, booking: BookingView | bytes | str, sender: str | None, *extra: Any
+    ) -> PreparedCall[BookingView]:
+        view = self._view(booking)
+
+        def finish(receipt: TxReceipt) -> BookingView:
+            current = view.booking
+            history = list(view.history)
+            for e in self._events.decode(receipt["logs"], self.address):
+                if e.args.get("bookingId") is not None and bytes(e.args["bookingId"]) == view.id:
+                    current = apply_booking_event(current, e.name, e.args)
+                    history.append((e.name, e.block_number, e.tx_hash))
+            return BookingView(view.id, current, tuple(history), TxInfo.from_receipt(receipt))
+
+        data = self._b.encode(action, view.id, view.booking.as_tuple(), *extra)
+        intent = keccak(
+            b"p2pchain-booking-call" + bytes(HexBytes(self.address)) + action.encode() + view.id
+        )
+        return self._prepare(action, data, finish, sender=sender, intent=intent)
+
+    def prepare_cancel(
+        self, booking: BookingView | bytes | str, *, sender: str | None = None
+    ) -> PreparedCall[BookingView]:
+        return self._booking_call("cancel", booking, sender)
+
+    def cancel(self, booking: BookingView | bytes | str) -> BookingView:
+        """Renter (before the start, under the policy) or owner (refunding everything): cancel."""
+        return cast(BookingView, self.prepare_cancel(booking).send())
+
+    def pickup(
+        self, booking: BookingView | bytes | str, evidence: bytes | str = b""
+    ) -> BookingView:
+        """Renter: confirm the pickup, optionally with a photo CID."""
+        cid = evidence_cid(evidence)
+        return cast(BookingView, self._booking_call("pickup", booking, None, cid).send())
+
+    def confirm_return(
+        self, booking: BookingView | bytes | str, evidence: bytes | str = b""
+    ) -> BookingView:
+        """Owner: the item is back; rent to the owner, deposit back to the renter."""
+        cid = evidence_cid(evidence)
+        return cast(BookingView, self._booking_call("confirmReturn", booking, None, cid).send())
+
+    def claim_damage(
+        self, booking: BookingView | bytes | str, evidence: bytes | str = b""
+    ) -> BookingView:
+        """Owner: dispute over the deposit (the rent is paid out now)."""
+        cid = evidence_cid(evidence)
+        return cast(BookingView, self._booking_call("claimDamage", booking, None, cid).send())
+
+    def dispute(
+        self, booking: BookingView | bytes | str, evidence: bytes | str = b""
+    ) -> BookingView:
+        """Renter: put everything held before the arbitrator."""
+        cid = evidence_cid(evidence)
+        return cast(BookingView, self._booking_call("dispute", booking, None, cid).send())
+
+    def attach_evidence(
+        self, booking: BookingView | bytes | str, evidence: bytes | str
+    ) -> BookingView:
+        """Renter or owner: attach a photo or report CID."""
+        cid = evidence_cid(evidence)
+        return cast(BookingView, self._booking_call("attachEvidence", booking, None, cid).send())
+
+    def finalize(self, booking: BookingView | bytes | str) -> BookingView:
+        """Anyone, after the claim window: rent to the owner, deposit back."""
+        return cast(BookingView, self._booking_call("finalize", booking, None).send())
+
+    def rule(self, booking: BookingView | bytes | str, renter_share: int) -> BookingView:
+        """Arbitrator: split what is held (after the fee)."""
+        share = check.amount(renter_share, "renter share")
+        return cast(BookingView, self._booking_call("rule", booking, None, share).send())
+
+    def claim_ruling_timeout(self, booking: BookingView | bytes | str) -> BookingView:
+        """Anyone, after the ruling window: everything held back to the renter."""
+        return cast(BookingView, self._booking_call("claimRulingTimeout", booking, None).send())
+
+    def unblock(self, booking: BookingView | bytes | str) -> BookingView:
+        """Owner: release a blocked period."""
+        return cast(BookingView, self._booking_call("unblockPeriod", booking, None).send())
+
+    def rate(
+        self, booking: BookingView | bytes | str, score: int, review_cid: bytes | str = b""
+    ) -> TxInfo:
+        """Rate the other side of a settled booking (1 to 5)."""
+        view = self._view(booking)
+        value = check.score(score)
+        cid = check.review_cid(review_cid)
+        data = self.client._r.encode("rateBooking", view.id, view.booking.as_tuple(), value, cid)
+        self._check_deployment()
+        call = self.client._prepare(
+            "rateBooking",
+            self.client._sender_address(None),
+            data,
+            TxInfo.from_receipt,
+            to=self.client.deployment.reputation,
+        )
+        return cast(TxInfo, call.send())
