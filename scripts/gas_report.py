@@ -67,6 +67,10 @@ from p2pchain.chain._tx import send_transaction
 from p2pchain.compiler._artifacts import artifact_hash, load_artifact
 from p2pchain.compiler._solc import compiler_settings
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _gas_bookings import BUDGETS as BOOKING_BUDGETS
+from _gas_bookings import bookings_console, bookings_markdown, measure_bookings
+
 ETH = ZERO_ADDRESS
 ONE = 10**18
 DAY = 86_400
@@ -971,7 +975,7 @@ def measure(bench: Bench, repetitions: int, console: Console) -> Results:
     for value in bench.deploy_gas:
         deployment.add({"deploy": value})
     ref_ops["deploy"] = (
-        "deployment (Marketplace, whose constructor deploys Reputation)",
+        "deployment (Marketplace, whose constructor deploys Reputation, which deploys Bookings)",
         deployment,
         "",
     )
@@ -1194,6 +1198,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         txs, total, note = _ref_cells(op, "`")
         w(f"| {op['title']} | {txs} | {total} | {note} |")
     w("")
+    if "bookings" in report:
+        out.extend(bookings_markdown(report["bookings"]))
     w("## Environment")
     w("")
     w(
@@ -1334,17 +1340,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             console.log(f"anvil on {chain.url}")
             bench = Bench(chain, deployments=args.repetitions)
             results = measure(bench, args.repetitions, console)
+            bookings = measure_bookings(bench, args.repetitions, console.log)
             env = environment(bench)
     except P2PChainError as exc:
         console.print(f"[bold red]error:[/] {exc}")
         return 1
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     report = build_report(results, env, generated)
+    report["bookings"] = bookings
     if not env["artifacts_match_sources"]:
         console.print(
             "[bold yellow]warning:[/] contract sources differ from the artifacts: run `make compile`"
         )
     missed, erc20_over = print_console(console, report)
+    missed += bookings_console(console, bookings)
     if not args.no_write:
         args.out_dir.mkdir(parents=True, exist_ok=True)
         md, js = args.out_dir / "gas-report.md", args.out_dir / "gas-report.json"
@@ -1352,11 +1361,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         js.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         console.print(f"wrote {md} and {js}")
     if missed:
-        console.print(f"[bold red]{len(missed)} of {len(PATHS)} budgets missed[/] (ETH figures):")
+        total = len(PATHS) + len(BOOKING_BUDGETS)
+        console.print(f"[bold red]{len(missed)} of {total} budgets missed[/] (ETH figures):")
         for line in missed:
             console.print(f"  [red]✗[/] {line}")
     else:
-        console.print(f"[bold green]All {len(PATHS)} budgets met[/] (ETH figures).")
+        total = len(PATHS) + len(BOOKING_BUDGETS)
+        console.print(f"[bold green]All {total} budgets met[/] (ETH figures).")
     if erc20_over:
         console.print("ERC-20 paths above the same budget (for information; approve excluded):")
         for line in erc20_over:
