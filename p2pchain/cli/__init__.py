@@ -12,6 +12,7 @@ from __future__ import annotations
 import typer
 
 from p2pchain.cli._api import api_app
+from p2pchain.cli._booking import booking_app
 from p2pchain.cli._common import command, global_options
 from p2pchain.cli._completion import completion_app
 from p2pchain.cli._config import config_app
@@ -44,6 +45,7 @@ app.add_typer(ipfs_app, name="ipfs")
 command(app, "deploy", shared=("network", "account", "passphrase_file", "json_output"))(deploy)
 app.add_typer(listing_app, name="listing")
 app.add_typer(trade_app, name="trade")
+app.add_typer(booking_app, name="booking")
 app.add_typer(tx_app, name="tx")
 command(app, "rate", shared=("network", "account", "passphrase_file", "ipfs", "json_output"))(rate)
 command(app, "reputation", shared=("network", "json_output"))(reputation)

@@ -327,6 +327,28 @@ RentalUntilOpt = Annotated[
     str | None, typer.Option(help="Rentals: end (same forms as --rental-from).")
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the listing id.")]
+RateOpt = Annotated[
+    str | None,
+    typer.Option(help="Rentals by date: rent per period, e.g. 0.05eth/day or 2usdc/hour."),
+]
+MinLengthOpt = Annotated[str, typer.Option(help="Rentals by date: shortest booking, e.g. 1d.")]
+MaxLengthOpt = Annotated[str, typer.Option(help="Rentals by date: longest booking, e.g. 14d.")]
+LeadTimeOpt = Annotated[
+    str, typer.Option(help="Rentals by date: notice needed before a booking starts, e.g. 12h.")
+]
+FreeCancelOpt = Annotated[
+    str, typer.Option(help="Rentals by date: full refund if cancelled this long before the start.")
+]
+LateRefundOpt = Annotated[
+    int,
+    typer.Option(min=0, max=100, help="Rentals by date: % of the rent refunded on a later cancel."),
+]
+ClaimWindowOpt = Annotated[
+    str, typer.Option(help="Rentals by date: time after the end for a damage claim, e.g. 3d.")
+]
+PickupOpt = Annotated[
+    str | None, typer.Option(help="Rentals by date: pickup and return place and hours.")
+]
 
 
 def _fields(
@@ -447,10 +469,86 @@ def create(
     expires_in: ExpiresOpt = None,
     rental_from: RentalFromOpt = None,
     rental_until: RentalUntilOpt = None,
+    rate: RateOpt = None,
+    min_length: MinLengthOpt = "1d",
+    max_length: MaxLengthOpt = "30d",
+    lead_time: LeadTimeOpt = "0",
+    free_cancel: FreeCancelOpt = "2d",
+    late_refund: LateRefundOpt = 50,
+    claim_window: ClaimWindowOpt = "3d",
+    pickup: PickupOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """List on-chain: images and the document go to IPFS first, then one transaction."""
-    _create_from_flags(signed=False, out=None, **locals())
+    """List on-chain: images and the document go to IPFS first, then one transaction.
+
+    With ``--kind rental --rate 0.05eth/day``, a rental people book by date: the rate per hour,
+    day or week, booking lengths, lead time, cancellation policy and claim window below, and the
+    bookable range from --rental-from (its time of day is the pickup hour) to --rental-until.
+    """
+    if rate is not None:
+        from p2pchain.cli._booking import create_rental
+
+        if (kind or "rental") != "rental" or quantity not in (None, 1) or expires_in:
+            raise CliError(
+                "--rate lists a rental booked by date: no --kind other than rental,"
+                " --quantity or --expires-in"
+            )
+        fields = _fields(
+            title,
+            price,
+            category,
+            "rental",
+            condition,
+            description,
+            None,
+            deposit,
+            tag,
+            rental_from,
+            rental_until,
+            token,
+        )
+        create_rental(
+            fields=fields,
+            file=file,
+            images=list(image or []),
+            arbitrator=arbitrator,
+            arbitrator_fee=arbitrator_fee,
+            quiet=quiet,
+            rate=rate,
+            min_length=min_length,
+            max_length=max_length,
+            lead_time=lead_time,
+            free_cancel=free_cancel,
+            late_refund=late_refund,
+            claim_window=claim_window,
+            pickup=pickup,
+        )
+        return
+    if pickup is not None:
+        raise CliError("--pickup is for rentals booked by date (with --rate)")
+    _create_from_flags(
+        signed=False,
+        out=None,
+        quiet=quiet,
+        file=file,
+        image=image,
+        title=title,
+        price=price,
+        category=category,
+        kind=kind,
+        condition=condition,
+        description=description,
+        quantity=quantity,
+        deposit=deposit,
+        tag=tag,
+        rental_from=rental_from,
+        rental_until=rental_until,
+        token=token,
+        arbitrator=arbitrator,
+        arbitrator_fee=arbitrator_fee,
+        review_window=review_window,
+        expires_in=expires_in,
+    )
 
 
 @command(listing_app, "sign", shared=WRITE)
