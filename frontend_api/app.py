@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from frontend_api.deps import ServicesDep
 from frontend_api.errors import install as install_error_handlers
-from frontend_api.routes import accounts, events, hints, ipfs, listings, messaging, tx
+from frontend_api.routes import accounts, bookings, events, hints, ipfs, listings, messaging, tx
 from frontend_api.schemas import ConfigOut, ErrorOut, TokenOut
 from frontend_api.services import Services
 from frontend_api.settings import ApiSettings
@@ -121,6 +121,7 @@ def create_app(
         listings.router,
         hints.router,
         accounts.router,
+        bookings.router,
         tx.router,
         ipfs.router,
         events.router,

@@ -229,13 +229,13 @@ def calendar(
     out_days = []
     for d in range(days):
         day_start = month_start + d * 86_400
+        # each period belongs to the day it starts on (a day rental runs pickup to pickup)
+        first_slot = max(0, -((t.first_start - day_start) // t.unit))
         slots = [
             s
-            for s in range(max(0, t.slot_at(day_start)), t.slot_at(day_start + 86_399) + 1)
-            if t.slot_start(s) >= t.first_start
+            for s in range(first_slot, t.slot_at(day_start + 86_399) + 1)
+            if day_start <= t.slot_start(s) < day_start + 86_400
             and t.slot_start(s) + t.unit <= t.last_end
-            and t.slot_start(s) < day_start + 86_400
-            and t.slot_start(s) + t.unit > day_start
         ]
         free = [s for s in slots if s not in taken and t.slot_start(s) >= now + t.lead_time]
         out_days.append(
@@ -261,8 +261,11 @@ def calendar(
         from p2pchain.cli._common import console
 
         grid = Table(
-            title=f"{calendar_module.month_name[mon]} {year}: {rate_text(t)}",
-            caption="[green]free[/]  [red]booked[/]  [dim]not bookable[/]",
+            title=f"{calendar_module.month_name[mon]} {year}",
+            caption=(
+                f"{format_amount(t.rate, t.token, short=True)} per {_per(t.unit)}\n"
+                "[green]free[/]  [red]✕ booked[/]  [dim]grey: not bookable[/]"
+            ),
         )
         for name in ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"):
             grid.add_column(name, justify="center")
@@ -274,11 +277,11 @@ def calendar(
             elif info["free"] == info["periods"]:
                 cell = f"[green]{label}[/]"
             elif info["booked"] == info["periods"]:
-                cell = f"[red]{label}[/]"
+                cell = f"[red]{label}✕[/]"
             elif info["free"] == 0:
                 cell = f"[dim]{label}[/]"
             else:  # part of the day is free (hourly rentals)
-                cell = f"[yellow]{label}[/]\n[dim]{info['free']}/{info['periods']}h[/]"
+                cell = f"[yellow]{label}[/]\n[dim]{info['free']}/{info['periods']}[/]"
             week.append(cell)
             if len(week) == 7:
                 grid.add_row(*week)
@@ -356,7 +359,7 @@ def book(listing: ListingArg, from_: FromOpt, until: UntilOpt, quiet: QuietOpt =
         ),
         ("arbitrator", who(t.arbitrator) if t.arbitrator != "0x" + "0" * 40 else "none"),
         _fee_row(call),
-        ("from", rentals.client.address),
+        ("from", who(rentals.client.address)),
     ]
     confirm(o, "book", rows)
     with status(o, "waiting for the booking to be mined"):

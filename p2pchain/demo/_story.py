@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from p2pchain.chain._deploy import Deployment
     from p2pchain.chain._nodes import DevChain
     from p2pchain.ipfs import IpfsBackend
+    from p2pchain.market._bookings import BookingView, PublishedRental
     from p2pchain.market._client import MarketplaceClient
     from p2pchain.market._listings import PublishedListing, VerifiedListing
     from p2pchain.market._views import Listing, SignedListing, TradeView, TxInfo
@@ -55,8 +56,10 @@ NETWORKS = ("embedded", "anvil", "ganache")
 
 ETHER = 10**18
 DAY = 86_400
-#: The car: rent for the weekend, refundable deposit, arbitrator fee (basis points).
-CAR_RENT = ETHER // 2
+#: The car, booked by the day: rate, rent for the weekend (Saturday 9:00 to Monday 9:00),
+#: refundable deposit per booking, arbitrator fee (basis points).
+CAR_RATE = ETHER // 4
+CAR_RENT = 2 * CAR_RATE
 CAR_DEPOSIT = ETHER
 CAR_FEE_BPS = 200
 #: The helmet: price, arbitrator fee, and the buyer's share the arbitrator rules.
@@ -65,7 +68,7 @@ HELMET_FEE_BPS = 500
 HELMET_BUYER_SHARE = 3 * ETHER // 100
 #: Seconds a dispute may wait for a ruling on the demo's deployment.
 RULING_WINDOW = 3 * DAY
-ROLES = ("seller", "buyer", "arbitrator")
+ROLES = ("seller", "buyer", "arbitrator", "neighbour")
 
 
 # ---------------------------------------------------------------------- results
@@ -163,6 +166,37 @@ class TradeSummary:
 
 
 @dataclass(frozen=True)
+class BookingSummary:
+    """One booking of the run.
+
+    Attributes:
+        name: ``weekend`` (the buyer's) or ``next weekend`` (the neighbour's).
+        renter: The renter's role.
+        listing_id: The rental listing (0x hex).
+        booking_id: The booking (0x hex).
+        state: Its state at the end (``COMPLETED``, ``BOOKED``...).
+        start: When it starts (unix seconds).
+        end: When it ends.
+        rent: Rent in wei.
+        deposit: Deposit in wei.
+        document_cid: The listing document's CID.
+        image_cids: The photos' CIDs.
+    """
+
+    name: str
+    renter: str
+    listing_id: str
+    booking_id: str
+    state: str
+    start: int
+    end: int
+    rent: int
+    deposit: int
+    document_cid: str
+    image_cids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class DemoResult:
     """What :func:`run_demo` did, with every figure it printed.
 
@@ -173,9 +207,11 @@ class DemoResult:
         found_via: How the buyer found the car (``indexer search``).
         steps: Every step, in order.
         parties: Seller, buyer and arbitrator at the end.
-        trades: The car and helmet trades.
+        trades: The helmet trade.
         elapsed: Wall time of the run in seconds.
         conversation: The messages, in order: ``(role, topic, text)``.
+        bookings: The car's two weekend bookings.
+        refused: The one-line refusal the neighbour got for overlapping dates.
     """
 
     network: str
@@ -187,6 +223,8 @@ class DemoResult:
     trades: tuple[TradeSummary, ...]
     elapsed: float
     conversation: tuple[tuple[str, str, str], ...] = ()
+    bookings: tuple[BookingSummary, ...] = ()
+    refused: str = ""
 
     @property
     def chain_id(self) -> int:
@@ -203,8 +241,12 @@ class DemoResult:
         return next(p for p in self.parties if p.role == role)
 
     def trade(self, name: str) -> TradeSummary:
-        """The trade called ``name`` (``car`` or ``helmet``)."""
+        """The trade called ``name`` (``helmet``)."""
         return next(t for t in self.trades if t.name == name)
+
+    def booking(self, name: str) -> BookingSummary:
+        """The booking called ``name`` (``weekend`` or ``next weekend``)."""
+        return next(b for b in self.bookings if b.name == name)
 
     @property
     def total_gas(self) -> int:
@@ -232,6 +274,7 @@ _WEI_KEYS = {
     "expected_payout",
     "rated_volume",
     "price",
+    "rent",
     "deposit",
     "buyer_share",
     "arbitrator_fee",
@@ -332,6 +375,7 @@ class _Cast:
     seller: MarketplaceClient
     buyer: MarketplaceClient
     arbitrator: MarketplaceClient
+    neighbour: MarketplaceClient
 
     def address(self, role: str) -> str:
         client: MarketplaceClient = getattr(self, role)
@@ -433,11 +477,12 @@ class _Story:
         self.found_via = ""
         self.chat: dict[str, MessagingClient] = {}
         self.conversation: list[tuple[str, str, str]] = []
+        self.refused = ""
 
     def _messaging(self, cast: _Cast) -> None:
         from p2pchain.messaging import MessagingClient
 
-        for role in ROLES:
+        for role in ("seller", "buyer", "arbitrator"):
             client: MarketplaceClient = getattr(cast, role)
             assert client.account is not None
             self.chat[role] = MessagingClient(
@@ -469,14 +514,15 @@ class _Story:
         try:
             self._messaging(cast)
             car, helmet = self._list(cast)
-            car_trade = self._rent(cast, _listing_of(car).id)
-            self._rate(cast, car_trade)
+            weekend, next_weekend = self._book(cast, car)
+            self._rate(cast, weekend)
             helmet_trade = self._dispute(cast, helmet)
         finally:
             self._close_chat()
-        trades = (
-            _trade_summary("car", car, car_trade),
-            _trade_summary("helmet", helmet, helmet_trade),
+        trades = (_trade_summary("helmet", helmet, helmet_trade),)
+        bookings = (
+            _booking_summary("weekend", "buyer", car, weekend),
+            _booking_summary("next weekend", "neighbour", car, next_weekend),
         )
         return DemoResult(
             network=self.chain.name,
@@ -484,10 +530,12 @@ class _Story:
             node_pid=None,
             found_via=self.found_via,
             steps=tuple(self.log.steps),
-            parties=self._parties(cast, before, trades),
+            parties=self._parties(cast, before, trades, bookings),
             trades=trades,
             elapsed=0.0,
             conversation=tuple(self.conversation),
+            bookings=bookings,
+            refused=self.refused,
         )
 
     # -- setup
@@ -500,39 +548,60 @@ class _Story:
         self.log.section(
             f"0. Deploy on the {self.chain.name} chain (chain id {self.chain.chain_id})"
         )
-        deployer, seller, buyer, arbitrator = self.chain.accounts[:4]
+        deployer, seller, buyer, arbitrator, neighbour = self.chain.accounts[:5]
         deployment = deploy(self.chain, deployer, constructor_args={"rulingWindow": RULING_WINDOW})
         receipt = self.chain.w3.eth.get_transaction_receipt(deployment.tx_hash)  # type: ignore[arg-type]
         self.log.tx(
-            "setup", "deployer", "deploys Marketplace (+ Reputation)", TxInfo.from_receipt(receipt)
+            "setup",
+            "deployer",
+            "deploys Marketplace (+ Reputation, Bookings)",
+            TxInfo.from_receipt(receipt),
         )
         client = MarketplaceClient.connect(self.chain, account=seller, deployments=deployment)
-        cast = _Cast(deployer, client, client.with_account(buyer), client.with_account(arbitrator))
-        self.log.note(f"Marketplace {deployment.marketplace}, Reputation {deployment.reputation}")
+        cast = _Cast(
+            deployer,
+            client,
+            client.with_account(buyer),
+            client.with_account(arbitrator),
+            client.with_account(neighbour),
+        )
+        self.log.note(
+            f"Marketplace {deployment.marketplace}, Reputation {deployment.reputation},"
+            f" Bookings {deployment.bookings}"
+        )
         for role in ROLES:
             self.log.note(f"{role:<10} {cast.address(role)}")
         return cast, deployment
 
     # -- listing
 
-    def _list(self, cast: _Cast) -> tuple[PublishedListing, PublishedListing]:
+    def _list(self, cast: _Cast) -> tuple[PublishedRental, PublishedListing]:
+        from p2pchain.market._bookings import publish_rental
         from p2pchain.market._listings import publish_listing
         from p2pchain.messaging._contacts import messaging_field
 
-        self.log.section("1. The seller lists a car for a weekend and a helmet (gasless)")
+        self.log.section("1. The owner lists a car to book by the day, and a helmet (gasless)")
         contact = messaging_field(self.chat["seller"])
         photo = self.tmp / "car.png"
         photo.write_bytes(car_photo())
-        car = publish_listing(
-            cast.seller, self.ipfs, _car_document(cast, contact), [photo], review_window=2 * DAY
+        car = publish_rental(
+            cast.seller,
+            self.ipfs,
+            _car_document(cast, contact),
+            [photo],
+            unit=DAY,
+            max_units=14,
+            free_cancel=2 * DAY,
+            late_refund_bps=5_000,
+            claim_window=2 * DAY,
         )
         self.log.offchain("listing", "seller", "stores the car's photo + document on IPFS (pinned)")
         self.log.note(f"document {car.document_cid}, photo {car.image_cids[0]}")
         self.log.tx(
             "listing",
             "seller",
-            f"lists the car on-chain ({_eth(CAR_RENT)} + {_eth(CAR_DEPOSIT)} deposit)",
-            _listing_of(car).tx,
+            f"lists the car: {_eth(CAR_RATE)}/day + {_eth(CAR_DEPOSIT)} deposit",
+            car.listing.tx,
         )
         helmet = publish_listing(
             cast.seller,
@@ -547,17 +616,26 @@ class _Story:
 
     # -- rental
 
-    def _find_car(self, cast: _Cast, listing_id: bytes) -> bytes:
-        """The buyer syncs a local index of the marketplace and searches it for the car."""
+    def _find_car(self, cast: _Cast, car: PublishedRental) -> bytes:
+        """The buyer syncs a local index and searches for a car free next weekend."""
         from p2pchain.indexer import Indexer, SearchQuery
 
-        query = SearchQuery(text="golf weekend", kind="rental", max_price=ETHER)
+        t = car.listing.terms
+        query = SearchQuery(
+            text="golf",
+            kind="rental",
+            available_from=t.first_start,
+            available_to=t.first_start + 2 * DAY,
+            max_rate_per_day=ETHER // 2,
+        )
         database = f"sqlite:///{self.tmp / 'index.sqlite'}"
         deployment = cast.buyer.deployment
         with Indexer(database, self.chain, deployment, ipfs=self.ipfs, confirmations=0) as index:
             report = index.sync()
             page = index.search(query)
-        self.log.offchain("rental", "buyer", "indexes the chain, searches 'golf weekend' rentals")
+        self.log.offchain(
+            "rental", "buyer", "indexes the chain; searches cars free Sat-Mon, <= 0.5 ETH/day"
+        )
         self.log.note(
             f"index: blocks {report.from_block}..{report.to_block},"
             f" {_count(report.events, 'event')},"
@@ -567,44 +645,86 @@ class _Story:
         if not page.items:
             raise ListingError("the index search found no car: the listing is not indexed")
         hit = page.items[0]
-        self.log.note(
-            f"first hit: {hit.title!r}, {_eth(hit.price)}, seller trust {hit.seller_trust:.2f}"
-        )
+        self.log.note(f"first hit: {hit.title!r}, seller trust {hit.seller_trust:.2f}")
         found = bytes.fromhex(hit.listing_id.removeprefix("0x"))
-        if found != listing_id:
+        if found != car.listing.id:
             raise ListingError(f"the index search found listing {hit.listing_id}, not the car")
         self.found_via = "indexer search"
         return found
 
-    def _rent(self, cast: _Cast, listing_id: bytes) -> TradeView:
-        from p2pchain.market._listings import fetch_listing
+    def _book(self, cast: _Cast, car: PublishedRental) -> tuple[BookingView, BookingView]:
+        from p2pchain._errors import ContractError
+        from p2pchain.ipfs import CID
+        from p2pchain.market._bookings import rental_document
 
-        self.log.section("2. The buyer finds the car, checks it, rents it")
-        seen = fetch_listing(cast.buyer, self.ipfs, self._find_car(cast, listing_id))
-        doc = seen.document
-        self.log.offchain("rental", "buyer", "fetches the listing: document + photo verified")
+        self.log.section("2. The buyer finds the car, asks, and books a weekend")
+        listing_id = self._find_car(cast, car)
+        rentals = cast.buyer.rentals
+        listing = rentals.listing(listing_id)
+        doc = rental_document(cast.buyer, self.ipfs, listing)
+        self.log.offchain("rental", "buyer", "fetches the listing: document verified, terms agree")
+        t = listing.terms
         self.log.note(
-            f"{doc.title!r}: {len(seen.images[0])}-byte photo matches {seen.image_cids[0]};"
-            f" rent {_eth(seen.terms.price)}, deposit {_eth(seen.terms.deposit)} as on-chain"
+            f"{doc.title!r}: {_eth(t.rate)}/day, deposit {_eth(t.deposit)}, free cancellation"
+            f" until 2 days before; bookable from {_day(t.first_start)}"
         )
-        self._ask_about_car(cast, seen)
-        trade = cast.buyer.buy(seen.listing)
-        escrowed = _eth(seen.listing.total())
-        self.log.tx("rental", "buyer", f"rents it: {escrowed} into escrow", trade.tx)
-        trade = cast.buyer.release(trade)
-        self.log.tx("rental", "buyer", "releases the rent to the owner", trade.tx)
-        trade = cast.seller.return_deposit(trade)
-        self.log.tx("rental", "seller", "returns the deposit to the renter", trade.tx)
-        self.log.note(f"trade state: [bold]{trade.state.name}[/]")
-        return trade
+        self._ask_about_car(cast, listing_id, doc)
+        weekend = rentals.book(listing, 0, 2)
+        self.log.tx(
+            "rental",
+            "buyer",
+            f"books {_day(weekend.booking.start)} to {_day(weekend.booking.end)}:"
+            f" {_eth(CAR_RENT + CAR_DEPOSIT)} into escrow",
+            weekend.tx,
+        )
 
-    def _ask_about_car(self, cast: _Cast, seen: VerifiedListing) -> None:
+        self.log.section("3. A neighbour wants the car too")
+        neighbour = cast.neighbour.rentals
+        try:
+            neighbour.prepare_book(listing, 1, 2).check()
+        except ContractError as exc:
+            self.refused = str(exc)
+        else:
+            raise ListingError("the overlapping booking was not refused")
+        self.log.offchain(
+            "rental", "neighbour", "asks for Sunday to Tuesday: refused, nothing sent"
+        )
+        self.log.note(f"[dim]{self.refused}[/]")
+        next_weekend = neighbour.book(listing, 7, 2)
+        self.log.tx(
+            "rental",
+            "neighbour",
+            f"books the next weekend, {_day(next_weekend.booking.start)} to"
+            f" {_day(next_weekend.booking.end)}",
+            next_weekend.tx,
+        )
+
+        self.log.section("4. Pickup on Saturday, return on Monday")
+        self.chain.set_next_timestamp(weekend.booking.start)
+        self.chain.mine(1)
+        self.log.note(f"[dim]the dev chain's clock moves to {_day(weekend.booking.start)} 9:00[/]")
+        photo = bytes(CID.parse(car.image_cids[0]))
+        weekend = rentals.pickup(weekend, photo)
+        self.log.tx("rental", "buyer", "confirms the pickup, with a photo of the car", weekend.tx)
+        self.chain.set_next_timestamp(weekend.booking.end)
+        self.chain.mine(1)
+        weekend = cast.seller.rentals.confirm_return(weekend)
+        self.log.tx(
+            "rental",
+            "seller",
+            f"confirms the return: {_eth(CAR_RENT)} rent paid, {_eth(CAR_DEPOSIT)} deposit back",
+            weekend.tx,
+        )
+        self.log.note(f"booking state: [bold]{weekend.state.name}[/]")
+        return weekend, next_weekend
+
+    def _ask_about_car(self, cast: _Cast, listing_id: bytes, document: Any) -> None:
         from rich.markup import escape
 
         from p2pchain.messaging._contacts import seller_contact
 
-        topic = seen.listing.id
-        owner = seller_contact(seen.document)  # the key the seller vouched for in the document
+        topic = listing_id
+        owner = seller_contact(document)  # the key the owner vouched for in the document
         self._say(
             "buyer",
             topic,
@@ -619,19 +739,21 @@ class _Story:
         for m in thread:
             self.log.note(escape(f"[{m.party}] {m.text}"))
 
-    def _rate(self, cast: _Cast, trade: TradeView) -> None:
-        self.log.section("3. Both rate each other")
-        rating = cast.buyer.rate(trade, 5)
-        self.log.tx("rating", "buyer", "rates the seller 5 stars", rating.tx)
-        rating = cast.seller.rate(trade, 4)
-        self.log.tx("rating", "seller", "rates the buyer 4 stars", rating.tx)
+    def _rate(self, cast: _Cast, booking: BookingView) -> None:
+        self.log.section("5. Both rate each other")
+        self.log.tx(
+            "rating", "buyer", "rates the owner 5 stars", cast.buyer.rentals.rate(booking, 5)
+        )
+        self.log.tx(
+            "rating", "seller", "rates the renter 4 stars", cast.seller.rentals.rate(booking, 4)
+        )
 
     # -- dispute
 
     def _dispute(self, cast: _Cast, helmet: PublishedListing) -> TradeView:
         from p2pchain.market._listings import fetch_listing
 
-        self.log.section("4. The helmet is bought, disputed and ruled")
+        self.log.section("6. The helmet is bought, disputed and ruled")
         signed = _signed_of(helmet)
         seen = fetch_listing(cast.buyer, self.ipfs, signed)
         self.log.offchain("dispute", "buyer", "fetches the signed listing: document verified")
@@ -690,9 +812,13 @@ class _Story:
     # -- summary
 
     def _parties(
-        self, cast: _Cast, before: dict[str, int], trades: tuple[TradeSummary, ...]
+        self,
+        cast: _Cast,
+        before: dict[str, int],
+        trades: tuple[TradeSummary, ...],
+        bookings: tuple[BookingSummary, ...],
     ) -> tuple[PartySummary, ...]:
-        expected = _expected_payouts(trades)
+        expected = _expected_payouts(trades, bookings)
         parties = []
         for role in ROLES:
             address = cast.address(role)
@@ -732,19 +858,19 @@ def _car_document(cast: _Cast, messaging: dict[str, Any]) -> dict[str, Any]:
     return {
         "schema_version": 2,
         "messaging": messaging,
-        "title": "VW Golf for the weekend, Saturday to Monday",
+        "title": "VW Golf by the day, weekends welcome",
         "description": "Full tank, child seat on request. Return it clean and the deposit is yours.",
         "category": "vehicles/cars",
         "kind": "rental",
         "condition": "good",
-        "price": str(CAR_RENT),
+        "price": str(CAR_RATE),
         "deposit": str(CAR_DEPOSIT),
         "token": "ETH",
         "seller": cast.seller.address,
         "created_at": now,
-        "rental": {"start": saturday + 9 * 3600, "end": saturday + 2 * DAY + 9 * 3600},
-        "location": {"text": "Berlin Kreuzberg", "country": "DE"},
-        "delivery": [{"method": "pickup", "note": "Saturday 9:00"}],
+        "rental": {"start": saturday + 9 * 3600, "end": saturday + 90 * DAY},
+        "location": {"text": "Berlin Kreuzberg", "country": "DE", "lat": 52.4986, "lon": 13.4031},
+        "delivery": [{"method": "pickup", "note": "Wiener Str. 12, pickup and return 9:00"}],
         "arbitrator": {"address": cast.arbitrator.address, "fee_bps": CAR_FEE_BPS},
         "tags": ["car", "weekend"],
     }
@@ -793,9 +919,36 @@ def _trade_summary(name: str, published: PublishedListing, view: TradeView) -> T
     )
 
 
-def _expected_payouts(trades: tuple[TradeSummary, ...]) -> dict[str, int]:
-    """What each role gains from the trades by their terms (gas aside)."""
+def _booking_summary(
+    name: str, renter: str, car: PublishedRental, view: BookingView
+) -> BookingSummary:
+    b = view.booking
+    return BookingSummary(
+        name=name,
+        renter=renter,
+        listing_id="0x" + b.listing_id.hex(),
+        booking_id="0x" + view.id.hex(),
+        state=b.state.name,
+        start=b.start,
+        end=b.end,
+        rent=b.rent,
+        deposit=b.deposit,
+        document_cid=car.document_cid,
+        image_cids=tuple(car.image_cids),
+    )
+
+
+def _expected_payouts(
+    trades: tuple[TradeSummary, ...], bookings: tuple[BookingSummary, ...]
+) -> dict[str, int]:
+    """What each role gains from the trades and bookings by their terms (gas aside)."""
     out = dict.fromkeys(ROLES, 0)
+    for b in bookings:
+        if b.state == "COMPLETED":  # returned: rent to the owner, deposit back to the renter
+            out["seller"] += b.rent
+            out[b.renter] -= b.rent
+        else:  # still booked: rent and deposit held in escrow
+            out[b.renter] -= b.rent + b.deposit
     for t in trades:
         held = t.price + t.deposit
         if t.buyer_share is None:  # completed: rent to the seller, deposit back to the buyer
@@ -829,10 +982,16 @@ def _signed_eth(wei: int) -> str:
 _PARTS = {
     "setup": "deployment",
     "listing": "listings",
-    "rental": "car rental",
+    "rental": "car bookings",
     "rating": "ratings",
     "dispute": "helmet dispute",
 }
+
+
+def _day(timestamp: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%a %Y-%m-%d")
 
 
 def _short(tx_hash: str | None) -> str:
@@ -895,7 +1054,7 @@ def _print_summary(console: Console, result: DemoResult) -> None:
     verdict = "every balance moved exactly as the terms say" if matches else "BALANCES DIFFER"
     console.print(
         Panel(
-            f"{verdict}; car found by {result.found_via};"
+            f"{verdict}; car found by {result.found_via}; an overlapping booking refused;"
             f" {result.network} chain, {result.elapsed:.1f} s",
             title="p2pchain demo",
             border_style="green" if matches else "red",
@@ -905,6 +1064,7 @@ def _print_summary(console: Console, result: DemoResult) -> None:
 
 __all__ = [
     "NETWORKS",
+    "BookingSummary",
     "DemoResult",
     "DemoStep",
     "PartySummary",

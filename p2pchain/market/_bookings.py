@@ -69,6 +69,7 @@ class RentalListing:
         live: Whether it takes bookings (not closed).
         salt: The owner's salt (known from the listing event).
         block_number: Block of the latest terms.
+        tx: The transaction that produced this view, when it came from an action.
     """
 
     id: bytes
@@ -76,6 +77,7 @@ class RentalListing:
     live: bool
     salt: bytes
     block_number: int
+    tx: TxInfo | None = None
 
     @property
     def owner(self) -> str:
@@ -286,6 +288,7 @@ class RentalsClient:
                 live=True,
                 salt=raw_salt,
                 block_number=event.block_number,
+                tx=TxInfo.from_receipt(receipt),
             )
 
         data = self._b.encode("list", terms.as_tuple(), raw_salt)
@@ -303,7 +306,8 @@ class RentalsClient:
 
         def finish(receipt: TxReceipt) -> RentalListing:
             event = self._one(receipt, "RentalUpdated")
-            return RentalListing(current.id, terms, True, current.salt, event.block_number)
+            tx = TxInfo.from_receipt(receipt)
+            return RentalListing(current.id, terms, True, current.salt, event.block_number, tx)
 
         data = self._b.encode("updateListing", current.salt, terms.as_tuple())
         return self._prepare("updateListing", data, finish, sender=sender)
@@ -318,7 +322,10 @@ class RentalsClient:
 
         def finish(receipt: TxReceipt) -> RentalListing:
             event = self._one(receipt, "RentalClosed")
-            return RentalListing(current.id, current.terms, False, current.salt, event.block_number)
+            tx = TxInfo.from_receipt(receipt)
+            return RentalListing(
+                current.id, current.terms, False, current.salt, event.block_number, tx
+            )
 
         data = self._b.encode("closeListing", current.salt)
         return cast(RentalListing, self._prepare("closeListing", data, finish, sender=None).send())
@@ -573,6 +580,68 @@ class RentalsClient:
         )
         return self._prepare(action, data, finish, sender=sender, intent=intent)
 
+    #: Booking calls the API and wallets can prepare, with the extra argument each takes.
+    ACTIONS: dict[str, tuple[str, ...]] = {
+        "cancel": (),
+        "pickup": ("evidence",),
+        "confirmReturn": ("evidence",),
+        "claimDamage": ("evidence",),
+        "dispute": ("evidence",),
+        "attachEvidence": ("evidence",),
+        "finalize": (),
+        "claimRulingTimeout": (),
+        "unblockPeriod": (),
+        "rule": ("share",),
+    }
+
+    def prepare_action(
+        self,
+        action: str,
+        booking: BookingView | bytes | str,
+        *,
+        evidence: bytes | str = b"",
+        renter_share: int = 0,
+        sender: str | None = None,
+    ) -> PreparedCall[BookingView]:
+        """Prepare any booking call by its contract name (``pickup``, ``confirmReturn``...).
+
+        Raises:
+            InputError: An unknown action or a malformed argument.
+        """
+        takes = self.ACTIONS.get(action)
+        if takes is None:
+            raise check.InputError(
+                f"unknown booking action {action!r}: one of {', '.join(self.ACTIONS)}"
+            )
+        extra: tuple[Any, ...] = ()
+        if takes == ("evidence",):
+            extra = (evidence_cid(evidence),)
+        elif takes == ("share",):
+            extra = (check.amount(renter_share, "renter share"),)
+        return self._booking_call(action, booking, sender, *extra)
+
+    def prepare_rate(
+        self,
+        booking: BookingView | bytes | str,
+        score: int,
+        review_cid: bytes | str = b"",
+        *,
+        sender: str | None = None,
+    ) -> PreparedCall[TxInfo]:
+        """Prepare rating the other side of a settled booking; see :meth:`rate`."""
+        view = self._view(booking)
+        value = check.score(score)
+        cid = evidence_cid(review_cid)
+        data = self.client._r.encode("rateBooking", view.id, view.booking.as_tuple(), value, cid)
+        self._check_deployment()
+        return self.client._prepare(
+            "rateBooking",
+            self.client._sender_address(sender),
+            data,
+            TxInfo.from_receipt,
+            to=self.client.deployment.reputation,
+        )
+
     def prepare_cancel(
         self, booking: BookingView | bytes | str, *, sender: str | None = None
     ) -> PreparedCall[BookingView]:
@@ -638,19 +707,7 @@ class RentalsClient:
         self, booking: BookingView | bytes | str, score: int, review_cid: bytes | str = b""
     ) -> TxInfo:
         """Rate the other side of a settled booking (1 to 5)."""
-        view = self._view(booking)
-        value = check.score(score)
-        cid = check.review_cid(review_cid)
-        data = self.client._r.encode("rateBooking", view.id, view.booking.as_tuple(), value, cid)
-        self._check_deployment()
-        call = self.client._prepare(
-            "rateBooking",
-            self.client._sender_address(None),
-            data,
-            TxInfo.from_receipt,
-            to=self.client.deployment.reputation,
-        )
-        return cast(TxInfo, call.send())
+        return cast(TxInfo, self.prepare_rate(booking, score, review_cid).send())
 
 
 # ---------------------------------------------------------------------- documents

@@ -50,6 +50,15 @@ STABLE_OPERATION_IDS = {
     ("get", "/api/messaging/relays"): "get_messaging_relays",
     ("get", "/api/listings/{listing_id}/contact"): "get_listing_contact",
     ("get", "/api/accounts/{address}/contact"): "get_account_contact",
+    ("get", "/api/rentals/{listing_id}"): "get_rental",
+    ("get", "/api/rentals/{listing_id}/calendar"): "get_rental_calendar",
+    ("get", "/api/rentals/{listing_id}/quote"): "quote_booking",
+    ("get", "/api/rentals/{listing_id}/bookings"): "list_rental_bookings",
+    ("get", "/api/bookings/{booking_id}"): "get_booking",
+    ("post", "/api/tx/book"): "prepare_book",
+    ("post", "/api/tx/booking/rule"): "prepare_booking_rule",
+    ("post", "/api/tx/booking/rate"): "prepare_booking_rate",
+    ("post", "/api/tx/booking/{action}"): "prepare_booking_action",
 }
 
 
