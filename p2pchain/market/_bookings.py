@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from eth_utils import event_abi_to_log_topic, keccak
 from hexbytes import HexBytes
@@ -581,7 +581,7 @@ class RentalsClient:
         return self._prepare(action, data, finish, sender=sender, intent=intent)
 
     #: Booking calls the API and wallets can prepare, with the extra argument each takes.
-    ACTIONS: dict[str, tuple[str, ...]] = {
+    ACTIONS: ClassVar[dict[str, tuple[str, ...]]] = {
         "cancel": (),
         "pickup": ("evidence",),
         "confirmReturn": ("evidence",),
