@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
+from p2pchain.chain._booking_model import RentalTerms
 from p2pchain.chain._events import DecodedEvent
 from p2pchain.chain._model import (
     TRADE_TRANSITIONS,
@@ -33,8 +34,14 @@ LISTING_COLUMNS = (
     "arbitrator", "arbitrator_fee_bps", "review_window", "expiry", "cid", "listed_quantity",
     "remaining", "sold", "closed", "block_number", "updated_block", "listed_at",
     "content_status", "content_reason", "title", "description", "category", "kind", "images",
-    "document", "lat", "lon",
+    "document", "lat", "lon", "unit", "rate_day_key", "first_start", "last_end",
 )  # fmt: skip
+BOOKED_COLUMNS = (
+    "booking_id", "listing_id", "start_time", "end_time", "renter", "blocked", "holding",
+    "block_number",
+)  # fmt: skip
+#: Bookings events that free a booking's periods.
+_FREEING = ("Cancelled", "Refunded", "PeriodUnblocked")
 TRADE_COLUMNS = (
     "trade_id", "listing_id", "buyer", "seller", "token", "arbitrator", "arbitrator_fee_bps",
     "quantity", "amount", "deposit", "deadline", "state", "flags", "proposed", "buyer_rated",
@@ -73,11 +80,17 @@ def _cid_text(cid: bytes) -> str:
 
 
 def entity_ids(event: DecodedEvent) -> tuple[str | None, str | None]:
-    """``(listing_id, trade_id)`` an event belongs to."""
+    """``(listing_id, trade_id)`` an event belongs to (a booking's id counts as a trade id)."""
     args = event.args
     listing = args.get("listingId")
-    trade = args.get("tradeId")
+    trade = args.get("tradeId") or args.get("bookingId")
     return (hex32(listing) if listing is not None else None, hex32(trade) if trade else None)
+
+
+def _event_cid(event: DecodedEvent) -> str:
+    if event.name in ("RentalListed", "RentalUpdated"):
+        return _cid_text(RentalTerms.from_abi(event.args["terms"]).cid)
+    return cid_text(ListingTerms.from_abi(event.args["terms"]))
 
 
 class Batch:
@@ -88,9 +101,15 @@ class Batch:
         times: Block number -> timestamp for every block the events sit in.
     """
 
-    def __init__(self, db: Database, times: Mapping[int, int]) -> None:
+    def __init__(self, db: Database, times: Mapping[int, int], bookings: str | None = None) -> None:
         self.db = db
         self.times = times
+        #: The Bookings contract's address: its events are told apart by the emitter, since
+        #: some share a name with the Marketplace's (``Disputed``, ``Refunded``...).
+        self.bookings = bookings
+        self.booked: dict[str, dict[str, Any] | None] = {}
+        self.new_booked: set[str] = set()
+        self.changed_booked: set[str] = set()
         self.listings: dict[str, dict[str, Any] | None] = {}
         self.trades: dict[str, dict[str, Any] | None] = {}
         self.documents: dict[str, tuple[str, str | None, str | None] | None] = {}
@@ -118,6 +137,10 @@ class Batch:
         for row in self.trades.values():
             if row is not None:
                 listing_ids.add(row["listing_id"])
+        if self.bookings is not None:
+            self._load(
+                "booked", "booking_id", BOOKED_COLUMNS, trade_ids - self.booked.keys(), self.booked
+            )
         self._load(
             "listings",
             "listing_id",
@@ -125,9 +148,7 @@ class Batch:
             listing_ids - self.listings.keys(),
             self.listings,
         )
-        cids = {
-            cid_text(ListingTerms.from_abi(e.args["terms"])) for e in events if "terms" in e.args
-        }
+        cids = {_event_cid(e) for e in events if "terms" in e.args}
         self._load_documents(cids - self.documents.keys())
 
     def _load(
@@ -172,6 +193,10 @@ class Batch:
         The raw log (emitting contract, topics, data) is what a reorg replays, decoded again.
         """
         listing_id, trade_id = entity_ids(event)
+        booking = self.bookings is not None and event.address == self.bookings
+        if booking and listing_id is None and trade_id is not None:
+            row = self.booked.get(trade_id)  # stored with its listing, so a reorg replays it
+            listing_id = row["listing_id"] if row is not None else None
         if log is not None:
             self.events.append(
                 {
@@ -187,6 +212,9 @@ class Batch:
                 }
             )
         name = event.name
+        if booking:
+            self._booking_event(event, listing_id or "", trade_id or "")
+            return
         if name in ("Listed", "SignedListingUsed", "ListingUpdated"):
             self._listing_terms(event, listing_id or "")
         elif name == "ListingClosed":
@@ -227,6 +255,10 @@ class Batch:
             row["remaining"] = int(args["remaining"])
         cid = cid_text(terms)
         row.update(
+            unit=0,
+            rate_day_key="",
+            first_start=0,
+            last_end=0,
             token=token_text(terms.token),
             price=str(terms.price),
             price_key=price_key(terms.price),
@@ -235,6 +267,85 @@ class Batch:
             arbitrator_fee_bps=terms.arbitrator_fee_bps,
             review_window=terms.review_window,
             expiry=terms.expiry,
+            cid=cid,
+            updated_block=event.block_number,
+        )
+        resolve(row, self.documents.get(cid))
+        self.changed_listings.add(listing_id)
+        self.content_changed.add(listing_id)
+
+    def _booking_event(self, event: DecodedEvent, listing_id: str, booking_id: str) -> None:
+        """A Bookings contract event: rental terms, or a booking holding or freeing periods."""
+        name, args = event.name, event.args
+        if name in ("RentalListed", "RentalUpdated"):
+            self._rental_terms(event, listing_id)
+        elif name == "RentalClosed":
+            row = self.listings.get(listing_id)
+            if row is not None:
+                row.update(closed=1, remaining=0, updated_block=event.block_number)
+                self.changed_listings.add(listing_id)
+        elif name in ("Booked", "PeriodBlocked"):
+            listing = self.listings.get(listing_id)
+            if listing is None:  # not on a consistent chain
+                return
+            unit, first = int(listing["unit"]), int(listing["first_start"])
+            start = first + int(args["firstSlot"]) * unit
+            self.booked[booking_id] = {
+                "booking_id": booking_id,
+                "listing_id": listing_id,
+                "start_time": start,
+                "end_time": start + int(args["units"]) * unit,
+                "renter": checksum_address(args["renter"])
+                if "renter" in args
+                else listing["seller"],
+                "blocked": int(name == "PeriodBlocked"),
+                "holding": 1,
+                "block_number": event.block_number,
+            }
+            self.new_booked.add(booking_id)
+            self.changed_booked.add(booking_id)
+        elif name in _FREEING:
+            row = self.booked.get(booking_id)
+            if row is not None:
+                row["holding"] = 0
+                self.changed_booked.add(booking_id)
+
+    def _rental_terms(self, event: DecodedEvent, listing_id: str) -> None:
+        args = event.args
+        terms = RentalTerms.from_abi(args["terms"])
+        row = self.listings.get(listing_id)
+        if row is None and event.name == "RentalUpdated":  # not on a consistent chain
+            return
+        if row is None or event.name == "RentalListed":
+            row = {
+                "listing_id": listing_id,
+                "seller": terms.owner,
+                "signed": 0,
+                "salt": hex32(args["salt"]),
+                "listed_quantity": 1,
+                "remaining": 1,
+                "sold": 0,
+                "closed": 0,
+                "block_number": event.block_number,
+                "listed_at": self.times[event.block_number],
+            }
+            if self.listings.get(listing_id) is None:
+                self.new_listings.add(listing_id)
+            self.listings[listing_id] = row
+        cid = _cid_text(terms.cid)
+        row.update(
+            unit=terms.unit,
+            rate_day_key=price_key(terms.rate * 86_400 // terms.unit),
+            first_start=terms.first_start,
+            last_end=terms.last_end,
+            token=token_text(terms.token),
+            price=str(terms.rate),
+            price_key=price_key(terms.rate),
+            deposit=str(terms.deposit),
+            arbitrator=terms.arbitrator,
+            arbitrator_fee_bps=terms.arbitrator_fee_bps,
+            review_window=terms.claim_window,
+            expiry=terms.last_end,
             cid=cid,
             updated_block=event.block_number,
         )
@@ -339,6 +450,10 @@ class Batch:
         trades = self._write_rows(
             "trades", TRADE_COLUMNS, "trade_id", self.trades, self.changed_trades, self.new_trades
         )
+        self._write_rows(
+            "booked", BOOKED_COLUMNS, "booking_id", self.booked, self.changed_booked,
+            self.new_booked,
+        )  # fmt: skip
         if replay:  # the ratings of the blocks kept are still stored
             db.executemany(
                 "INSERT INTO ratings (trade_id, rater, subject, score, token, value, review_cid,"

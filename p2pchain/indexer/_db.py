@@ -23,7 +23,7 @@ from p2pchain.indexer._errors import IndexerError
 
 Engine = Literal["sqlite", "postgresql"]
 #: Version of the schema below; a database of another version is refused.
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 #: Width of the zero-padded price key (2**256 - 1 has 78 digits).
 PRICE_KEY_WIDTH = 78
 
@@ -63,7 +63,10 @@ def _tables(engine: Engine) -> list[str]:
         " listed_at BIGINT NOT NULL, content_status TEXT NOT NULL, content_reason TEXT,"
         " title TEXT, description TEXT, category TEXT, kind TEXT, images TEXT, document TEXT,"
         " seller_trust DOUBLE PRECISION NOT NULL DEFAULT 0,"
-        " lat DOUBLE PRECISION, lon DOUBLE PRECISION"
+        " lat DOUBLE PRECISION, lon DOUBLE PRECISION,"
+        " unit BIGINT NOT NULL DEFAULT 0,"
+        f" rate_day_key TEXT{collate} NOT NULL DEFAULT '',"
+        " first_start BIGINT NOT NULL DEFAULT 0, last_end BIGINT NOT NULL DEFAULT 0"
         + (
             ""
             if engine == "sqlite"
@@ -85,6 +88,20 @@ def _tables(engine: Engine) -> list[str]:
         (
             "CREATE INDEX IF NOT EXISTS listings_filters ON listings (seq, closed, remaining,"
             " expiry, block_number, price_key, seller_trust, kind, token)"
+        ),
+        "CREATE INDEX IF NOT EXISTS listings_rate_day ON listings (rate_day_key)",
+        # Rentals booked by period: one row per booking or owner's block; ``holding`` is 0 once
+        # cancelled, refunded or unblocked (kept, so that a reorg can replay it). An overlap
+        # test is an index range scan on (listing_id, start_time).
+        (
+            "CREATE TABLE IF NOT EXISTS booked (booking_id TEXT PRIMARY KEY,"
+            " listing_id TEXT NOT NULL, start_time BIGINT NOT NULL, end_time BIGINT NOT NULL,"
+            " renter TEXT NOT NULL, blocked INTEGER NOT NULL, holding INTEGER NOT NULL,"
+            " block_number BIGINT NOT NULL)"
+        ),
+        (
+            "CREATE INDEX IF NOT EXISTS booked_calendar ON booked"
+            " (listing_id, start_time, end_time, holding)"
         ),
         (
             "CREATE TABLE IF NOT EXISTS trades (trade_id TEXT PRIMARY KEY,"

@@ -114,6 +114,12 @@ class SearchQuery(_Frozen):
         near_lat, near_lon: A point (degrees): each result gets its ``distance_km`` from it
             (listings whose document gives ``location.lat``/``lon``); give both or neither.
         within_km: Only listings at most this far from the point (needs it).
+        available_from: With ``available_to``: only rentals booked by date whose bookable range
+            holds ``[available_from, available_to)`` (unix seconds) and that have no booking or
+            owner's block overlapping it.
+        available_to: The end of that period.
+        max_rate_per_day: Only rentals booked by date whose rate, per day (an hourly rate x 24),
+            is at most this, in the token's base units.
         sort: ``price_asc``, ``price_desc``, ``newest`` (last listed or updated first),
             ``trust`` (seller trust, highest first) or ``distance`` (nearest first; needs the
             point, and leaves out listings without coordinates).
@@ -133,6 +139,9 @@ class SearchQuery(_Frozen):
     near_lat: Annotated[float, Field(ge=-90, le=90)] | None = None
     near_lon: Annotated[float, Field(ge=-180, le=180)] | None = None
     within_km: Annotated[float, Field(gt=0, le=20_040)] | None = None
+    available_from: Annotated[int, Field(ge=0, le=2**40)] | None = None
+    available_to: Annotated[int, Field(ge=0, le=2**40)] | None = None
+    max_rate_per_day: Amount | None = None
     sort: SortOrder = "newest"
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 20
     offset: Annotated[int, Field(ge=0, le=10_000)] = 0
@@ -147,6 +156,14 @@ class SearchQuery(_Frozen):
             raise ValueError("min_price: must not be above max_price")
         if (self.near_lat is None) != (self.near_lon is None):
             raise ValueError("near_lat: near_lat and near_lon go together")
+        if (self.available_from is None) != (self.available_to is None):
+            raise ValueError("available_from: available_from and available_to go together")
+        if (
+            self.available_from is not None
+            and self.available_to is not None
+            and self.available_to <= self.available_from
+        ):
+            raise ValueError("available_to: must be after available_from")
         if self.near_lat is None and (self.within_km is not None or self.sort == "distance"):
             raise ValueError(
                 "near_lat: within_km and sort=distance need a point (near_lat, near_lon)"
@@ -190,6 +207,10 @@ class IndexedListing(_Frozen):
         seller_trust: The seller's trust score (0..1), see ``docs/trust.md``.
         lat, lon: Where it is, from the document's location (``None`` if not given).
         distance_km: Great-circle kilometres from a search's point (``None`` without one).
+        unit: Rentals booked by date: seconds per period (``price`` is the rate per period);
+            0 for everything else.
+        rate_per_day: Rentals booked by date: the rate per day, base units.
+        first_start, last_end: Rentals booked by date: the bookable range.
     """
 
     listing_id: Id32
@@ -223,6 +244,10 @@ class IndexedListing(_Frozen):
     lat: float | None = None
     lon: float | None = None
     distance_km: float | None = None
+    unit: int = 0
+    rate_per_day: Amount | None = None
+    first_start: int = 0
+    last_end: int = 0
 
 
 class SearchPage(_Frozen):

@@ -114,6 +114,10 @@ class IndexReader:
             lat=row["lat"],
             lon=row["lon"],
             distance_km=row.get("distance_km"),
+            unit=int(row["unit"]),
+            rate_per_day=int(row["rate_day_key"]) if row["rate_day_key"] else None,
+            first_start=int(row["first_start"]),
+            last_end=int(row["last_end"]),
         )
 
     # ------------------------------------------------------------------ queries
@@ -168,6 +172,20 @@ class IndexReader:
             params["min_trust"] = q.min_trust
         if q.available_only:
             where.append("l.closed = 0 AND l.remaining > 0 AND (l.expiry = 0 OR l.expiry > :now)")
+        if q.max_rate_per_day is not None:
+            where.append("l.unit > 0 AND l.rate_day_key <= :max_rate_day")
+            params["max_rate_day"] = price_key(q.max_rate_per_day)
+        if q.available_from is not None and q.available_to is not None:
+            # Rentals booked by date whose range holds the period and whose calendar has nothing
+            # overlapping it: an index range scan of booked (listing_id, start_time) per match.
+            where.append(
+                "l.unit > 0 AND l.closed = 0 AND l.first_start <= :free_from"
+                " AND l.last_end >= :free_to AND NOT EXISTS (SELECT 1 FROM booked b"
+                " WHERE b.listing_id = l.listing_id AND b.start_time < :free_to"
+                " AND b.end_time > :free_from AND b.holding = 1)"
+            )
+            params["free_from"] = q.available_from
+            params["free_to"] = q.available_to
         distance = "NULL"
         if q.near_lat is not None and q.near_lon is not None:
             joins, distance = self._near(q, joins, where, params)

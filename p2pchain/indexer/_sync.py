@@ -24,7 +24,7 @@ from typing import Any, cast
 from web3.types import LogReceipt
 
 from p2pchain._errors import P2PChainError
-from p2pchain.chain._deploy import MARKETPLACE, REPUTATION, Deployment
+from p2pchain.chain._deploy import BOOKINGS, MARKETPLACE, REPUTATION, Deployment
 from p2pchain.chain._events import DecodedEvent
 from p2pchain.chain._model import TRADE_TRANSITIONS, checksum_address
 from p2pchain.compiler._artifacts import load_artifact
@@ -47,7 +47,7 @@ _HEADER_BATCH = 200
 #: Stored blocks re-checked against the chain before each sync (one batched request).
 RECHECKED_BLOCKS = 16
 _CHUNK = 500
-_BINDING = ("chain_id", "marketplace", "reputation", "deployment_block")
+_BINDING = ("chain_id", "marketplace", "reputation", "bookings", "deployment_block")
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> list[Sequence[Any]]:
@@ -129,6 +129,7 @@ class Indexer(IndexReader):
         self._ceiling = max_range  # lowered when the node refuses a range
         self._market = BulkEventDecoder(load_artifact(MARKETPLACE).abi)
         self._reputation = BulkEventDecoder(load_artifact(REPUTATION).abi)
+        self._bookings = BulkEventDecoder(load_artifact(BOOKINGS).abi)
         self._bind()
 
     def _bind(self) -> None:
@@ -137,6 +138,7 @@ class Indexer(IndexReader):
             "chain_id": str(d.chain_id),
             "marketplace": d.marketplace,
             "reputation": d.reputation,
+            "bookings": d.bookings,
             "deployment_block": str(d.block),
         }
         with self.db.transaction():
@@ -236,7 +238,7 @@ class Indexer(IndexReader):
                 {
                     "fromBlock": hex(start),
                     "toBlock": hex(end),
-                    "address": [d.marketplace, d.reputation],
+                    "address": [d.marketplace, d.reputation, d.bookings],
                 }
             ],
         )
@@ -277,7 +279,7 @@ class Indexer(IndexReader):
         blocks[end] = (end_header[0], end_header[1]) if end_header else blocks[end]
         times = {n: int(t) for n, (_, t) in blocks.items() if t is not None}
         with _gc_paused(), self.db.transaction():
-            batch = Batch(self.db, times)
+            batch = Batch(self.db, times, self.deployment.bookings)
             batch.prefetch(events)
             for event in events:
                 batch.apply(event, by_position[event.position])
@@ -346,21 +348,32 @@ class Indexer(IndexReader):
                         f"SELECT listing_id FROM trades WHERE trade_id IN ({marks})", params
                     )
                 }
+            for chunk in _chunks(sorted(trades)):  # bookings: every event names its listing
+                marks, params = _marks(chunk)
+                listings |= {
+                    r[0]
+                    for r in db.all(
+                        f"SELECT listing_id FROM booked WHERE booking_id IN ({marks})", params
+                    )
+                }
             for chunk in _chunks(sorted(listings)):
                 marks, params = _marks(chunk)
                 trades |= {
                     r[0]
                     for r in db.all(
-                        f"SELECT trade_id FROM trades WHERE listing_id IN ({marks})", params
+                        f"SELECT trade_id FROM trades WHERE listing_id IN ({marks})"
+                        f" UNION SELECT booking_id FROM booked WHERE listing_id IN ({marks})",
+                        params,
                     )
                 }
             for table, column in (("events", "block"), ("ratings", "block"), ("blocks", "number")):
                 db.execute(f"DELETE FROM {table} WHERE {column} > :f", {"f": fork})
             self._delete("listings", "listing_id", sorted(listings))
             self._delete("trades", "trade_id", sorted(trades))
+            self._delete("booked", "booking_id", sorted(trades))
             replay = self._stored_events(sorted(listings), sorted(trades))
             times = {int(n): int(t) for n, t in db.all("SELECT number, time FROM blocks")}
-            batch = Batch(db, times)
+            batch = Batch(db, times, self.deployment.bookings)
             batch.prefetch(replay)
             for event in replay:
                 batch.apply(event)
@@ -414,8 +427,10 @@ class Indexer(IndexReader):
     def _decode(self, logs: list[LogReceipt]) -> list[DecodedEvent]:
         d = self.deployment
         try:
-            events = self._market.decode(logs, d.marketplace) + self._reputation.decode(
-                logs, d.reputation
+            events = (
+                self._market.decode(logs, d.marketplace)
+                + self._reputation.decode(logs, d.reputation)
+                + self._bookings.decode(logs, d.bookings)
             )
         except Exception as exc:  # noqa: BLE001 - eth_abi's errors: a node sent a bad log
             raise IndexerError(f"a log of the deployment does not decode: {exc}") from None
@@ -487,12 +502,14 @@ class Indexer(IndexReader):
             Addresses scored.
         """
         db = self.db
-        transitions = ", ".join(f"'{name}'" for name in TRADE_TRANSITIONS)
+        # A booking is rated like a trade: the renter as the buyer, its last event as the close.
+        transitions = ", ".join(f"'{name}'" for name in (*TRADE_TRANSITIONS, "Returned"))
         rows = db.all(
-            "SELECT r.rater, r.subject, r.score, r.token, r.value, t.buyer,"
-            " t.block_number, (SELECT MAX(e.block) FROM events e WHERE e.trade_id = r.trade_id"
-            f" AND e.name IN ({transitions})) FROM ratings r"
+            "SELECT r.rater, r.subject, r.score, r.token, r.value, COALESCE(t.buyer, b.renter),"
+            " COALESCE(t.block_number, b.block_number), (SELECT MAX(e.block) FROM events e"
+            f" WHERE e.trade_id = r.trade_id AND e.name IN ({transitions})) FROM ratings r"
             " LEFT JOIN trades t ON t.trade_id = r.trade_id"
+            " LEFT JOIN booked b ON b.booking_id = r.trade_id"
         )
         results = compute_trust(
             RatingRow(

@@ -14,6 +14,7 @@ import pytest
 from rich.console import Console
 
 from p2pchain import MarketplaceClient, TradeState
+from p2pchain.chain._booking_model import BookingState
 from p2pchain.chain._nodes import DevChain, EmbeddedChain
 from p2pchain.demo._story import (
     CAR_DEPOSIT,
@@ -84,6 +85,7 @@ def _check_balances(result: DemoResult, client: MarketplaceClient) -> None:
         "seller": CAR_RENT + HELMET_PRICE - fee - HELMET_BUYER_SHARE,
         "buyer": -CAR_RENT - HELMET_PRICE + HELMET_BUYER_SHARE,
         "arbitrator": fee,
+        "neighbour": -(CAR_RENT + CAR_DEPOSIT),  # the next weekend, still held in escrow
     }
     for role, amount in moved.items():
         party = result.party(role)
@@ -91,12 +93,14 @@ def _check_balances(result: DemoResult, client: MarketplaceClient) -> None:
         assert party.balance_after - party.balance_before + party.fees_paid == amount, role
         assert party.payout == party.expected_payout == amount
     assert client.balance(client.deployment.marketplace) == 0  # every escrowed wei paid out
+    # the bookings escrow holds exactly the neighbour's booking
+    assert client.balance(client.deployment.bookings) == CAR_RENT + CAR_DEPOSIT
     assert all(client.credit(p.address) == 0 for p in result.parties)
 
 
 def _check_gas(result: DemoResult, chain: DevChain) -> None:
     sent = [s for s in result.steps if s.tx_hash is not None]
-    assert len(sent) == 10 and len({s.tx_hash for s in sent}) == 10
+    assert len(sent) == 11 and len({s.tx_hash for s in sent}) == 11
     addresses = {p.role: p.address for p in result.parties}
     addresses["deployer"] = result.deployment.deployer
     for step in sent:
@@ -117,12 +121,18 @@ def test_demo_final_state_on_chain(demo_chain: DevChain, tmp_path: Path) -> None
     client = MarketplaceClient.connect(demo_chain, deployments=result.deployment)
     seller, buyer, arbitrator = (result.party(r).address for r in ("seller", "buyer", "arbitrator"))
 
-    car = client.trade(result.trade("car").trade_id)
-    assert car.state == TradeState.COMPLETED
-    assert (car.seller, car.buyer, car.arbitrator) == (seller, buyer, arbitrator)
-    assert (car.trade.amount, car.trade.deposit) == (CAR_RENT, CAR_DEPOSIT)
-    assert car.trade.arbitrator_fee_bps == CAR_FEE_BPS
-    assert car.rated_by_buyer and car.rated_by_seller
+    weekend = client.rentals.booking(result.booking("weekend").booking_id)
+    b = weekend.booking
+    assert b.state == BookingState.COMPLETED
+    assert (b.owner, b.renter, b.arbitrator) == (seller, buyer, arbitrator)
+    assert (b.rent, b.deposit, b.arbitrator_fee_bps) == (CAR_RENT, CAR_DEPOSIT, CAR_FEE_BPS)
+    assert b.end - b.start == 2 * 86_400
+    assert [h[0] for h in weekend.history] == ["Booked", "PickedUp", "Returned"]
+    neighbour = result.party("neighbour").address
+    later = client.rentals.booking(result.booking("next weekend").booking_id).booking
+    assert later.state == BookingState.BOOKED and later.renter == neighbour
+    assert later.start == b.start + 7 * 86_400  # the next weekend, after the refusal
+    assert "already booked" in result.refused
     assert [(r.rater, r.score, r.value) for r in client.ratings_of(seller)] == [
         (buyer, 5, CAR_RENT)
     ]
@@ -138,14 +148,13 @@ def test_demo_final_state_on_chain(demo_chain: DevChain, tmp_path: Path) -> None
     assert ruled.args["buyerShare"] == HELMET_BUYER_SHARE
     assert ruled.args["fee"] == HELMET_PRICE * HELMET_FEE_BPS // 10_000
     assert [e.name for e in helmet.history] == ["Purchased", "Disputed", "Ruled"]
-    assert not client.listing(car.listing_id).live
 
     _check_balances(result, client)
     _check_gas(result, demo_chain)
 
     # The car's document and photo are on IPFS under the CIDs the terms anchor.
-    summary = result.trade("car")
-    anchored = client.listing(car.listing_id).terms.cid
+    summary = result.booking("weekend")
+    anchored = client.rentals.listing(b.listing_id).terms.cid
     assert CID.parse(anchored) == CID.parse(summary.document_cid)
     document = parse_listing_document(store.cat(summary.document_cid))
     assert document.kind == "rental" and document.images == list(summary.image_cids)
@@ -160,6 +169,7 @@ def test_demo_final_state_on_chain(demo_chain: DevChain, tmp_path: Path) -> None
     assert "every balance moved exactly as the terms say" in text
     assert result.found_via == "indexer search"  # the buyer found the car by searching
     assert "1 match" in text and "car found by indexer search" in text
+    assert "refused, nothing sent" in text and "an overlapping booking refused" in text
     assert f"{result.total_gas:,}" in text
 
     # The conversation: a child-seat question and answer on the car; the helmet thread shared
@@ -187,7 +197,8 @@ def test_demo_starts_and_stops_its_node(network: str) -> None:
     with pytest.raises(ProcessLookupError):
         os.kill(result.node_pid, 0)  # stopped and reaped
     assert all(p.payout == p.expected_payout for p in result.parties)
-    assert result.trade("car").state == "COMPLETED" and result.trade("helmet").state == "RULED"
+    assert result.booking("weekend").state == "COMPLETED"
+    assert result.trade("helmet").state == "RULED"
     assert f"{network} chain" in out.getvalue()
 
 

@@ -27,7 +27,12 @@ def test_demo_json_is_the_whole_summary() -> None:
     assert summary["deployment"]["marketplace"].startswith("0x")
     assert summary["found_via"] == "indexer search"
     trades = {t["name"]: t for t in summary["trades"]}
-    assert trades["car"]["state"] == "COMPLETED" and not trades["car"]["signed_listing"]
+    bookings = {b["name"]: b for b in summary["bookings"]}
+    assert bookings["weekend"]["state"] == "COMPLETED" and bookings["weekend"]["rent"] == str(
+        5 * 10**17
+    )
+    assert bookings["next weekend"]["state"] == "BOOKED"
+    assert "already booked" in summary["refused"]
     assert trades["helmet"]["state"] == "RULED" and trades["helmet"]["signed_listing"]
     assert trades["helmet"]["buyer_share"] == str(3 * 10**16)  # wei as decimal strings
     parties = {p["role"]: p for p in summary["parties"]}
@@ -69,5 +74,8 @@ def test_installed_entry_point_runs_the_demo(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    for expected in ("rents it", "rules:", "Reputation", "Gas used", "as the terms say"):
+    for expected in (
+        "books Sat", "refused, nothing sent", "confirms the return", "rules:", "Reputation",
+        "Gas used", "as the terms say",
+    ):  # fmt: skip
         assert expected in result.stdout
