@@ -72,6 +72,9 @@ def search(
     near_lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
     near_lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
     within_km: Annotated[float | None, Query(gt=0, le=20_040)] = None,
+    available_from: Annotated[int | None, Query(ge=0, le=2**40)] = None,
+    available_to: Annotated[int | None, Query(ge=0, le=2**40)] = None,
+    max_rate_per_day: AmountQuery = None,
     sort: Annotated[
         str, Query(pattern=r"^(price_asc|price_desc|newest|trust|distance)$")
     ] = "newest",
@@ -79,8 +82,10 @@ def search(
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ) -> Response:
     """Search the indexed listings: free text, filters (kind, token, seller, category and
-    below it, price range, trust, availability, within ``within_km`` of ``near_lat``/``near_lon``),
-    sorting (``distance``: nearest first, with each item's ``distance_km``), pages."""
+    below it, price range, trust, availability, within ``within_km`` of ``near_lat``/``near_lon``;
+    rentals booked by date: free for all of ``[available_from, available_to)`` in unix seconds,
+    at most ``max_rate_per_day``), sorting (``distance``: nearest first, with each item's
+    ``distance_km``), pages."""
     try:
         query = SearchQuery.model_validate(
             {
@@ -96,6 +101,9 @@ def search(
                 "near_lat": near_lat,
                 "near_lon": near_lon,
                 "within_km": within_km,
+                "available_from": available_from,
+                "available_to": available_to,
+                "max_rate_per_day": max_rate_per_day,
                 "sort": sort,
                 "limit": limit,
                 "offset": offset,

@@ -22,6 +22,12 @@ def _post(url: str, body: dict[str, Any]) -> requests.Response:
     return session.post(url, json=body, timeout=30)
 
 
+def _get(url: str) -> requests.Response:
+    session = requests.Session()
+    session.trust_env = False
+    return session.get(url, timeout=30)
+
+
 def _car(world: ApiWorld) -> tuple[str, int]:
     m = world.market
     now = int(m.chain.w3.eth.get_block("latest")["timestamp"])
@@ -89,6 +95,17 @@ def test_book_through_the_api_over_http(world: ApiWorld) -> None:
         assert stale.status_code == 409 and "TermsChanged" in stale.text
         bad = _post(f"{url}/api/tx/book", {**body, "periods": 0})
         assert bad.status_code == 422
+
+        # search by date: the car is not free that weekend, free the one after
+        world.sync()
+        taken = get_json(f"{url}/api/listings?available_from={start}&available_to={end}")
+        assert car not in [i["listing_id"] for i in taken["items"]]
+        later = f"available_from={start + 7 * DAY}&available_to={end + 7 * DAY}"
+        free = get_json(f"{url}/api/listings?{later}&max_rate_per_day={RATE}")
+        assert [i["listing_id"] for i in free["items"]] == [car]
+        assert free["items"][0]["rate_per_day"] == str(RATE)
+        half = _get(f"{url}/api/listings?available_from={start}")
+        assert half.status_code == 422 and "go together" in half.text
 
         (booking,) = get_json(f"{url}/api/rentals/{car}/bookings")
         assert booking["state"] == "booked" and booking["renter"] == renter.address
