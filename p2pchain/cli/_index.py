@@ -20,6 +20,7 @@ from p2pchain.cli._common import (
     noun_app,
     opts,
     parse_amount,
+    parse_time,
 )
 from p2pchain.cli._errors import CliError
 
@@ -148,13 +149,23 @@ def search(
     within: Annotated[
         str | None, typer.Option(help="Only listings this close to --near: 25km, 800m or 3.5.")
     ] = None,
+    available: Annotated[
+        str | None,
+        typer.Option(
+            help="Rentals free for a whole period: 2026-12-12..2026-12-14 (UTC days or times)."
+        ),
+    ] = None,
+    max_rate: Annotated[
+        str | None,
+        typer.Option(help="Rentals costing at most this per day (or hour): 0.06eth/day."),
+    ] = None,
     sort: Annotated[
         str, typer.Option(help="price_asc, price_desc, newest, trust or distance (needs --near).")
     ] = "newest",
     limit: Annotated[int, typer.Option(help="Results per page (1..100).")] = 20,
     offset: Annotated[int, typer.Option(help="Results to skip.")] = 0,
 ) -> None:
-    """Search the indexed listings."""
+    """Search the indexed listings (rentals by date too: --available and --max-rate)."""
     from p2pchain.indexer import IndexReader
 
     o = opts()
@@ -172,6 +183,8 @@ def search(
         "min_trust": min_trust,
         "available_only": not include_unavailable,
         **_place(near, within),
+        **_when(available),
+        "max_rate_per_day": None if max_rate is None else _per_day(max_rate, unit),
         "sort": sort,
         "limit": limit,
         "offset": offset,
@@ -190,11 +203,41 @@ def search(
             _read_tokens(o)
             price = format_amount(int(item.price), item.token, short=True)
         away = f"  {item.distance_km:.1f} km" if item.distance_km is not None else ""
+        if item.unit:
+            per = {3_600: "hour", 86_400: "day", 604_800: "week"}.get(item.unit, f"{item.unit}s")
+            price += f"/{per}"
         typer.echo(
             f"{item.listing_id}  {price}  {title}{away}  "
             f"seller {item.seller} (trust {item.seller_trust:.2f})"
             f"{'' if item.available else '  unavailable'}"
         )
+
+
+def _when(available: str | None) -> dict[str, int]:
+    """``--available 2026-12-12..2026-12-14`` as search fields (unix seconds)."""
+    if available is None:
+        return {}
+    start, sep, end = available.partition("..")
+    if not sep or not start.strip() or not end.strip():
+        raise CliError(
+            f"invalid --available {available!r}: expected FROM..UNTIL, e.g. 2026-12-12..2026-12-14"
+        )
+    begin, until = parse_time(start, "--available start"), parse_time(end, "--available end")
+    if until <= begin:
+        raise CliError(f"invalid --available {available!r}: the end must be after the start")
+    return {"available_from": begin, "available_to": until}
+
+
+def _per_day(text: str, token: str) -> str:
+    """``0.06eth/day`` (or ``/hour``, ``/week``) as a rate per day in base units."""
+    from p2pchain.market._bookings import parse_rate
+    from p2pchain.market._validation import InputError
+
+    try:
+        amount, unit = parse_rate(text)
+    except InputError as exc:
+        raise CliError(str(exc).replace("rate", "--max-rate", 1)) from None
+    return str(parse_amount(amount, "--max-rate", token) * 86_400 // unit)
 
 
 def _place(near: str | None, within: str | None) -> dict[str, float]:

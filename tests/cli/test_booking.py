@@ -83,6 +83,20 @@ def test_rental_by_the_day_book_overlap_return_rate(market: Market) -> None:
     booked_days = [d["date"] for d in cal["days"] if d["booked"]]
     assert friday in booked_days
 
+    # search the index by date and rate: not free that weekend, free the one between
+    db = str(market.cli.home / "index.sqlite")
+    market("index", "sync", "--db", db)
+    taken = market("index", "search", "--db", db, "--available", f"{friday}..{sunday}", "--json")
+    assert json.loads(taken.stdout)["total"] == 0
+    between = f"{_day(first + 9 * DAY)}T10:00..{_day(first + 11 * DAY)}T10:00"
+    free = market("index", "search", "--db", db, "--available", between, "--max-rate",
+                  "0.05eth/day", "--json")  # fmt: skip
+    assert [i["listing_id"] for i in json.loads(free.stdout)["items"]] == [car]
+    shown = market("index", "search", "--db", db, "--available", between).stdout
+    assert "0.05 ETH/day" in shown and "Red hatchback" in shown
+    dear = market("index", "search", "--db", db, "--max-rate", "0.04eth/day", "--json")
+    assert json.loads(dear.stdout)["total"] == 0
+
     market.chain.increase_time(8 * DAY)
     market.chain.mine(1)
     market("booking", "pickup", booking, "--account", "bob", "--yes")
