@@ -9,15 +9,24 @@ contract would refuse answers 409 with the contract's error before the wallet op
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from frontend_api.deps import ClientDep
+from frontend_api.deps import ClientDep, ServicesDep
 from frontend_api.errors import ApiError
 from frontend_api.routes.tx import prepared
-from frontend_api.schemas import Address, Amount, CidText, Hex32, PreparedOut, _Body
+from frontend_api.schemas import (
+    Address,
+    Amount,
+    CidText,
+    Hex32,
+    PreparedOut,
+    TokenOut,
+    _Body,
+)
+from p2pchain.indexer import TrustView
 from p2pchain.market._bookings import BookingView, RentalListing
 
 router = APIRouter(tags=["bookings"])
@@ -62,11 +71,18 @@ class RentalTermsOut(BaseModel):
 
 
 class RentalOut(BaseModel):
-    """A rental listing as the chain knows it."""
+    """A rental listing as the chain knows it, with its document (fetched from IPFS, verified
+    and checked against the terms), its photos' URLs, its token and the owner's trust."""
 
     listing_id: str
     live: bool
     terms: RentalTermsOut
+    token: TokenOut | None = None
+    now: int = 0
+    document: dict[str, Any] | None = None
+    document_error: str | None = None
+    image_urls: list[str] = []
+    seller_trust: TrustView | None = None
 
 
 class CalendarOut(BaseModel):
@@ -211,9 +227,28 @@ def booking_out(view: BookingView) -> BookingOut:
 
 
 @router.get("/api/rentals/{listing_id}", operation_id="get_rental")
-def rental(listing_id: IdPath, client: ClientDep) -> RentalOut:
-    """A rental listing's current terms and whether it takes bookings."""
-    return rental_out(client.rentals.listing(listing_id))
+def rental(listing_id: IdPath, services: ServicesDep) -> RentalOut:
+    """A rental listing's current terms, whether it takes bookings, its verified document and
+    photos, and its owner's trust."""
+    from frontend_api.routes.accounts import index_now, token_out
+    from frontend_api.routes.listings import seller_trust
+    from p2pchain._errors import IpfsError, ListingError
+    from p2pchain.market._bookings import check_rental_agreement
+
+    found = services.client.rentals.listing(listing_id)
+    out = rental_out(found)
+    try:
+        verified = services.document(out.terms.cid)
+        check_rental_agreement(verified, found.terms)
+    except (ListingError, IpfsError) as exc:
+        out.document_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    else:
+        out.document = verified.model_dump(mode="json")
+        out.image_urls = [services.image_url(cid) for cid in verified.images]
+    out.token = token_out(services, found.terms.token)
+    out.now = index_now(services)
+    out.seller_trust = seller_trust(services, found.terms.owner)
+    return out
 
 
 @router.get("/api/rentals/{listing_id}/calendar", operation_id="get_rental_calendar")

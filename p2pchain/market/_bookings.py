@@ -818,21 +818,15 @@ def publish_rental(
     return PublishedRental(doc, doc_cid, tuple(image_cids), cast(RentalListing, call.send()))
 
 
-def rental_document(client: MarketplaceClient, backend: Any, listing: RentalListing) -> Any:
-    """Fetch and verify a rental listing's document: the CID its terms anchor, parsed, and
-    checked against the terms (owner, rate, deposit, token, arbitrator, bookable range).
+def check_rental_agreement(doc: Any, t: RentalTerms) -> None:
+    """Check a rental's document against its terms: kind, owner, rate, deposit, token,
+    arbitrator and fee, and the start of the bookable range.
 
     Raises:
-        ListingError: The document disagrees with the terms or is not a rental document.
-        IpfsError, ContentVerificationError: It cannot be fetched or is not what the CID says.
+        ListingError: Naming the first field that disagrees.
     """
     from p2pchain._errors import ListingError
-    from p2pchain.ipfs import CID
-    from p2pchain.market._listings import MAX_DOCUMENT_SIZE, parse_listing_document
 
-    raw = backend.cat(str(CID.parse(listing.terms.cid)), max_size=MAX_DOCUMENT_SIZE)
-    doc = parse_listing_document(raw)
-    t = listing.terms
     arb = doc.arbitrator
     pairs = [
         ("kind", doc.kind, "rental"),
@@ -850,4 +844,20 @@ def rental_document(client: MarketplaceClient, backend: Any, listing: RentalList
                 f"rental document disagrees with the terms on {name}: document {doc_value},"
                 f" chain {chain_value}"
             )
+
+
+def rental_document(client: MarketplaceClient, backend: Any, listing: RentalListing) -> Any:
+    """Fetch and verify a rental listing's document: the CID its terms anchor, parsed, and
+    checked against the terms (owner, rate, deposit, token, arbitrator, bookable range).
+
+    Raises:
+        ListingError: The document disagrees with the terms or is not a rental document.
+        IpfsError, ContentVerificationError: It cannot be fetched or is not what the CID says.
+    """
+    from p2pchain.ipfs import CID
+    from p2pchain.market._listings import MAX_DOCUMENT_SIZE, parse_listing_document
+
+    raw = backend.cat(str(CID.parse(listing.terms.cid)), max_size=MAX_DOCUMENT_SIZE)
+    doc = parse_listing_document(raw)
+    check_rental_agreement(doc, listing.terms)
     return doc

@@ -17,6 +17,7 @@ export function card(item) {
     el("div", { class: "body" },
       el("h3", {}, el("a", { href: `#/listing/${item.listing_id}` }, title)),
       el("div", { class: "price" }, money(item.price, item.token_info),
+        item.unit > 0 ? ` / ${{ 3600: "hour", 86400: "day", 604800: "week" }[item.unit] || "period"}` : null,
         item.kind === "rental" ? el("span", { class: "muted" }, ` + ${money(item.deposit, item.token_info)} deposit`) : null),
       el("div", { class: "meta" }, KINDS[item.kind] || "Listing", item.category ? ` · ${item.category}` : ""),
       el("div", { class: "trust", "data-testid": "card-trust" }, trustLine(item.seller_trust_view))));

@@ -6,9 +6,18 @@ import { CONDITIONS, DELIVERY, KINDS, ZERO, date, day, duration, money, short, s
 import { act, setStatus } from "../lib/status.js";
 import { account, confirmationNote, sendPrepared, session } from "../lib/wallet.js";
 import { reviewList, trustExplained } from "./profile.js";
+import { showRental } from "./rental.js";
 
 export async function showListing(id, ctx) {
-  const listing = await api(`/api/listings/${id}`);
+  let listing;
+  try {
+    listing = await api(`/api/listings/${id}`);
+  } catch (err) {
+    // Not a sale listing: a rental booked by date lives in the bookings contract.
+    const rental = await api(`/api/rentals/${id}`).then(() => true, () => false);
+    if (rental) return showRental(id, ctx);
+    throw err;
+  }
   const ratings = await api(`/api/accounts/${listing.seller}/ratings`).catch(() => ({ items: [] }));
   if (!ctx.current()) return;
   render(ctx.view, listing, ratings.items, { listing_id: listing.id });

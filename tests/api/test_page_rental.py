@@ -1,0 +1,85 @@
+"""A rental booked by date on the page, in Chromium with the injected wallet against Anvil: the
+month calendar read from the contract (booked days marked in words and with a sign, not by colour
+alone), the booking form's quote (periods, rent, deposit, total) before the wallet opens, a
+booking made, the calendar updated, overlapping dates refused before any wallet, screenshots at
+desktop width and 375 px, and axe-core."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from api._browser import Pages, PageWallet, assert_accessible, click, screenshot, shows, wait_done
+from api.conftest import ApiWorld, document, png
+from p2pchain.chain._booking_model import BookingState
+from p2pchain.market._bookings import DAY, HOUR, publish_rental
+
+RATE = 5 * 10**16
+
+
+def _day(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
+
+
+def test_book_a_weekend_on_the_page(page_world: ApiWorld, pages: Pages) -> None:
+    world, market = page_world, page_world.market
+    now = int(market.chain.w3.eth.get_block("latest")["timestamp"])
+    first = (now // DAY + 2) * DAY + 10 * HOUR
+    doc = document(
+        market,
+        title="Red hatchback, 5 seats",
+        description="Clean, full tank, child seat on request.",
+        category="vehicles/cars",
+        kind="rental",
+        price=str(RATE),
+        deposit=str(4 * RATE),
+        rental={"start": first, "end": first + 120 * DAY},
+        delivery=[{"method": "pickup", "note": "Main St 5, 10:00-18:00"}],
+    )
+    car = publish_rental(market.seller, world.store, doc, [png()], max_units=14).listing
+    car_id = "0x" + car.id.hex()
+    market.stranger.rentals.book(car.id, 3, 2)  # days 3 and 4 taken already
+    world.sync()
+
+    page = pages.open(PageWallet(world, market.buyer_account), f"/#/listing/{car_id}")
+    shows(page, '[data-testid="rental-calendar"] .day')
+    assert page.inner_text('[data-testid="rental-price"]').startswith("0.05 ETH / day")
+    booked = page.eval_on_selector_all(
+        '[data-testid="rental-calendar"] .day.booked', "els => els.map(e => e.dataset.date)"
+    )
+    if _day(first + 3 * DAY)[:7] == _day(first)[:7]:
+        assert _day(first + 3 * DAY) in booked
+    label = page.get_attribute(f'.day[data-date="{_day(first + 3 * DAY)}"]', "aria-label")
+    assert label is None or label.endswith("booked")
+
+    # the quote before any wallet: 2 days, rent 0.1, deposit 0.2, total 0.3
+    page.fill('[data-testid="book-from"]', _day(first + 10 * DAY))
+    page.dispatch_event('[data-testid="book-from"]', "change")
+    page.fill('[data-testid="book-until"]', _day(first + 12 * DAY))
+    page.dispatch_event('[data-testid="book-until"]', "change")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=quote-total]')?.textContent.includes('0.3 ETH')"
+    )
+    assert "2 × 0.05 ETH = 0.1 ETH" in page.inner_text('[data-testid="quote-rent"]')
+    screenshot(page, "11-rental")
+    assert_accessible(page, "rental")
+    click(page, '[data-testid="book"]')
+    shows(page, '[data-testid="book-confirm"][open]')
+    assert "0.3 ETH" in page.inner_text('[data-testid="confirm-total"]')
+    screenshot(page, "12-rental-confirm")
+    page.click('[data-testid="book-confirm-button"]')
+    wait_done(page)
+    (booking,) = [
+        b
+        for b in market.seller.rentals.bookings(car.id)
+        if b.booking.renter == market.buyer_account.address
+    ]
+    assert booking.state is BookingState.BOOKED and booking.booking.rent == 2 * RATE
+    assert booking.booking.start == first + 10 * DAY
+
+    # the same dates again: refused on the page, the button disabled, no wallet opened
+    page.fill('[data-testid="book-from"]', _day(first + 11 * DAY))
+    page.dispatch_event('[data-testid="book-from"]', "change")
+    shows(page, '[data-testid="quote-problem"]')
+    assert "already booked" in page.inner_text('[data-testid="quote-problem"]')
+    assert page.is_disabled('[data-testid="book"]')
+    assert page.external_requests == [] and page.js_errors == []  # type: ignore[attr-defined]
