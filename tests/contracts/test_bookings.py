@@ -523,3 +523,58 @@ def test_booking_gas_does_not_grow_with_prior_bookings(r: Rentals) -> None:
         gas.append(int(ref.receipts[0]["gasUsed"]))
     # one word (255 hours): after the first booking of each renter, every booking costs the same
     assert max(gas[8:]) - min(gas[8:]) <= 32, gas
+
+
+def test_fee_on_transfer_token_rental_is_refused_and_pays_nothing(r: Rentals) -> None:
+    from .test_adversarial import deploy_fixture
+
+    token = deploy_fixture(r.m, "FeeOnTransferToken")
+    rental = r.list(r.terms(token=token.address, rate=1_000, deposit=1_000))
+    r.m.send(r.renter, token.functions.mint(r.renter.address, 10_000))
+    r.m.send(r.renter, token.functions.approve(r.contract.address, 10_000))
+    with pytest.raises(Exception, match="UnsupportedToken"):
+        r.book(rental, 1, 1)
+    assert token.functions.balanceOf(r.contract.address).call() == 0
+    assert r.is_free(rental, 1, 1)
+
+
+def test_frozen_token_payout_is_credited_and_the_other_side_still_paid(r: Rentals) -> None:
+    """A token that freezes the owner: the return still completes; the rent waits as a credit
+    the owner withdraws once unfrozen, and the renter's deposit comes back at once."""
+    from .test_adversarial import deploy_fixture
+
+    token = deploy_fixture(r.m, "BlocklistToken")
+    rental = r.list(r.terms(token=token.address, rate=1_000, deposit=5_000))
+    r.m.send(r.m.deployer, token.functions.mint(r.renter.address, 10_000))
+    r.m.send(r.renter, token.functions.approve(r.contract.address, 10_000))
+    ref = r.book(rental, 1, 2)
+    r.m.send(r.m.deployer, token.functions.setBlocked(r.owner.address, True))
+    r.warp(ref.booking.start)
+    receipt = r.act("confirmReturn", r.owner, ref, b"")
+    assert credited(r, receipt) == [(token.address, r.owner.address, 2_000)]
+    assert token.functions.balanceOf(r.renter.address).call() == 10_000 - 2_000
+    r.m.send(r.m.deployer, token.functions.setBlocked(r.owner.address, False))
+    r.m.send(r.owner, r.contract.functions.withdraw(token.address, r.owner.address))
+    assert token.functions.balanceOf(r.owner.address).call() == 2_000
+    assert token.functions.balanceOf(r.contract.address).call() == 0
+
+
+def test_renter_with_a_hostile_receiver_cannot_block_the_owner_finalizing(r: Rentals) -> None:
+    """A renter contract that reverts on every payment cannot hold the owner's rent hostage:
+    finalize pays the owner and credits the renter's deposit."""
+    actor = deploy_actor(r.m, "RevertingReceiver", r.m.others[2])
+    car = r.list()
+    t = car.terms
+    value = t.rate + t.deposit
+    receipt = execute(r.m, actor, r.contract, "book", car.id, t.as_tuple(), 3, 1, value=value)
+    (args,) = events_named(r.m, receipt, "Booked", r.contract)
+    from p2pchain.chain._booking_model import open_booking
+
+    ref = BookingRef(bytes(args["bookingId"]), open_booking(car.id, t, actor.address, 3, 1))
+    r.assert_current(ref)
+    r.warp(ref.booking.deadline)
+    before = r.m.balance(r.owner.address)
+    receipt = r.act("finalize", r.owner, ref)
+    spent = receipt["gasUsed"] * receipt["effectiveGasPrice"]
+    assert r.m.balance(r.owner.address) == before + t.rate - spent
+    assert credited(r, receipt) == [(ETH, actor.address, t.deposit)]
