@@ -233,7 +233,7 @@ def rental(listing_id: IdPath, services: ServicesDep) -> RentalOut:
     from frontend_api.routes.accounts import index_now, token_out
     from frontend_api.routes.listings import seller_trust
     from p2pchain._errors import IpfsError, ListingError
-    from p2pchain.market._bookings import check_rental_agreement
+    from p2pchain.market._rental_listings import check_rental_agreement
 
     found = services.client.rentals.listing(listing_id)
     out = rental_out(found)

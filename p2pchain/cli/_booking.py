@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import calendar as calendar_module
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -28,7 +27,6 @@ from p2pchain.cli._common import (
     opts,
     panel,
     parse_amount,
-    parse_duration,
     parse_time,
     status,
     table,
@@ -38,7 +36,7 @@ from p2pchain.cli._errors import CliError
 
 if TYPE_CHECKING:
     from p2pchain.chain._booking_model import RentalTerms
-    from p2pchain.market._bookings import BookingView, RentalListing, RentalsClient
+    from p2pchain.market._bookings import BookingView, RentalsClient
     from p2pchain.market._calls import PreparedCall
 
 booking_app = noun_app("Rentals by date: calendar, book, cancel, pickup, return, damage claims.")
@@ -76,12 +74,13 @@ def _id(value: str, what: str) -> bytes:
     return bytes32(value.strip(), what)
 
 
-def _per(unit: int) -> str:
+def per_text(unit: int) -> str:
+    """``day`` for 86400 seconds, ``hour``, ``week``; else the duration."""
     return {3_600: "hour", 86_400: "day", 604_800: "week"}.get(unit, format_duration(unit))
 
 
 def rate_text(terms: RentalTerms) -> str:
-    return f"{format_amount(terms.rate, terms.token)} per {_per(terms.unit)}"
+    return f"{format_amount(terms.rate, terms.token)} per {per_text(terms.unit)}"
 
 
 def _moment(terms: RentalTerms, text: str, what: str) -> int:
@@ -111,7 +110,7 @@ def _span(terms: RentalTerms, start_text: str, end_text: str) -> tuple[int, int]
             raise InputError("--until must be after --from")
         if (start - terms.first_start) % terms.unit or (end - start) % terms.unit:
             raise InputError(
-                f"times must fall on the rental's grid: whole {_per(terms.unit)}s from"
+                f"times must fall on the rental's grid: whole {per_text(terms.unit)}s from"
                 f" {format_time(terms.first_start)}"
             )
     except InputError as exc:
@@ -263,7 +262,7 @@ def calendar(
         grid = Table(
             title=f"{calendar_module.month_name[mon]} {year}",
             caption=(
-                f"{format_amount(t.rate, t.token, short=True)} per {_per(t.unit)}\n"
+                f"{format_amount(t.rate, t.token, short=True)} per {per_text(t.unit)}\n"
                 "[green]free[/]  [red]✕ booked[/]  [dim]grey: not bookable[/]"
             ),
         )
@@ -342,7 +341,7 @@ def book(listing: ListingArg, from_: FromOpt, until: UntilOpt, quiet: QuietOpt =
     rows: list[tuple[str, Any]] = [
         ("rental", hex_id(rental.id)),
         ("owner", who(t.owner)),
-        ("when", f"{format_time(start)} to {format_time(end)} ({units} {_per(t.unit)}s)"),
+        ("when", f"{format_time(start)} to {format_time(end)} ({units} {per_text(t.unit)}s)"),
         ("rent", f"{rate_text(t)} x {units} = {format_amount(rent, t.token)}"),
         ("deposit", f"{format_amount(deposit, t.token)}, back after the return"),
         ("you pay now", format_amount(rent + deposit, t.token)),
@@ -553,113 +552,3 @@ def rate(
         {"booking": hex_id(view.id), "subject": other, "score": score, "tx": tx.tx_hash},
         lambda: typer.echo(f"rated {who(other)} {score}/5 (tx {tx.tx_hash})"),
     )
-
-
-# ------------------------------------------------------------------------------ listing
-
-
-def create_rental(
-    *,
-    fields: dict[str, Any],
-    file: Path | None,
-    images: list[Path],
-    rate: str,
-    arbitrator: str | None,
-    arbitrator_fee: int | None,
-    min_length: str,
-    max_length: str,
-    lead_time: str,
-    free_cancel: str,
-    late_refund: int,
-    claim_window: str,
-    pickup: str | None,
-    quiet: bool,
-) -> None:
-    """``listing create --kind rental --rate 0.05eth/day``: a bookable rental."""
-    from p2pchain.cli._listing import build_document, upload_images
-    from p2pchain.market._bookings import parse_rate, publish_rental
-    from p2pchain.market._validation import InputError
-
-    o = opts()
-    try:
-        amount_text, unit = parse_rate(rate)
-    except InputError as exc:
-        raise CliError(str(exc)) from None
-    if fields.get("price") is not None:
-        raise CliError("a bookable rental has a --rate per period, not a --price")
-    data, image_paths = build_document({**fields, "price": amount_text}, file, images)
-    client = o.client()
-    if data.get("rental") is None:
-        raise CliError(
-            "a bookable rental needs its dates: --rental-from (first pickup) and --rental-until"
-        )
-    if arbitrator is not None:
-        data["arbitrator"] = {
-            "address": o.resolve_address(arbitrator, "arbitrator"),
-            "fee_bps": arbitrator_fee or 0,
-        }
-    elif arbitrator_fee:
-        raise CliError("--arbitrator-fee needs --arbitrator")
-    if pickup:
-        data.setdefault("delivery", []).append({"method": "pickup", "note": pickup})
-    data["seller"] = client.address
-    data.setdefault("created_at", client.now())
-
-    def periods(text: str, what: str) -> int:
-        seconds = parse_duration(text, what)
-        if seconds % unit:
-            raise CliError(f"{what} {text!r} is not a whole number of {_per(unit)}s")
-        return seconds // unit
-
-    backend = o.backend()
-    upload_images(backend, image_paths, o.json)
-    with status(o, "storing the document and waiting for the listing transaction"):
-        published = publish_rental(
-            client,
-            backend,
-            data,
-            image_paths,
-            unit=unit,
-            min_units=periods(min_length, "--min-length"),
-            max_units=periods(max_length, "--max-length"),
-            lead_time=parse_duration(lead_time, "--lead-time"),
-            free_cancel=parse_duration(free_cancel, "--free-cancel"),
-            late_refund_bps=late_refund * 100,
-            claim_window=parse_duration(claim_window, "--claim-window"),
-        )
-    rental = published.listing
-    if quiet:
-        typer.echo(hex_id(rental.id))
-        return
-    t = rental.terms
-    emit(
-        {
-            "id": hex_id(rental.id),
-            "kind": "rental",
-            "rate": str(t.rate),
-            "unit": t.unit,
-            "deposit": str(t.deposit),
-            "token": t.token,
-            "first_start": t.first_start,
-            "last_end": t.last_end,
-            "document_cid": published.document_cid,
-            "image_cids": list(published.image_cids),
-        },
-        lambda: panel(
-            "listed for booking",
-            [
-                ("id", hex_id(rental.id)),
-                ("title", published.document.title),
-                ("rate", rate_text(t)),
-                ("deposit", format_amount(t.deposit, t.token)),
-                ("bookable", f"{format_time(t.first_start)} to {format_time(t.last_end)}"),
-                ("document", published.document_cid),
-                ("next", f"p2pchain booking calendar {hex_id(rental.id)}"),
-            ],
-            style="green",
-        ),
-    )
-
-
-def listing_of(rentals: RentalsClient, listing_id: bytes) -> RentalListing:
-    return rentals.listing(listing_id)

@@ -486,8 +486,6 @@ def create(
     bookable range from --rental-from (its time of day is the pickup hour) to --rental-until.
     """
     if rate is not None:
-        from p2pchain.cli._booking import create_rental
-
         if (kind or "rental") != "rental" or quantity not in (None, 1) or expires_in:
             raise CliError(
                 "--rate lists a rental booked by date: no --kind other than rental,"
@@ -772,3 +770,107 @@ def close(listing: ListingArg) -> None:
         else:
             closed = client.close_listing(current)
     emit(listing_json(closed), lambda: typer.echo(f"closed listing {hex_id(closed.id)}"))
+
+
+def create_rental(
+    *,
+    fields: dict[str, Any],
+    file: Path | None,
+    images: list[Path],
+    rate: str,
+    arbitrator: str | None,
+    arbitrator_fee: int | None,
+    min_length: str,
+    max_length: str,
+    lead_time: str,
+    free_cancel: str,
+    late_refund: int,
+    claim_window: str,
+    pickup: str | None,
+    quiet: bool,
+) -> None:
+    """``listing create --kind rental --rate 0.05eth/day``: a bookable rental."""
+    from p2pchain.cli._booking import per_text, rate_text
+    from p2pchain.market._bookings import parse_rate
+    from p2pchain.market._rental_listings import publish_rental
+    from p2pchain.market._validation import InputError
+
+    o = opts()
+    try:
+        amount_text, unit = parse_rate(rate)
+    except InputError as exc:
+        raise CliError(str(exc)) from None
+    if fields.get("price") is not None:
+        raise CliError("a bookable rental has a --rate per period, not a --price")
+    data, image_paths = build_document({**fields, "price": amount_text}, file, images)
+    client = o.client()
+    if data.get("rental") is None:
+        raise CliError(
+            "a bookable rental needs its dates: --rental-from (first pickup) and --rental-until"
+        )
+    if arbitrator is not None:
+        data["arbitrator"] = {
+            "address": o.resolve_address(arbitrator, "arbitrator"),
+            "fee_bps": arbitrator_fee or 0,
+        }
+    elif arbitrator_fee:
+        raise CliError("--arbitrator-fee needs --arbitrator")
+    if pickup:
+        data.setdefault("delivery", []).append({"method": "pickup", "note": pickup})
+    data["seller"] = client.address
+    data.setdefault("created_at", client.now())
+
+    def periods(text: str, what: str) -> int:
+        seconds = parse_duration(text, what)
+        if seconds % unit:
+            raise CliError(f"{what} {text!r} is not a whole number of {per_text(unit)}s")
+        return seconds // unit
+
+    backend = o.backend()
+    upload_images(backend, image_paths, o.json)
+    with status(o, "storing the document and waiting for the listing transaction"):
+        published = publish_rental(
+            client,
+            backend,
+            data,
+            image_paths,
+            unit=unit,
+            min_units=periods(min_length, "--min-length"),
+            max_units=periods(max_length, "--max-length"),
+            lead_time=parse_duration(lead_time, "--lead-time"),
+            free_cancel=parse_duration(free_cancel, "--free-cancel"),
+            late_refund_bps=late_refund * 100,
+            claim_window=parse_duration(claim_window, "--claim-window"),
+        )
+    rental = published.listing
+    if quiet:
+        typer.echo(hex_id(rental.id))
+        return
+    t = rental.terms
+    emit(
+        {
+            "id": hex_id(rental.id),
+            "kind": "rental",
+            "rate": str(t.rate),
+            "unit": t.unit,
+            "deposit": str(t.deposit),
+            "token": t.token,
+            "first_start": t.first_start,
+            "last_end": t.last_end,
+            "document_cid": published.document_cid,
+            "image_cids": list(published.image_cids),
+        },
+        lambda: panel(
+            "listed for booking",
+            [
+                ("id", hex_id(rental.id)),
+                ("title", published.document.title),
+                ("rate", rate_text(t)),
+                ("deposit", format_amount(t.deposit, t.token)),
+                ("bookable", f"{format_time(t.first_start)} to {format_time(t.last_end)}"),
+                ("document", published.document_cid),
+                ("next", f"p2pchain booking calendar {hex_id(rental.id)}"),
+            ],
+            style="green",
+        ),
+    )

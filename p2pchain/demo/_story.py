@@ -45,9 +45,10 @@ if TYPE_CHECKING:
     from p2pchain.chain._deploy import Deployment
     from p2pchain.chain._nodes import DevChain
     from p2pchain.ipfs import IpfsBackend
-    from p2pchain.market._bookings import BookingView, PublishedRental
+    from p2pchain.market._bookings import BookingView
     from p2pchain.market._client import MarketplaceClient
     from p2pchain.market._listings import PublishedListing, VerifiedListing
+    from p2pchain.market._rental_listings import PublishedRental
     from p2pchain.market._views import Listing, SignedListing, TradeView, TxInfo
     from p2pchain.messaging import LoopbackRelay, Message, MessagingClient
 
@@ -576,8 +577,8 @@ class _Story:
     # -- listing
 
     def _list(self, cast: _Cast) -> tuple[PublishedRental, PublishedListing]:
-        from p2pchain.market._bookings import publish_rental
         from p2pchain.market._listings import publish_listing
+        from p2pchain.market._rental_listings import publish_rental
         from p2pchain.messaging._contacts import messaging_field
 
         self.log.section("1. The owner lists a car to book by the day, and a helmet (gasless)")
@@ -655,7 +656,7 @@ class _Story:
     def _book(self, cast: _Cast, car: PublishedRental) -> tuple[BookingView, BookingView]:
         from p2pchain._errors import ContractError
         from p2pchain.ipfs import CID
-        from p2pchain.market._bookings import rental_document
+        from p2pchain.market._rental_listings import rental_document
 
         self.log.section("2. The buyer finds the car, asks, and books a weekend")
         listing_id = self._find_car(cast, car)

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from api._browser import Pages, PageWallet, assert_accessible, click, screenshot, shows, wait_done
 from api.conftest import ApiWorld, document, png
 from p2pchain.chain._booking_model import BookingState
-from p2pchain.market._bookings import DAY, HOUR, publish_rental
+from p2pchain.market._bookings import DAY, HOUR
+from p2pchain.market._rental_listings import publish_rental
 
 RATE = 5 * 10**16
 

@@ -14,7 +14,8 @@ from indexer.conftest import document
 from p2pchain.chain._nodes import AnvilChain
 from p2pchain.indexer import Indexer, IndexerError, SearchQuery
 from p2pchain.ipfs import LocalStore
-from p2pchain.market._bookings import DAY, HOUR, RentalListing, publish_rental
+from p2pchain.market._bookings import DAY, HOUR, RentalListing
+from p2pchain.market._rental_listings import publish_rental
 
 RATE = 10**16  # 0.01 ETH
 
