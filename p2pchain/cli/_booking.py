@@ -27,6 +27,7 @@ from p2pchain.cli._common import (
     opts,
     panel,
     parse_amount,
+    parse_duration,
     parse_time,
     status,
     table,
@@ -551,4 +552,93 @@ def rate(
     emit(
         {"booking": hex_id(view.id), "subject": other, "score": score, "tx": tx.tx_hash},
         lambda: typer.echo(f"rated {who(other)} {score}/5 (tx {tx.tx_hash})"),
+    )
+
+
+@command(booking_app, "update", shared=MONEY)
+def update(
+    listing: ListingArg,
+    rate: Annotated[
+        str | None, typer.Option(help="New rate for future bookings, e.g. 0.06eth/day.")
+    ] = None,
+    deposit: Annotated[str | None, typer.Option(help="New deposit for future bookings.")] = None,
+    max_length: Annotated[
+        str | None, typer.Option(help="New longest booking, e.g. 21d (whole periods).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="New last bookable time (the range's end).")
+    ] = None,
+) -> None:
+    """Owner: change the rate, deposit, longest booking or last date, for future bookings only."""
+    from dataclasses import replace
+
+    from p2pchain.market._bookings import parse_rate
+
+    o = opts()
+    rentals = _rentals()
+    rental = rentals.listing(_id(listing, "a listing id"))
+    t = rental.terms
+    changes: dict[str, Any] = {}
+    if rate is not None:
+        amount, unit = parse_rate(rate)
+        if unit != t.unit:
+            raise CliError(
+                f"--rate must be per {per_text(t.unit)}, as the rental's periods are (they cannot change)"
+            )
+        changes["rate"] = parse_amount(amount, "--rate", t.token)
+    if deposit is not None:
+        changes["deposit"] = parse_amount(deposit, "--deposit", t.token)
+    if max_length is not None:
+        seconds = parse_duration(max_length, "--max-length")
+        if seconds % t.unit:
+            raise CliError(
+                f"--max-length {max_length!r} is not a whole number of {per_text(t.unit)}s"
+            )
+        changes["max_units"] = seconds // t.unit
+    if until is not None:
+        changes["last_end"] = parse_time(until, "--until")
+    if not changes:
+        raise CliError("nothing to change: give --rate, --deposit, --max-length or --until")
+    new = replace(t, **changes)
+    terms_checked = rentals.make_terms(
+        rate=new.rate, unit=new.unit, cid=new.cid, first_start=new.first_start,
+        last_end=new.last_end, deposit=new.deposit, token=new.token, arbitrator=new.arbitrator,
+        arbitrator_fee_bps=new.arbitrator_fee_bps, min_units=new.min_units,
+        max_units=new.max_units, lead_time=new.lead_time, free_cancel=new.free_cancel,
+        late_refund_bps=new.late_refund_bps, claim_window=new.claim_window, owner=new.owner,
+    )  # fmt: skip
+    rows = [("rental", hex_id(rental.id))]
+    for key, old, value in (
+        ("rate", rate_text(t), rate_text(terms_checked)),
+        ("deposit", format_amount(t.deposit, t.token), format_amount(terms_checked.deposit, t.token)),
+        ("longest booking", f"{t.max_units} {per_text(t.unit)}s", f"{terms_checked.max_units} {per_text(t.unit)}s"),
+        ("last date", format_time(t.last_end), format_time(terms_checked.last_end)),
+    ):  # fmt: skip
+        if old != value:
+            rows.append((key, f"{old} -> {value}"))
+    rows.append(("existing bookings", "keep their rent, deposit and dates"))
+    confirm(o, "update rental", rows)
+    with status(o, "waiting for the transaction"):
+        updated = rentals.update(rental, terms_checked)
+    emit(
+        {"id": hex_id(updated.id), "rate": str(updated.terms.rate), "deposit": str(updated.terms.deposit),
+         "max_units": updated.terms.max_units, "last_end": updated.terms.last_end},
+        lambda: typer.echo(f"updated rental {hex_id(updated.id)}: {rate_text(updated.terms)}"),
+    )  # fmt: skip
+
+
+@command(booking_app, "close", shared=MONEY)
+def close(listing: ListingArg) -> None:
+    """Owner: stop taking bookings; existing ones go on."""
+    o = opts()
+    rentals = _rentals()
+    rental = rentals.listing(_id(listing, "a listing id"))
+    if not rental.live:
+        raise CliError(f"rental {hex_id(rental.id)} is already closed")
+    confirm(o, "close rental", [("rental", hex_id(rental.id)), ("existing bookings", "go on")])
+    with status(o, "waiting for the transaction"):
+        closed = rentals.close(rental)
+    emit(
+        {"id": hex_id(closed.id), "live": closed.live},
+        lambda: typer.echo(f"closed rental {hex_id(closed.id)}: no new bookings"),
     )

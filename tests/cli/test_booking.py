@@ -152,3 +152,26 @@ def test_bad_input_is_one_line(market: Market) -> None:
     )
     assert "a booking id" in market.fails("booking", "show", "0x12")
     assert "invalid --month" in market.fails("booking", "calendar", car, "--month", "2026-13")
+
+
+def test_owner_changes_the_rate_for_future_bookings_and_closes(market: Market) -> None:
+    car, first = _car(market)
+    early = market("booking", "book", car, "--from", _day(first + 3 * DAY), "--until",
+                   _day(first + 5 * DAY), "--account", "bob", "--yes", "--quiet").stdout.strip()  # fmt: skip
+    assert "per day" in market.fails("booking", "update", car, "--rate", "1eth/hour",
+                                     "--account", "alice", "--yes")  # fmt: skip
+    assert "nothing to change" in market.fails(
+        "booking", "update", car, "--account", "alice", "--yes"
+    )
+    market("booking", "update", car, "--rate", "0.08eth/day", "--account", "alice", "--yes")
+    late = market("booking", "book", car, "--from", _day(first + 8 * DAY), "--until",
+                  _day(first + 9 * DAY), "--account", "bob", "--yes", "--quiet").stdout.strip()  # fmt: skip
+    rents = [
+        json.loads(market("booking", "show", b, "--json").stdout)["rent"] for b in (early, late)
+    ]
+    assert rents == [str(10**17), str(8 * 10**16)]  # 2 days at 0.05; 1 day at 0.08
+    market("booking", "close", car, "--account", "alice", "--yes")
+    assert "closed" in market.fails("booking", "book", car, "--from", _day(first + 20 * DAY),
+                                    "--until", _day(first + 21 * DAY), "--account", "bob", "--yes")  # fmt: skip
+    shown = json.loads(market("booking", "show", early, "--json").stdout)
+    assert shown["state"] == "booked"  # existing bookings go on
