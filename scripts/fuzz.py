@@ -47,6 +47,8 @@ FORGE_CONFIG = "tests/foundry/foundry.toml"
 HYPOTHESIS_TEST = (
     "tests/contracts/test_invariants.py::test_marketplace_invariants_hold_under_random_actors"
 )
+#: The Bookings contract's state machine (run in the same pytest session).
+BOOKING_TEST = "tests/contracts/test_booking_invariants.py::test_booking_invariants"
 #: Transitions the hypothesis machine must reach often (the arbitrator's paths and settlements).
 KEY_TRANSITIONS = ("dispute", "rule", "claimRulingTimeout", "proposeSettlement", "acceptSettlement")
 
@@ -201,10 +203,15 @@ def run_hypothesis(
         env = {
             **os.environ,
             "P2PCHAIN_INVARIANT_EXAMPLES": str(examples),
+            # the bookings machine runs beside it, with a fifth of the examples (longer steps)
+            "P2PCHAIN_BOOKING_EXAMPLES": str(max(15, examples // 5)),
             "P2PCHAIN_INVARIANT_STATS": str(out),
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         }
-        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", HYPOTHESIS_TEST]
+        cmd = [
+            sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", HYPOTHESIS_TEST,
+            BOOKING_TEST,
+        ]  # fmt: skip
         if seed is not None:
             cmd.append(f"--hypothesis-seed={seed}")
         started = time.monotonic()
