@@ -134,6 +134,31 @@ class BookingOut(BaseModel):
     history: list[str]
 
 
+class BookingStep(BaseModel):
+    """Something a party may do with a booking now: the API action (``POST
+    /api/tx/booking/{action}``, or ``rule``/``rate``) and what it does, in words."""
+
+    action: str
+    label: str
+
+
+class AccountBookingOut(BookingOut):
+    """A booking as one of its parties sees it: its role and what it may do now."""
+
+    role: str
+    title: str | None = None
+    token_info: TokenOut
+    steps: list[BookingStep]
+
+
+class AccountBookingsOut(BaseModel):
+    """The bookings of an account (as renter, owner or arbitrator), newest first."""
+
+    address: str
+    now: int
+    items: list[AccountBookingOut]
+
+
 class BookIn(_Body):
     """A booking of periods ``first_period`` .. ``first_period + periods - 1``, with the rate and
     deposit the renter was shown (refused with 409 if the owner changed them since)."""
@@ -404,3 +429,80 @@ def action(
         ACTIONS[action], body.booking_id, evidence=body.evidence_cid or b"", sender=body.sender
     )
     return prepared(call)
+
+
+def booking_steps(b: Any, me: str, now: int) -> tuple[str, list[BookingStep]]:
+    """The role of ``me`` in booking ``b`` and what it may do at ``now``, as the contract allows."""
+    from p2pchain.chain._booking_model import BookingState
+
+    role = (
+        "renter" if me == b.renter else "owner" if me == b.owner
+        else "arbitrator" if me == b.arbitrator else ""
+    )  # fmt: skip
+    steps: list[tuple[str, str]] = []
+    has_arbitrator = int(b.arbitrator, 16) != 0
+    if b.state == BookingState.BOOKED:
+        if role == "renter":
+            if not b.flags & 1 and now < b.start:
+                _back, kept = b.cancel_refund(now)
+                steps.append(
+                    (
+                        "cancel",
+                        "Cancel"
+                        + (
+                            " (everything back)"
+                            if not kept
+                            else " (late: part of the rent stays with the owner)"
+                        ),
+                    )
+                )
+            if not b.flags & 1 and now < b.end:
+                steps.append(("pickup", "Confirm the pickup"))
+            if has_arbitrator and now < b.deadline:
+                steps.append(("dispute", "Open a dispute"))
+        if role == "owner":
+            if now >= b.start:
+                steps.append(("return", "Confirm the return (rent to you, deposit back)"))
+            if has_arbitrator and b.deposit and b.start <= now < b.deadline:
+                steps.append(("claim", "Claim damage against the deposit"))
+            steps.append(("cancel", "Cancel and refund everything"))
+        if now >= b.deadline:
+            steps.append(("finalize", "Finalize: rent to the owner, deposit back"))
+    elif b.state == BookingState.DISPUTED:
+        if role == "arbitrator" and now < b.deadline:
+            steps.append(("rule", "Rule on this booking"))
+        if now >= b.deadline:
+            steps.append(("claim-ruling-timeout", "Claim the ruling timeout"))
+    elif b.state.is_final and role in ("renter", "owner"):
+        steps.append(("rate", "Rate the " + ("owner" if role == "renter" else "renter")))
+    return role, [BookingStep(action=a, label=label) for a, label in steps]
+
+
+@router.get("/api/accounts/{address}/bookings", operation_id="bookings_of")
+def bookings_of(
+    address: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$")], services: ServicesDep
+) -> AccountBookingsOut:
+    """The bookings where ``address`` is the renter, the owner or the arbitrator, newest first,
+    each read from the chain, with what that party may do now."""
+    from eth_utils import to_checksum_address
+
+    from frontend_api.routes.accounts import index_now, token_out
+
+    who = to_checksum_address(address)
+    now = index_now(services)
+    rentals = services.client.rentals
+    items = []
+    for booking_id in services.index.bookings_of(who):
+        view = rentals.booking(booking_id)
+        role, steps = booking_steps(view.booking, who, now)
+        row = services.index.listing("0x" + view.booking.listing_id.hex())
+        items.append(
+            AccountBookingOut(
+                **booking_out(view).model_dump(),
+                role=role,
+                title=row.title if row is not None else None,
+                token_info=token_out(services, view.booking.token),
+                steps=steps,
+            )
+        )
+    return AccountBookingsOut(address=who, now=now, items=items)

@@ -316,6 +316,25 @@ class IndexReader:
         )
         return [_trade(dict(zip(TRADE_COLUMNS, r, strict=True))) for r in rows]
 
+    def bookings_of(self, address: str, limit: int = 100) -> list[str]:
+        """Ids of the bookings where ``address`` is the renter, or the owner or arbitrator of the
+        rental, newest first (owners' own blocks left out). The bookings themselves are read
+        from the chain (``RentalsClient.booking``): the index only knows which ones to read.
+
+        Raises:
+            IndexerError: Not an address, or a bad limit.
+        """
+        who = _address(address)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 500:
+            raise IndexerError(f"limit must be 1..500, not {limit!r}")
+        rows = self.db.all(
+            "SELECT b.booking_id FROM booked b JOIN listings l ON l.listing_id = b.listing_id"
+            " WHERE b.blocked = 0 AND (b.renter = :a OR l.seller = :a OR l.arbitrator = :a)"
+            " ORDER BY b.block_number DESC, b.booking_id LIMIT :n",
+            {"a": who, "n": limit},
+        )
+        return [str(r[0]) for r in rows]
+
     def ratings_of(self, subject: str, limit: int = 50) -> list[IndexedRating]:
         """The ratings ``subject`` received, newest first (at most ``limit``, 1..500).
 

@@ -84,3 +84,41 @@ def test_book_a_weekend_on_the_page(page_world: ApiWorld, pages: Pages) -> None:
     assert "already booked" in page.inner_text('[data-testid="quote-problem"]')
     assert page.is_disabled('[data-testid="book"]')
     assert page.external_requests == [] and page.js_errors == []  # type: ignore[attr-defined]
+
+
+def test_my_bookings_renter_cancels_owner_confirms_the_return(
+    page_world: ApiWorld, pages: Pages
+) -> None:
+    """The "My trades" screen lists bookings with the moves open to each party now."""
+    world, market = page_world, page_world.market
+    now = int(market.chain.w3.eth.get_block("latest")["timestamp"])
+    first = (now // DAY + 2) * DAY + 10 * HOUR
+    doc = document(market, title="Cargo bike", category="vehicles/bikes", kind="rental",
+                   price=str(RATE), deposit=str(2 * RATE),
+                   rental={"start": first, "end": first + 60 * DAY})  # fmt: skip
+    bike = publish_rental(market.seller, world.store, doc, max_units=7).listing
+    cancel_me = market.buyer.rentals.book(bike.id, 10, 2)
+    keep = market.buyer.rentals.book(bike.id, 3, 1)
+    world.sync()
+
+    renter = pages.open(PageWallet(world, market.buyer_account), "/#/trades")
+    cid = "0x" + cancel_me.id.hex()
+    shows(renter, f'[data-testid="booking-row"][data-id="{cid}"]')
+    screenshot(renter, "13-my-bookings")
+    assert_accessible(renter, "my bookings")
+    renter.click(f'[data-testid="booking-cancel-{cid}"]')  # asks once more, says what happens
+    assert "cancellation policy" in renter.inner_text(f'[data-testid="booking-row"][data-id="{cid}"]')
+    click(renter, f'[data-testid="booking-cancel-confirm-{cid}"]')
+    wait_done(renter)
+    assert market.seller.rentals.booking(cancel_me.id).state is BookingState.NONE
+
+    market.chain.set_next_timestamp(keep.booking.start + HOUR)
+    market.chain.mine(1)
+    owner = pages.open(PageWallet(world, market.seller_account), "/#/trades")
+    kid = "0x" + keep.id.hex()
+    shows(owner, f'[data-testid="booking-return-{kid}"]')
+    assert owner.locator(f'[data-testid="booking-pickup-{kid}"]').count() == 0  # the renter's move
+    click(owner, f'[data-testid="booking-return-{kid}"]')
+    wait_done(owner)
+    assert market.seller.rentals.booking(keep.id).state is BookingState.COMPLETED
+    shows(owner, f'[data-testid="booking-rate-{kid}"]')  # now both can rate

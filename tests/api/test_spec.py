@@ -59,6 +59,7 @@ STABLE_OPERATION_IDS = {
     ("post", "/api/tx/booking/rule"): "prepare_booking_rule",
     ("post", "/api/tx/booking/rate"): "prepare_booking_rate",
     ("post", "/api/tx/booking/{action}"): "prepare_booking_action",
+    ("get", "/api/accounts/{address}/bookings"): "bookings_of",
 }
 
 

@@ -164,12 +164,74 @@ function tradeCard(trade, me, now) {
     ...tradeActions(trade, me, now));
 }
 
+const BOOKING_STATES = {
+  booked: "Booked, rent and deposit held", disputed: "Disputed, waiting for the arbitrator",
+  completed: "Completed", refunded: "Refunded by the owner", ruled: "Ruled",
+  ruling_timed_out: "Ruling timed out: everything held went back", none: "Cancelled",
+};
+
+// A booking as its renter, owner or arbitrator sees it, with the moves open to them now.
+function bookingCard(b, me) {
+  const token = b.token_info;
+  const id = b.booking_id;
+  const run = (step, extra = {}) => act(step.label, async () => {
+    const path = step.action === "rule" ? "booking/rule" : step.action === "rate" ? "booking/rate" : `booking/${step.action}`;
+    const prepared = await post(`/api/tx/${path}`, { sender: me, booking_id: id, ...extra });
+    await sendPrepared(prepared, step.label);
+    await window.route({ quiet: true });
+    setStatus(`${step.label}: done.${await confirmationNote()}`, "done");
+  });
+  const controls = b.steps.map((step) => {
+    if (step.action === "rule") {
+      const share = el("input", { type: "text", inputmode: "decimal", required: true, "data-testid": `booking-share-${id}` });
+      return el("form", { class: "action-form", onsubmit: (e) => { e.preventDefault(); run(step, { renter_share: toUnits(share.value, token.decimals, { allowZero: true }).toString() }); } },
+        field(`Renter's share (${token.symbol})`, share), el("button", { type: "submit", "data-testid": `booking-rule-${id}` }, step.label));
+    }
+    if (step.action === "rate") {
+      const score = el("select", { "data-testid": `booking-score-${id}` }, [5, 4, 3, 2, 1].map((n) => el("option", { value: String(n) }, `${n} stars`)));
+      return el("form", { class: "action-form", onsubmit: (e) => { e.preventDefault(); run(step, { score: Number(score.value) }); } },
+        field("Stars", score), el("button", { type: "submit", "data-testid": `booking-rate-${id}` }, step.label));
+    }
+    if (["cancel", "claim", "dispute"].includes(step.action)) {
+      // Money leaves or is frozen: say what happens and ask once more.
+      const what = {
+        cancel: b.role === "owner" ? `Everything held (${money(b.held, token)}) goes back to the renter.` : "The cancellation policy applies; the dates become free for others.",
+        claim: `You get the rent now; the arbitrator decides about the ${money(b.deposit, token)} deposit.`,
+        dispute: `The arbitrator decides about everything held (${money(b.held, token)}).`,
+      }[step.action];
+      const form = el("form", { class: "action-form", hidden: true, onsubmit: (e) => { e.preventDefault(); run(step); } },
+        el("p", {}, what), el("button", { type: "submit", class: "danger", "data-testid": `booking-${step.action}-confirm-${id}` }, `Yes: ${step.label.toLowerCase()}`));
+      const toggle = el("button", { type: "button", class: "danger", "aria-expanded": "false", "data-testid": `booking-${step.action}-${id}`,
+        onclick: (event) => { form.hidden = !form.hidden; event.currentTarget.setAttribute("aria-expanded", String(!form.hidden)); } }, step.label);
+      return el("div", {}, toggle, form);
+    }
+    return el("button", { type: "button", "data-testid": `booking-${step.action}-${id}`, onclick: () => run(step) }, step.label);
+  });
+  const role = { renter: "You booked this", owner: "You rent this out", arbitrator: "You are the arbitrator" }[b.role] || "";
+  return el("article", { class: "trade", "data-testid": "booking-row", "data-id": id, "data-state": b.state },
+    el("header", {},
+      el("h2", {}, el("a", { href: `#/listing/${b.listing_id}` }, b.title || `Booking ${short(id)}`)),
+      el("span", { class: `badge state-${b.state}` }, BOOKING_STATES[b.state] || b.state)),
+    el("p", { class: "muted small" }, role, " · ", el("span", { class: "mono" }, short(id))),
+    terms([
+      ["When", `${date(b.start)} to ${date(b.end)}`],
+      ["Rent", money(b.rent, token)],
+      ["Deposit", money(b.deposit, token)],
+      BigInt(b.held) > 0n ? ["Held now", money(b.held, token)] : null,
+      b.state === "booked" ? ["Claim window ends", date(b.deadline)] : null,
+      b.state === "disputed" ? ["Ruling due by", date(b.deadline)] : null,
+      b.picked_up ? ["Pickup", "confirmed by the renter"] : null,
+    ]),
+    controls.length ? el("div", { class: "actions" }, controls) : null);
+}
+
 export async function showTrades({ view, current }) {
   const me = await account();
-  const [result, credits, notices] = await Promise.all([
+  const [result, credits, notices, bookings] = await Promise.all([
     api(`/api/accounts/${me}/trades`),
     api(`/api/accounts/${me}/credits`).catch(() => ({ items: [] })),
     api(`/api/notifications?address=${me}&limit=8`).catch(() => ({ notifications: [] })),
+    api(`/api/accounts/${me}/bookings`).catch(() => ({ items: [] })),
   ]);
   if (!current()) return;
   const now = result.now;
@@ -196,5 +258,9 @@ export async function showTrades({ view, current }) {
     noticePanel,
     result.items.length
       ? el("div", { class: "trades", "data-testid": "trades" }, result.items.map((trade) => tradeCard(trade, me, now)))
-      : el("p", { class: "empty", "data-testid": "no-trades" }, "No trades yet.")].filter(Boolean));
+      : el("p", { class: "empty", "data-testid": "no-trades" }, "No trades yet."),
+    bookings.items.length ? el("h2", {}, "My bookings") : null,
+    bookings.items.length
+      ? el("div", { class: "trades", "data-testid": "bookings" }, bookings.items.map((b) => bookingCard(b, me)))
+      : null].filter(Boolean));
 }
