@@ -234,6 +234,17 @@ def _decode_address(answer: bytes) -> tuple[str]:
     return ("0x" + answer[12:].hex(),)
 
 
+def _child(
+    w3: Web3, parent: Artifact, address: ChecksumAddress, getter: str, block: int
+) -> ChecksumAddress:
+    """The address a contract's constructor deployed, read from its getter at ``block``."""
+    contract = w3.eth.contract(address=address, abi=list(parent.abi))
+    try:
+        return Web3.to_checksum_address(contract.functions[getter]().call(block_identifier=block))
+    except (ContractLogicError, Web3Exception, ValueError) as exc:
+        raise DeploymentError(f"{parent.contract_name}.{getter}() failed: {exc}") from exc
+
+
 def _check_code(w3: Web3, artifact: Artifact, address: ChecksumAddress) -> None:
     code = bytes(w3.eth.get_code(address))
     if not code:
@@ -283,20 +294,9 @@ def deploy(
     if not address:
         raise DeploymentError(f"{MARKETPLACE} deployment receipt has no contract address")
     market_address = Web3.to_checksum_address(address)
-    contract = w3.eth.contract(address=market_address, abi=list(marketplace.abi))
-    try:
-        rep_address = Web3.to_checksum_address(
-            contract.functions[REPUTATION_GETTER]().call(block_identifier=receipt["blockNumber"])
-        )
-    except (ContractLogicError, Web3Exception, ValueError) as exc:
-        raise DeploymentError(f"{MARKETPLACE}.{REPUTATION_GETTER}() failed: {exc}") from exc
-    rep_contract = w3.eth.contract(address=rep_address, abi=list(reputation.abi))
-    try:
-        bookings_address = Web3.to_checksum_address(
-            rep_contract.functions[BOOKINGS_GETTER]().call(block_identifier=receipt["blockNumber"])
-        )
-    except (ContractLogicError, Web3Exception, ValueError) as exc:
-        raise DeploymentError(f"{REPUTATION}.{BOOKINGS_GETTER}() failed: {exc}") from exc
+    mined = int(receipt["blockNumber"])
+    rep_address = _child(w3, marketplace, market_address, REPUTATION_GETTER, mined)
+    bookings_address = _child(w3, reputation, rep_address, BOOKINGS_GETTER, mined)
     _check_code(w3, marketplace, market_address)
     _check_code(w3, reputation, rep_address)
     _check_code(w3, load_artifact(BOOKINGS), bookings_address)

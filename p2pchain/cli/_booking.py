@@ -181,14 +181,9 @@ def _show(view: BookingView, title: str, quiet: bool = False) -> None:
 
 
 def _fee_row(call: PreparedCall[Any]) -> tuple[str, str]:
-    if call.before:
-        return ("fees", "no marketplace fee; network gas for the approval and the booking")
-    tx: dict[str, Any] = dict(call.unsigned())
-    price = int(tx.get("maxFeePerGas") or tx.get("gasPrice") or 0)
-    return (
-        "fees",
-        f"no marketplace fee; network gas at most {format_amount(int(tx['gas']) * price)}",
-    )
+    from p2pchain.cli._trade import fees_row
+
+    return fees_row(call)
 
 
 def _rentals(signer: bool = True) -> RentalsClient:

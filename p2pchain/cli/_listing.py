@@ -168,6 +168,19 @@ def upload_images(backend: IpfsBackend, images: list[Path], json_mode: bool) -> 
     return cids
 
 
+def _arbitrator_field(
+    o: Any, data: dict[str, Any], arbitrator: str | None, arbitrator_fee: int | None
+) -> None:
+    """``--arbitrator`` (an address or a wallet name) and ``--arbitrator-fee`` into the document."""
+    if arbitrator is not None:
+        data["arbitrator"] = {
+            "address": o.resolve_address(arbitrator, "arbitrator"),
+            "fee_bps": arbitrator_fee or 0,
+        }
+    elif arbitrator_fee:
+        raise CliError("--arbitrator-fee needs --arbitrator")
+
+
 def _create(
     *,
     signed: bool,
@@ -185,13 +198,7 @@ def _create(
 
     o = opts()
     data, image_paths = build_document(fields, file, images)
-    if arbitrator is not None:
-        data["arbitrator"] = {
-            "address": o.resolve_address(arbitrator, "arbitrator"),
-            "fee_bps": arbitrator_fee or 0,
-        }
-    elif arbitrator_fee:
-        raise CliError("--arbitrator-fee needs --arbitrator")
+    _arbitrator_field(o, data, arbitrator, arbitrator_fee)
     window = parse_duration(review_window, "review window")
     client = o.client()
     data["seller"] = client.address
@@ -808,13 +815,7 @@ def create_rental(
         raise CliError(
             "a bookable rental needs its dates: --rental-from (first pickup) and --rental-until"
         )
-    if arbitrator is not None:
-        data["arbitrator"] = {
-            "address": o.resolve_address(arbitrator, "arbitrator"),
-            "fee_bps": arbitrator_fee or 0,
-        }
-    elif arbitrator_fee:
-        raise CliError("--arbitrator-fee needs --arbitrator")
+    _arbitrator_field(o, data, arbitrator, arbitrator_fee)
     if pickup:
         data.setdefault("delivery", []).append({"method": "pickup", "note": pickup})
     data["seller"] = client.address

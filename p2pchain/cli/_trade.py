@@ -97,7 +97,7 @@ def earlier(call: PreparedCall[Any]) -> PendingCall[Any] | None:
     return found
 
 
-def _fees(call: PreparedCall[Any]) -> tuple[str, str]:
+def fees_row(call: PreparedCall[Any]) -> tuple[str, str]:
     """Simulate ``call`` (a revert fails here, before the prompt) and bound its network fee."""
     if call.before:  # an ERC-20 approval goes first; the call can only be simulated after it
         return ("fees", "no marketplace fee; network gas for the approval and the call")
@@ -141,7 +141,7 @@ def buy(
         rows.append(("deposit", f"{format_amount(t.deposit, t.token)} x {quantity}, refundable"))
     window = format_duration(t.review_window)
     rows += [
-        _fees(call),
+        fees_row(call),
         ("arbitrator", arbitrator_text(t.arbitrator, t.arbitrator_fee_bps)),
         ("review window", f"{window} after purchase; then anyone can finalize (seller paid)"),
     ]
@@ -226,7 +226,7 @@ def _simple(trade: str, title: str, describe: Any, prepare: Any, done: str) -> N
             _finish(resumed.result(), done)
         return
     rows = [*_parties(view), *describe(view)]
-    confirm(o, title, [*rows, _fees(call)])
+    confirm(o, title, [*rows, fees_row(call)])
     with status(o, "waiting for the transaction"):
         result = call.send()
     _finish(result, done)
@@ -412,7 +412,7 @@ def withdraw(
         owed = client.credit(client.address, token)
         if owed == 0:
             raise CliError(f"nothing to withdraw: {client.address} has no credit in this token")
-        rows = [("amount", format_amount(owed, token)), ("to", recipient), _fees(call)]
+        rows = [("amount", format_amount(owed, token)), ("to", recipient), fees_row(call)]
         confirm(o, "withdraw", rows)
         with status(o, "waiting for the transaction"):
             result = call.send()
