@@ -18,7 +18,9 @@ import typer
 from p2pchain.cli._common import (
     command,
     confirm,
+    earlier,
     emit,
+    fees_row,
     format_amount,
     format_duration,
     format_time,
@@ -38,7 +40,6 @@ from p2pchain.cli._errors import CliError
 if TYPE_CHECKING:
     from p2pchain.chain._booking_model import RentalTerms
     from p2pchain.market._bookings import BookingView, RentalsClient
-    from p2pchain.market._calls import PreparedCall
 
 booking_app = noun_app("Rentals by date: calendar, book, cancel, pickup, return, damage claims.")
 
@@ -178,12 +179,6 @@ def _show(view: BookingView, title: str, quiet: bool = False) -> None:
         typer.echo(hex_id(view.id))
         return
     emit(booking_json(view), lambda: panel(title, _rows(view), style="green"))
-
-
-def _fee_row(call: PreparedCall[Any]) -> tuple[str, str]:
-    from p2pchain.cli._trade import fees_row
-
-    return fees_row(call)
 
 
 def _rentals(signer: bool = True) -> RentalsClient:
@@ -330,6 +325,11 @@ def book(listing: ListingArg, from_: FromOpt, until: UntilOpt, quiet: QuietOpt =
     t = rental.terms
     first, units = _span(t, from_, until)
     call = rentals.prepare_book(rental, first, units)
+    resumed = earlier(call)
+    if resumed is not None:
+        with status(o, "waiting for the earlier booking"):
+            _show(resumed.result(), "booked", quiet)
+        return
     rent, deposit = t.cost(units)
     start = t.slot_start(first)
     end = start + units * t.unit
@@ -353,7 +353,7 @@ def book(listing: ListingArg, from_: FromOpt, until: UntilOpt, quiet: QuietOpt =
             f"{format_duration(t.claim_window)} for a damage claim; then anyone can finalize",
         ),
         ("arbitrator", who(t.arbitrator) if t.arbitrator != "0x" + "0" * 40 else "none"),
-        _fee_row(call),
+        fees_row(call),
         ("from", who(rentals.client.address)),
     ]
     confirm(o, "book", rows)
@@ -362,14 +362,22 @@ def book(listing: ListingArg, from_: FromOpt, until: UntilOpt, quiet: QuietOpt =
     _show(view, "booked", quiet)
 
 
-def _act(booking: str, title: str, describe: Any, send: Any, done: str) -> None:
+def _act(booking: str, title: str, describe: Any, prepare: Any, done: str) -> None:
+    """Load the booking, prepare the call (a revert fails here), resume an earlier run's
+    transaction of unknown outcome instead of sending again, else show, ask, send, report."""
     o = opts()
-    booking_id = _id(booking, "a booking id")
+    booking_id = _id(booking, "a booking id")  # bad input fails before connecting or unlocking
     rentals = _rentals()
     view = rentals.booking(booking_id)
-    confirm(o, title, [*_rows(view), *describe(view, rentals)])
+    call = prepare(rentals, view)
+    resumed = earlier(call)
+    if resumed is not None:
+        with status(o, "waiting for the earlier transaction"):
+            _show(resumed.result(), done)
+        return
+    confirm(o, title, [*_rows(view), *describe(view, rentals), fees_row(call)])
     with status(o, "waiting for the transaction"):
-        result = send(rentals, view)
+        result = call.send()
     _show(result, done)
 
 
@@ -387,7 +395,9 @@ def cancel(booking: BookingArg) -> None:
             rows.append(("the owner keeps", f"{format_amount(kept, b.token)} (late cancellation)"))
         return rows
 
-    _act(booking, "cancel booking", describe, lambda r, v: r.cancel(v), "cancelled")
+    _act(
+        booking, "cancel booking", describe, lambda r, v: r.prepare_action("cancel", v), "cancelled"
+    )
 
 
 @command(booking_app, "pickup", shared=MONEY)
@@ -397,7 +407,7 @@ def pickup(booking: BookingArg, photo: PhotoOpt = None) -> None:
         booking,
         "confirm pickup",
         lambda v, r: [("after this", "the booking can no longer be cancelled by you")],
-        lambda r, v: r.pickup(v, photo or b""),
+        lambda r, v: r.prepare_action("pickup", v, evidence=photo or b""),
         "picked up",
     )
 
@@ -412,7 +422,7 @@ def return_(booking: BookingArg, photo: PhotoOpt = None) -> None:
             ("pays", f"{format_amount(v.booking.rent, v.booking.token)} rent to you (the owner)"),
             ("and", f"{format_amount(v.booking.deposit, v.booking.token)} deposit to the renter"),
         ],
-        lambda r, v: r.confirm_return(v, photo or b""),
+        lambda r, v: r.prepare_action("confirmReturn", v, evidence=photo or b""),
         "returned",
     )
 
@@ -428,7 +438,7 @@ def claim(booking: BookingArg, photo: PhotoOpt = None) -> None:
             ("disputed", f"{format_amount(v.booking.deposit, v.booking.token)} deposit"),
             ("arbitrator", who(v.booking.arbitrator)),
         ],
-        lambda r, v: r.claim_damage(v, photo or b""),
+        lambda r, v: r.prepare_action("claimDamage", v, evidence=photo or b""),
         "claimed",
     )
 
@@ -440,7 +450,7 @@ def dispute(booking: BookingArg, photo: PhotoOpt = None) -> None:
         booking,
         "dispute booking",
         lambda v, r: [("arbitrator", who(v.booking.arbitrator))],
-        lambda r, v: r.dispute(v, photo or b""),
+        lambda r, v: r.prepare_action("dispute", v, evidence=photo or b""),
         "disputed",
     )
 
@@ -452,7 +462,7 @@ def evidence(booking: BookingArg, photo: Annotated[str, typer.Option("--photo")]
         booking,
         "attach evidence",
         lambda v, r: [("evidence", photo)],
-        lambda r, v: r.attach_evidence(v, photo),
+        lambda r, v: r.prepare_action("attachEvidence", v, evidence=photo),
         "evidence attached",
     )
 
@@ -464,7 +474,7 @@ def finalize(booking: BookingArg) -> None:
         booking,
         "finalize booking",
         lambda v, r: [],
-        lambda r, v: r.finalize(v),
+        lambda r, v: r.prepare_action("finalize", v),
         "finalized",
     )
 
@@ -477,15 +487,15 @@ def rule(
     ],
 ) -> None:
     """Arbitrator: split what the booking holds (after your fee)."""
-    o = opts()
-    view = _rentals(signer=False).booking(_id(booking, "a booking id"))
-    share = parse_amount(renter_share, "--renter-share", view.booking.token)
-    del o
+
+    def share(view: BookingView) -> int:
+        return parse_amount(renter_share, "--renter-share", view.booking.token)
+
     _act(
         booking,
         "rule",
-        lambda v, r: [("renter gets", format_amount(share, v.booking.token))],
-        lambda r, v: r.rule(v, share),
+        lambda v, r: [("renter gets", format_amount(share(v), v.booking.token))],
+        lambda r, v: r.prepare_action("rule", v, renter_share=share(v)),
         "ruled",
     )
 
@@ -497,7 +507,7 @@ def timeout(booking: BookingArg) -> None:
         booking,
         "claim ruling timeout",
         lambda v, r: [("pays", f"{format_amount(v.booking.held, v.booking.token)} to the renter")],
-        lambda r, v: r.claim_ruling_timeout(v),
+        lambda r, v: r.prepare_action("claimRulingTimeout", v),
         "timed out",
     )
 
@@ -524,7 +534,13 @@ def block(listing: ListingArg, from_: FromOpt, until: UntilOpt) -> None:
 @command(booking_app, "unblock", shared=MONEY)
 def unblock(booking: BookingArg) -> None:
     """Owner: release dates you blocked."""
-    _act(booking, "unblock dates", lambda v, r: [], lambda r, v: r.unblock(v), "unblocked")
+    _act(
+        booking,
+        "unblock dates",
+        lambda v, r: [],
+        lambda r, v: r.prepare_action("unblockPeriod", v),
+        "unblocked",
+    )
 
 
 @command(booking_app, "rate", shared=MONEY)

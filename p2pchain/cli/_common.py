@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from eth_typing import ChecksumAddress
 
     from p2pchain.ipfs import IpfsBackend
+    from p2pchain.market._calls import PendingCall, PreparedCall
     from p2pchain.market._client import MarketplaceClient
     from p2pchain.wallet._wallet import Wallet
 
@@ -668,6 +669,31 @@ def sender_policy() -> Any:
 def note(message: str) -> None:
     """One ``note:`` line on stderr (stdout stays clean for scripts)."""
     typer.echo(f"note: {' '.join(message.split())}", err=True)
+
+
+def earlier(call: PreparedCall[Any]) -> PendingCall[Any] | None:
+    """The transaction an earlier run of this same command sent, if its outcome was unknown.
+
+    Resuming it (instead of asking and sending again) is what keeps a re-run from paying twice.
+    """
+    found = call.resume()
+    if found is not None:
+        p = found.pending
+        note(
+            f"resuming transaction {p.tx_hash} ({p.action}, nonce {p.nonce}), sent by an earlier"
+            " run whose outcome was unknown: nothing new was sent"
+        )
+    return found
+
+
+def fees_row(call: PreparedCall[Any]) -> tuple[str, str]:
+    """Simulate ``call`` (a revert fails here, before the prompt) and bound its network fee."""
+    if call.before:  # an ERC-20 approval goes first; the call can only be simulated after it
+        return ("fees", "no marketplace fee; network gas for the approval and the call")
+    tx: dict[str, Any] = dict(call.unsigned())
+    price = int(tx.get("maxFeePerGas") or tx.get("gasPrice") or 0)
+    fee = int(tx["gas"]) * price
+    return ("fees", f"no marketplace fee; network gas at most {format_amount(fee)}")
 
 
 def report_earlier(found: Sequence[Any]) -> None:

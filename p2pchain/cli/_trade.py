@@ -10,12 +10,13 @@ from p2pchain.cli._common import (
     ZERO_ADDRESS,
     command,
     confirm,
+    earlier,
     emit,
+    fees_row,
     format_amount,
     format_duration,
     format_time,
     hex_id,
-    note,
     noun_app,
     opts,
     panel,
@@ -33,7 +34,6 @@ from p2pchain.cli._show import (
 )
 
 if TYPE_CHECKING:
-    from p2pchain.market._calls import PendingCall, PreparedCall
     from p2pchain.market._client import MarketplaceClient
     from p2pchain.market._views import TradeView
 
@@ -80,31 +80,6 @@ def _parties(view: TradeView) -> list[tuple[str, Any]]:
         ("seller", who(t.seller)),
         ("arbitrator", arbitrator_text(t.arbitrator, t.arbitrator_fee_bps)),
     ]
-
-
-def earlier(call: PreparedCall[Any]) -> PendingCall[Any] | None:
-    """The transaction an earlier run of this same command sent, if its outcome was unknown.
-
-    Resuming it (instead of asking and sending again) is what keeps a re-run from paying twice.
-    """
-    found = call.resume()
-    if found is not None:
-        p = found.pending
-        note(
-            f"resuming transaction {p.tx_hash} ({p.action}, nonce {p.nonce}), sent by an earlier"
-            " run whose outcome was unknown: nothing new was sent"
-        )
-    return found
-
-
-def fees_row(call: PreparedCall[Any]) -> tuple[str, str]:
-    """Simulate ``call`` (a revert fails here, before the prompt) and bound its network fee."""
-    if call.before:  # an ERC-20 approval goes first; the call can only be simulated after it
-        return ("fees", "no marketplace fee; network gas for the approval and the call")
-    tx: dict[str, Any] = dict(call.unsigned())
-    price = int(tx.get("maxFeePerGas") or tx.get("gasPrice") or 0)
-    fee = int(tx["gas"]) * price
-    return ("fees", f"no marketplace fee; network gas at most {format_amount(fee)}")
 
 
 @command(trade_app, "buy", shared=MONEY)

@@ -29,6 +29,7 @@ changing it.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -221,9 +222,10 @@ class MarketplaceClient(MarketReader):
         other._timestamps = self._timestamps
         return other
 
-    @property
+    @functools.cached_property
     def rentals(self) -> RentalsClient:
-        """Booking actions and reads (rentals by time), on this client's account and sender."""
+        """Booking actions and reads (rentals by time), on this client's account and sender;
+        one per client, so the Bookings deployment is checked once, not on every use."""
         from p2pchain.market._bookings import RentalsClient
 
         return RentalsClient(self)

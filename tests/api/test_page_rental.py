@@ -17,6 +17,10 @@ from p2pchain.market._rental_listings import publish_rental
 RATE = 5 * 10**16
 
 
+def _month_name(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%B %Y")
+
+
 def _day(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
 
@@ -44,13 +48,16 @@ def test_book_a_weekend_on_the_page(page_world: ApiWorld, pages: Pages) -> None:
     page = pages.open(PageWallet(world, market.buyer_account), f"/#/listing/{car_id}")
     shows(page, '[data-testid="rental-calendar"] .day')
     assert page.inner_text('[data-testid="rental-price"]').startswith("0.05 ETH / day")
+    target = _day(first + 3 * DAY)
+    if _month_name(first + 3 * DAY) not in page.inner_text('[data-testid="calendar-month"]'):
+        page.click('[data-testid="calendar-next"]')  # the taken days are in the next month
+    shows(page, f'.day[data-date="{target}"]')
     booked = page.eval_on_selector_all(
         '[data-testid="rental-calendar"] .day.booked', "els => els.map(e => e.dataset.date)"
     )
-    if _day(first + 3 * DAY)[:7] == _day(first)[:7]:
-        assert _day(first + 3 * DAY) in booked
-    label = page.get_attribute(f'.day[data-date="{_day(first + 3 * DAY)}"]', "aria-label")
-    assert label is None or label.endswith("booked")
+    assert target in booked
+    label = page.get_attribute(f'.day[data-date="{target}"]', "aria-label")
+    assert label is not None and label.endswith(": booked")
 
     # the quote before any wallet: 2 days, rent 0.1, deposit 0.2, total 0.3
     page.fill('[data-testid="book-from"]', _day(first + 10 * DAY))
@@ -107,7 +114,9 @@ def test_my_bookings_renter_cancels_owner_confirms_the_return(
     screenshot(renter, "13-my-bookings")
     assert_accessible(renter, "my bookings")
     renter.click(f'[data-testid="booking-cancel-{cid}"]')  # asks once more, says what happens
-    assert "cancellation policy" in renter.inner_text(f'[data-testid="booking-row"][data-id="{cid}"]')
+    assert "cancellation policy" in renter.inner_text(
+        f'[data-testid="booking-row"][data-id="{cid}"]'
+    )
     click(renter, f'[data-testid="booking-cancel-confirm-{cid}"]')
     wait_done(renter)
     assert market.seller.rentals.booking(cancel_me.id).state is BookingState.NONE
