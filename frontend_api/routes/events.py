@@ -33,9 +33,11 @@ RETRY_MS = 500
 IDLE_RETRY_MS = 60_000
 
 
-def sse_event(name: str, data: object) -> str:
-    """One Server-Sent Event: its name and compact JSON data."""
-    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+def sse_event(name: str, data: object, event_id: str | None = None) -> str:
+    """One Server-Sent Event: its name, compact JSON data and, if given, its id (which the
+    browser sends back as ``Last-Event-ID`` when it reconnects)."""
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
 def sse_response(stream: AsyncIterator[str]) -> StreamingResponse:

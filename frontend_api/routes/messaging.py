@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from eth_utils import to_checksum_address
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -48,6 +48,8 @@ AddressPath = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$")]
 #: Seconds between re-reads of the notices on a stream when the index reports no change (a
 #: window starting to close within 24 h is no chain event).
 RECHECK_SECONDS = 30.0
+#: Notices whose time is when a window closes, not when they were announced.
+_CLOSING = frozenset({"review_window_closing", "ruling_window_closing"})
 
 
 def notices_of(services: Services, address: str) -> tuple[int, list[NoticeOut]]:
@@ -87,15 +89,34 @@ def notifications(
     responses={200: {"content": {"text/event-stream": {}}, "description": "An SSE stream."}},
 )
 async def notification_stream(
-    address: AddressQuery, request: Request, services: ServicesDep
+    address: AddressQuery,
+    request: Request,
+    services: ServicesDep,
+    since: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=2**40,
+            description="Chain time (unix seconds) the caller last saw: notices from then on "
+            "are sent even if they happened before the stream opened.",
+        ),
+    ] = None,
+    last_event_id: Annotated[str | None, Header(max_length=20)] = None,
 ) -> StreamingResponse:
     """A ``text/event-stream``: ``hello`` (``{"address", "following"}``), then one ``notice``
     event (a :class:`NoticeOut`) per new notice of ``address``, oldest first, as the index
     sees the chain change (and every :data:`RECHECK_SECONDS`, for windows starting to close).
-    The notices at connection time are not sent (``GET /api/notifications`` lists them).
-    ``following`` false: this API does not follow the chain itself, so the stream ends at once
-    (poll ``GET /api/notifications`` instead)."""
+
+    Without ``since`` the notices at connection time are not sent (``GET /api/notifications``
+    lists them). With ``since`` (the ``now`` of an earlier ``GET /api/notifications``) the ones
+    that happened at or after it are, so nothing is lost between a page's first read and its
+    stream. Every event's id is the chain time it was computed at; a reconnecting browser sends
+    it back (``Last-Event-ID``) and gets what it missed. A notice may come twice around one
+    second: its ``key`` tells. ``following`` false: this API does not follow the chain itself,
+    so the stream ends at once (poll ``GET /api/notifications`` instead)."""
     who = to_checksum_address(address)
+    if last_event_id is not None and last_event_id.isdigit():
+        since = max(since or 0, int(last_event_id))
     await run_in_threadpool(lambda: services.index)  # opens the index and starts following
     feed = services.feed
     if not services.following:
@@ -106,23 +127,31 @@ async def notification_stream(
             )
 
         return StreamingResponse(idle(), media_type="text/event-stream")
-    _, first = await run_in_threadpool(notices_of, services, who)
+    opened, first = await run_in_threadpool(notices_of, services, who)
 
     async def stream() -> AsyncIterator[str]:
-        sent = {n.key for n in first}
+        # What the caller has already seen: everything before ``since`` (all, without it) and
+        # every closing window (its time is when it closes, not when it was announced).
+        sent = {n.key for n in first if since is None or n.at < since or n.kind in _CLOSING}
         seen, _ = feed.latest()
-        yield f"retry: {RETRY_MS}\n\n" + sse_event("hello", {"address": who, "following": True})
+        yield f"retry: {RETRY_MS}\n\n" + sse_event(
+            "hello", {"address": who, "following": True}, str(opened)
+        )
+        for notice in reversed(first):
+            if notice.key not in sent:
+                sent.add(notice.key)
+                yield sse_event("notice", notice.model_dump(mode="json"), str(opened))
         started = quiet = checked = time.monotonic()
         while time.monotonic() - started < STREAM_SECONDS:
             version, _ = feed.latest()
             if version != seen or time.monotonic() - checked > RECHECK_SECONDS:
                 seen, checked = version, time.monotonic()
-                _, notices = await run_in_threadpool(notices_of, services, who)
+                now, notices = await run_in_threadpool(notices_of, services, who)
                 for notice in reversed(notices):
                     if notice.key not in sent:
                         sent.add(notice.key)
                         quiet = time.monotonic()
-                        yield sse_event("notice", notice.model_dump(mode="json"))
+                        yield sse_event("notice", notice.model_dump(mode="json"), str(now))
             if time.monotonic() - quiet > KEEP_ALIVE:
                 quiet = time.monotonic()
                 yield ": keep-alive\n\n"

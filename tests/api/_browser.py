@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -140,10 +141,16 @@ class Pages:
         self._contexts: list[Any] = []
 
     def open(
-        self, wallet: PageWallet, path: str = "/", *, viewport: dict[str, int] | None = None
+        self,
+        wallet: PageWallet,
+        path: str = "/",
+        *,
+        viewport: dict[str, int] | None = None,
+        before: Callable[[str], None] | None = None,
     ) -> Page:
         """A page with ``wallet`` injected at ``path``; any request off the API's origin is
-        blocked and recorded in ``page.external_requests``."""
+        blocked and recorded in ``page.external_requests``. ``before`` is called with each
+        request's URL before it goes on to the API (to hold it while something happens)."""
         context = self.browser.new_context(viewport=viewport or DESKTOP)
         self._contexts.append(context)
         context.expose_function("p2pchainWallet", wallet.handle)
@@ -154,6 +161,8 @@ class Pages:
         def only_local(route: Any) -> None:
             url = route.request.url
             if url.startswith(base + "/") or url == base:
+                if before is not None:
+                    before(url)
                 route.continue_()
             else:
                 external.append(url)

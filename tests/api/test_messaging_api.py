@@ -5,6 +5,7 @@ version 2 listing document and from address cards on a real relay process."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,48 @@ def test_an_account_without_trades_has_no_notifications(world: ApiWorld) -> None
     assert body["notifications"] == [] and body["address"] == nobody
 
 
+def _events(lines: Iterator[str]) -> Iterator[tuple[str | None, str, dict[str, Any]]]:
+    """The (id, name, data) of each Server-Sent Event in a stream's lines."""
+    event_id: str | None = None
+    name = "message"
+    for line in lines:
+        if line.startswith("id: "):
+            event_id = line.removeprefix("id: ")
+        elif line.startswith("event: "):
+            name = line.removeprefix("event: ")
+        elif line.startswith("data: "):
+            yield event_id, name, json.loads(line.removeprefix("data: "))
+            name = "message"
+
+
+def _notices(
+    server: ApiServer, query: str, until: str | None, headers: dict[str, str] | None = None
+) -> tuple[str | None, list[tuple[str | None, dict[str, Any]]]]:
+    """Open the stream with ``query``: its hello's id, then the notices up to the first of kind
+    ``until`` (none: only the hello)."""
+    url = f"{server.url}/api/notifications/stream?{query}"
+    got: list[tuple[str | None, dict[str, Any]]] = []
+    with _session().get(url, stream=True, timeout=30, headers=headers) as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        events = _events(stream.iter_lines(decode_unicode=True))
+        hello_id, name, data = next(events)
+        assert name == "hello" and data["following"] is True
+        for event_id, name, data in events if until else ():
+            assert name == "notice"
+            got.append((event_id, data))
+            if data["kind"] == until:
+                break
+    return hello_id, got
+
+
+def _wait_for_notices(server: ApiServer, who: str, count: int) -> None:
+    """Until the API's own index lists ``count`` notices of ``who``."""
+    deadline = time.monotonic() + 30
+    while len(_get(server, f"/api/notifications?address={who}").json()["notifications"]) < count:
+        assert time.monotonic() < deadline, "the API's index never caught up"
+        time.sleep(0.1)
+
+
 def test_the_notification_stream_pushes_a_purchase_and_a_dispute_to_the_seller(
     anvil_chain: AnvilChain, tmp_path: Path
 ) -> None:
@@ -134,25 +177,52 @@ def test_the_notification_stream_pushes_a_purchase_and_a_dispute_to_the_seller(
             assert stream.headers["content-type"].startswith("text/event-stream")
             lines = stream.iter_lines(decode_unicode=True)
             assert next(lines) == "retry: 500"
-            assert [next(lines), next(lines)] == ["", "event: hello"]
-            assert json.loads(next(lines).removeprefix("data: ")) == {
-                "address": seller,
-                "following": True,
-            }
+            events = _events(lines)
+            hello_id, name, data = next(events)
+            assert name == "hello" and data == {"address": seller, "following": True}
+            assert hello_id is not None and int(hello_id) == market.seller.now()
             trade = market.buyer.buy(world.bike.listing)  # type: ignore[arg-type]
             market.buyer.dispute(trade)
-            event = None
-            for line in lines:
-                if line.startswith("event: "):
-                    event = line.removeprefix("event: ")
-                elif line.startswith("data: "):
-                    assert event == "notice"
-                    got.append(json.loads(line.removeprefix("data: ")))
-                    if len(got) == 2:
-                        break
+            for event_id, name, data in events:
+                assert name == "notice" and event_id is not None and int(event_id) >= data["at"]
+                got.append(data)
+                if len(got) == 2:
+                    break
     world.services.close()
     assert [n["kind"] for n in got] == ["bought", "disputed"]  # oldest first, as they happen
     assert all(n["trade"] == "0x" + trade.id.hex() and "(you: seller)" in n["text"] for n in got)
+
+
+def test_a_stream_from_an_earlier_read_loses_nothing_that_happened_while_it_connected(
+    anvil_chain: AnvilChain, tmp_path: Path
+) -> None:
+    """A page reads the notices (``now``), a trade is bought and disputed before its stream
+    opens: with ``since=now`` the stream still pushes both; reconnecting with the last event's
+    id (``Last-Event-ID``) sends only what came after, and the next thing that happens."""
+    world = make_world(anvil_chain, tmp_path, follow=True)
+    market = world.market
+    seller = market.seller_account.address
+    with ApiServer(world.app) as server:
+        read = _get(server, f"/api/notifications?address={seller}").json()
+        assert read["notifications"] == []
+        trade = market.buyer.buy(world.bike.listing)  # type: ignore[arg-type]
+        market.buyer.dispute(trade)
+        _wait_for_notices(server, seller, 2)
+        # Without since: what is there at connection time is not pushed (the list has it).
+        hello_id, _ = _notices(server, f"address={seller}", None)
+        assert hello_id is not None and int(hello_id) >= read["now"]
+        _, got = _notices(server, f"address={seller}&since={read['now']}", "disputed")
+        assert [n["kind"] for _, n in got] == ["bought", "disputed"]
+        last_id = got[-1][0]
+        assert last_id is not None and int(last_id) >= got[-1][1]["at"]
+        market.arbitrator.rule(trade.id, 0)
+        _, later = _notices(server, f"address={seller}", "ruled", {"Last-Event-ID": last_id})
+        # Only what came at or after the last event's time (a same-second one may come again).
+        assert later[-1][1]["kind"] == "ruled"
+        assert all(n["at"] >= int(last_id) for _, n in later) and len(later) <= 3
+        bad = _get(server, f"/api/notifications/stream?address={seller}&since=-1")
+        assert bad.status_code == 422 and bad.json()["detail"].startswith("query.since")
+    world.services.close()
 
 
 def test_relays_are_the_configured_ones(world: ApiWorld, relay: LoopbackRelay) -> None:

@@ -294,6 +294,7 @@ def test_the_page_pushes_trade_notices_and_lists_them_in_my_trades(
     world, market = page_world, page_world.market
     page = pages.open(PageWallet(world, market.seller_account), "/#/trades")
     shows(page, '[data-testid="no-trades"]')
+    shows(page, 'body[data-notices="live"]')  # the page's notice stream is open
     trade = market.buyer.buy(world.bike.listing)  # type: ignore[arg-type]
     market.buyer.dispute(trade)
     tid = "0x" + trade.id.hex()
@@ -309,4 +310,31 @@ def test_the_page_pushes_trade_notices_and_lists_them_in_my_trades(
     assert listed == ["disputed", "bought"]  # newest first
     screenshot(page, "22-trades-notices")
     assert_accessible(page, "trades with notices")
+    assert page.js_errors == []  # type: ignore[attr-defined]
+
+
+def test_a_trade_that_happens_while_the_page_connects_still_shows_as_a_notice(
+    page_world: ApiWorld, pages: Pages
+) -> None:
+    """The purchase and the dispute are mined after the page's first read and before its
+    notice stream reaches the API (the browser holds that request): both notices still come."""
+    world, market = page_world, page_world.market
+    done: list[str] = []
+
+    def trade_first(url: str) -> None:
+        if "/api/notifications/stream" in url and not done:
+            trade = market.buyer.buy(world.bike.listing)  # type: ignore[arg-type]
+            market.buyer.dispute(trade)
+            done.append("0x" + trade.id.hex())
+
+    page = pages.open(PageWallet(world, market.seller_account), "/#/trades", before=trade_first)
+    shows(page, 'body[data-notices="live"]')
+    assert done, "the page never opened its notice stream"
+    shows(page, '[data-testid="notice"][data-kind="disputed"]')
+    shows(page, '[data-testid="notice"][data-kind="bought"]')
+    kinds = page.eval_on_selector_all(
+        '[data-testid="notice"]', "nodes => nodes.map((n) => n.dataset.kind)"
+    )
+    assert kinds == ["disputed", "bought"]  # newest on top, each once
+    assert done[0][:10] in page.inner_text('[data-testid="notice"][data-kind="bought"]')
     assert page.js_errors == []  # type: ignore[attr-defined]

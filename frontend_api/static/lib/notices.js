@@ -1,9 +1,11 @@
 // Notices of what happens to the connected account's trades (bought, disputed, ruled, a
 // settlement proposed, a deposit returned, a window closing within 24 h), pushed by the API's
 // stream (/api/notifications/stream) into a polite live region above the status line.
+// The stream starts from the chain time of a first read, so what happens while it connects is
+// not lost; a notice that comes twice (around that second, or on a reconnect) shows once.
 import { el } from "./dom.js";
 
-const state = { source: null, address: null };
+const state = { source: null, address: null, shown: new Set() };
 const MAX_SHOWN = 3;
 
 function region() {
@@ -15,13 +17,31 @@ function region() {
   return node;
 }
 
-export function watchNotices(address) {
+async function chainTime(address) {
+  try {
+    const response = await fetch(`/api/notifications?address=${address}&limit=1`);
+    return response.ok ? (await response.json()).now : null;
+  } catch {
+    return null;  // the stream then starts from its own connection
+  }
+}
+
+export async function watchNotices(address) {
   if (!window.EventSource || state.address === address) return;
   if (state.source) state.source.close();
   state.address = address;
-  state.source = new EventSource(`/api/notifications/stream?address=${address}`);
-  state.source.addEventListener("notice", (event) => {
+  state.shown = new Set();
+  delete document.body.dataset.notices;
+  const since = await chainTime(address);
+  if (state.address !== address) return;  // the account changed meanwhile
+  const query = since === null ? "" : `&since=${since}`;
+  const source = new EventSource(`/api/notifications/stream?address=${address}${query}`);
+  state.source = source;
+  source.addEventListener("hello", () => { document.body.dataset.notices = "live"; });
+  source.addEventListener("notice", (event) => {
     const notice = JSON.parse(event.data);
+    if (state.shown.has(notice.key)) return;
+    state.shown.add(notice.key);
     const list = region();
     const item = el("li", { "data-testid": "notice", "data-kind": notice.kind },
       notice.trade ? el("a", { href: `#/conversation/${notice.trade}` }, notice.text) : notice.text,
