@@ -24,7 +24,9 @@ from web3.types import TxParams
 
 from p2pchain._errors import ChainError, DeploymentError
 from p2pchain._paths import data_dir
+from p2pchain.chain._node_errors import MalformedAnswer
 from p2pchain.chain._nodes import DevChain
+from p2pchain.chain._rpc import NodeRpc
 from p2pchain.chain._tx import send_transaction
 from p2pchain.compiler._artifacts import Artifact, artifact_hash, load_artifact
 
@@ -245,8 +247,8 @@ def _child(
         raise DeploymentError(f"{parent.contract_name}.{getter}() failed: {exc}") from exc
 
 
-def _check_code(w3: Web3, artifact: Artifact, address: ChecksumAddress) -> None:
-    code = bytes(w3.eth.get_code(address))
+def _check_code(artifact: Artifact, address: ChecksumAddress, code: bytes) -> None:
+    """Refuse ``code`` (the code at ``address``) unless it is ``artifact``'s shipped build."""
     if not code:
         raise DeploymentError(f"no contract code at {artifact.contract_name} address {address}")
     if not artifact.matches_runtime_code(code):
@@ -297,9 +299,9 @@ def deploy(
     mined = int(receipt["blockNumber"])
     rep_address = _child(w3, marketplace, market_address, REPUTATION_GETTER, mined)
     bookings_address = _child(w3, reputation, rep_address, BOOKINGS_GETTER, mined)
-    _check_code(w3, marketplace, market_address)
-    _check_code(w3, reputation, rep_address)
-    _check_code(w3, load_artifact(BOOKINGS), bookings_address)
+    _check_code(marketplace, market_address, bytes(w3.eth.get_code(market_address)))
+    _check_code(reputation, rep_address, bytes(w3.eth.get_code(rep_address)))
+    _check_code(load_artifact(BOOKINGS), bookings_address, bytes(w3.eth.get_code(bookings_address)))
     block = w3.eth.get_block(receipt["blockNumber"])
     chain_id = int(w3.eth.chain_id)
     if network is None:
@@ -319,7 +321,11 @@ def deploy(
 
 
 def verify_deployment(
-    target: DevChain | Web3, deployment: Deployment, *, chain_id: int | None = None
+    target: DevChain | Web3,
+    deployment: Deployment,
+    *,
+    chain_id: int | None = None,
+    rpc: NodeRpc | None = None,
 ) -> None:
     """Check that ``deployment`` is live on the connected chain and runs the shipped code.
 
@@ -327,6 +333,8 @@ def verify_deployment(
         target: A chain or web3 connection.
         deployment: The recorded deployment.
         chain_id: The node's chain id, when the caller has just asked it (not asked again).
+        rpc: The command's node connection: the code of both contracts and the Marketplace's
+            Reputation address are then read in one batch.
 
     Raises:
         DeploymentError: Wrong chain id, no code, or code that is not the shipped build
@@ -340,16 +348,38 @@ def verify_deployment(
             f"deployment is for chain id {deployment.chain_id}, but the node is on {chain_id}"
         )
     marketplace = load_artifact(MARKETPLACE)
-    _check_code(w3, marketplace, deployment.marketplace)
-    _check_code(w3, load_artifact(REPUTATION), deployment.reputation)
+    reputation = load_artifact(REPUTATION)
     contract = w3.eth.contract(address=deployment.marketplace, abi=list(marketplace.abi))
     data = contract.encode_abi(REPUTATION_GETTER, [])
-    try:  # a plain eth_call: web3's contract call would ask the chain id twice more
-        answer = bytes(w3.eth.call({"to": deployment.marketplace, "data": data}))
+    getter = f"{MARKETPLACE}.{REPUTATION_GETTER}()"
+    if rpc is not None and rpc.batching:
+        answers = rpc.complete_batch(
+            [
+                ("eth_getCode", [deployment.marketplace, "latest"]),
+                ("eth_getCode", [deployment.reputation, "latest"]),
+                ("eth_call", [{"to": deployment.marketplace, "data": data}, "latest"]),
+            ]
+        )
+        _check_code(marketplace, deployment.marketplace, _hex_result(answers[0], "eth_getCode"))
+        _check_code(reputation, deployment.reputation, _hex_result(answers[1], "eth_getCode"))
+        if answers[2].get("error") is not None:
+            raise DeploymentError(f"{getter} failed: {answers[2]['error']}")
+        answer = _hex_result(answers[2], "eth_call")
+    else:
+        for artifact, address in (
+            (marketplace, deployment.marketplace),
+            (reputation, deployment.reputation),
+        ):
+            _check_code(artifact, address, bytes(w3.eth.get_code(address)))
+        try:  # a plain eth_call: web3's contract call would ask the chain id twice more
+            answer = bytes(w3.eth.call({"to": deployment.marketplace, "data": data}))
+        except (ContractLogicError, Web3Exception, ValueError) as exc:
+            raise DeploymentError(f"{getter} failed: {exc}") from exc
+    try:
         (value,) = _decode_address(answer)
         recorded = Web3.to_checksum_address(value)
-    except (ContractLogicError, Web3Exception, ValueError) as exc:
-        raise DeploymentError(f"{MARKETPLACE}.{REPUTATION_GETTER}() failed: {exc}") from exc
+    except (Web3Exception, ValueError) as exc:
+        raise DeploymentError(f"{getter} failed: {exc}") from exc
     if recorded != deployment.reputation:
         raise DeploymentError(
             f"{MARKETPLACE} at {deployment.marketplace} uses Reputation {recorded},"
@@ -357,8 +387,27 @@ def verify_deployment(
         )
 
 
+def _hex_result(answer: Mapping[str, Any], method: str) -> bytes:
+    """The bytes of a batch answer's hex result.
+
+    Raises:
+        MalformedAnswer: An error where none is expected, or not hex.
+    """
+    result = answer.get("result")
+    if answer.get("error") is not None or not isinstance(result, str) or result[:2] != "0x":
+        raise MalformedAnswer(f"the node's answer to {method} is not hex data")
+    try:
+        return bytes.fromhex(result[2:])
+    except ValueError:
+        raise MalformedAnswer(f"the node's answer to {method} is not hex data") from None
+
+
 def load_deployment(
-    target: DevChain | Web3, path: Path | str | None = None, *, chain_id: int | None = None
+    target: DevChain | Web3,
+    path: Path | str | None = None,
+    *,
+    chain_id: int | None = None,
+    rpc: NodeRpc | None = None,
 ) -> Deployment:
     """Return the recorded deployment for the connected chain, after verifying it.
 
@@ -366,6 +415,7 @@ def load_deployment(
         target: A chain or web3 connection.
         path: Deployments file; :func:`default_deployments_path` if None.
         chain_id: The node's chain id, when the caller has just asked it (not asked again).
+        rpc: The command's node connection (see :func:`verify_deployment`).
 
     Raises:
         DeploymentError: Nothing recorded for this chain id, or it fails
@@ -381,7 +431,7 @@ def load_deployment(
             f"no p2pchain deployment for chain id {chain_id} in {store.path}:"
             " run scripts/deploy.py --network <network>"
         )
-    verify_deployment(w3, deployment, chain_id=chain_id)
+    verify_deployment(w3, deployment, chain_id=chain_id, rpc=rpc)
     return deployment
 
 
@@ -393,7 +443,9 @@ def verify_bookings(target: DevChain | Web3, deployment: Deployment) -> None:
         DeploymentError: No code, other code, or a Reputation contract that names another.
     """
     w3 = _web3_of(target)
-    _check_code(w3, load_artifact(BOOKINGS), deployment.bookings)
+    _check_code(
+        load_artifact(BOOKINGS), deployment.bookings, bytes(w3.eth.get_code(deployment.bookings))
+    )
     reputation = w3.eth.contract(
         address=deployment.reputation, abi=list(load_artifact(REPUTATION).abi)
     )

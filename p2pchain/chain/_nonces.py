@@ -69,6 +69,17 @@ class NonceManager:
             with self._lock:
                 self._accounts.setdefault(address, _AccountNonces(next=fetched))
 
+    def known(self, address: ChecksumAddress) -> bool:
+        """Whether ``address``'s count has been read (:meth:`reserve` needs no request)."""
+        with self._lock:
+            return address in self._accounts
+
+    def seed(self, address: ChecksumAddress, count: int) -> None:
+        """Take ``count`` as the node's ``pending`` count for ``address``, read along with
+        something else, unless one was read already."""
+        with self._lock:
+            self._accounts.setdefault(address, _AccountNonces(next=int(count)))
+
     def avoid(self, address: ChecksumAddress, taken: set[int]) -> None:
         """Never hand out ``taken`` (nonces of open transactions this manager did not reserve).
 

@@ -113,6 +113,11 @@ class Outstanding:
 
     # ------------------------------------------------------------------ the journal
 
+    def know_genesis(self, genesis: bytes) -> None:
+        """The genesis block's hash, already read (from the command's first request)."""
+        if self._chain is None:
+            self._chain = chain_key(self._chain_id(), genesis)
+
     def chain(self) -> str:
         """This chain's journal folder name (chain id and genesis hash), read once."""
         if self._chain is None:

@@ -40,7 +40,7 @@ from p2pchain.chain._node_errors import (
 )
 from p2pchain.chain._pending import TransactionRejected
 from p2pchain.chain._revert import ContractRevert, revert_data
-from p2pchain.chain._rpc import NodeRpc
+from p2pchain.chain._rpc import NodeRpc, quantity
 
 
 def rpc_tx(tx: Mapping[str, Any]) -> dict[str, Any]:
@@ -126,10 +126,9 @@ class Preflight:
         ``policy.min_priority_fee``). Legacy ``gasPrice`` (the node's ``eth_gasPrice``) otherwise.
         """
         now = self._clock()
-        if not fresh and self._fees is not None:
-            at, fees = self._fees
-            if now - at < self.policy.fee_cache_seconds:
-                return fees
+        cached = None if fresh else self._cached_fees()
+        if cached is not None:
+            return cached
         block = self.rpc.retry("eth_getBlockByNumber", lambda: self.w3.eth.get_block("latest"))
         base_fee = block.get("baseFeePerGas")
         if base_fee is None or self.policy.legacy:
@@ -142,6 +141,48 @@ class Preflight:
             fees = Fees(int(base_fee) * self.policy.base_fee_multiplier + priority, priority)
         self._fees = (now, fees)
         return fees
+
+    def _cached_fees(self) -> Fees | None:
+        if self._fees is not None:
+            at, fees = self._fees
+            if self._clock() - at < self.policy.fee_cache_seconds:
+                return fees
+        return None
+
+    def _fee_calls(self) -> list[tuple[str, list[Any]]]:
+        """The requests :meth:`suggest_fees` would make, to ride along in a batch (none while
+        the fees are cached, or for legacy fees, which take the slow path)."""
+        if self.policy.legacy or self._cached_fees() is not None:
+            return []
+        calls: list[tuple[str, list[Any]]] = [("eth_getBlockByNumber", ["latest", False])]
+        if self.policy.priority_fee is None:
+            calls.append(("eth_maxPriorityFeePerGas", []))
+        return calls
+
+    def _fees_from(self, answers: Sequence[Mapping[str, Any]]) -> None:
+        """Cache the fees from the answers to :meth:`_fee_calls` (left to :meth:`suggest_fees`
+        when the block has no base fee, or the answers are not what they should be)."""
+        if not answers:
+            return
+        block = answers[0].get("result") if answers[0].get("error") is None else None
+        base = block.get("baseFeePerGas") if isinstance(block, Mapping) else None
+        try:
+            base_fee = int(base, 16) if isinstance(base, str) else None
+        except ValueError:
+            base_fee = None
+        if base_fee is None:
+            return
+        priority = self.policy.priority_fee
+        if priority is None:
+            suggested = answers[1].get("result") if answers[1].get("error") is None else None
+            try:
+                node = int(suggested, 16) if isinstance(suggested, str) else None
+            except ValueError:
+                node = None
+            node = self.policy.fallback_priority_fee if node is None else node
+            priority = max(node, self.policy.min_priority_fee)
+        fees = Fees(base_fee * self.policy.base_fee_multiplier + priority, priority)
+        self._fees = (self._clock(), fees)
 
     def _node_priority_fee(self) -> int:
         try:
@@ -184,7 +225,12 @@ class Preflight:
             raise self.preflight_error(exc, tx, action) from None
 
     def estimate_gas(
-        self, tx: Mapping[str, Any], *, action: str | None = None, verify_chain: bool = False
+        self,
+        tx: Mapping[str, Any],
+        *,
+        action: str | None = None,
+        verify_chain: bool = False,
+        counted: Callable[[int], None] | None = None,
     ) -> int:
         """Gas limit for ``tx`` (estimate x margin), checking on the way that it does not revert.
 
@@ -196,11 +242,14 @@ class Preflight:
             ContractRevert: The transaction would revert (typed).
             TransactionRejected: The node refused it for another reason (insufficient funds...).
             ChainMismatch: With ``verify_chain``, the node is on another chain.
+
+        On HTTP nodes the fees (unless cached) come in the same request, and so does the
+        sender's ``pending`` transaction count, passed to ``counted`` when given.
         """
         fields = cast(TxParams, {k: v for k, v in call_fields(tx).items() if k != "gas"})
         if self.pending_estimates:
             try:
-                return self.with_margin(self._estimate_pending(fields, verify_chain))
+                return self.with_margin(self._estimate_pending(fields, verify_chain, counted))
             except (MethodUnavailable, NotImplementedError):
                 self.pending_estimates = False
             except node_errors() as exc:
@@ -219,19 +268,45 @@ class Preflight:
             return self.policy.fallback_gas  # passes on the pending block, not on the latest
         return self.with_margin(estimate)
 
-    def _estimate_pending(self, fields: TxParams, verify_chain: bool) -> int:
+    def _estimate_pending(
+        self, fields: TxParams, verify_chain: bool, counted: Callable[[int], None] | None = None
+    ) -> int:
         if self.rpc.batching:
-            params = [rpc_tx(fields), "pending"]
-            if verify_chain:
-                return int(self._with_chain("eth_estimateGas", params, _gas))
-            return self.rpc.retry(
-                "eth_estimateGas", lambda: _gas(self.rpc.request("eth_estimateGas", params))
-            )
+            return self._estimate_batch(fields, verify_chain, counted)
         if verify_chain:
             self.verify_chain()
         return int(
             self.rpc.retry("eth_estimateGas", lambda: self.w3.eth.estimate_gas(fields, "pending"))
         )
+
+    def _estimate_batch(
+        self, fields: TxParams, verify_chain: bool, counted: Callable[[int], None] | None
+    ) -> int:
+        """The estimate in one request with what the transaction needs next: the chain id
+        check, the fees (unless cached) and, for ``counted``, the sender's pending count."""
+        calls: list[tuple[str, list[Any]]] = [("eth_estimateGas", [rpc_tx(fields), "pending"])]
+        if verify_chain:
+            calls.insert(0, ("eth_chainId", []))
+        fee_calls = self._fee_calls()
+        calls.extend(fee_calls)
+        if counted is not None:
+            calls.append(("eth_getTransactionCount", [fields["from"], "pending"]))
+
+        def ask() -> tuple[int, int | None]:
+            answers = self.rpc.complete_batch(calls)
+            if verify_chain:
+                self.rpc.check_chain(self._chain_id(), _answer(answers.pop(0)))
+            gas = _gas(_answer(answers[0]))
+            count = None
+            if counted is not None:
+                count = quantity(_answer(answers[-1]), "eth_getTransactionCount")
+            self._fees_from(answers[1 : 1 + len(fee_calls)])
+            return gas, count
+
+        gas, count = self.rpc.retry("eth_estimateGas", ask)
+        if counted is not None and count is not None:
+            counted(count)
+        return gas
 
     def call(self, tx: Mapping[str, Any], block: BlockIdentifier = "latest") -> bytes:
         """``eth_call`` (retried on connection errors); the raw return data.
@@ -293,13 +368,20 @@ class Preflight:
     # ------------------------------------------------------------------ filling
 
     def fill(
-        self, tx: Mapping[str, Any], *, sender: str, action: str | None = None, check: bool = True
+        self,
+        tx: Mapping[str, Any],
+        *,
+        sender: str,
+        action: str | None = None,
+        check: bool = True,
+        counted: Callable[[int], None] | None = None,
     ) -> dict[str, Any]:
         """Complete ``tx`` with sender, chain id, value, gas and fees (no nonce).
 
         Fields already present are kept. Without ``gas``, the estimate is also the pre-flight
         check; with ``gas`` the check is an ``eth_call`` (unless ``check`` is False). Either way
-        the node's chain id is checked first.
+        the node's chain id is checked first. ``counted`` gets the sender's ``pending``
+        transaction count when it comes with the estimate (one request on HTTP nodes).
 
         Raises:
             ContractRevert: It would revert.
@@ -319,7 +401,9 @@ class Preflight:
                 f"transaction chainId {filled['chainId']} is not this session's chain id {chain_id}"
             )
         if "gas" not in filled:
-            filled["gas"] = self.estimate_gas(filled, action=action, verify_chain=True)
+            filled["gas"] = self.estimate_gas(
+                filled, action=action, verify_chain=True, counted=counted
+            )
         elif check:
             self.check(filled, action=action, verify_chain=True)
         else:

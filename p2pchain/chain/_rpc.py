@@ -23,6 +23,7 @@ import itertools
 import json
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from web3 import Web3
@@ -42,6 +43,23 @@ from p2pchain.chain._node_errors import (
 )
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class NodeFacts:
+    """What a command learns from the node in its first request, and never asks again.
+
+    Attributes:
+        chain_id: The node's chain id (``eth_chainId``).
+        genesis: The hash of block 0 (names the chain's journal folder).
+        client: ``web3_clientVersion`` ("" if the node does not say).
+        automine: Anvil's automine switch; None on other nodes.
+    """
+
+    chain_id: int
+    genesis: bytes
+    client: str
+    automine: bool | None
 
 
 class NodeRpc:
@@ -109,7 +127,44 @@ class NodeRpc:
             MalformedAnswer: Not a chain id.
         """
         value = self.retry("eth_chainId", lambda: self.request("eth_chainId", []))
-        return _quantity(value, "eth_chainId")
+        return quantity(value, "eth_chainId")
+
+    def first_contact(self) -> NodeFacts:
+        """The node's chain id, genesis hash, client and (on Anvil) automine switch, in one
+        request (one by one where requests cannot be batched).
+
+        Raises:
+            MalformedAnswer: No chain id, or no genesis block hash.
+            ChainError: The node cannot be reached.
+        """
+        if not self.batching:  # the embedded chain: no network, nothing to save
+            chain_id = self.chain_id()
+            genesis = self.retry("eth_getBlockByNumber", lambda: self.w3.eth.get_block(0))
+            return NodeFacts(chain_id, bytes(genesis["hash"]), "", None)
+        calls: list[tuple[str, Sequence[Any]]] = [
+            ("eth_chainId", []),
+            ("eth_getBlockByNumber", ["0x0", False]),
+            ("web3_clientVersion", []),
+            ("anvil_getAutomine", []),
+        ]
+
+        def ask() -> NodeFacts:
+            chain, genesis, client, automine = self.complete_batch(calls)
+            block = _result(genesis, "eth_getBlockByNumber")
+            if not isinstance(block, dict) or not _is_hash(block.get("hash")):
+                raise MalformedAnswer("the node's answer to eth_getBlockByNumber(0) has no hash")
+            name = client.get("result") if client.get("error") is None else None
+            name = name if isinstance(name, str) else ""
+            switch = automine.get("result") if automine.get("error") is None else None
+            anvil = name.lower().startswith("anvil") and isinstance(switch, bool)
+            return NodeFacts(
+                chain_id=quantity(_result(chain, "eth_chainId"), "eth_chainId"),
+                genesis=bytes.fromhex(str(block["hash"])[2:]),
+                client=name,
+                automine=switch if anvil else None,
+            )
+
+        return self.retry("the node's chain id", ask)
 
     def check_chain(self, expected: int, answered: Any | None = None) -> None:
         """Refuse a node that answers another chain id than ``expected``.
@@ -125,7 +180,7 @@ class NodeRpc:
             value = self.chain_id()
         else:
             try:
-                value = _quantity(answered, "eth_chainId")
+                value = quantity(answered, "eth_chainId")
             except MalformedAnswer:
                 value = -1
         if value != expected:
@@ -227,6 +282,16 @@ class NodeRpc:
         return cast(bytes, manager.make_post_request(uri, body, **provider.get_request_kwargs()))
 
 
+def _is_hash(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) != 66 or value[:2].lower() != "0x":
+        return False
+    try:
+        bytes.fromhex(value[2:])
+    except ValueError:
+        return False
+    return True
+
+
 def _decode(raw: bytes, what: str) -> Any:
     try:
         return json.loads(raw)
@@ -242,7 +307,12 @@ def _result(answer: dict[str, Any], method: str) -> Any:
     return answer["result"]
 
 
-def _quantity(value: Any, method: str) -> int:
+def quantity(value: Any, method: str) -> int:
+    """A JSON-RPC quantity (``0x``-hex) as an int.
+
+    Raises:
+        MalformedAnswer: Not a quantity (``method`` names the request in the message).
+    """
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, str) and value[:2].lower() == "0x":
@@ -266,4 +336,4 @@ def _short(exc: BaseException) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-__all__ = ["NodeRpc"]
+__all__ = ["NodeFacts", "NodeRpc", "quantity"]

@@ -89,7 +89,7 @@ from p2pchain.chain._pending import (
 )
 from p2pchain.chain._preflight import Preflight, call_fields
 from p2pchain.chain._revert import ContractRevert, revert_data
-from p2pchain.chain._rpc import NodeRpc
+from p2pchain.chain._rpc import NodeFacts, NodeRpc
 
 T = TypeVar("T")
 
@@ -119,6 +119,8 @@ class TransactionSender:
             from the node when not given. A node that later answers another is refused.
         journal: Where signed transactions wait until their outcome is known; None keeps them
             in memory only (the process's own retries still never pay twice).
+        facts: What the node said in the command's first request (genesis, client, automine),
+            so none of it is asked again; its chain id must be ``chain_id``.
         sleep: Sleep function (tests replace it).
         clock: Monotonic clock (tests replace it).
     """
@@ -130,6 +132,7 @@ class TransactionSender:
         *,
         chain_id: int | None = None,
         journal: Journal | None = None,
+        facts: NodeFacts | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -149,6 +152,12 @@ class TransactionSender:
         self._batching = self.rpc.batching
         self._signers: dict[ChecksumAddress, LocalAccount] = {}  # for replacements
         self._anvil_automine: bool | None = None
+        if facts is not None:
+            if self._chain_id is None:
+                self._chain_id = facts.chain_id
+            if facts.chain_id == self._chain_id:
+                self.outstanding.know_genesis(facts.genesis)
+                self._anvil_automine = bool(facts.automine)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -220,8 +229,16 @@ class TransactionSender:
         self, tx: Mapping[str, Any], *, sender: str, action: str | None = None, check: bool = True
     ) -> dict[str, Any]:
         """Complete ``tx`` (sender, chain id, value, gas, fees; no nonce); see
-        :meth:`Preflight.fill`."""
-        return self.preflight.fill(tx, sender=sender, action=action, check=check)
+        :meth:`Preflight.fill`. On HTTP nodes the sender's pending count comes in the same
+        request when this process does not know it yet."""
+        address = Web3.to_checksum_address(sender)
+        counted = None
+        if "nonce" not in tx and not self.nonces.known(address):
+
+            def counted(count: int) -> None:
+                self.nonces.seed(address, count)
+
+        return self.preflight.fill(tx, sender=sender, action=action, check=check, counted=counted)
 
     # ------------------------------------------------------------------ reconciling
 

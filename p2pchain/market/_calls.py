@@ -197,6 +197,7 @@ class PendingCall(Generic[T]):
 
 
 def _finish(call: PreparedCall[T], receipt: TxReceipt) -> T:
+    call._client._learn_time(receipt)
     value = call.finish(receipt)
     call._client._verify([value])
     return value

@@ -167,7 +167,8 @@ class MarketplaceClient(MarketReader):
             w3 = target
         try:
             probe = TransactionSender(w3, chosen)
-            answered = probe.rpc.chain_id()  # fail early and clearly if the node is unreachable
+            facts = probe.rpc.first_contact()  # fail early and clearly if the node is unreachable
+            answered = facts.chain_id
             if chain_id is not None and answered != int(chain_id):
                 raise ChainMismatch(
                     f"the node answers chain id {answered}, but you asked for chain id"
@@ -178,9 +179,9 @@ class MarketplaceClient(MarketReader):
 
             def locate() -> Deployment:
                 if isinstance(deployments, Deployment):
-                    verify_deployment(w3, deployments, chain_id=answered)
+                    verify_deployment(w3, deployments, chain_id=answered, rpc=probe.rpc)
                     return deployments
-                return load_deployment(w3, deployments, chain_id=answered)
+                return load_deployment(w3, deployments, chain_id=answered, rpc=probe.rpc)
 
             deployment = probe.retry("the deployment", locate)
             if deployment.chain_id != answered:
@@ -203,6 +204,7 @@ class MarketplaceClient(MarketReader):
                 chosen,
                 chain_id=deployment.chain_id,
                 journal=_journal(journal, probe.rpc.remote and not _dies_with_us(target, owned)),
+                facts=facts,
             ),
             verify=verify,
         )

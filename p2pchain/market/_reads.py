@@ -21,6 +21,7 @@ from eth_utils import event_abi_to_log_topic, to_checksum_address
 from eth_utils.abi import function_abi_to_4byte_selector, get_abi_input_types, get_abi_output_types
 from hexbytes import HexBytes
 from web3 import Web3
+from web3.exceptions import Web3RPCError
 from web3.types import BlockIdentifier, FilterParams, LogReceipt, TxReceipt
 
 from p2pchain._errors import ChainError, P2PChainError, WalletError
@@ -34,7 +35,7 @@ from p2pchain.chain._model import (
     apply_event,
     open_trade,
 )
-from p2pchain.chain._node_errors import node_errors
+from p2pchain.chain._node_errors import MalformedAnswer, node_errors
 from p2pchain.chain._nodes import DevChain
 from p2pchain.chain._sender import TransactionSender
 from p2pchain.compiler._artifacts import load_artifact
@@ -271,9 +272,13 @@ class MarketReader:
         else:
             listing_id = check.bytes32(listing, "listing id")
         names = [*LISTING_TERMS_EVENTS, "ListingClosed"]
-        events = self._events([[self._topics[n] for n in names], listing_id])
-        record = int(self._eth_call_m("record", listing_id)[0])
-        live, _, sold, remaining = self._eth_call_m("listingState", listing_id)
+        events, (recorded, state) = self._events_and_calls(
+            [[self._topics[n] for n in names], listing_id],
+            ("record", listing_id),
+            ("listingState", listing_id),
+        )
+        record = int(recorded[0])
+        live, _, sold, remaining = state
         created = next((e for e in events if e.name in ("Listed", "SignedListingUsed")), None)
         if created is None:
             if signed is None:
@@ -431,6 +436,43 @@ class MarketReader:
         events = self._market_events.decode(self._logs(topics), self.deployment.marketplace)
         return sorted(events, key=lambda e: e.position)
 
+    def _events_and_calls(
+        self, topics: Sequence[Any], *calls: tuple[str, Any]
+    ) -> tuple[list[DecodedEvent], list[tuple[Any, ...]]]:
+        """The Marketplace's events matching ``topics`` and the results of its view ``calls``
+        (``(function, argument)``), read together: one batch to an HTTP node whose log range
+        is not limited, at the latest block."""
+        if self.max_log_range is not None or not self.sender.batching:
+            return self._events(topics), [self._eth_call_m(name, arg) for name, arg in calls]
+        market = self.deployment.marketplace
+        requests: list[tuple[str, Sequence[Any]]] = [
+            (
+                "eth_getLogs",
+                [
+                    {
+                        "address": market,
+                        "fromBlock": hex(self.deployment.block),
+                        "toBlock": "latest",
+                        "topics": [_topic_filter(t) for t in topics],
+                    }
+                ],
+            )
+        ]
+        for name, arg in calls:
+            data = HexBytes(self._m.encode(name, arg)).to_0x_hex()
+            requests.append(("eth_call", [{"to": market, "data": data}, "latest"]))
+
+        def ask() -> tuple[list[LogReceipt], list[tuple[Any, ...]]]:
+            logs, *answers = self.sender.batch(requests)
+            return _formatted_logs(logs), [
+                self._m.decode(name, _raw_result(answer))
+                for (name, _), answer in zip(calls, answers, strict=True)
+            ]
+
+        logs, results = self.sender.retry("a batch of logs and calls", ask)
+        events = self._market_events.decode(logs, market)
+        return sorted(events, key=lambda e: e.position), results
+
     def _one(self, receipt: TxReceipt, name: str) -> DecodedEvent:
         found = [
             e
@@ -449,6 +491,23 @@ class MarketReader:
             )
             cached = self._timestamps[block_number] = int(block["timestamp"])
         return cached
+
+    def _learn_time(self, receipt: Mapping[str, Any]) -> None:
+        """Keep the block time a receipt carries (``blockTimestamp``, which newer nodes add), so
+        building the result asks no block."""
+        stamp = receipt.get("blockTimestamp")
+        try:
+            number = int(receipt["blockNumber"])
+            if isinstance(stamp, str):
+                value: int | None = int(stamp, 16)
+            elif isinstance(stamp, int) and not isinstance(stamp, bool):
+                value = stamp
+            else:
+                value = None
+        except (KeyError, TypeError, ValueError):
+            return
+        if value is not None and value >= 0:
+            self._timestamps.setdefault(number, value)
 
     def _prefetch_timestamps(self, blocks: Iterable[int]) -> None:
         missing = sorted({b for b in blocks if b not in self._timestamps})
@@ -596,6 +655,47 @@ def _hex(value: bytes) -> str:
 
 def _topic(address: str) -> bytes:
     return bytes(12) + bytes.fromhex(address[2:])
+
+
+def _formatted_logs(answer: Mapping[str, Any]) -> list[LogReceipt]:
+    """An ``eth_getLogs`` batch answer as web3 formats logs.
+
+    Raises:
+        Web3RPCError: The node's error (too many logs...).
+        MalformedAnswer: Not a list of logs.
+    """
+    from web3._utils.method_formatters import log_entry_formatter
+    from web3.datastructures import AttributeDict
+
+    result = _raw_result(answer, hexed=False)
+    if not isinstance(result, list):
+        raise MalformedAnswer("the node's answer to eth_getLogs is not a list")
+    try:
+        return [cast(LogReceipt, AttributeDict.recursive(log_entry_formatter(e))) for e in result]
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise MalformedAnswer(f"the node's answer to eth_getLogs is malformed ({exc})") from exc
+
+
+def _raw_result(answer: Mapping[str, Any], *, hexed: bool = True) -> Any:
+    """A batch answer's result (bytes when ``hexed``), or its error raised as web3 would.
+
+    Raises:
+        Web3RPCError: The node answered with an error (a revert, typically).
+        MalformedAnswer: No result, or not hex data.
+    """
+    if answer.get("error") is not None:
+        raise Web3RPCError(str(answer["error"]), rpc_response=cast(Any, answer))
+    if "result" not in answer:
+        raise MalformedAnswer("the node's answer has no result")
+    result = answer["result"]
+    if not hexed:
+        return result
+    if not isinstance(result, str) or result[:2] != "0x":
+        raise MalformedAnswer("the node's answer to eth_call is not hex data")
+    try:
+        return bytes.fromhex(result[2:])
+    except ValueError:
+        raise MalformedAnswer("the node's answer to eth_call is not hex data") from None
 
 
 def _topic_filter(value: Any) -> Any:

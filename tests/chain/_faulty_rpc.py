@@ -138,6 +138,8 @@ class FaultyRpc:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self.methods: list[str] = []
+        #: The methods of each HTTP request (a batch is one request).
+        self.requests: list[list[str]] = []
         self.forwarded_raw: list[str] = []
         self.struck: list[tuple[str, str]] = []
         self._watchers: list[tuple[str, Callable[[dict[str, Any]], None]]] = []
@@ -253,6 +255,7 @@ class FaultyRpc:
                     seen(call)
         with self._lock:
             self.methods.extend(str(c.get("method")) for c in calls)
+            self.requests.append([str(c.get("method")) for c in calls])
             for fault in self._faults:
                 if fault.spent or (fault.batch is not None and fault.batch != is_batch):
                     continue
