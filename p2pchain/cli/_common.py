@@ -546,6 +546,38 @@ class Options:
         with status(self, f"unlocking keystore {name!r}"):
             return wallet.load_account(name, passphrase)
 
+    def _unlock_in_background(self) -> Callable[[], LocalAccount]:
+        """Ask the ``--account`` keystore's passphrase, start decrypting it on a thread, and
+        return what waits for the account (raising what the decryption raised)."""
+        import threading
+
+        name = self.account_name()
+        assert name is not None
+        wallet = self.wallet()
+        wallet.address(name)  # unknown names fail before asking for a passphrase
+        passphrase = self.passphrase(f"keystore {name!r}")
+        done: list[LocalAccount | BaseException] = []
+
+        def decrypt() -> None:
+            try:
+                done.append(wallet.load_account(name, passphrase))
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                done.append(exc)
+
+        thread = threading.Thread(target=decrypt, name="p2pchain-unlock", daemon=True)
+        thread.start()
+
+        def account() -> LocalAccount:
+            if thread.is_alive():
+                with status(self, f"unlocking keystore {name!r}"):
+                    thread.join()
+            (result,) = done
+            if isinstance(result, BaseException):
+                raise result
+            return result
+
+        return account
+
     def resolve_address(self, value: str, what: str = "address") -> ChecksumAddress:
         """An address, or the address of a keystore by that name."""
         from eth_utils import is_address, to_checksum_address
@@ -580,11 +612,15 @@ class Options:
                 f"no deployment recorded in {path}: run `p2pchain deploy` on this network first"
             )
         policy = sender_policy()
-        account = self.load_account() if signer else None
+        # The keystore decrypts (scrypt, the slow part) while the node is reached: scrypt runs
+        # in C without the GIL, so the two overlap. The passphrase is asked first, as before.
+        unlocking = self._unlock_in_background() if signer else None
         client = MarketplaceClient.connect(
-            url, account=account, deployments=path, policy=policy, chain_id=self.chain_pin()
+            url, account=None, deployments=path, policy=policy, chain_id=self.chain_pin()
         )
         self._clients.append(client)
+        if unlocking is not None:
+            client = client.with_account(unlocking())
         if _token_catalog.get() is None:
             from p2pchain.market._tokens import TokenCatalog
 
