@@ -110,3 +110,14 @@ def data_dir() -> Path:
     if override:
         return Path(override).expanduser().absolute()
     return user_data_dir()
+
+
+#: Environment variable overriding where deployments are recorded.
+DEPLOYMENTS_ENV = "P2PCHAIN_DEPLOYMENTS"
+
+
+def default_deployments_path() -> Path:
+    """Return ``$P2PCHAIN_DEPLOYMENTS``, or ``deployments.json`` in the data folder
+    (``$P2PCHAIN_DATA_DIR``, else the user data folder), next to the keystores and IPFS store."""
+    env = os.environ.get(DEPLOYMENTS_ENV)
+    return Path(env).expanduser() if env else data_dir() / "deployments.json"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,6 +39,7 @@ class LatencyProxy:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else a delayed ACK stalls each answer ~40 ms
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -46,13 +48,15 @@ class LatencyProxy:
                 conn = getattr(proxy._local, "conn", None)
                 if conn is None:
                     conn = proxy._local.conn = http.client.HTTPConnection(host, port, timeout=30)
+                    conn.connect()
+                    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 conn.request("POST", "/", body, {"Content-Type": "application/json"})
                 answer = conn.getresponse().read()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
+                head = (
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(answer)}\r\n\r\n"
+                )
+                self.wfile.write(head.encode() + answer)  # one write: no stall between parts
 
             def log_message(self, format: str, *args: object) -> None:
                 return

@@ -23,7 +23,7 @@ from web3.exceptions import ContractLogicError, Web3Exception
 from web3.types import TxParams
 
 from p2pchain._errors import ChainError, DeploymentError
-from p2pchain._paths import data_dir
+from p2pchain._paths import default_deployments_path
 from p2pchain.chain._node_errors import MalformedAnswer
 from p2pchain.chain._nodes import DevChain
 from p2pchain.chain._rpc import NodeRpc
@@ -31,7 +31,6 @@ from p2pchain.chain._tx import send_transaction
 from p2pchain.compiler._artifacts import Artifact, artifact_hash, load_artifact
 
 #: Environment variable overriding the deployments file location.
-DEPLOYMENTS_ENV = "P2PCHAIN_DEPLOYMENTS"
 DEPLOYMENTS_FORMAT = "p2pchain-deployments/1"
 #: Contract deployed by :func:`deploy`.
 MARKETPLACE = "Marketplace"
@@ -106,13 +105,6 @@ class Deployment:
             )
         except (TypeError, ValueError) as exc:
             raise DeploymentError(f"malformed deployment entry: {exc}") from exc
-
-
-def default_deployments_path() -> Path:
-    """Return ``$P2PCHAIN_DEPLOYMENTS``, or ``deployments.json`` in the data folder
-    (``$P2PCHAIN_DATA_DIR``, else the user data folder), next to the keystores and IPFS store."""
-    env = os.environ.get(DEPLOYMENTS_ENV)
-    return Path(env).expanduser() if env else data_dir() / "deployments.json"
 
 
 class DeploymentsFile:

@@ -88,7 +88,7 @@ def config_path() -> Path:
 
 def deployments_path() -> Path:
     """The deployments file: ``$P2PCHAIN_DEPLOYMENTS``, else ``<data dir>/deployments.json``."""
-    from p2pchain.chain._deploy import default_deployments_path
+    from p2pchain._paths import default_deployments_path
 
     return default_deployments_path()
 
@@ -541,6 +541,9 @@ class Options:
         assert name is not None
         wallet = self.wallet()
         wallet.address(name)  # unknown names fail before asking for a passphrase
+        held = wallet.agent_account(name)  # `p2pchain wallet unlock`: no passphrase, no scrypt
+        if held is not None:
+            return held
         # ask first, then show progress: a spinner drawn over the prompt would erase it
         passphrase = self.passphrase(f"keystore {name!r}")
         with status(self, f"unlocking keystore {name!r}"):
@@ -555,6 +558,9 @@ class Options:
         assert name is not None
         wallet = self.wallet()
         wallet.address(name)  # unknown names fail before asking for a passphrase
+        held = wallet.agent_account(name)  # `p2pchain wallet unlock`: no passphrase, no scrypt
+        if held is not None:
+            return lambda: held
         passphrase = self.passphrase(f"keystore {name!r}")
         done: list[LocalAccount | BaseException] = []
 
@@ -598,23 +604,28 @@ class Options:
         of transactions whose outcome was unknown is printed on stderr, and lost ones are sent
         again byte for byte, before anything new is signed.
         """
-        from p2pchain.chain._deploy import DeploymentsFile
-        from p2pchain.market._client import MarketplaceClient
-
         if signer:  # an unknown account fails before anything else
             name = self.account_name()
             assert name is not None
             self.wallet().address(name)
         url = self.rpc_url()
         path = deployments_path()
+        if not path.is_file():
+            raise CliError(
+                f"no deployment recorded in {path}: run `p2pchain deploy` on this network first"
+            )
+        # The keystore decrypts (scrypt, the slow part) on a thread while web3 loads and the node
+        # is reached: scrypt runs in C without the GIL, so they overlap. So it starts here,
+        # before the heavy imports; the passphrase is asked first, as before.
+        unlocking = self._unlock_in_background() if signer else None
+        from p2pchain.chain._deploy import DeploymentsFile
+        from p2pchain.market._client import MarketplaceClient
+
         if not DeploymentsFile(path).read():
             raise CliError(
                 f"no deployment recorded in {path}: run `p2pchain deploy` on this network first"
             )
         policy = sender_policy()
-        # The keystore decrypts (scrypt, the slow part) while the node is reached: scrypt runs
-        # in C without the GIL, so the two overlap. The passphrase is asked first, as before.
-        unlocking = self._unlock_in_background() if signer else None
         client = MarketplaceClient.connect(
             url, account=None, deployments=path, policy=policy, chain_id=self.chain_pin()
         )

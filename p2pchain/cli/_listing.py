@@ -194,13 +194,13 @@ def _create(
     review_window: str,
     expires_in: str | None,
 ) -> None:
-    from p2pchain.market._listings import publish_listing
-
     o = opts()
     data, image_paths = build_document(fields, file, images)
     _arbitrator_field(o, data, arbitrator, arbitrator_fee)
     window = parse_duration(review_window, "review window")
-    client = o.client()
+    client = o.client()  # starts the keystore's decryption before web3 is imported
+    from p2pchain.market._listings import publish_listing
+
     data["seller"] = client.address
     data.setdefault("created_at", client.now())
     if not o.json:

@@ -173,3 +173,96 @@ def export(
     """Copy a keystore (still encrypted) to a file, e.g. for MetaMask or geth."""
     target = opts().wallet().export_keystore(name, dest, overwrite=overwrite)
     emit({"name": name, "file": str(target)}, lambda: typer.echo(f"exported {name} to {target}"))
+
+
+@command(wallet_app, "unlock", shared=("passphrase_file", "json_output"))
+def unlock(
+    name: NameArg,
+    for_: Annotated[
+        str,
+        typer.Option(
+            "--for",
+            help="How long: 90s, 15m, 2h (at most 24h). Until then signing commands of this"
+            " account ask no passphrase.",
+        ),
+    ] = "15m",
+) -> None:
+    """Keep a keystore unlocked for a while, in a local agent of yours (like ssh-agent)."""
+    from datetime import UTC, datetime
+
+    from p2pchain.wallet._agent import parse_duration, start
+
+    o = opts()
+    wallet = o.wallet()
+    address = wallet.address(name)  # unknown names fail before asking for a passphrase
+    seconds = parse_duration(for_)
+    passphrase = o.passphrase(f"keystore {name!r}")
+    account = wallet.load_account(name, passphrase)
+    held = start(name, address, bytes(account.key), seconds)
+    until = datetime.fromtimestamp(held.expires, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    emit(
+        {"name": name, "address": address, "expires": int(held.expires), "pid": held.pid},
+        lambda: panel(
+            f"wallet {name} unlocked",
+            [
+                ("address", address),
+                ("until", until),
+                ("held by", f"agent process {held.pid} (memory only; socket mode 0600)"),
+                ("end it", f"p2pchain wallet lock {name}"),
+            ],
+            style="yellow",
+        ),
+    )
+
+
+@command(wallet_app, "lock", shared=("json_output",))
+def lock(
+    name: Annotated[
+        str | None, typer.Argument(help="Keystore name; none: every unlocked keystore.")
+    ] = None,
+) -> None:
+    """End the agent holding a keystore unlocked (or every one): passphrases are asked again."""
+    from p2pchain.wallet._agent import lock as end
+    from p2pchain.wallet._agent import running
+
+    if name is not None:
+        _valid(name)
+    names = [name] if name is not None else running()
+    ended = [n for n in names if end(n)]
+    emit(
+        {"locked": ended},
+        lambda: typer.echo(
+            f"locked {', '.join(ended)}" if ended else "no keystore was unlocked", err=not ended
+        ),
+    )
+
+
+@command(wallet_app, "unlocked", shared=("json_output",))
+def unlocked() -> None:
+    """List the keystores an agent holds unlocked, and until when."""
+    from datetime import UTC, datetime
+
+    from p2pchain.wallet._agent import running, status
+
+    found = [s for s in (status(n) for n in running()) if s is not None]
+    rows = [
+        {
+            "name": s.name,
+            "address": s.address,
+            "expires": int(s.expires),
+            "until": datetime.fromtimestamp(s.expires, UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        }
+        for s in found
+    ]
+    emit(
+        rows,
+        lambda: (
+            table(
+                None,
+                ["name", "address", "until"],
+                [[r["name"], r["address"], r["until"]] for r in rows],
+            )
+            if rows
+            else typer.echo("no keystore is unlocked")
+        ),
+    )

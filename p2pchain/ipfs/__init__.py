@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from p2pchain._errors import ContentVerificationError, IpfsError
 from p2pchain._paths import DATA_DIR_ENV
 from p2pchain.ipfs._backend import CIDLike, IpfsBackend
@@ -29,7 +31,21 @@ from p2pchain.ipfs._kubo import KuboBackend
 from p2pchain.ipfs._local import LocalStore, default_store_dir
 from p2pchain.ipfs._multiformats import CID, Multihash
 from p2pchain.ipfs._reader import DEFAULT_MAX_CAT_SIZE, MAX_BLOCK_SIZE, verify_block
-from p2pchain.ipfs._server import DevNode, create_app, serve
+
+if TYPE_CHECKING:
+    from p2pchain.ipfs._server import DevNode, create_app, serve
+
+#: The dev node's names load FastAPI and uvicorn (0.16 s): only when one of them is used.
+_SERVER_NAMES = frozenset({"DevNode", "create_app", "serve"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SERVER_NAMES:
+        from p2pchain.ipfs import _server
+
+        return getattr(_server, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CID",

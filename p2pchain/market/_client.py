@@ -134,7 +134,7 @@ class MarketplaceClient(MarketReader):
                 start a fresh dev chain (stopped by :meth:`close`).
             account: The signing account.
             deployments: A :class:`Deployment`, or the deployments file to look the chain id up
-                in (default: :func:`p2pchain.chain._deploy.default_deployments_path`).
+                in (default: :func:`p2pchain._paths.default_deployments_path`).
             policy: Fee, gas, retry and timeout settings of the transaction sender (for a URL,
                 ``policy.rpc_timeout`` bounds each request).
             verify: See the class.

@@ -339,6 +339,23 @@ class Wallet:
         account: LocalAccount = Account.from_key(key.reveal())
         return account
 
+    def agent_account(self, name: str) -> LocalAccount | None:
+        """Keystore ``name``'s account from its wallet agent (``p2pchain wallet unlock``), if
+        one holds it now; no passphrase, no scrypt.
+
+        Raises:
+            WalletError: Invalid or unknown name.
+        """
+        from p2pchain.wallet._agent import agent_key
+
+        address = self.address(name)
+        key = agent_key(name, address)
+        if key is None:
+            return None
+        account: LocalAccount = Account.from_key(key)
+        del key
+        return account if account.address == address else None
+
     # ----- exporting and deleting
 
     def export_keystore(self, name: str, dest: str | Path, *, overwrite: bool = False) -> Path:
