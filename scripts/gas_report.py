@@ -1128,7 +1128,12 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         "arbitrator are distinct, already funded accounts (and hold the token already); the "
         "subject of a measured rating already has a rating in that token. Budgets apply to the "
         "ETH figures; the ERC-20 column is compared with the same budget for information. Peer "
-        "figures are from the peers' own contracts on anvil 1.7.1 (second trade, 1 ETH)."
+        "figures are not measured by this script: they are typed in (the `Peer` constants in "
+        "`scripts/gas_report.py`) from the project's peer notes (PEERS.md), which measured each "
+        "peer's own contracts (Origin V00_Marketplace, Kleros MultipleArbitrableTransaction, "
+        "OpenZeppelin 4.9 Escrow, Seaport fulfillBasicOrder) with their own compiler settings on "
+        "anvil 1.7.1 (second trade, 1 ETH). Their sources are not in this repository, so `make "
+        "gas` cannot re-measure them."
     )
     w("")
     w("## Paths")
