@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -43,6 +44,10 @@ from p2pchain.chain._node_errors import (
 )
 
 T = TypeVar("T")
+
+#: Providers whose node answered a batch with one error (it takes no batches): every NodeRpc on
+#: them asks one request at a time.
+_NO_BATCHES: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,11 @@ class NodeRpc:
         self.remote = type(provider).__name__ != "EthereumTesterProvider"
         self._ids = itertools.count(1)
         self._ids_lock = threading.Lock()
+
+    @property
+    def batches_refused(self) -> bool:
+        """Whether the node answered a batch with one error (so requests go one by one)."""
+        return self.w3.provider in _NO_BATCHES
 
     # ------------------------------------------------------------------ reads
 
@@ -220,8 +230,9 @@ class NodeRpc:
         """Many requests in one JSON-RPC batch (HTTP nodes); each answer in request order.
 
         An answer is the raw response object (``result`` or ``error``), or None where the node
-        left it out (or answered it with something that is not a JSON-RPC answer). Other nodes
-        get the requests one by one.
+        left it out (or answered it with something that is not a JSON-RPC answer). Other nodes,
+        and nodes that answer a batch with a single error (they take no batches), get the
+        requests one by one.
 
         Raises:
             MalformedAnswer: The batch answer cannot be decoded, or is not a list.
@@ -230,7 +241,7 @@ class NodeRpc:
         """
         if not calls:
             return []
-        if not self.batching or len(calls) == 1:
+        if not self.batching or self.batches_refused or len(calls) == 1:
             out: list[dict[str, Any] | None] = []
             for method, params in calls:
                 try:
@@ -248,6 +259,11 @@ class NodeRpc:
         what = f"a batch of {len(calls)} requests"
         answers = _decode(self._post(body), what)
         if isinstance(answers, dict):
+            if "error" in answers and answers.get("id") is None:
+                # A node (or a gateway) that takes no batches: none of them ran, so ask the same
+                # requests one by one, now and from now on.
+                _NO_BATCHES.add(self.w3.provider)
+                return self.batch(calls)
             if "error" in answers:
                 raise ChainError(f"the node refused a batch request: {answers.get('error')}")
             raise MalformedAnswer(f"the node's answer to {what} is not a list")

@@ -18,6 +18,8 @@ drop-after     the node got the request and answered; the connection closes with
 garbage-before a 200 with a truncated, undecodable JSON body; the node never saw the request
 error-before   a JSON-RPC error answer (``error``, by default "rate limit exceeded"); the node
                never saw the request
+no-batches     (batches) one JSON-RPC error object for the whole batch, as a node that takes no
+               batches answers; the node never saw them
 garbage-after  the node got it; a 200 with its answer truncated (undecodable JSON)
 shapeless      the node got it; a 200 with valid JSON that is no JSON-RPC answer (no result)
 hang-after     the node got it; the proxy holds the answer for ``seconds``, then closes
@@ -61,6 +63,7 @@ ACTIONS = (
     "502-after",
     "garbage-before",
     "error-before",
+    "no-batches",
     "garbage-after",
     "shapeless",
     "hang-after",
@@ -70,7 +73,7 @@ ACTIONS = (
     "partial",
 )
 #: Actions that never let the request reach the node.
-BEFORE = ("drop-before", "502-before", "garbage-before", "error-before")
+BEFORE = ("drop-before", "502-before", "garbage-before", "error-before", "no-batches")
 #: Actions that act on single elements of a batch, not on the whole exchange.
 PER_CALL = ("lie", "partial")
 
@@ -259,6 +262,8 @@ class FaultyRpc:
             for fault in self._faults:
                 if fault.spent or (fault.batch is not None and fault.batch != is_batch):
                     continue
+                if fault.action == "no-batches" and not is_batch:
+                    continue
                 if fault.after is not None and fault.after not in self.methods[: -len(calls)]:
                     continue
                 for index, call in enumerate(calls):
@@ -295,6 +300,11 @@ class FaultyRpc:
                         return
                     if whole.action == "502-before":
                         _respond(conn, b"<html>502 Bad Gateway</html>", status="502 Bad Gateway")
+                        continue
+                    if whole.action == "no-batches" and is_batch:
+                        refusal = {"code": -32600, "message": "batch requests are not supported"}
+                        _respond(conn, json.dumps({"jsonrpc": "2.0", "id": None,
+                                                   "error": refusal}).encode())  # fmt: skip
                         continue
                     if whole.action == "error-before":
                         ids = [c.get("id") for c in calls]

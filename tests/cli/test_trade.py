@@ -307,3 +307,21 @@ def test_a_purchase_makes_at_most_8_requests_to_the_node(market: Market) -> None
     # The chain id: at first contact, and in the same request as the estimate before signing.
     assert methods.count("eth_chainId") == 2
     assert ["eth_chainId", "eth_estimateGas", "eth_getTransactionCount"] in requests
+
+
+def test_a_node_that_takes_no_batches_still_sells(market: Market) -> None:
+    """A node (or gateway) that answers any JSON-RPC batch with one error: the client asks the
+    same requests one by one from then on, and the purchase goes through once."""
+    from chain._faulty_rpc import Fault, FaultyRpc
+
+    listing_id = _list(market)
+    with FaultyRpc(market.url) as proxy:
+        proxy.arm(Fault("*", "no-batches", times=None))
+        market.cli("trade", "buy", listing_id, "--account", "bob", "--yes", "--quiet",
+                   "--network", proxy.url)  # fmt: skip
+        requests = list(proxy.requests)
+    sizes = [len(r) for r in requests]
+    first = next(i for i, size in enumerate(sizes) if size > 1)  # it tried a batch once...
+    assert all(size == 1 for size in sizes[first + 1 :]), sizes  # ...then asked one by one
+    assert [m for r in requests for m in r].count("eth_sendRawTransaction") == 1
+    assert json.loads(market("listing", "show", listing_id, "--json").stdout)["sold"] == 1
