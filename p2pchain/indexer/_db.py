@@ -251,7 +251,12 @@ class Database:
         import psycopg
 
         try:
-            return psycopg.connect(url, autocommit=True, connect_timeout=10)
+            # As SQLite's synchronous=NORMAL: a commit does not wait for its WAL flush. A crash
+            # may lose the last commits, never consistency (the cursor is in the same
+            # transactions), and the next sync reads those blocks from the chain again.
+            return psycopg.connect(
+                url, autocommit=True, connect_timeout=10, options="-c synchronous_commit=off"
+            )
         except psycopg.Error as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise IndexerError(f"cannot connect to PostgreSQL: {first}") from None

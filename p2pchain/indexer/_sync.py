@@ -506,10 +506,13 @@ class Indexer(IndexReader):
         transitions = ", ".join(f"'{name}'" for name in (*TRADE_TRANSITIONS, "Returned"))
         rows = db.all(
             "SELECT r.rater, r.subject, r.score, r.token, r.value, COALESCE(t.buyer, b.renter),"
-            " COALESCE(t.block_number, b.block_number), (SELECT MAX(e.block) FROM events e"
-            f" WHERE e.trade_id = r.trade_id AND e.name IN ({transitions})) FROM ratings r"
+            " COALESCE(t.block_number, b.block_number), c.closed FROM ratings r"
             " LEFT JOIN trades t ON t.trade_id = r.trade_id"
             " LEFT JOIN booked b ON b.booking_id = r.trade_id"
+            # the last transition of each rated trade, aggregated once (not once per rating)
+            " LEFT JOIN (SELECT e.trade_id, MAX(e.block) AS closed FROM events e"
+            f" WHERE e.name IN ({transitions}) AND e.trade_id IN (SELECT trade_id FROM ratings)"
+            " GROUP BY e.trade_id) c ON c.trade_id = r.trade_id"
         )
         results = compute_trust(
             RatingRow(
@@ -548,10 +551,13 @@ class Indexer(IndexReader):
 
     def _refresh_seller_trust(self, since_block: int | None) -> None:
         """Copy sellers' scores into their listings, writing only rows whose score changed."""
-        score = "COALESCE((SELECT score FROM trust WHERE trust.address = listings.seller), 0)"
-        where = "" if since_block is None else " AND block_number >= :b"
+        where = "" if since_block is None else " AND l.block_number >= :b"
+        # One join of listings and scores (not a score lookup per listing, twice).
         self.db.execute(
-            f"UPDATE listings SET seller_trust = {score} WHERE seller_trust <> {score}{where}",
+            "UPDATE listings SET seller_trust = s.score FROM (SELECT l.listing_id,"
+            " COALESCE(t.score, 0) AS score FROM listings l LEFT JOIN trust t"
+            f" ON t.address = l.seller WHERE l.seller_trust <> COALESCE(t.score, 0){where}) s"
+            " WHERE listings.listing_id = s.listing_id",
             {} if since_block is None else {"b": since_block},
         )
 
