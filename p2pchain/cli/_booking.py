@@ -521,13 +521,23 @@ def block(listing: ListingArg, from_: FromOpt, until: UntilOpt) -> None:
     first, units = _span(rental.terms, from_, until)
     start = rental.terms.slot_start(first)
     end = start + units * rental.terms.unit
+    call = rentals.prepare_block(rental, first, units)
+    resumed = earlier(call)
+    if resumed is not None:
+        with status(o, "waiting for the earlier transaction"):
+            _show(resumed.result(), "blocked")
+        return
     confirm(
         o,
         "block dates",
-        [("rental", hex_id(rental.id)), ("when", f"{format_time(start)} to {format_time(end)}")],
+        [
+            ("rental", hex_id(rental.id)),
+            ("when", f"{format_time(start)} to {format_time(end)}"),
+            fees_row(call),
+        ],
     )
     with status(o, "waiting for the transaction"):
-        view = rentals.block(rental, first, units)
+        view = call.send()
     _show(view, "blocked")
 
 
@@ -555,11 +565,24 @@ def rate(
     other = (
         view.booking.owner if rentals.client.address == view.booking.renter else view.booking.renter
     )
-    confirm(
-        o, "rate", [("booking", hex_id(view.id)), ("rating", who(other)), ("score", f"{score}/5")]
-    )
-    with status(o, "waiting for the transaction"):
-        tx = rentals.rate(view, score)
+    call = rentals.prepare_rate(view, score)
+    resumed = earlier(call)
+    if resumed is not None:
+        with status(o, "waiting for the earlier rating"):
+            tx = resumed.result()
+    else:
+        confirm(
+            o,
+            "rate",
+            [
+                ("booking", hex_id(view.id)),
+                ("rating", who(other)),
+                ("score", f"{score}/5"),
+                fees_row(call),
+            ],
+        )
+        with status(o, "waiting for the transaction"):
+            tx = call.send()
     emit(
         {"booking": hex_id(view.id), "subject": other, "score": score, "tx": tx.tx_hash},
         lambda: typer.echo(f"rated {who(other)} {score}/5 (tx {tx.tx_hash})"),

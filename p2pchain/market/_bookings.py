@@ -472,6 +472,12 @@ class RentalsClient:
         self, listing: RentalListing | bytes | str, first_slot: int, units: int
     ) -> BookingView:
         """Owner: hold periods for yourself (own use, maintenance)."""
+        return self.prepare_block(listing, first_slot, units).send()
+
+    def prepare_block(
+        self, listing: RentalListing | bytes | str, first_slot: int, units: int
+    ) -> PreparedCall[BookingView]:
+        """Prepare :meth:`block` (to show, sign elsewhere, or resume an earlier run's)."""
         current = self._listing(listing)
         slot = check.uint(first_slot, "first period", bits=32)
         count = check.uint(units, "number of periods", bits=32)
@@ -488,7 +494,9 @@ class RentalsClient:
             )
 
         data = self._b.encode("blockPeriod", current.salt, slot, count)
-        return cast(BookingView, self._prepare("blockPeriod", data, finish, sender=None).send())
+        return cast(
+            PreparedCall[BookingView], self._prepare("blockPeriod", data, finish, sender=None)
+        )
 
     def booking(self, booking_id: bytes | str) -> BookingView:
         """Booking ``booking_id``, rebuilt from its events and checked against the contract.

@@ -175,3 +175,37 @@ def test_owner_changes_the_rate_for_future_bookings_and_closes(market: Market) -
                                     "--until", _day(first + 21 * DAY), "--account", "bob", "--yes")  # fmt: skip
     shown = json.loads(market("booking", "show", early, "--json").stdout)
     assert shown["state"] == "booked"  # existing bookings go on
+
+
+def test_blocking_dates_resumes_an_earlier_run_instead_of_blocking_twice(market: Market) -> None:
+    """The node mines the owner's blockPeriod but answers no receipt before the command gives
+    up (the outcome is unknown): the same command again resumes that transaction instead of
+    signing a new one; the dates are held once."""
+    from chain._faulty_rpc import Fault, FaultyRpc
+
+    car, first = _car(market)
+    span = ("--from", _day(first + 10 * DAY), "--until", _day(first + 12 * DAY))
+    argv = ("booking", "block", car, *span, "--account", "alice", "--yes", "--json")
+    saved = dict(market.cli.env)
+    market.cli.env.update({"P2PCHAIN_TX_TIMEOUT": "2", "P2PCHAIN_RPC_TIMEOUT": "2"})
+    try:
+        with FaultyRpc(market.url) as proxy:
+            proxy.arm(Fault("eth_getTransactionReceipt", "error-before", times=None))
+            lost = market.cli.run(*argv, "--network", proxy.url)
+            proxy.clear()
+            again = market.cli.run(*argv, "--network", proxy.url)
+            sent = proxy.count("eth_sendRawTransaction")
+    finally:
+        market.cli.env.clear()
+        market.cli.env.update(saved)
+    assert lost.returncode != 0 and "Traceback" not in lost.stderr, lost.stderr
+    assert "may still be mined" in " ".join(lost.stderr.split()), lost.stderr
+    assert again.returncode == 0, again.stderr
+    assert "resuming transaction" in again.stderr, again.stderr
+    assert json.loads(again.stdout)["state"] == "blocked"
+    assert sent == 1  # nothing new was signed or sent
+    refused = market.fails("booking", "book", car, *span, "--account", "bob", "--yes")
+    assert "already booked for some of those dates" in refused, refused
+    blocks = [b for b in json.loads(market("booking", "list", car, "--json").stdout)
+              if b["state"] == "blocked"]  # fmt: skip
+    assert len(blocks) == 1
