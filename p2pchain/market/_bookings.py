@@ -56,6 +56,10 @@ MAX_SPAN = 10 * 365 * DAY
 _OPENING = ("Booked", "PeriodBlocked")
 
 
+#: Booking ids asked in one ``eth_getLogs`` (its first topic matches any of them).
+_IDS_PER_READ = 200
+
+
 @dataclass(frozen=True)
 class RentalListing:
     """A rental listing as the chain knows it.
@@ -509,19 +513,25 @@ class RentalsClient:
         opening = [e for e in events if e.name in _OPENING]
         if not opening:
             raise NotFoundError(f"no booking {HexBytes(bid).to_0x_hex()} on this deployment")
-        first = opening[-1]
+        listing_id = bytes(opening[-1].args["listingId"])
+        terms_events = self._logs(
+            [[self._topic["RentalListed"], self._topic["RentalUpdated"]], listing_id]
+        )
+        view = self._rebuild(bid, events, terms_events)
+        self._check(bid, view.booking)
+        return view
+
+    def _rebuild(
+        self, bid: bytes, events: Sequence[DecodedEvent], terms_events: Sequence[DecodedEvent]
+    ) -> BookingView:
+        """A booking from its events (oldest first) and its listing's terms events."""
+        first = [e for e in events if e.name in _OPENING][-1]
         listing_id = bytes(first.args["listingId"])
         slot, units = int(first.args["firstSlot"]), int(first.args["units"])
-        terms_events = [
-            e
-            for e in self._logs(
-                [[self._topic["RentalListed"], self._topic["RentalUpdated"]], listing_id]
-            )
-            if e.position < first.position
-        ]
-        if not terms_events:
+        before = [e for e in terms_events if e.position < first.position]
+        if not before:
             raise ChainError(f"booking {bid.hex()} names a listing with no terms before it")
-        terms = RentalTerms.from_abi(terms_events[-1].args["terms"])
+        terms = RentalTerms.from_abi(before[-1].args["terms"])
         if first.name == "Booked":
             booking = open_booking(listing_id, terms, first.args["renter"], slot, units)
         else:
@@ -540,14 +550,17 @@ class RentalsClient:
             if cid:
                 by = "owner" if e.name in ("Returned",) else str(e.args.get("by", booking.renter))
                 evidence.append((by, bytes(cid)))
-        self._check(bid, booking)
         return BookingView(bid, booking, tuple(history), None, tuple(evidence))
 
     def _check(self, booking_id: bytes, booking: Booking) -> None:
         data = self._b.encode("bookingRecord", booking_id)
         (record,) = self.client._eth_call(self.address, data, "bookingRecord", self._b)
+        self._compare(booking_id, booking, int(record))
+
+    @staticmethod
+    def _compare(booking_id: bytes, booking: Booking, record: int) -> None:
         expected = 0 if booking.state == BookingState.NONE else booking_hash(booking)
-        if int(record) & ~3 != expected:
+        if record & ~3 != expected:
             raise ChainError(
                 f"booking {booking_id.hex()} rebuilt from events does not match the contract"
                 " (the node's logs are incomplete?)"
@@ -561,7 +574,52 @@ class RentalsClient:
         )
         # Both events index the booking id first and the listing id second.
         ids = list(dict.fromkeys(bytes(e.args["bookingId"]) for e in opened))
-        return [self.booking(i) for i in ids]
+        if not ids:
+            return []
+        # Every event of these bookings in one read per 200 (the first topic matches any id),
+        # the listing's terms in another, and the contract's records in one batch.
+        events: dict[bytes, list[DecodedEvent]] = {i: [] for i in ids}
+        for chunk in range(0, len(ids), _IDS_PER_READ):
+            for e in self._logs([None, ids[chunk : chunk + _IDS_PER_READ]]):
+                found = events.get(bytes(e.args.get("bookingId") or b""))
+                if found is not None:
+                    found.append(e)
+        terms_events = self._logs(
+            [[self._topic["RentalListed"], self._topic["RentalUpdated"]], current.id]
+        )
+        views = [self._rebuild(i, events[i], terms_events) for i in ids]
+        self._check_many(views)
+        return views
+
+    def _check_many(self, views: Sequence[BookingView]) -> None:
+        """:meth:`_check` for many bookings: one batch of ``bookingRecord`` calls where the node
+        takes batches."""
+        sender = self.client.sender
+        if not sender.batching or len(views) < 2:
+            for view in views:
+                self._check(view.id, view.booking)
+            return
+        calls = [
+            (
+                "eth_call",
+                [
+                    {
+                        "to": self.address,
+                        "data": HexBytes(self._b.encode("bookingRecord", v.id)).to_0x_hex(),
+                    },
+                    "latest",
+                ],
+            )
+            for v in views
+        ]
+        answers = sender.retry("bookingRecord batch", lambda: sender.batch(calls))
+        for view, answer in zip(views, answers, strict=True):
+            result = answer.get("result")
+            if answer.get("error") is not None or not isinstance(result, str):
+                self._check(view.id, view.booking)  # ask that one alone
+                continue
+            (record,) = self._b.decode("bookingRecord", bytes(HexBytes(result)))
+            self._compare(view.id, view.booking, int(record))
 
     def _view(self, booking: BookingView | bytes | str) -> BookingView:
         return booking if isinstance(booking, BookingView) else self.booking(booking)

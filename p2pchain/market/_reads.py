@@ -410,10 +410,21 @@ class MarketReader:
 
     def _logs(self, topics: Sequence[Any], address: str | None = None) -> list[LogReceipt]:
         start = self.deployment.block
-        latest = int(self.sender.retry("eth_blockNumber", lambda: self.w3.eth.block_number))
-        step = self.max_log_range or (latest - start + 1)
-        out: list[LogReceipt] = []
         encoded = [_topic_filter(t) for t in topics]
+        if self.max_log_range is None:  # one read up to the head; no need to ask where it is
+            params = cast(
+                FilterParams,
+                {
+                    "address": address or self.deployment.marketplace,
+                    "fromBlock": start,
+                    "toBlock": "latest",
+                    "topics": encoded,
+                },
+            )
+            return self._get_logs(params)
+        latest = int(self.sender.retry("eth_blockNumber", lambda: self.w3.eth.block_number))
+        step = self.max_log_range
+        out: list[LogReceipt] = []
         while start <= latest:
             end = min(latest, start + step - 1)
             params = cast(

@@ -130,3 +130,38 @@ def test_erc20_rental_prepares_the_approval_first(market: Market) -> None:
     booking = call.send()
     assert booking.booking.rent == 3_000
     assert token.functions.balanceOf(market.seller.deployment.bookings).call() == 8_000
+
+
+@pytest.mark.anvil
+def test_a_listings_bookings_are_read_together_and_match_one_by_one(anvil_chain) -> None:  # type: ignore[no-untyped-def]
+    """Five bookings in different states: ``bookings()`` rebuilds each exactly as ``booking()``
+    does, in five requests to the node, not three per booking."""
+    from _market import make_market
+    from chain._faulty_rpc import FaultyRpc
+
+    from p2pchain import MarketplaceClient
+
+    market = make_market(anvil_chain)
+    car = _car(market)
+    renter = market.buyer.rentals
+    kept = renter.book(car.id, 3, 2)
+    renter.cancel(renter.book(car.id, 6, 1))
+    market.stranger.rentals.book(car.id, 8, 3)
+    held = market.seller.rentals.block(car.id, 12, 2)
+    market.seller.rentals.unblock(held)
+    market.seller.rentals.block(car.id, 20, 1)
+    singly = [market.seller.rentals.booking(b.id) for b in market.seller.rentals.bookings(car.id)]
+    with FaultyRpc(anvil_chain.url) as proxy:
+        reader = MarketplaceClient.connect(proxy.url, deployments=market.seller.deployment)
+        reader.rentals.listing(car.id)  # the Bookings deployment check and the listing
+        before = len(proxy.requests)
+        together = reader.rentals.bookings(car.id)
+        asked = proxy.requests[before:]
+        reader.close()
+    assert [(v.id, v.booking, v.history) for v in together] == [
+        (v.id, v.booking, v.history) for v in singly
+    ]
+    assert len(together) == 5 and together[0].id == kept.id
+    assert [v.state for v in together].count(BookingState.NONE) == 2  # cancelled, unblocked
+    # the listing, its openings, every booking's events, the terms, one batch of records
+    assert asked == [["eth_getLogs"]] * 4 + [["eth_call"] * 5], asked
