@@ -492,8 +492,7 @@ def bookings_of(
     now = index_now(services)
     rentals = services.client.rentals
     items = []
-    for booking_id in services.index.bookings_of(who):
-        view = rentals.booking(booking_id)
+    for view in rentals.many(services.index.bookings_of(who)):  # read together, not one by one
         role, steps = booking_steps(view.booking, who, now)
         row = services.index.listing("0x" + view.booking.listing_id.hex())
         items.append(

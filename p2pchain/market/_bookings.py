@@ -573,21 +573,41 @@ class RentalsClient:
             [[self._topic["Booked"], self._topic["PeriodBlocked"]], None, current.id]
         )
         # Both events index the booking id first and the listing id second.
-        ids = list(dict.fromkeys(bytes(e.args["bookingId"]) for e in opened))
+        return self.many(list(dict.fromkeys(bytes(e.args["bookingId"]) for e in opened)))
+
+    def many(self, booking_ids: Sequence[bytes | str]) -> list[BookingView]:
+        """Bookings ``booking_ids``, as :meth:`booking` rebuilds and checks each, read together:
+        every booking's events in one ``eth_getLogs`` per 200 ids, their listings' terms in one,
+        and the contract's records in one batch.
+
+        Raises:
+            NotFoundError: One of them does not exist on this deployment.
+        """
+        ids = list(dict.fromkeys(check.bytes32(b, "booking id") for b in booking_ids))
         if not ids:
             return []
-        # Every event of these bookings in one read per 200 (the first topic matches any id),
-        # the listing's terms in another, and the contract's records in one batch.
         events: dict[bytes, list[DecodedEvent]] = {i: [] for i in ids}
         for chunk in range(0, len(ids), _IDS_PER_READ):
             for e in self._logs([None, ids[chunk : chunk + _IDS_PER_READ]]):
                 found = events.get(bytes(e.args.get("bookingId") or b""))
                 if found is not None:
                     found.append(e)
-        terms_events = self._logs(
-            [[self._topic["RentalListed"], self._topic["RentalUpdated"]], current.id]
-        )
-        views = [self._rebuild(i, events[i], terms_events) for i in ids]
+        listings: dict[bytes, None] = {}
+        for bid in ids:
+            opening = [e for e in events[bid] if e.name in _OPENING]
+            if not opening:
+                raise NotFoundError(f"no booking {HexBytes(bid).to_0x_hex()} on this deployment")
+            listings[bytes(opening[-1].args["listingId"])] = None
+        terms: dict[bytes, list[DecodedEvent]] = {listing: [] for listing in listings}
+        names = [self._topic["RentalListed"], self._topic["RentalUpdated"]]
+        keys = list(listings)
+        for chunk in range(0, len(keys), _IDS_PER_READ):
+            for e in self._logs([names, keys[chunk : chunk + _IDS_PER_READ]]):
+                terms[bytes(e.args["listingId"])].append(e)
+        views = []
+        for bid in ids:
+            first = [e for e in events[bid] if e.name in _OPENING][-1]
+            views.append(self._rebuild(bid, events[bid], terms[bytes(first.args["listingId"])]))
         self._check_many(views)
         return views
 

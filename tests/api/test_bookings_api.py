@@ -109,6 +109,10 @@ def test_book_through_the_api_over_http(world: ApiWorld) -> None:
 
         (booking,) = get_json(f"{url}/api/rentals/{car}/bookings")
         assert booking["state"] == "booked" and booking["renter"] == renter.address
+        mine = get_json(f"{url}/api/accounts/{renter.address}/bookings")
+        (item,) = mine["items"]  # the index lists it; the chain's events and record build it
+        assert item["booking_id"] == booking["booking_id"] and item["role"] == "renter"
+        assert {k: item[k] for k in booking} == booking
         world.chain.set_next_timestamp(start)
         world.chain.mine(1)
         action = {
