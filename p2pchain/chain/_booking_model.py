@@ -397,3 +397,51 @@ def taken_slots(words: Mapping[int, int]) -> set[int]:
             if word >> bit & 1:
                 out.add(index * SLOTS_PER_WORD + bit)
     return out
+
+
+def booking_moves(b: Booking, me: str, now: int) -> tuple[str, list[tuple[str, str]]]:
+    """The role of ``me`` in booking ``b`` (``renter``, ``owner``, ``arbitrator`` or "") and
+    what it may do at ``now``, as the contract allows: ``(action, label)`` pairs, the action
+    being the CLI's ``booking`` command (``cancel``, ``pickup``, ``dispute``, ``return``,
+    ``claim``, ``finalize``, ``rule``, ``claim-ruling-timeout``, ``rate``)."""
+    role = (
+        "renter" if me == b.renter else "owner" if me == b.owner
+        else "arbitrator" if me == b.arbitrator else ""
+    )  # fmt: skip
+    steps: list[tuple[str, str]] = []
+    has_arbitrator = int(b.arbitrator, 16) != 0
+    if b.state == BookingState.BOOKED:
+        if role == "renter":
+            if not b.flags & 1 and now < b.start:
+                _back, kept = b.cancel_refund(now)
+                steps.append(
+                    (
+                        "cancel",
+                        "Cancel"
+                        + (
+                            " (everything back)"
+                            if not kept
+                            else " (late: part of the rent stays with the owner)"
+                        ),
+                    )
+                )
+            if not b.flags & 1 and now < b.end:
+                steps.append(("pickup", "Confirm the pickup"))
+            if has_arbitrator and now < b.deadline:
+                steps.append(("dispute", "Open a dispute"))
+        if role == "owner":
+            if now >= b.start:
+                steps.append(("return", "Confirm the return (rent to you, deposit back)"))
+            if has_arbitrator and b.deposit and b.start <= now < b.deadline:
+                steps.append(("claim", "Claim damage against the deposit"))
+            steps.append(("cancel", "Cancel and refund everything"))
+        if now >= b.deadline:
+            steps.append(("finalize", "Finalize: rent to the owner, deposit back"))
+    elif b.state == BookingState.DISPUTED:
+        if role == "arbitrator" and now < b.deadline:
+            steps.append(("rule", "Rule on this booking"))
+        if now >= b.deadline:
+            steps.append(("claim-ruling-timeout", "Claim the ruling timeout"))
+    elif b.state.is_final and role in ("renter", "owner"):
+        steps.append(("rate", "Rate the " + ("owner" if role == "renter" else "renter")))
+    return role, steps
