@@ -9,7 +9,6 @@ import time
 from collections.abc import Mapping
 from typing import Any, Self, cast
 
-from eth_utils import is_address, to_checksum_address
 from pydantic import ValidationError
 
 from p2pchain.chain._model import TradeState
@@ -25,6 +24,7 @@ from p2pchain.indexer._models import (
     SearchPage,
     SearchQuery,
     TrustView,
+    checksummed,
 )
 
 _READ_COLUMNS = ("seq", *LISTING_COLUMNS, "seller_trust")
@@ -48,9 +48,10 @@ def _listing_key(listing_id: str | bytes) -> str:
 
 
 def _address(value: str) -> str:
-    if not isinstance(value, str) or not is_address(value.strip()):
+    address = checksummed(value.strip()) if isinstance(value, str) else None
+    if address is None:
         raise IndexerError(f"{str(value)[:80]!r} is not a 0x-prefixed 20-byte address")
-    return to_checksum_address(value.strip())
+    return address
 
 
 def _words(text: str) -> list[str]:
