@@ -64,13 +64,15 @@ class IndexReader:
     Args:
         db_url: ``sqlite:///relative.sqlite``, ``sqlite:////abs/index.sqlite``, a plain file path,
             or ``postgresql://user@host:port/dbname``. The schema is created if missing.
+        per_thread: Each thread reads on its own connection (the default: a web server's
+            request threads never wait for each other's queries); False shares one.
 
     Raises:
         IndexerError: The URL is not SQLite or PostgreSQL, or the database cannot be opened.
     """
 
-    def __init__(self, db_url: str) -> None:
-        self.db = Database(db_url)
+    def __init__(self, db_url: str, *, per_thread: bool = True) -> None:
+        self.db = Database(db_url, per_thread=per_thread)
 
     # ------------------------------------------------------------------ helpers
 
