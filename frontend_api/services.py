@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from frontend_api.chain_cache import Head, HeadTracker, ListingCache
 from frontend_api.settings import ApiSettings
@@ -20,6 +21,9 @@ DOCUMENT_CACHE_SIZE = 512
 LISTING_CACHE_SIZE = 4096
 #: Most blocks whose logs are read to keep listing views across a head move (more: all dropped).
 MAX_BLOCKS_FOLLOWED = 256
+
+#: JSON encodings kept, one per object (index listings and trust views, listing views).
+ENCODED_CACHE_SIZE = 8192
 
 #: Review and dispute-reason texts kept in memory (each at most MAX_NOTE_BYTES).
 TEXT_CACHE_SIZE = 1024
@@ -33,6 +37,8 @@ if TYPE_CHECKING:
     from p2pchain.market._listings import ListingDocument
     from p2pchain.market._tokens import TokenCatalog
     from p2pchain.market._views import Listing
+
+T = TypeVar("T")
 
 
 class ChangeFeed:
@@ -92,6 +98,9 @@ class Services:
         self._documents: OrderedDict[str, ListingDocument] = OrderedDict()
         self._texts: OrderedDict[str, str] = OrderedDict()
         self._tokens: TokenCatalog | None = None
+        self._token_json: dict[str, bytes] = {}
+        self._encoded_lock = threading.Lock()
+        self._encoded: OrderedDict[int, tuple[object, bytes]] = OrderedDict()
         #: Changes the background sync indexed, streamed to pages.
         self.feed = ChangeFeed()
         #: The chain head, read at most every ``settings.head_max_age`` seconds.
@@ -132,6 +141,52 @@ class Services:
 
                     self._tokens = TokenCatalog(self.client)
         return self._tokens
+
+    def token_json(self, token: str) -> bytes:
+        """The JSON of :class:`~frontend_api.schemas.TokenOut` for ``token`` (``"ETH"`` or an
+        address), encoded once for a token the catalog knows (one that failed is asked again).
+
+        Raises:
+            InputError: ``token`` is not an address.
+        """
+        cached = self._token_json.get(token)
+        if cached is not None:
+            return cached
+        from pydantic_core import to_json
+
+        info = self.tokens.info(token)
+        encoded = to_json(
+            {
+                "address": info.address,
+                "symbol": info.symbol,
+                "decimals": info.decimals,
+                "known": info.known,
+            }
+        )
+        if info.known:
+            with self._lock:
+                if len(self._token_json) >= ENCODED_CACHE_SIZE:
+                    self._token_json.clear()
+                self._token_json[token] = encoded
+        return encoded
+
+    def encoded(self, value: T, encode: Callable[[T], bytes]) -> bytes:
+        """``encode(value)``, computed once per object while kept (the last
+        :data:`ENCODED_CACHE_SIZE`): for immutable values only (frozen index models, listing
+        views), which the index and the listing cache hand out again while they are current."""
+        key = id(value)
+        with self._encoded_lock:
+            hit = self._encoded.get(key)
+            if hit is not None and hit[0] is value:
+                self._encoded.move_to_end(key)
+                return hit[1]
+        data = encode(value)
+        with self._encoded_lock:  # the entry holds the object: its id is not reused meanwhile
+            self._encoded[key] = (value, data)
+            self._encoded.move_to_end(key)
+            while len(self._encoded) > ENCODED_CACHE_SIZE:
+                self._encoded.popitem(last=False)
+        return data
 
     @property
     def following(self) -> bool:

@@ -33,21 +33,39 @@ AmountQuery = Annotated[
 ]
 
 
-def listing_json(services: Services, item: IndexedListing) -> dict[str, Any]:
-    """An indexed listing in the JSON form of :class:`~frontend_api.schemas.ListingOut`.
+def _open(encoded: bytes) -> bytes:
+    """A JSON object's encoding without its closing brace (more fields follow)."""
+    return encoded[:-1]
 
-    The index validated it: it is dumped as it is (in Rust), not copied into a second model.
+
+def listing_json(services: Services, item: IndexedListing, trust: bytes) -> bytes:
+    """An indexed listing encoded as :class:`~frontend_api.schemas.ListingOut`, with its seller's
+    encoded trust view.
+
+    The index validated it: it is dumped as it is (in Rust), not copied into a second model, and
+    encoded once while the index hands out the same (frozen) listing; the token's JSON is
+    encoded once per token.
     """
-    out = item.model_dump(mode="json")
-    out["image_urls"] = [services.image_url(c) for c in item.image_cids]
-    info = services.tokens.info(item.token)
-    out["token_info"] = {
-        "address": info.address,
-        "symbol": info.symbol,
-        "decimals": info.decimals,
-        "known": info.known,
-    }
-    return out
+
+    def encode(listing: IndexedListing) -> bytes:
+        out = listing.model_dump(mode="json")
+        out["image_urls"] = [services.image_url(c) for c in listing.image_cids]
+        return _open(to_json(out))
+
+    return b"".join(
+        (
+            services.encoded(item, encode),
+            b',"token_info":',
+            services.token_json(item.token),
+            b',"seller_trust_view":',
+            trust,
+            b"}",
+        )
+    )
+
+
+def _trust_json(view: TrustView) -> bytes:
+    return to_json(view.model_dump(mode="json"))
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -112,21 +130,27 @@ def search(
     except ValidationError as exc:
         raise ApiError(422, _first_error(exc)) from None
     page = services.index.search(query)
-    items = [listing_json(services, item) for item in page.items]
     trust = {
-        s: services.index.trust(s).model_dump(mode="json") for s in {i.seller for i in page.items}
+        s: services.encoded(services.index.trust(s), _trust_json)
+        for s in {i.seller for i in page.items}
     }
-    for item in items:
-        item["seller_trust_view"] = trust[item["seller"]]
-    out: dict[str, Any] = {  # SearchOut's fields, in its order
-        "items": items,
+    rest: dict[str, Any] = {  # SearchOut's fields after its items, in its order
         "total": page.total,
         "total_exact": page.total_exact,
         "limit": limit,
         "offset": offset,
     }
-    # Serialized once, here: the hot path skips FastAPI's second validation of the result.
-    return Response(to_json(out), media_type="application/json")
+    # Encoded once, here (each listing's part kept while the index hands it out again): the hot
+    # path skips FastAPI's validation and encoding of the result; the bytes are SearchOut's.
+    body = b"".join(
+        (
+            b'{"items":[',
+            b",".join(listing_json(services, item, trust[item.seller]) for item in page.items),
+            b"],",
+            to_json(rest)[1:],
+        )
+    )
+    return Response(body, media_type="application/json")
 
 
 @router.get("/categories", operation_id="listing_categories")
@@ -163,8 +187,22 @@ def seller_trust(services: Services, address: str) -> TrustView | None:
         return None
 
 
-def listing_detail(services: Services, listing: Listing) -> ListingDetailOut:
-    """A chain listing with its document (verified, checked against the terms) and trust."""
+class _Unkept(Exception):
+    """A detail's chain-and-document part that is not kept (its document could not be used)."""
+
+    def __init__(self, part: bytes) -> None:
+        super().__init__("not kept")
+        self.part = part
+
+
+def _detail_part(services: Services, listing: Listing) -> bytes:
+    """The fields of :class:`~frontend_api.schemas.ListingDetailOut` a listing view and its
+    document decide (``id`` to ``image_urls``), encoded, without the closing brace.
+
+    Raises:
+        _Unkept: The document could not be fetched, verified or agreed with (the part, with
+            its ``document_error``, is for this answer only: missing content is tried again).
+    """
     from p2pchain.market._listings import check_agreement
 
     terms = _terms_out(listing)
@@ -179,25 +217,63 @@ def listing_detail(services: Services, listing: Listing) -> ListingDetailOut:
     else:
         document = verified.model_dump(mode="json")
         images = [services.image_url(cid) for cid in verified.images]
-    from frontend_api.routes.accounts import index_now, token_out
-
-    return ListingDetailOut(
-        token=token_out(services, listing.terms.token),
-        now=head.time if (head := services.heads.latest) is not None else index_now(services),
-        id="0x" + listing.id.hex(),
-        seller=listing.seller,
-        status=listing.status.value,
-        signed=listing.signed,
-        terms=terms,
-        listed_quantity=listing.listed_quantity,
-        sold=listing.sold,
-        remaining=listing.remaining,
-        document_cid=terms.cid,
-        document=document,
-        document_error=error,
-        image_urls=images,
-        seller_trust=seller_trust(services, listing.seller),
+    part = _open(
+        to_json(
+            {  # ListingDetailOut's fields, in its order
+                "id": "0x" + listing.id.hex(),
+                "seller": listing.seller,
+                "status": listing.status.value,
+                "signed": listing.signed,
+                "terms": terms.model_dump(mode="json"),
+                "listed_quantity": listing.listed_quantity,
+                "sold": listing.sold,
+                "remaining": listing.remaining,
+                "document_cid": terms.cid,
+                "document": document,
+                "document_error": error,
+                "image_urls": images,
+            }
+        )
     )
+    if error is not None:
+        raise _Unkept(part)
+    return part
+
+
+def listing_detail_json(services: Services, listing: Listing) -> bytes:
+    """A chain listing with its document (verified, checked against the terms) and trust,
+    encoded as :class:`~frontend_api.schemas.ListingDetailOut`.
+
+    The part the view and its document decide is encoded once per view (the listing cache
+    hands out the same view while no block touches the listing); the seller's trust, the token
+    and the chain's clock are added per answer.
+    """
+    from frontend_api.routes.accounts import index_now
+
+    try:
+        part = services.encoded(listing, lambda view: _detail_part(services, view))
+    except _Unkept as unkept:
+        part = unkept.part
+    token = services.token_json(listing.terms.token)
+    now = head.time if (head := services.heads.latest) is not None else index_now(services)
+    trust = seller_trust(services, listing.seller)
+    return b"".join(
+        (
+            part,
+            b',"seller_trust":',
+            b"null" if trust is None else services.encoded(trust, _trust_json),
+            b',"token":',
+            token,
+            b',"now":',
+            to_json(now),
+            b"}",
+        )
+    )
+
+
+def listing_detail(services: Services, listing: Listing) -> ListingDetailOut:
+    """:func:`listing_detail_json` as the model."""
+    return ListingDetailOut.model_validate_json(listing_detail_json(services, listing))
 
 
 @router.get("/{listing_id}", operation_id="get_listing", response_model=ListingDetailOut)
@@ -205,8 +281,8 @@ def detail(
     listing_id: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")], services: ServicesDep
 ) -> Response:
     """A listing from the chain, its document fetched from IPFS and verified, its seller's trust."""
-    out = listing_detail(services, services.listing(bytes.fromhex(listing_id[2:])))
-    return Response(out.model_dump_json(), media_type="application/json")
+    body = listing_detail_json(services, services.listing(bytes.fromhex(listing_id[2:])))
+    return Response(body, media_type="application/json")
 
 
 @router.post("/signed", operation_id="get_signed_listing")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, Self, cast
 
@@ -31,6 +33,9 @@ _READ_COLUMNS = ("seq", *LISTING_COLUMNS, "seller_trust")
 _WORD = re.compile(r"\w+", re.UNICODE)
 #: Most words of a free-text query that are used.
 MAX_WORDS = 16
+#: Listings kept as built from their rows (a row read again at the same clock is the same
+#: listing: it is not validated again), and trust views kept likewise.
+BUILT_CACHE_SIZE = 4096
 _ORDER = {
     "price_asc": "l.price_key ASC, l.seq ASC",
     "price_desc": "l.price_key DESC, l.seq DESC",
@@ -73,6 +78,24 @@ class IndexReader:
 
     def __init__(self, db_url: str, *, per_thread: bool = True) -> None:
         self.db = Database(db_url, per_thread=per_thread)
+        self._built_lock = threading.Lock()
+        self._built: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+
+    def _kept(self, key: tuple[Any, ...]) -> Any:
+        try:
+            with self._built_lock:
+                return self._built.get(key)
+        except TypeError:  # a driver's value that cannot be hashed: built every time
+            return None
+
+    def _keep(self, key: tuple[Any, ...], value: Any) -> None:
+        try:
+            with self._built_lock:
+                self._built[key] = value
+                while len(self._built) > BUILT_CACHE_SIZE:
+                    self._built.popitem(last=False)
+        except TypeError:
+            pass
 
     # ------------------------------------------------------------------ helpers
 
@@ -81,6 +104,16 @@ class IndexReader:
         return int(head_time) if head_time is not None else int(time.time())
 
     def _listing(self, row: Mapping[str, Any], now: int) -> IndexedListing:
+        """The listing a row holds at chain time ``now`` (built once per distinct row and
+        time: the model is frozen, so the same object is handed out again)."""
+        key = ("listing", now, *row.values())
+        listing = self._kept(key)
+        if listing is None:
+            listing = self._build_listing(row, now)
+            self._keep(key, listing)
+        return cast(IndexedListing, listing)
+
+    def _build_listing(self, row: Mapping[str, Any], now: int) -> IndexedListing:
         document = json.loads(row["document"]) if row["document"] else None
         arbitrator = row["arbitrator"]
         return IndexedListing(
@@ -416,6 +449,15 @@ class IndexReader:
             " details FROM trust WHERE address = :a",
             {"a": who},
         )
+        key = ("trust", who, row)
+        view = self._kept(key)
+        if view is None:
+            view = self._trust_view(who, row)
+            self._keep(key, view)
+        return cast(TrustView, view)
+
+    @staticmethod
+    def _trust_view(who: str, row: tuple[Any, ...] | None) -> TrustView:
         if row is None:
             return TrustView(
                 address=who,
