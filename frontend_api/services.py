@@ -170,6 +170,17 @@ class Services:
                 self._token_json[token] = encoded
         return encoded
 
+    def kept_token_json(self, token: str) -> bytes | None:
+        """:meth:`token_json` if it is kept (no call to the node), else None."""
+        return self._token_json.get(token)
+
+    @property
+    def index_inline(self) -> bool:
+        """Whether index reads may run on the event loop: the index is open, in SQLite, read on
+        a connection per thread (local reads of microseconds, never waiting for a writer)."""
+        index = self._indexer
+        return index is not None and index.db.engine == "sqlite" and index.db.per_thread
+
     def encoded(self, value: T, encode: Callable[[T], bytes]) -> bytes:
         """``encode(value)``, computed once per object while kept (the last
         :data:`ENCODED_CACHE_SIZE`): for immutable values only (frozen index models, listing

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import ValidationError
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError, create_model
 from pydantic_core import to_json
 
-from frontend_api.deps import ServicesDep
+from frontend_api.deps import ServicesDep, get_services
 from frontend_api.errors import ApiError
 from frontend_api.routes.tx import parse_signed_listing
 from frontend_api.schemas import (
@@ -27,6 +31,84 @@ from p2pchain.market._views import Listing
 
 router = APIRouter(prefix="/api/listings", tags=["listings"])
 
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+class OneStepParams(APIRoute):
+    """A route whose query and path parameters are validated in one step.
+
+    FastAPI validates each declared parameter on its own, in Python (most of a search's time
+    went there). This route validates them all at once, with one pydantic model of the same
+    fields (the same types, defaults and constraints), and calls the endpoint with the values;
+    the OpenAPI schema is FastAPI's, from the same declarations. Anything else (a parameter
+    given twice or empty, a value the model refuses) goes to FastAPI's own handling, so errors
+    are answered exactly as before. Only for endpoints whose one dependency is
+    :func:`~frontend_api.deps.get_services`.
+    """
+
+    def get_route_handler(self) -> Handler:
+        """FastAPI's handler, behind the one-step one."""
+        standard = super().get_route_handler()
+        return self._one_step(standard) or standard
+
+    def _one_step(self, standard: Handler) -> Handler | None:
+        dependant = self.dependant
+        services = [d.name for d in dependant.dependencies if d.call is get_services]
+        if (
+            len(services) != 1
+            or len(dependant.dependencies) != 1
+            or dependant.header_params
+            or dependant.cookie_params
+            or dependant.body_params
+            or dependant.request_param_name
+            or dependant.response_param_name
+            or dependant.background_tasks_param_name
+            or dependant.call is None
+        ):
+            return None
+        fields = dependant.query_params + dependant.path_params
+        if any(f.alias != f.name or f.field_info.validation_alias for f in fields):
+            return None
+        model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+            f"{self.name}_params",
+            **{f.name: (f.field_info.annotation, f.field_info) for f in fields},
+        )
+        endpoint, name = dependant.call, services[0]
+        is_async = inspect.iscoroutinefunction(endpoint)
+
+        async def handle(request: Request) -> Response:
+            query = request.query_params
+            values: dict[str, Any] = dict(query)
+            if len(values) != len(query.multi_items()) or "" in values.values():
+                return await standard(request)
+            values.update(request.path_params)
+            try:
+                params = model.model_validate(values)
+            except ValidationError:
+                return await standard(request)
+            kwargs = dict(params.__dict__)
+            kwargs[name] = request.app.state.services
+            if is_async:
+                response: Response = await endpoint(**kwargs)
+            else:
+                response = await run_in_threadpool(endpoint, **kwargs)
+            return response
+
+        return handle
+
+
+def one_step_get(path: str, **options: Any) -> Callable[[Any], Any]:
+    """``router.get``, served by :class:`OneStepParams`."""
+
+    def register(endpoint: Any) -> Any:
+        router.add_api_route(
+            path, endpoint, methods=["GET"], route_class_override=OneStepParams, **options
+        )
+        return endpoint
+
+    return register
+
+
 Text = Annotated[str | None, Query(max_length=200, description="Words to match.")]
 AmountQuery = Annotated[
     str | None, Query(pattern=r"^(0|[1-9][0-9]{0,77})$", description="Base units.")
@@ -38,9 +120,9 @@ def _open(encoded: bytes) -> bytes:
     return encoded[:-1]
 
 
-def listing_json(services: Services, item: IndexedListing, trust: bytes) -> bytes:
-    """An indexed listing encoded as :class:`~frontend_api.schemas.ListingOut`, with its seller's
-    encoded trust view.
+def listing_json(services: Services, item: IndexedListing, token: bytes, trust: bytes) -> bytes:
+    """An indexed listing encoded as :class:`~frontend_api.schemas.ListingOut`, with its token's
+    and its seller's trust view's encodings.
 
     The index validated it: it is dumped as it is (in Rust), not copied into a second model, and
     encoded once while the index hands out the same (frozen) listing; the token's JSON is
@@ -56,7 +138,7 @@ def listing_json(services: Services, item: IndexedListing, trust: bytes) -> byte
         (
             services.encoded(item, encode),
             b',"token_info":',
-            services.token_json(item.token),
+            token,
             b',"seller_trust_view":',
             trust,
             b"}",
@@ -75,8 +157,8 @@ def _first_error(exc: ValidationError) -> str:
     return f"{loc}: {msg}" if loc else msg
 
 
-@router.get("", operation_id="search_listings", response_model=SearchOut)
-def search(
+@one_step_get("", operation_id="search_listings", response_model=SearchOut)
+async def search(
     services: ServicesDep,
     text: Text = None,
     kind: Annotated[str | None, Query(pattern=r"^(sale|service|rental)$")] = None,
@@ -129,23 +211,52 @@ def search(
         )
     except ValidationError as exc:
         raise ApiError(422, _first_error(exc)) from None
+    if services.index_inline:  # a local SQLite index: read here, on the event loop...
+        try:
+            return _search_answer(services, query, kept_only=True)
+        except _NeedsThread:  # ...unless a token must be asked of the chain first
+            pass
+    return await run_in_threadpool(_search_answer, services, query, kept_only=False)
+
+
+class _NeedsThread(Exception):
+    """An answer needs a blocking call (the node, a first connection): run it in a thread."""
+
+
+def _search_answer(services: Services, query: SearchQuery, *, kept_only: bool) -> Response:
+    """The search's answer, encoded as :class:`~frontend_api.schemas.SearchOut`.
+
+    Raises:
+        _NeedsThread: With ``kept_only``, a token whose JSON is not kept yet.
+    """
     page = services.index.search(query)
     trust = {
         s: services.encoded(services.index.trust(s), _trust_json)
         for s in {i.seller for i in page.items}
     }
+    tokens = {}
+    for t in {i.token for i in page.items}:
+        kept = services.kept_token_json(t)
+        if kept is None:
+            if kept_only:
+                raise _NeedsThread
+            kept = services.token_json(t)
+        tokens[t] = kept
     rest: dict[str, Any] = {  # SearchOut's fields after its items, in its order
         "total": page.total,
         "total_exact": page.total_exact,
-        "limit": limit,
-        "offset": offset,
+        "limit": query.limit,
+        "offset": query.offset,
     }
     # Encoded once, here (each listing's part kept while the index hands it out again): the hot
     # path skips FastAPI's validation and encoding of the result; the bytes are SearchOut's.
     body = b"".join(
         (
             b'{"items":[',
-            b",".join(listing_json(services, item, trust[item.seller]) for item in page.items),
+            b",".join(
+                listing_json(services, item, tokens[item.token], trust[item.seller])
+                for item in page.items
+            ),
             b"],",
             to_json(rest)[1:],
         )
@@ -276,7 +387,7 @@ def listing_detail(services: Services, listing: Listing) -> ListingDetailOut:
     return ListingDetailOut.model_validate_json(listing_detail_json(services, listing))
 
 
-@router.get("/{listing_id}", operation_id="get_listing", response_model=ListingDetailOut)
+@one_step_get("/{listing_id}", operation_id="get_listing", response_model=ListingDetailOut)
 def detail(
     listing_id: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")], services: ServicesDep
 ) -> Response:

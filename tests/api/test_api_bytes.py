@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from pydantic_core import to_json
 
 from api.conftest import ApiWorld, document, make_world
+from frontend_api import Services, create_app
 from frontend_api.schemas import ListingDetailOut, SearchOut, TermsOut, TokenOut
 from frontend_api.server import ApiServer
 from p2pchain._errors import IpfsError, ListingError
@@ -179,7 +180,15 @@ def _get(session: requests.Session, url: str) -> tuple[int, bytes]:
     return answer.status_code, answer.content
 
 
-def test_search_and_detail_bodies_are_the_reference_bytes(rich: ApiWorld) -> None:
+@pytest.mark.parametrize("index", ["shared", "own"])
+def test_search_and_detail_bodies_are_the_reference_bytes(rich: ApiWorld, index: str) -> None:
+    """``shared``: the API reads the indexer's own connection (in worker threads); ``own``: the
+    API opens the index itself, a connection per thread (search reads it on the event loop)."""
+    app = rich.app
+    if index == "own":
+        services = Services(rich.services.settings, client=rich.services.client, backend=rich.store)
+        app = create_app(services=services)
+        assert services.index.db.per_thread and services.index_inline
     reference = Reference(rich)
     index = reference.index
     ids = [
@@ -191,7 +200,7 @@ def test_search_and_detail_bodies_are_the_reference_bytes(rich: ApiWorld) -> Non
     session = requests.Session()
     session.trust_env = False
     try:
-        with ApiServer(rich.app) as server:
+        with ApiServer(app) as server:
             urls: dict[str, bytes] = {}
             models: dict[str, type[BaseModel]] = {}
             for params in searches:
