@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from frontend_api.chain_cache import Head, HeadTracker, ListingCache
+from frontend_api.chain_cache import AsyncHeads, Head, HeadTracker, ListingCache
 from frontend_api.settings import ApiSettings
 
 #: Verified listing documents kept in memory (each at most 64 KiB).
@@ -65,6 +65,12 @@ class ChangeFeed:
             return self.version, dict(self.last)
 
 
+async def _in_thread(fn: Callable[[], T]) -> T:
+    from fastapi.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(fn)
+
+
 def _hex(value: str | bytes) -> str:
     """A hash from a raw JSON-RPC answer (0x hex) or an in-process one (bytes), as 0x hex."""
     return value if isinstance(value, str) else "0x" + bytes(value).hex()
@@ -105,6 +111,8 @@ class Services:
         self.feed = ChangeFeed()
         #: The chain head, read at most every ``settings.head_max_age`` seconds.
         self.heads = HeadTracker(self._read_head, settings.head_max_age)
+        #: The same, awaited on the event loop (one worker thread per wave of callers).
+        self.async_heads = AsyncHeads(self.heads, _in_thread)
         #: Chain views of listings, per head.
         self.listings = ListingCache(LISTING_CACHE_SIZE)
         self._advancing = threading.Lock()
@@ -180,6 +188,12 @@ class Services:
         a connection per thread (local reads of microseconds, never waiting for a writer)."""
         index = self._indexer
         return index is not None and index.db.engine == "sqlite" and index.db.per_thread
+
+    def kept_encoded(self, value: object) -> bytes | None:
+        """What :meth:`encoded` keeps for ``value``, or None."""
+        with self._encoded_lock:
+            hit = self._encoded.get(id(value))
+        return hit[1] if hit is not None and hit[0] is value else None
 
     def encoded(self, value: T, encode: Callable[[T], bytes]) -> bytes:
         """``encode(value)``, computed once per object while kept (the last
@@ -303,13 +317,28 @@ class Services:
             NotFoundError: No such listing (not kept: it may be created in the next block).
             ChainError: The node cannot be reached.
         """
-        head = self.heads.current()
+        return self.listing_at(listing_id, self.heads.current())
+
+    def listing_at(self, listing_id: bytes, head: Head) -> Listing:
+        """:meth:`listing`, the head read already (by ``heads`` or ``async_heads``).
+
+        Raises:
+            NotFoundError: No such listing.
+            ChainError: The node cannot be reached.
+        """
         self._advance()
         view = self.listings.get(listing_id, head)
         if view is None:
             view = self.client.listing(listing_id)
             self.listings.put(listing_id, head, view)
         return view
+
+    def kept_listing(self, listing_id: bytes, head: Head) -> Listing | None:
+        """The view :meth:`listing_at` would answer without a call to the node, or None (the
+        cache is not at the newest head yet, or holds no view of the listing)."""
+        if self.listings.head != self.heads.latest:
+            return None
+        return self.listings.get(listing_id, head, count_miss=False)
 
     def _advance(self) -> None:
         """Bring the listing cache to the newest head read, keeping the views it left alone."""

@@ -351,21 +351,31 @@ def _detail_part(services: Services, listing: Listing) -> bytes:
     return part
 
 
-def listing_detail_json(services: Services, listing: Listing) -> bytes:
+def listing_detail_json(services: Services, listing: Listing, *, kept_only: bool = False) -> bytes:
     """A chain listing with its document (verified, checked against the terms) and trust,
     encoded as :class:`~frontend_api.schemas.ListingDetailOut`.
 
     The part the view and its document decide is encoded once per view (the listing cache
     hands out the same view while no block touches the listing); the seller's trust, the token
     and the chain's clock are added per answer.
+
+    Raises:
+        _NeedsThread: With ``kept_only``, when the answer needs a blocking call (the document,
+            the token, or a shared or remote index).
     """
     from frontend_api.routes.accounts import index_now
 
-    try:
-        part = services.encoded(listing, lambda view: _detail_part(services, view))
-    except _Unkept as unkept:
-        part = unkept.part
-    token = services.token_json(listing.terms.token)
+    if kept_only:
+        part = services.kept_encoded(listing)
+        token = services.kept_token_json(listing.terms.token)
+        if part is None or token is None or not services.index_inline:
+            raise _NeedsThread
+    else:
+        try:
+            part = services.encoded(listing, lambda view: _detail_part(services, view))
+        except _Unkept as unkept:
+            part = unkept.part
+        token = services.token_json(listing.terms.token)
     now = head.time if (head := services.heads.latest) is not None else index_now(services)
     trust = seller_trust(services, listing.seller)
     return b"".join(
@@ -388,11 +398,22 @@ def listing_detail(services: Services, listing: Listing) -> ListingDetailOut:
 
 
 @one_step_get("/{listing_id}", operation_id="get_listing", response_model=ListingDetailOut)
-def detail(
+async def detail(
     listing_id: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")], services: ServicesDep
 ) -> Response:
     """A listing from the chain, its document fetched from IPFS and verified, its seller's trust."""
-    body = listing_detail_json(services, services.listing(bytes.fromhex(listing_id[2:])))
+    key = bytes.fromhex(listing_id[2:])
+    head = await services.async_heads.current()
+    view = services.kept_listing(key, head)
+    if view is not None:  # all kept: answered here, on the event loop
+        try:
+            body = listing_detail_json(services, view, kept_only=True)
+        except _NeedsThread:
+            body = await run_in_threadpool(listing_detail_json, services, view)
+    else:  # the node is to be asked (a new head's logs, the listing): in a thread
+        body = await run_in_threadpool(
+            lambda: listing_detail_json(services, services.listing_at(key, head))
+        )
     return Response(body, media_type="application/json")
 
 
