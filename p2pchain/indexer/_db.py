@@ -10,6 +10,7 @@ zero-padded 78-digit key (``C`` collation) so text order is numeric order.
 
 from __future__ import annotations
 
+import itertools
 import re
 import sqlite3
 import threading
@@ -240,6 +241,7 @@ class Database:
         #: Per thread: each thread's connection (those of finished threads are closed when the
         #: next one opens, so a thread pool's turnover does not pile them up).
         self._threads: dict[threading.Thread, Any] = {}
+        self._serials = itertools.count()  # tells connections apart (ids are reused)
         self._closed = False
         self._conn: Any = self._open() if not self.per_thread else self._connection()
         self._create_schema()
@@ -258,6 +260,7 @@ class Database:
             if self._closed:
                 raise IndexerError(f"index database error ({self.engine}): the index is closed")
             conn = self._local.conn = self._open()
+            self._local.serial = next(self._serials)
             with self._lock:
                 finished = [t for t in self._threads if not t.is_alive()]
                 stale = [self._threads.pop(t) for t in finished]
@@ -271,6 +274,20 @@ class Database:
                 conn.close()
             except self._driver_errors():
                 pass
+
+    def data_version(self) -> tuple[int, int] | None:
+        """Which state of the database this thread reads: its connection and SQLite's
+        ``PRAGMA data_version``, which changes whenever another connection (or process) commits.
+        Equal answers on one thread mean nothing was written in between. None where that cannot
+        be told this cheaply (PostgreSQL, a shared connection that also writes).
+
+        Raises:
+            IndexerError: The database cannot be read.
+        """
+        if self.engine != "sqlite" or not self.per_thread:
+            return None
+        row = self.one("PRAGMA data_version")
+        return (self._local.serial, int(row[0])) if row is not None else None
 
     @property
     def _in_tx(self) -> bool:

@@ -103,6 +103,11 @@ class IndexReader:
         head_time = self.db.get_meta("head_time")
         return int(head_time) if head_time is not None else int(time.time())
 
+    def _index_now(self) -> int | None:
+        """The chain time the index was synced to (None before the first sync)."""
+        head_time = self.db.get_meta("head_time")
+        return int(head_time) if head_time is not None else None
+
     def _listing(self, row: Mapping[str, Any], now: int) -> IndexedListing:
         """The listing a row holds at chain time ``now`` (built once per distinct row and
         time: the model is frozen, so the same object is handed out again)."""
@@ -171,7 +176,20 @@ class IndexReader:
             IndexerError: The query's fields are invalid (the message names the first one).
         """
         q = _validated_query(query)
-        now = self._now()
+        # The same query on an unchanged database (SQLite: nothing committed since) has the
+        # same answer: kept, once the index has a clock of its own (else the wall clock's).
+        version = self.db.data_version()
+        if version is not None:
+            kept = self._kept(("search", version, q))
+            if kept is not None:
+                return cast(SearchPage, kept)
+        index_now = self._index_now()
+        page = self._search(q, int(time.time()) if index_now is None else index_now)
+        if version is not None and index_now is not None:
+            self._keep(("search", version, q), page)
+        return page
+
+    def _search(self, q: SearchQuery, now: int) -> SearchPage:
         joins, where = "", []
         params: dict[str, Any] = {"now": now}
         words = _words(q.text or "")

@@ -9,10 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from _market import ONE, Market
 
-from p2pchain.indexer import IndexReader
+from indexer.conftest import publish
+from p2pchain.indexer import Indexer, IndexReader, SearchQuery
 from p2pchain.indexer._db import Database
 from p2pchain.indexer._errors import IndexerError
+from p2pchain.ipfs import LocalStore
 
 
 def _on_thread(fn: Any) -> Any:
@@ -93,3 +96,45 @@ def test_an_in_memory_index_keeps_one_shared_connection() -> None:
         assert _on_thread(lambda: db.get_meta("schema")) == "3"
     finally:
         db.close()
+
+
+def test_data_version_changes_when_another_connection_commits(tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path}/index.sqlite"
+    writer = Database(url)
+    reader = Database(url, per_thread=True)
+    try:
+        assert writer.data_version() is None  # a shared connection: not told
+        before = reader.data_version()
+        assert before is not None and reader.data_version() == before
+        writer.set_meta("answer", "new")
+        after = reader.data_version()
+        assert after is not None and after != before and reader.data_version() == after
+        # another thread's connection is another one: its versions are its own
+        assert _on_thread(reader.data_version)[0] != after[0]
+    finally:
+        reader.close()
+        writer.close()
+
+
+def test_a_kept_search_answer_is_dropped_by_a_commit(
+    market: Market, ipfs: LocalStore, tmp_path: Any
+) -> None:
+    url = f"sqlite:///{tmp_path}/index.sqlite"
+    bike = publish(market, ipfs)
+    publish(market, ipfs, title="Desk lamp", category="home/lamps", price=str(ONE // 2))
+    indexer = Indexer(url, market.chain, market.seller.deployment, ipfs=ipfs, confirmations=0)
+    reader = IndexReader(url)
+    try:
+        indexer.sync()
+        query = SearchQuery(sort="price_asc")
+        first = reader.search(query)
+        assert [i.title for i in first.items] == ["Desk lamp", "Road bike, 56 cm"]
+        assert reader.search(query) is first  # nothing committed: the same answer, kept
+        market.buyer.buy(bike)  # the only unit: the bike is no longer available
+        indexer.sync()
+        second = reader.search(query)
+        assert [i.title for i in second.items] == ["Desk lamp"]
+        assert reader.search(query) is second
+    finally:
+        reader.close()
+        indexer.close()
