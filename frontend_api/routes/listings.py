@@ -53,7 +53,7 @@ class OneStepParams(APIRoute):
 
     def _one_step(self, standard: Handler) -> Handler | None:
         dependant = self.dependant
-        services = [d.name for d in dependant.dependencies if d.call is get_services]
+        services = [d.name for d in dependant.dependencies if d.call is get_services and d.name]
         if (
             len(services) != 1
             or len(dependant.dependencies) != 1
