@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from eth_utils import is_address, to_checksum_address
+from eth_utils import is_address
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -21,6 +21,8 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
+
+from p2pchain.chain._model import checksum_address
 
 _MAX_UNITS = 2**256 - 1
 
@@ -54,7 +56,7 @@ def checksummed(value: str) -> str | None:
     Cached: the same few sellers, tokens and arbitrators recur in every row the index reads,
     and eth-utils' check and checksum hash each time.
     """
-    return str(to_checksum_address(value)) if is_address(value) else None
+    return str(checksum_address(value)) if is_address(value) else None
 
 
 def _address(value: Any) -> str:
