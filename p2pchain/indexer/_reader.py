@@ -108,12 +108,17 @@ class IndexReader:
         head_time = self.db.get_meta("head_time")
         return int(head_time) if head_time is not None else None
 
-    def _listing(self, row: Mapping[str, Any], now: int) -> IndexedListing:
-        """The listing a row holds at chain time ``now`` (built once per distinct row and
-        time: the model is frozen, so the same object is handed out again)."""
-        key = ("listing", now, *row.values())
+    def _listing(
+        self, raw: tuple[Any, ...], now: int, distance_km: float | None = None
+    ) -> IndexedListing:
+        """The listing a row of :data:`_READ_COLUMNS` holds at chain time ``now`` (built once
+        per distinct row, time and distance: the model is frozen, so the same object is handed
+        out again)."""
+        key = ("listing", now, distance_km, raw)
         listing = self._kept(key)
         if listing is None:
+            row = dict(zip(_READ_COLUMNS, raw, strict=True))
+            row["distance_km"] = distance_km
             listing = self._build_listing(row, now)
             self._keep(key, listing)
         return cast(IndexedListing, listing)
@@ -253,9 +258,9 @@ class IndexReader:
         )
         seqs = [int(r[0]) for r in found]
         rows = self._rows_by_seq(seqs)
+        km: dict[int, float | None] = {}
         if distance != "NULL":
             km = {int(r[0]): None if r[1] is None else round(float(r[1]), 3) for r in found}
-            rows = [{**r, "distance_km": km.get(int(r["seq"]))} for r in rows]
         if q.offset == 0 and len(rows) < q.limit:
             total = len(rows)
         else:
@@ -265,7 +270,7 @@ class IndexReader:
             )
             total = int(row[0]) if row is not None else 0
         return SearchPage(
-            items=tuple(self._listing(r, now) for r in rows),
+            items=tuple(self._listing(r, now, km.get(int(r[0]))) for r in rows),
             total=min(total, COUNT_CAP),
             total_exact=total <= COUNT_CAP,
         )
@@ -330,7 +335,7 @@ class IndexReader:
             counts[top] = counts.get(top, 0) + int(n)
         return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
-    def _rows_by_seq(self, seqs: list[int]) -> list[dict[str, Any]]:
+    def _rows_by_seq(self, seqs: list[int]) -> list[tuple[Any, ...]]:
         if not seqs:
             return []
         marks = ", ".join(f":s{i}" for i in range(len(seqs)))
@@ -338,7 +343,7 @@ class IndexReader:
             f"SELECT {', '.join(_READ_COLUMNS)} FROM listings WHERE seq IN ({marks})",
             {f"s{i}": s for i, s in enumerate(seqs)},
         )
-        by_seq = {r[0]: dict(zip(_READ_COLUMNS, r, strict=True)) for r in found}
+        by_seq = {r[0]: tuple(r) for r in found}
         return [by_seq[s] for s in seqs if s in by_seq]
 
     def listing(self, listing_id: str | bytes) -> IndexedListing | None:
@@ -353,7 +358,7 @@ class IndexReader:
         )
         if row is None:
             return None
-        return self._listing(dict(zip(_READ_COLUMNS, row, strict=True)), self._now())
+        return self._listing(tuple(row), self._now())
 
     def trades_of(self, address: str) -> list[IndexedTrade]:
         """Every trade where ``address`` is buyer, seller or arbitrator, newest first.
