@@ -351,13 +351,16 @@ def _detail_part(services: Services, listing: Listing) -> bytes:
     return part
 
 
-def listing_detail_json(services: Services, listing: Listing, *, kept_only: bool = False) -> bytes:
+def listing_detail_json(
+    services: Services, listing: Listing, *, keep: bool = True, kept_only: bool = False
+) -> bytes:
     """A chain listing with its document (verified, checked against the terms) and trust,
     encoded as :class:`~frontend_api.schemas.ListingDetailOut`.
 
-    The part the view and its document decide is encoded once per view (the listing cache
-    hands out the same view while no block touches the listing); the seller's trust, the token
-    and the chain's clock are added per answer.
+    The part the view and its document decide is encoded once per view, with ``keep`` (the
+    listing cache hands out the same view while no block touches the listing; a signed
+    listing's view is new each time: not kept); the seller's trust, the token and the chain's
+    clock are added per answer.
 
     Raises:
         _NeedsThread: With ``kept_only``, when the answer needs a blocking call (the document,
@@ -372,7 +375,11 @@ def listing_detail_json(services: Services, listing: Listing, *, kept_only: bool
             raise _NeedsThread
     else:
         try:
-            part = services.encoded(listing, lambda view: _detail_part(services, view))
+            part = (
+                services.encoded(listing, lambda view: _detail_part(services, view))
+                if keep
+                else _detail_part(services, listing)
+            )
         except _Unkept as unkept:
             part = unkept.part
         token = services.token_json(listing.terms.token)
@@ -394,7 +401,7 @@ def listing_detail_json(services: Services, listing: Listing, *, kept_only: bool
 
 def listing_detail(services: Services, listing: Listing) -> ListingDetailOut:
     """:func:`listing_detail_json` as the model."""
-    return ListingDetailOut.model_validate_json(listing_detail_json(services, listing))
+    return ListingDetailOut.model_validate_json(listing_detail_json(services, listing, keep=False))
 
 
 @one_step_get("/{listing_id}", operation_id="get_listing", response_model=ListingDetailOut)
