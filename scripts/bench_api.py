@@ -270,6 +270,7 @@ BASELINE = "minimal app"
 
 def report(results: list[WrkResult], args: argparse.Namespace) -> str:
     """The Markdown report."""
+    runs = {r.name: r for r in results}
     baselines = {
         r.name.removeprefix(BASELINE + ", "): r for r in results if r.name.startswith(BASELINE)
     }
@@ -306,7 +307,7 @@ def report(results: list[WrkResult], args: argparse.Namespace) -> str:
         "",
         (
             "- `search`: `GET /api/listings`, rotating over free-text words, kind filters and"
-            f" sort orders ({results[0].paths} distinct URLs); answered from the index alone, on"
+            f" sort orders ({runs['search'].paths} distinct URLs); answered from the index alone, on"
             " the server's event loop (SQLite, a connection per thread). The same query on an"
             " unchanged index (SQLite's `data_version`: nothing committed since) is answered"
             " from memory, so with the URLs repeated and no sync running this measures kept"
@@ -315,7 +316,7 @@ def report(results: list[WrkResult], args: argparse.Namespace) -> str:
             " commit to the index drops them."
         ),
         (
-            f"- `detail`: `GET /api/listings/<id>` over all {results[1].paths} listings. Each"
+            f"- `detail`: `GET /api/listings/<id>` over all {runs['detail'].paths} listings. Each"
             " request waits for a read of the chain head (`eth_getBlockByNumber`) that started"
             " after it arrived, one read serving every request waiting for it (`head_max_age` 0,"
             " the default); the listing is"
@@ -344,6 +345,10 @@ def report(results: list[WrkResult], args: argparse.Namespace) -> str:
             " answering the same URLs with the API's own bodies, already encoded (no database,"
             " no chain, no validation). `× minimal app`: a run's req/s over the baseline's for"
             " the same URLs."
+        ),
+        (
+            "- Order: search, its baseline, detail, its baseline (each right after the other, so"
+            " that both see about the same load), then the two other detail runs."
         ),
         "- errors: socket errors plus non-2xx answers seen by wrk; the script fails unless all are 0.",
         "",
@@ -425,32 +430,33 @@ def main(argv: list[str] | None = None) -> int:
         session.trust_env = False
         results = []
         bodies: dict[str, str] = {}
+        minimal_env = {**env, BODIES_ENV: str(tmp / "bodies.json")}
         with serve_api(env) as base:
             for path in (*searches, *details):  # every URL answers 200 before measuring
                 answer = session.get(base + path, timeout=30)
                 answer.raise_for_status()
                 bodies[path] = answer.content.decode()
-            if args.max_load:
-                wait_for_quiet(args.max_load)
-            results.append(run_wrk(wrk, base, "search", searches, tmp, args))
-            results.append(run_wrk(wrk, base, "detail", details, tmp, args))
+            (tmp / "bodies.json").write_text(json.dumps(bodies))
+            with serve_api(minimal_env, "bench_api:minimal_app()") as minimal:
+                for path in (*searches, *details):  # the same answers, byte for byte
+                    answer = session.get(minimal + path, timeout=30)
+                    answer.raise_for_status()
+                    if answer.content.decode() != bodies[path]:
+                        raise RuntimeError(f"the minimal app's answer to {path} differs")
+                if args.max_load:
+                    wait_for_quiet(args.max_load)
+                # each run right next to its baseline: both see about the same load
+                results.append(run_wrk(wrk, base, "search", searches, tmp, args))
+                results.append(run_wrk(wrk, minimal, f"{BASELINE}, search", searches, tmp, args))
+                results.append(run_wrk(wrk, base, "detail", details, tmp, args))
+                results.append(run_wrk(wrk, minimal, f"{BASELINE}, detail", details, tmp, args))
             with mining(chain, 1.0):
                 results.append(run_wrk(wrk, base, "detail, a block every 1 s", details, tmp, args))
         with serve_api({**env, "P2PCHAIN_API_HEAD_MAX_AGE": "1"}) as base:
             for path in details:
                 session.get(base + path, timeout=30).raise_for_status()
             results.append(run_wrk(wrk, base, "detail, head_max_age 1 s", details, tmp, args))
-        (tmp / "bodies.json").write_text(json.dumps(bodies))
-        with serve_api(
-            {**env, BODIES_ENV: str(tmp / "bodies.json")}, "bench_api:minimal_app()"
-        ) as base:
-            for path in (*searches, *details):  # the same answers, byte for byte
-                answer = session.get(base + path, timeout=30)
-                answer.raise_for_status()
-                if answer.content.decode() != bodies[path]:
-                    raise RuntimeError(f"the minimal app's answer to {path} differs")
-            results.append(run_wrk(wrk, base, f"{BASELINE}, search", searches, tmp, args))
-            results.append(run_wrk(wrk, base, f"{BASELINE}, detail", details, tmp, args))
+    results.sort(key=lambda r: r.name.startswith(BASELINE))  # the baselines last
     baselines = {
         r.name.removeprefix(BASELINE + ", "): r for r in results if r.name.startswith(BASELINE)
     }
