@@ -15,12 +15,13 @@ started after it arrived, so a change mined before the request is always seen.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from p2pchain.market._views import Listing
@@ -113,6 +114,79 @@ class HeadTracker:
         """The newest head read so far (None before the first read)."""
         return self._head
 
+    def fresh(self) -> Head | None:
+        """The head, if a read that started at most ``max_age`` seconds ago gave it (never with
+        ``max_age`` 0), without waiting or reading."""
+        head = self._head
+        if head is not None and self.max_age > 0 and self._started >= self._clock() - self.max_age:
+            return head
+        return None
+
+
+class AsyncHeads:
+    """:meth:`HeadTracker.current` for coroutines on one event loop, without a thread each.
+
+    A caller awaits the next call of ``heads.current()`` that starts after it arrived, made in a
+    worker thread for every caller waiting then: the same guarantee as a call of its own (a head
+    read that started at most ``max_age`` seconds before), one thread and one read per wave.
+
+    Args:
+        heads: The tracker.
+        run_in_thread: Runs a blocking function in a worker thread (the web server's pool).
+    """
+
+    def __init__(
+        self, heads: HeadTracker, run_in_thread: Callable[[Callable[[], Head]], Any]
+    ) -> None:
+        self.heads = heads
+        self._run = run_in_thread
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._next: asyncio.Future[Head] | None = None  # for callers that came after the call
+        self._task: asyncio.Future[None] | None = None  # the call under way
+
+    async def current(self) -> Head:
+        """The head, as of a read that started at most ``heads.max_age`` seconds ago.
+
+        Raises:
+            Whatever the read raises.
+        """
+        head = self.heads.fresh()
+        if head is not None:
+            return head
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # served by another loop now (a new server or test client)
+            self._loop, self._next, self._task = loop, None, None
+        future = self._next
+        if future is None:
+            future = self._next = loop.create_future()
+            if self._task is None:
+                self._launch()
+        return await asyncio.shield(future)
+
+    def _launch(self) -> None:
+        future, self._next = self._next, None
+        assert future is not None
+        self._task = asyncio.ensure_future(self._call(future))
+
+    async def _call(self, future: asyncio.Future[Head]) -> None:
+        try:
+            head = await self._run(self.heads.current)
+        except Exception as exc:  # noqa: BLE001 - every waiter gets it
+            if not future.done():
+                future.set_exception(exc)
+                future.exception()  # retrieved: no warning when every waiter has gone
+        except BaseException:
+            future.cancel()
+            raise
+        else:
+            if not future.done():
+                future.set_result(head)
+        finally:
+            if asyncio.get_running_loop() is self._loop:
+                self._task = None
+                if self._next is not None:
+                    self._launch()
+
 
 class ListingCache:
     """Views of listings, all current at one head (least recently used dropped past ``size``).
@@ -138,12 +212,13 @@ class ListingCache:
         self.dropped = 0
         self.kept = 0
 
-    def get(self, listing_id: bytes, head: Head) -> Listing | None:
-        """The view of ``listing_id`` current at ``head``, or None."""
+    def get(self, listing_id: bytes, head: Head, *, count_miss: bool = True) -> Listing | None:
+        """The view of ``listing_id`` current at ``head``, or None (counted as a miss unless
+        ``count_miss`` is false: the caller reads it through :meth:`get` again)."""
         with self._lock:
             view = self._views.get(listing_id) if head == self.head else None
             if view is None:
-                self.misses += 1
+                self.misses += count_miss
                 return None
             self._views.move_to_end(listing_id)
             self.hits += 1

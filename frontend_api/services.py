@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from frontend_api.chain_cache import Head, HeadTracker, ListingCache
+from frontend_api.chain_cache import AsyncHeads, Head, HeadTracker, ListingCache
 from frontend_api.settings import ApiSettings
 
 #: Verified listing documents kept in memory (each at most 64 KiB).
@@ -20,6 +21,9 @@ DOCUMENT_CACHE_SIZE = 512
 LISTING_CACHE_SIZE = 4096
 #: Most blocks whose logs are read to keep listing views across a head move (more: all dropped).
 MAX_BLOCKS_FOLLOWED = 256
+
+#: JSON encodings kept, one per object (index listings and trust views, listing views).
+ENCODED_CACHE_SIZE = 8192
 
 #: Review and dispute-reason texts kept in memory (each at most MAX_NOTE_BYTES).
 TEXT_CACHE_SIZE = 1024
@@ -33,6 +37,8 @@ if TYPE_CHECKING:
     from p2pchain.market._listings import ListingDocument
     from p2pchain.market._tokens import TokenCatalog
     from p2pchain.market._views import Listing
+
+T = TypeVar("T")
 
 
 class ChangeFeed:
@@ -57,6 +63,12 @@ class ChangeFeed:
         """The current version and change, read together."""
         with self._lock:
             return self.version, dict(self.last)
+
+
+async def _in_thread(fn: Callable[[], T]) -> T:
+    from fastapi.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(fn)
 
 
 def _hex(value: str | bytes) -> str:
@@ -92,10 +104,15 @@ class Services:
         self._documents: OrderedDict[str, ListingDocument] = OrderedDict()
         self._texts: OrderedDict[str, str] = OrderedDict()
         self._tokens: TokenCatalog | None = None
+        self._token_json: dict[str, bytes] = {}
+        self._encoded_lock = threading.Lock()
+        self._encoded: OrderedDict[int, tuple[object, bytes]] = OrderedDict()
         #: Changes the background sync indexed, streamed to pages.
         self.feed = ChangeFeed()
         #: The chain head, read at most every ``settings.head_max_age`` seconds.
         self.heads = HeadTracker(self._read_head, settings.head_max_age)
+        #: The same, awaited on the event loop (one worker thread per wave of callers).
+        self.async_heads = AsyncHeads(self.heads, _in_thread)
         #: Chain views of listings, per head.
         self.listings = ListingCache(LISTING_CACHE_SIZE)
         self._advancing = threading.Lock()
@@ -132,6 +149,69 @@ class Services:
 
                     self._tokens = TokenCatalog(self.client)
         return self._tokens
+
+    def token_json(self, token: str) -> bytes:
+        """The JSON of :class:`~frontend_api.schemas.TokenOut` for ``token`` (``"ETH"`` or an
+        address), encoded once for a token the catalog knows (one that failed is asked again).
+
+        Raises:
+            InputError: ``token`` is not an address.
+        """
+        cached = self._token_json.get(token)
+        if cached is not None:
+            return cached
+        from pydantic_core import to_json
+
+        info = self.tokens.info(token)
+        encoded = to_json(
+            {
+                "address": info.address,
+                "symbol": info.symbol,
+                "decimals": info.decimals,
+                "known": info.known,
+            }
+        )
+        if info.known:
+            with self._lock:
+                if len(self._token_json) >= ENCODED_CACHE_SIZE:
+                    self._token_json.clear()
+                self._token_json[token] = encoded
+        return encoded
+
+    def kept_token_json(self, token: str) -> bytes | None:
+        """:meth:`token_json` if it is kept (no call to the node), else None."""
+        return self._token_json.get(token)
+
+    @property
+    def index_inline(self) -> bool:
+        """Whether index reads may run on the event loop: the index is open, in SQLite, read on
+        a connection per thread (local reads of microseconds, never waiting for a writer)."""
+        index = self._indexer
+        return index is not None and index.db.engine == "sqlite" and index.db.per_thread
+
+    def kept_encoded(self, value: object) -> bytes | None:
+        """What :meth:`encoded` keeps for ``value``, or None."""
+        with self._encoded_lock:
+            hit = self._encoded.get(id(value))
+        return hit[1] if hit is not None and hit[0] is value else None
+
+    def encoded(self, value: T, encode: Callable[[T], bytes]) -> bytes:
+        """``encode(value)``, computed once per object while kept (the last
+        :data:`ENCODED_CACHE_SIZE`): for immutable values only (frozen index models, listing
+        views), which the index and the listing cache hand out again while they are current."""
+        key = id(value)
+        with self._encoded_lock:
+            hit = self._encoded.get(key)
+            if hit is not None and hit[0] is value:
+                self._encoded.move_to_end(key)
+                return hit[1]
+        data = encode(value)
+        with self._encoded_lock:  # the entry holds the object: its id is not reused meanwhile
+            self._encoded[key] = (value, data)
+            self._encoded.move_to_end(key)
+            while len(self._encoded) > ENCODED_CACHE_SIZE:
+                self._encoded.popitem(last=False)
+        return data
 
     @property
     def following(self) -> bool:
@@ -237,13 +317,28 @@ class Services:
             NotFoundError: No such listing (not kept: it may be created in the next block).
             ChainError: The node cannot be reached.
         """
-        head = self.heads.current()
+        return self.listing_at(listing_id, self.heads.current())
+
+    def listing_at(self, listing_id: bytes, head: Head) -> Listing:
+        """:meth:`listing`, the head read already (by ``heads`` or ``async_heads``).
+
+        Raises:
+            NotFoundError: No such listing.
+            ChainError: The node cannot be reached.
+        """
         self._advance()
         view = self.listings.get(listing_id, head)
         if view is None:
             view = self.client.listing(listing_id)
             self.listings.put(listing_id, head, view)
         return view
+
+    def kept_listing(self, listing_id: bytes, head: Head) -> Listing | None:
+        """The view :meth:`listing_at` would answer without a call to the node, or None (the
+        cache is not at the newest head yet, or holds no view of the listing)."""
+        if self.listings.head != self.heads.latest:
+            return None
+        return self.listings.get(listing_id, head, count_miss=False)
 
     def _advance(self) -> None:
         """Bring the listing cache to the newest head read, keeping the views it left alone."""

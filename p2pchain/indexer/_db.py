@@ -10,6 +10,7 @@ zero-padded 78-digit key (``C`` collation) so text order is numeric order.
 
 from __future__ import annotations
 
+import itertools
 import re
 import sqlite3
 import threading
@@ -211,23 +212,105 @@ def parse_db_url(url: str) -> tuple[Engine, str]:
 class Database:
     """A connection to the index database with the schema in place.
 
+    Shared (the default): one connection for every thread, each statement and transaction
+    holding its lock, so a writer's transaction is never interleaved with other statements.
+
+    Per thread (``per_thread=True``, readers such as a web server's request threads): each
+    thread opens its own connection on first use and never waits for another thread's
+    statement. SQLite in WAL mode lets them read alongside each other and alongside a writer in
+    another connection or process; PostgreSQL gives each its own session (at most as many as
+    the threads that read: a web server's thread pool). An in-memory SQLite database cannot be
+    shared by connections, so it keeps one shared connection.
+
     Args:
         url: See :func:`parse_db_url`.
+        per_thread: One connection per thread instead of one shared connection.
 
     Raises:
         IndexerError: Bad URL, unreachable server, unwritable file, or another schema version.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, per_thread: bool = False) -> None:
         self.engine, target = parse_db_url(url)
         self.url = url
-        self._in_tx = False
+        self._target = target
+        self.per_thread = per_thread and not (self.engine == "sqlite" and target == ":memory:")
+        self._shared_in_tx = False
         self._lock = threading.RLock()
-        if self.engine == "sqlite":
-            self._conn: Any = self._open_sqlite(target)
-        else:
-            self._conn = self._open_postgres(target)
+        self._local = threading.local()
+        #: Per thread: each thread's connection (those of finished threads are closed when the
+        #: next one opens, so a thread pool's turnover does not pile them up).
+        self._threads: dict[threading.Thread, Any] = {}
+        self._serials = itertools.count()  # tells connections apart (ids are reused)
+        self._closed = False
+        self._conn: Any = self._open() if not self.per_thread else self._connection()
         self._create_schema()
+
+    def _open(self) -> Any:
+        if self.engine == "sqlite":
+            return self._open_sqlite(self._target)
+        return self._open_postgres(self._target)
+
+    def _connection(self) -> Any:
+        """This thread's connection (opened on first use), or the shared one."""
+        if not self.per_thread:
+            return self._conn
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            if self._closed:
+                raise IndexerError(f"index database error ({self.engine}): the index is closed")
+            conn = self._local.conn = self._open()
+            self._local.serial = next(self._serials)
+            with self._lock:
+                finished = [t for t in self._threads if not t.is_alive()]
+                stale = [self._threads.pop(t) for t in finished]
+                self._threads[threading.current_thread()] = conn
+            self._close_all(stale)
+        return conn
+
+    def _close_all(self, connections: list[Any]) -> None:
+        for conn in connections:
+            try:
+                conn.close()
+            except self._driver_errors():
+                pass
+
+    def data_version(self) -> tuple[int, int] | None:
+        """Which state of the database this thread reads: its connection and SQLite's
+        ``PRAGMA data_version``, which changes whenever another connection (or process) commits.
+        Equal answers on one thread mean nothing was written in between. None where that cannot
+        be told this cheaply (PostgreSQL, a shared connection that also writes).
+
+        Raises:
+            IndexerError: The database cannot be read.
+        """
+        if self.engine != "sqlite" or not self.per_thread:
+            return None
+        row = self.one("PRAGMA data_version")
+        return (self._local.serial, int(row[0])) if row is not None else None
+
+    @property
+    def _in_tx(self) -> bool:
+        if self.per_thread:
+            return bool(getattr(self._local, "in_tx", False))
+        return self._shared_in_tx
+
+    @_in_tx.setter
+    def _in_tx(self, value: bool) -> None:
+        if self.per_thread:
+            self._local.in_tx = value
+        else:
+            self._shared_in_tx = value
+
+    @contextmanager
+    def _using(self) -> Iterator[Any]:
+        """The connection to run a statement on: the shared one under its lock, or this
+        thread's own."""
+        if self.per_thread:
+            yield self._connection()
+            return
+        with self._lock:
+            yield self._conn
 
     @staticmethod
     def _open_sqlite(path: str) -> sqlite3.Connection:
@@ -295,8 +378,8 @@ class Database:
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
         """Run one statement; returns the driver's cursor (read rows with :meth:`all`)."""
         try:
-            with self._lock:
-                return self._conn.execute(self._sql(sql), params or {})
+            with self._using() as conn:
+                return conn.execute(self._sql(sql), params or {})
         except self._driver_errors() as exc:
             raise self._error(exc) from None
 
@@ -305,16 +388,16 @@ class Database:
         if not rows:
             return
         try:
-            with self._lock:
-                self._executemany(sql, rows)
+            with self._using() as conn:
+                self._executemany(conn, sql, rows)
         except self._driver_errors() as exc:
             raise self._error(exc) from None
 
-    def _executemany(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    def _executemany(self, conn: Any, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
         if self.engine == "sqlite":
-            self._conn.executemany(sql, rows)
+            conn.executemany(sql, rows)
         else:
-            with self._conn.cursor() as cur:
+            with conn.cursor() as cur:
                 cur.executemany(self._sql(sql), rows)
 
     def insert_many(
@@ -330,8 +413,8 @@ class Database:
             return
         try:
             with (
-                self._lock,
-                self._conn.cursor() as cur,
+                self._using() as conn,
+                conn.cursor() as cur,
                 cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
             ):
                 for row in rows:
@@ -342,16 +425,16 @@ class Database:
     def all(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Every row of a query."""
         try:
-            with self._lock:
-                return list(self._conn.execute(self._sql(sql), params or {}).fetchall())
+            with self._using() as conn:
+                return list(conn.execute(self._sql(sql), params or {}).fetchall())
         except self._driver_errors() as exc:
             raise self._error(exc) from None
 
     def one(self, sql: str, params: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
         """The first row of a query, or ``None``."""
         try:
-            with self._lock:
-                row = self._conn.execute(self._sql(sql), params or {}).fetchone()
+            with self._using() as conn:
+                row = conn.execute(self._sql(sql), params or {}).fetchone()
         except self._driver_errors() as exc:
             raise self._error(exc) from None
         return tuple(row) if row is not None else None
@@ -364,16 +447,17 @@ class Database:
     def transaction(self) -> Iterator[None]:
         """Run the block in one transaction (nested calls join the outer one).
 
-        The connection is shared by threads (a web server's readers, a follower): a
+        A shared connection is used by threads (a web server's readers, a follower): a
         transaction holds the connection's lock, so other threads wait rather than interleave.
+        Per thread, the transaction is this thread's connection's alone.
         """
-        with self._lock:
+        with self._using() as conn:
             if self._in_tx:
                 yield
                 return
             errors = self._driver_errors()
             try:
-                self._conn.execute("BEGIN IMMEDIATE" if self.engine == "sqlite" else "BEGIN")
+                conn.execute("BEGIN IMMEDIATE" if self.engine == "sqlite" else "BEGIN")
             except errors as exc:
                 raise self._error(exc) from None
             self._in_tx = True
@@ -382,13 +466,13 @@ class Database:
             except BaseException:
                 self._in_tx = False
                 try:
-                    self._conn.execute("ROLLBACK")
+                    conn.execute("ROLLBACK")
                 except errors:
                     pass
                 raise
             self._in_tx = False
             try:
-                self._conn.execute("COMMIT")
+                conn.execute("COMMIT")
             except errors as exc:
                 raise self._error(exc) from None
 
@@ -406,8 +490,9 @@ class Database:
         )
 
     def close(self) -> None:
-        """Close the connection."""
-        try:
-            self._conn.close()
-        except self._driver_errors():
-            pass
+        """Close the connection (per thread: every thread's)."""
+        with self._lock:
+            self._closed = True
+            opened = [self._conn, *self._threads.values()]
+            self._threads.clear()
+        self._close_all(opened)

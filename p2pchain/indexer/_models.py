@@ -8,9 +8,10 @@ hex, addresses EIP-55 checksummed, tokens ``"ETH"`` or an ERC-20 address.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from eth_utils import is_address, to_checksum_address
+from eth_utils import is_address
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -20,6 +21,8 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
+
+from p2pchain.chain._model import checksum_address
 
 _MAX_UNITS = 2**256 - 1
 
@@ -46,10 +49,21 @@ Amount = Annotated[
 ]
 
 
+@lru_cache(maxsize=65_536)
+def checksummed(value: str) -> str | None:
+    """``value`` EIP-55 checksummed if it is a 0x-prefixed 20-byte address, else None.
+
+    Cached: the same few sellers, tokens and arbitrators recur in every row the index reads,
+    and eth-utils' check and checksum hash each time.
+    """
+    return str(checksum_address(value)) if is_address(value) else None
+
+
 def _address(value: Any) -> str:
-    if not isinstance(value, str) or not is_address(value):
+    address = checksummed(value) if isinstance(value, str) else None
+    if address is None:
         raise ValueError("must be a 0x-prefixed 20-byte address")
-    return to_checksum_address(value)
+    return address
 
 
 #: An address; any case accepted, stored EIP-55 checksummed.

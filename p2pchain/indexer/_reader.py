@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, Self, cast
 
-from eth_utils import is_address, to_checksum_address
 from pydantic import ValidationError
 
 from p2pchain.chain._model import TradeState
@@ -25,12 +26,16 @@ from p2pchain.indexer._models import (
     SearchPage,
     SearchQuery,
     TrustView,
+    checksummed,
 )
 
 _READ_COLUMNS = ("seq", *LISTING_COLUMNS, "seller_trust")
 _WORD = re.compile(r"\w+", re.UNICODE)
 #: Most words of a free-text query that are used.
 MAX_WORDS = 16
+#: Listings kept as built from their rows (a row read again at the same clock is the same
+#: listing: it is not validated again), and trust views kept likewise.
+BUILT_CACHE_SIZE = 4096
 _ORDER = {
     "price_asc": "l.price_key ASC, l.seq ASC",
     "price_desc": "l.price_key DESC, l.seq DESC",
@@ -48,9 +53,10 @@ def _listing_key(listing_id: str | bytes) -> str:
 
 
 def _address(value: str) -> str:
-    if not isinstance(value, str) or not is_address(value.strip()):
+    address = checksummed(value.strip()) if isinstance(value, str) else None
+    if address is None:
         raise IndexerError(f"{str(value)[:80]!r} is not a 0x-prefixed 20-byte address")
-    return to_checksum_address(value.strip())
+    return address
 
 
 def _words(text: str) -> list[str]:
@@ -63,13 +69,33 @@ class IndexReader:
     Args:
         db_url: ``sqlite:///relative.sqlite``, ``sqlite:////abs/index.sqlite``, a plain file path,
             or ``postgresql://user@host:port/dbname``. The schema is created if missing.
+        per_thread: Each thread reads on its own connection (the default: a web server's
+            request threads never wait for each other's queries); False shares one.
 
     Raises:
         IndexerError: The URL is not SQLite or PostgreSQL, or the database cannot be opened.
     """
 
-    def __init__(self, db_url: str) -> None:
-        self.db = Database(db_url)
+    def __init__(self, db_url: str, *, per_thread: bool = True) -> None:
+        self.db = Database(db_url, per_thread=per_thread)
+        self._built_lock = threading.Lock()
+        self._built: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+
+    def _kept(self, key: tuple[Any, ...]) -> Any:
+        try:
+            with self._built_lock:
+                return self._built.get(key)
+        except TypeError:  # a driver's value that cannot be hashed: built every time
+            return None
+
+    def _keep(self, key: tuple[Any, ...], value: Any) -> None:
+        try:
+            with self._built_lock:
+                self._built[key] = value
+                while len(self._built) > BUILT_CACHE_SIZE:
+                    self._built.popitem(last=False)
+        except TypeError:
+            pass
 
     # ------------------------------------------------------------------ helpers
 
@@ -77,7 +103,27 @@ class IndexReader:
         head_time = self.db.get_meta("head_time")
         return int(head_time) if head_time is not None else int(time.time())
 
-    def _listing(self, row: Mapping[str, Any], now: int) -> IndexedListing:
+    def _index_now(self) -> int | None:
+        """The chain time the index was synced to (None before the first sync)."""
+        head_time = self.db.get_meta("head_time")
+        return int(head_time) if head_time is not None else None
+
+    def _listing(
+        self, raw: tuple[Any, ...], now: int, distance_km: float | None = None
+    ) -> IndexedListing:
+        """The listing a row of :data:`_READ_COLUMNS` holds at chain time ``now`` (built once
+        per distinct row, time and distance: the model is frozen, so the same object is handed
+        out again)."""
+        key = ("listing", now, distance_km, raw)
+        listing = self._kept(key)
+        if listing is None:
+            row = dict(zip(_READ_COLUMNS, raw, strict=True))
+            row["distance_km"] = distance_km
+            listing = self._build_listing(row, now)
+            self._keep(key, listing)
+        return cast(IndexedListing, listing)
+
+    def _build_listing(self, row: Mapping[str, Any], now: int) -> IndexedListing:
         document = json.loads(row["document"]) if row["document"] else None
         arbitrator = row["arbitrator"]
         return IndexedListing(
@@ -135,7 +181,20 @@ class IndexReader:
             IndexerError: The query's fields are invalid (the message names the first one).
         """
         q = _validated_query(query)
-        now = self._now()
+        # The same query on an unchanged database (SQLite: nothing committed since) has the
+        # same answer: kept, once the index has a clock of its own (else the wall clock's).
+        version = self.db.data_version()
+        if version is not None:
+            kept = self._kept(("search", version, q))
+            if kept is not None:
+                return cast(SearchPage, kept)
+        index_now = self._index_now()
+        page = self._search(q, int(time.time()) if index_now is None else index_now)
+        if version is not None and index_now is not None:
+            self._keep(("search", version, q), page)
+        return page
+
+    def _search(self, q: SearchQuery, now: int) -> SearchPage:
         joins, where = "", []
         params: dict[str, Any] = {"now": now}
         words = _words(q.text or "")
@@ -199,9 +258,9 @@ class IndexReader:
         )
         seqs = [int(r[0]) for r in found]
         rows = self._rows_by_seq(seqs)
+        km: dict[int, float | None] = {}
         if distance != "NULL":
             km = {int(r[0]): None if r[1] is None else round(float(r[1]), 3) for r in found}
-            rows = [{**r, "distance_km": km.get(int(r["seq"]))} for r in rows]
         if q.offset == 0 and len(rows) < q.limit:
             total = len(rows)
         else:
@@ -211,7 +270,7 @@ class IndexReader:
             )
             total = int(row[0]) if row is not None else 0
         return SearchPage(
-            items=tuple(self._listing(r, now) for r in rows),
+            items=tuple(self._listing(r, now, km.get(int(r[0]))) for r in rows),
             total=min(total, COUNT_CAP),
             total_exact=total <= COUNT_CAP,
         )
@@ -276,7 +335,7 @@ class IndexReader:
             counts[top] = counts.get(top, 0) + int(n)
         return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
-    def _rows_by_seq(self, seqs: list[int]) -> list[dict[str, Any]]:
+    def _rows_by_seq(self, seqs: list[int]) -> list[tuple[Any, ...]]:
         if not seqs:
             return []
         marks = ", ".join(f":s{i}" for i in range(len(seqs)))
@@ -284,7 +343,7 @@ class IndexReader:
             f"SELECT {', '.join(_READ_COLUMNS)} FROM listings WHERE seq IN ({marks})",
             {f"s{i}": s for i, s in enumerate(seqs)},
         )
-        by_seq = {r[0]: dict(zip(_READ_COLUMNS, r, strict=True)) for r in found}
+        by_seq = {r[0]: tuple(r) for r in found}
         return [by_seq[s] for s in seqs if s in by_seq]
 
     def listing(self, listing_id: str | bytes) -> IndexedListing | None:
@@ -299,7 +358,7 @@ class IndexReader:
         )
         if row is None:
             return None
-        return self._listing(dict(zip(_READ_COLUMNS, row, strict=True)), self._now())
+        return self._listing(tuple(row), self._now())
 
     def trades_of(self, address: str) -> list[IndexedTrade]:
         """Every trade where ``address`` is buyer, seller or arbitrator, newest first.
@@ -413,6 +472,15 @@ class IndexReader:
             " details FROM trust WHERE address = :a",
             {"a": who},
         )
+        key = ("trust", who, row)
+        view = self._kept(key)
+        if view is None:
+            view = self._trust_view(who, row)
+            self._keep(key, view)
+        return cast(TrustView, view)
+
+    @staticmethod
+    def _trust_view(who: str, row: tuple[Any, ...] | None) -> TrustView:
         if row is None:
             return TrustView(
                 address=who,

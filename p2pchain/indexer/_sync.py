@@ -121,7 +121,7 @@ class Indexer(IndexReader):
             raise IndexerError(
                 f"the deployment is on chain id {self.deployment.chain_id}, the node on {chain_id}"
             )
-        super().__init__(db_url)
+        super().__init__(db_url, per_thread=False)  # one writer: its transactions hold a lock
         self.ipfs = ipfs
         self.confirmations = confirmations
         self.max_range = max_range

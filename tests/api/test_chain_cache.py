@@ -4,10 +4,11 @@ block that does (a price update, the last unit bought), all dropped on a reorg."
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import pytest
@@ -16,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from api.conftest import ApiWorld
 from frontend_api import Services, create_app
-from frontend_api.chain_cache import Head, HeadTracker
+from frontend_api.chain_cache import AsyncHeads, Head, HeadTracker
 
 
 def _path(world: ApiWorld) -> str:
@@ -190,3 +191,58 @@ def test_a_failed_head_read_reaches_the_caller_and_is_retried() -> None:
     assert tracker.current() == Head(7, "0x07") and tracker.reads == 1
     with pytest.raises(ValueError, match="max_age"):
         HeadTracker(fetch, -1)
+
+
+async def _thread(fn: Callable[[], Head]) -> Head:
+    return await asyncio.to_thread(fn)
+
+
+def test_async_callers_wait_for_a_read_that_started_after_they_came(
+    blocking_reads: tuple[HeadTracker, threading.Event, threading.Event],
+) -> None:
+    tracker, started, release = blocking_reads
+    heads = AsyncHeads(tracker, _thread)
+
+    async def run() -> list[Head]:
+        first = asyncio.ensure_future(heads.current())
+        assert await asyncio.to_thread(started.wait, 30)  # the first read is under way...
+        later = [asyncio.ensure_future(heads.current()) for _ in range(8)]
+        await asyncio.sleep(0.05)
+        assert tracker.reads == 0 and not any(t.done() for t in later)
+        release.set()  # ...the 8 that came meanwhile share the next one
+        return [await first, *[await t for t in later]]
+
+    results = asyncio.run(run())
+    assert [head.number for head in results] == [0] + [1] * 8
+    assert tracker.reads == 2
+    # Later, on another loop (a new server): a new read again.
+    assert asyncio.run(heads.current()).number == 2 and tracker.reads == 3
+
+
+def test_async_callers_get_a_failed_read_and_a_fresh_head_without_a_thread() -> None:
+    answers: Iterator[Exception | Head] = iter([ConnectionError("node gone"), Head(7, "0x07")])
+
+    def fetch() -> Head:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    threads = 0
+
+    async def thread(fn: Callable[[], Head]) -> Head:
+        nonlocal threads
+        threads += 1
+        return await asyncio.to_thread(fn)
+
+    heads = AsyncHeads(HeadTracker(fetch, 60), thread)
+
+    async def run() -> None:
+        # the second came after the first read started: it waits for the next, which answers
+        failed, answered = await asyncio.gather(
+            heads.current(), heads.current(), return_exceptions=True
+        )
+        assert str(failed) == "node gone" and answered == Head(7, "0x07") and threads == 2
+        assert await heads.current() == Head(7, "0x07") and threads == 2  # fresh: no thread
+
+    asyncio.run(run())
