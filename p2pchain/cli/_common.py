@@ -536,18 +536,8 @@ class Options:
         return passphrase
 
     def load_account(self) -> LocalAccount:
-        """Unlock the ``--account`` keystore."""
-        name = self.account_name()
-        assert name is not None
-        wallet = self.wallet()
-        wallet.address(name)  # unknown names fail before asking for a passphrase
-        held = wallet.agent_account(name)  # `p2pchain wallet unlock`: no passphrase, no scrypt
-        if held is not None:
-            return held
-        # ask first, then show progress: a spinner drawn over the prompt would erase it
-        passphrase = self.passphrase(f"keystore {name!r}")
-        with status(self, f"unlocking keystore {name!r}"):
-            return wallet.load_account(name, passphrase)
+        """Unlock the ``--account`` keystore (its agent's key, or the passphrase and scrypt)."""
+        return self._unlock_in_background()()
 
     def _unlock_in_background(self) -> Callable[[], LocalAccount]:
         """Ask the ``--account`` keystore's passphrase, start decrypting it on a thread, and
@@ -561,6 +551,7 @@ class Options:
         held = wallet.agent_account(name)  # `p2pchain wallet unlock`: no passphrase, no scrypt
         if held is not None:
             return lambda: held
+        # ask first, then show progress: a spinner drawn over the prompt would erase it
         passphrase = self.passphrase(f"keystore {name!r}")
         done: list[LocalAccount | BaseException] = []
 
