@@ -9,7 +9,7 @@ side by side are not.
 * ``--compare``: after ``make bench`` re-ran every benchmark, compare each report's ratios with
   the committed ones (``git show HEAD:docs/bench-*.json``); fail when one dropped by more than
   ``--tolerance`` (10%).
-* ``--quick``: what CI runs (well under a minute): the indexer's ingest ratio over a small set
+* ``--quick`` (``make bench-quick``, well under a minute): the indexer's ingest ratio over a small set
   of trades on a fresh Anvil, the best of ``--rounds``, compared with ``docs/bench-quick.json``.
   A change that slows ingest (an uncached checksum in the decode path cost 20%) fails it.
   ``--write`` records the measured ratio as the new committed one.
