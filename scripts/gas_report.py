@@ -70,6 +70,8 @@ from p2pchain.compiler._solc import compiler_settings
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _gas_bookings import BUDGETS as BOOKING_BUDGETS
 from _gas_bookings import bookings_console, bookings_markdown, measure_bookings
+from _gas_offers import BUDGETS as OFFER_BUDGETS
+from _gas_offers import measure_offers, offers_console, offers_markdown
 
 ETH = ZERO_ADDRESS
 ONE = 10**18
@@ -1205,6 +1207,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     w("")
     if "bookings" in report:
         out.extend(bookings_markdown(report["bookings"]))
+    if "offers" in report:
+        out.extend(offers_markdown(report["offers"]))
     w("## Environment")
     w("")
     w(
@@ -1346,6 +1350,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             bench = Bench(chain, deployments=args.repetitions)
             results = measure(bench, args.repetitions, console)
             bookings = measure_bookings(bench, args.repetitions, console.log)
+            offers = measure_offers(bench, args.repetitions, console.log)
             env = environment(bench)
     except P2PChainError as exc:
         console.print(f"[bold red]error:[/] {exc}")
@@ -1353,12 +1358,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     report = build_report(results, env, generated)
     report["bookings"] = bookings
+    report["offers"] = offers
     if not env["artifacts_match_sources"]:
         console.print(
             "[bold yellow]warning:[/] contract sources differ from the artifacts: run `make compile`"
         )
     missed, erc20_over = print_console(console, report)
     missed += bookings_console(console, bookings)
+    missed += offers_console(console, offers)
     if not args.no_write:
         args.out_dir.mkdir(parents=True, exist_ok=True)
         md, js = args.out_dir / "gas-report.md", args.out_dir / "gas-report.json"
@@ -1366,13 +1373,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         js.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         console.print(f"wrote {md} and {js}")
     if missed:
-        total = len(PATHS) + len(BOOKING_BUDGETS)
-        console.print(f"[bold red]{len(missed)} of {total} budgets missed[/] (ETH figures):")
+        total = len(PATHS) + len(BOOKING_BUDGETS) + 2 * len(OFFER_BUDGETS)
+        console.print(
+            f"[bold red]{len(missed)} of {total} budgets missed[/] (ETH figures; permits and offers in TUSD):"
+        )
         for line in missed:
             console.print(f"  [red]✗[/] {line}")
     else:
-        total = len(PATHS) + len(BOOKING_BUDGETS)
-        console.print(f"[bold green]All {total} budgets met[/] (ETH figures).")
+        total = len(PATHS) + len(BOOKING_BUDGETS) + 2 * len(OFFER_BUDGETS)
+        console.print(
+            f"[bold green]All {total} budgets met[/] (ETH figures; permits and offers in TUSD)."
+        )
     if erc20_over:
         console.print("ERC-20 paths above the same budget (for information; approve excluded):")
         for line in erc20_over:

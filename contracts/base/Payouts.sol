@@ -75,7 +75,24 @@ abstract contract Payouts is IPayouts, ReentrancyGuard {
             return;
         }
         if (msg.value != 0) revert WrongPayment(0, msg.value);
-        _pullToken(IERC20(token), total);
+        _pullToken(IERC20(token), msg.sender, total);
+    }
+
+    /// @dev Adds `amount` to `account`'s credit in `token`.
+    function _addCredit(address token, address account, uint256 amount) internal {
+        _credits[token][account] += amount;
+        emit Credited(token, account, amount);
+    }
+
+    /// @dev Takes up to `amount` from `account`'s credit in `token`; returns what the credit was, so
+    /// that the caller can refuse (and revert) when it was short. Nothing is taken then.
+    function _takeCredit(address token, address account, uint256 amount) internal returns (uint256 had) {
+        had = _credits[token][account];
+        if (had >= amount) {
+            unchecked {
+                _credits[token][account] = had - amount;
+            }
+        }
     }
 
     /// @dev Pushes a payout; if the receiver or the token refuses it, credits it instead, so that a
@@ -92,17 +109,15 @@ abstract contract Payouts is IPayouts, ReentrancyGuard {
         } else {
             ok = _pushToken(token, to, amount);
         }
-        if (!ok) {
-            _credits[token][to] += amount;
-            emit Credited(token, to, amount);
-        }
+        if (!ok) _addCredit(token, to, amount);
     }
 
-    /// @dev Pulls `total` of `token` from the caller and checks that exactly that much arrived.
-    /// Guarded: token code runs here with all the gas it wants.
-    function _pullToken(IERC20 token, uint256 total) private nonReentrant {
+    /// @dev Pulls `total` of `token` from `from` (the caller, or a buyer whose signed offer is
+    /// being accepted) and checks that exactly that much arrived. Guarded: token code runs here
+    /// with all the gas it wants.
+    function _pullToken(IERC20 token, address from, uint256 total) internal nonReentrant {
         uint256 before = token.balanceOf(address(this));
-        token.safeTransferFrom(msg.sender, address(this), total);
+        token.safeTransferFrom(from, address(this), total);
         uint256 received = token.balanceOf(address(this));
         received = received > before ? received - before : 0;
         if (received != total) revert UnsupportedToken(address(token), total, received);

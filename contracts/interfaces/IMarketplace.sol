@@ -5,7 +5,7 @@ import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.so
 
 import {IPayouts} from "./IPayouts.sol";
 
-import {ListingTerms, Trade, TradeState} from "../types/MarketplaceTypes.sol";
+import {ListingTerms, Offer, Permit, Trade, TradeState} from "../types/MarketplaceTypes.sol";
 
 /// @title p2pchain marketplace escrow
 /// @notice Sellers list goods, services and rentals (on-chain, or as EIP-712 signed terms that cost
@@ -105,6 +105,30 @@ interface IMarketplace is IERC20Errors, IPayouts {
     /// `RulingTimedOut`.
     event RulingTimedOut(bytes32 indexed tradeId);
 
+    /// @notice The seller accepted a buyer's signed offer and the buyer's payment went into
+    /// escrow. The trade is determined like a {Purchased} one, except `amount = price * quantity`
+    /// with the offered `price`.
+    /// @param tradeId The offer's EIP-712 digest ({offerDigest}); it is also the trade's id.
+    /// @param listingId The listing the offer was for.
+    /// @param buyer The offer's buyer.
+    /// @param quantity Units bought.
+    /// @param remaining Units of the listing still on offer afterwards.
+    /// @param price The price per unit the buyer offered.
+    event OfferAccepted(
+        bytes32 indexed tradeId,
+        bytes32 indexed listingId,
+        address indexed buyer,
+        uint32 quantity,
+        uint32 remaining,
+        uint256 price
+    );
+
+    /// @notice The buyer revoked one offer; it can never be accepted.
+    event OfferCancelled(bytes32 indexed offerId, address indexed buyer);
+
+    /// @notice The buyer revoked every offer signed with a counter below `counter`.
+    event AllOffersCancelled(address indexed buyer, uint64 counter);
+
     // ---------------------------------------------------------------- errors
 
     /// @notice `terms.seller` is not the caller.
@@ -138,8 +162,9 @@ interface IMarketplace is IERC20Errors, IPayouts {
     error InsufficientQuantity(bytes32 listingId, uint32 remaining, uint32 requested);
     /// @notice The sold-unit counter of a listing would overflow.
     error QuantityOverflow(bytes32 listingId);
-    /// @notice The seller's signature over a signed listing is invalid.
-    error InvalidSignature(bytes32 listingId, address seller);
+    /// @notice The signature over a signed listing (by its seller) or an offer (by its buyer) is
+    /// invalid.
+    error InvalidSignature(bytes32 digest, address signer);
     /// @notice The seller tried to buy their own listing.
     error SelfPurchase(address seller);
     /// @notice The trade passed does not match the stored record (wrong id, or stale data).
@@ -165,6 +190,19 @@ interface IMarketplace is IERC20Errors, IPayouts {
     error TradeNotFinal(bytes32 tradeId, TradeState current);
     /// @notice The caller already rated this trade.
     error AlreadyRated(bytes32 tradeId, address rater);
+
+    /// @notice The offer's expiry has passed.
+    error OfferExpired(bytes32 offerId, uint40 expiry);
+    /// @notice The buyer cancelled the offer, or cancelled all offers signed before it.
+    error OfferRevoked(bytes32 offerId);
+    /// @notice The offer was already accepted.
+    error OfferUsed(bytes32 offerId);
+    /// @notice The buyer no longer has the funds the offer needs: the ERC-20 balance, or for ETH
+    /// the credit ({addCredit}).
+    error OfferUnfunded(bytes32 offerId, address buyer, uint256 needed, uint256 available);
+    /// @notice The buyer's ERC-20 allowance to the marketplace is below what the offer needs, even
+    /// after its permit (if any) was tried.
+    error OfferNotApproved(bytes32 offerId, address buyer, uint256 needed, uint256 allowance);
 
     // ---------------------------------------------------------------- listings
 
@@ -217,6 +255,48 @@ interface IMarketplace is IERC20Errors, IPayouts {
         bytes calldata signature,
         uint32 quantity
     ) external payable returns (bytes32 tradeId);
+
+    /// @notice {buy} paying an ERC-20 with an EIP-2612 permit in the same transaction. The permit is
+    /// tried first and its failure ignored (someone may have submitted it already): the purchase
+    /// then needs the allowance to be in place, and reverts with the token's error if it is not.
+    function buyWithPermit(bytes32 listingId, ListingTerms calldata terms, uint32 quantity, Permit calldata permit)
+        external
+        returns (bytes32 tradeId);
+
+    /// @notice {buySigned} paying an ERC-20 with an EIP-2612 permit, as {buyWithPermit}.
+    function buySignedWithPermit(
+        ListingTerms calldata terms,
+        uint32 listedQuantity,
+        bytes32 salt,
+        bytes calldata signature,
+        uint32 quantity,
+        Permit calldata permit
+    ) external returns (bytes32 tradeId);
+
+    // ---------------------------------------------------------------- offers
+
+    /// @notice The seller: accept a buyer's signed offer. The buyer's payment (offered price x
+    /// quantity, plus the listing's deposit x quantity) is pulled into escrow: an ERC-20 from the
+    /// buyer's balance (after trying `permit`, as {buyWithPermit} does), ETH from the buyer's
+    /// credit ({addCredit}). From then on it is an ordinary trade under `offer.terms`.
+    /// @param offer The offer; `offer.terms` must be the listing's current terms.
+    /// @param signature The buyer's signature over {offerDigest} (ECDSA, or ERC-1271).
+    /// @param permit The buyer's EIP-2612 permit for an ERC-20 offer (`deadline` 0 for none).
+    /// @return tradeId The offer's digest.
+    function acceptOffer(Offer calldata offer, bytes calldata signature, Permit calldata permit)
+        external
+        returns (bytes32 tradeId);
+
+    /// @notice The buyer: revoke one offer that has not been accepted.
+    function cancelOffer(Offer calldata offer) external;
+
+    /// @notice The buyer: revoke every offer signed so far (they carry a lower counter).
+    /// @return counter The counter new offers must carry.
+    function cancelAllOffers() external returns (uint64 counter);
+
+    /// @notice Add the ETH sent to `account`'s credit. Credit backs ETH offers, and its owner can
+    /// take it back at any time with {withdraw} (which also makes its ETH offers unfunded).
+    function addCredit(address account) external payable;
 
     // ---------------------------------------------------------------- settling
 
@@ -312,6 +392,12 @@ interface IMarketplace is IERC20Errors, IPayouts {
         external
         view
         returns (bytes32);
+
+    /// @notice The counter `buyer`'s new offers must carry.
+    function offerCounter(address buyer) external view returns (uint64);
+
+    /// @notice The EIP-712 digest a buyer signs for `offer`; also its id and its trade's id.
+    function offerDigest(Offer calldata offer) external view returns (bytes32);
 
     /// @notice The hash stored for a trade (before the rating bits are added).
     function hashTrade(Trade calldata trade) external pure returns (uint256);

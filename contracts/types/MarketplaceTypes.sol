@@ -82,3 +82,44 @@ struct Trade {
     /// Once `Settled`: the accepted proposal's share; once `Ruled`: the ruling's share.
     uint256 proposedBuyerShare;
 }
+
+/// @notice A buyer's offer for a listing, signed off-chain (EIP-712 `Offer`); the seller accepts it
+/// with {IMarketplace-acceptOffer}, which pulls the buyer's payment into escrow.
+/// @dev EIP-712 type:
+/// `Offer(ListingTerms terms,bytes32 listingId,address buyer,uint32 quantity,uint256 price,uint40 expiry,uint64 counter,bytes32 salt)`
+/// followed by the `ListingTerms` type. The offer commits to the listing's full terms as the buyer
+/// saw them (so a wallet shows them, and a seller who changes them after the offer cannot accept
+/// it) and to the listing id (so it cannot be replayed on another listing with the same terms);
+/// the domain binds it to one chain and one marketplace.
+struct Offer {
+    /// The listing's terms as the buyer saw them; `terms.price` is the asking price.
+    ListingTerms terms;
+    /// The listing: an on-chain listing id, or the digest of a signed listing already bought once.
+    bytes32 listingId;
+    /// Who pays and signs.
+    address buyer;
+    /// Units wanted.
+    uint32 quantity;
+    /// Price offered per unit, in `terms.token`; the deposit per unit stays `terms.deposit`.
+    uint256 price;
+    /// Unix time from which the offer can no longer be accepted.
+    uint40 expiry;
+    /// The buyer's offer counter when signing; {IMarketplace-cancelAllOffers} moves it on, which
+    /// revokes every offer signed before.
+    uint64 counter;
+    /// Any value, so that two otherwise equal offers differ.
+    bytes32 salt;
+}
+
+/// @notice An EIP-2612 `permit` signature for the marketplace, passed with a purchase or an offer
+/// so that an ERC-20 payment needs no separate `approve` transaction. `deadline` 0: no permit (the
+/// allowance is already in place).
+struct Permit {
+    /// The allowance the permit sets (at least the amount due).
+    uint256 value;
+    /// The permit's own deadline (the token's).
+    uint256 deadline;
+    uint8 v;
+    bytes32 r;
+    bytes32 s;
+}

@@ -322,15 +322,75 @@ class QuantityOverflow(CustomError):
 
 
 class InvalidSignature(CustomError):
-    """The seller's signature over a signed listing is invalid."""
+    """The signature over a signed listing (by its seller) or an offer (by its buyer) is
+    invalid."""
 
-    listing_id: bytes
-    seller: str
+    digest: bytes
+    signer: str
 
     def describe(self) -> str:
         return (
-            f"the signature on listing {short_id(self.listing_id)} is not {self.seller}'s: the"
-            " listing was altered, or signed for another chain or marketplace"
+            f"the signature on {short_id(self.digest)} is not {self.signer}'s: what was signed"
+            " was altered, or signed for another chain or marketplace"
+        )
+
+
+class OfferExpired(CustomError):
+    """The offer's expiry has passed."""
+
+    offer_id: bytes
+    expiry: int
+
+    def describe(self) -> str:
+        return f"offer {short_id(self.offer_id)} expired at {format_time(self.expiry)}"
+
+
+class OfferRevoked(CustomError):
+    """The buyer cancelled the offer, or all offers signed before it."""
+
+    offer_id: bytes
+
+    def describe(self) -> str:
+        return f"offer {short_id(self.offer_id)} was cancelled by its buyer"
+
+
+class OfferUsed(CustomError):
+    """The offer was already accepted."""
+
+    offer_id: bytes
+
+    def describe(self) -> str:
+        return f"offer {short_id(self.offer_id)} was already accepted: its trade has the same id"
+
+
+class OfferUnfunded(CustomError):
+    """The buyer no longer has the funds the offer needs (ERC-20 balance, or ETH credit)."""
+
+    offer_id: bytes
+    buyer: str
+    needed: int
+    available: int
+
+    def describe(self) -> str:
+        return (
+            f"the buyer {self.buyer} no longer has the funds for offer {short_id(self.offer_id)}:"
+            f" it needs {self.needed} (base units) and {self.available} is there"
+        )
+
+
+class OfferNotApproved(CustomError):
+    """The buyer's ERC-20 allowance is below what the offer needs, even after its permit."""
+
+    offer_id: bytes
+    buyer: str
+    needed: int
+    allowance: int
+
+    def describe(self) -> str:
+        return (
+            f"the buyer {self.buyer} has not allowed the marketplace to take the {self.needed}"
+            f" (base units) offer {short_id(self.offer_id)} needs (allowance {self.allowance},"
+            " and its permit, if any, did not help)"
         )
 
 
@@ -1083,6 +1143,11 @@ __all__ = [
     "NotSeller",
     "NothingToRelease",
     "NothingToWithdraw",
+    "OfferExpired",
+    "OfferNotApproved",
+    "OfferRevoked",
+    "OfferUnfunded",
+    "OfferUsed",
     "PayoutGasTooLow",
     "QuantityOverflow",
     "ReentrancyGuardReentrantCall",

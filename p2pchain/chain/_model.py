@@ -291,15 +291,18 @@ class Trade:
         return None
 
 
-def open_trade(terms: ListingTerms, buyer: str, quantity: int, timestamp: int) -> Trade:
-    """The trade a purchase creates (see the ``Purchased`` event)."""
+def open_trade(
+    terms: ListingTerms, buyer: str, quantity: int, timestamp: int, *, unit_price: int | None = None
+) -> Trade:
+    """The trade a purchase creates (see the ``Purchased`` event), or an accepted offer at
+    ``unit_price`` (see ``OfferAccepted``)."""
     return Trade(
         buyer=checksum_address(buyer),
         seller=terms.seller,
         token=terms.token,
         arbitrator=terms.arbitrator,
         arbitrator_fee_bps=terms.arbitrator_fee_bps,
-        amount=terms.price * quantity,
+        amount=(terms.price if unit_price is None else unit_price) * quantity,
         deposit=terms.deposit * quantity,
         deadline=timestamp + terms.review_window,
         state=TradeState.PAID,

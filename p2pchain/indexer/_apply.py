@@ -222,7 +222,7 @@ class Batch:
             if row is not None:
                 row.update(closed=1, remaining=0, updated_block=event.block_number)
                 self.changed_listings.add(row["listing_id"])
-        elif name == "Purchased":
+        elif name in ("Purchased", "OfferAccepted"):
             self._purchased(event, listing_id or "", trade_id or "")
         elif name in TRADE_TRANSITIONS:
             self._trade_event(event, trade_id or "")
@@ -367,7 +367,9 @@ class Batch:
         self.changed_listings.add(listing_id)
         terms = terms_of(listing)
         time = self.times[event.block_number]
-        trade = open_trade(terms, args["buyer"], quantity, time)
+        # An accepted offer opens its trade at the offered price; a purchase at the asking one.
+        price = int(args["price"]) if event.name == "OfferAccepted" else None
+        trade = open_trade(terms, args["buyer"], quantity, time, unit_price=price)
         row = {
             "trade_id": trade_id,
             "listing_id": listing_id,

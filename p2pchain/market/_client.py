@@ -68,25 +68,26 @@ from p2pchain.chain._model import (
 )
 from p2pchain.chain._node_errors import ChainMismatch
 from p2pchain.chain._nodes import AnvilChain, DevChain, GanacheChain, RpcChain, open_chain
+from p2pchain.chain._offer_model import Permit
 from p2pchain.chain._pending import (
     BatchSubmitError,
     OutcomeUnknown,
     PendingTransaction,
     Reconciled,
 )
-from p2pchain.chain._sender import TransactionSender
+from p2pchain.chain._sender import TransactionSender, intent_of
 from p2pchain.market import _validation as check
 
 if TYPE_CHECKING:
     from p2pchain.market._bookings import RentalsClient
 from p2pchain.market._calls import PendingCall, PreparedCall, _built
+from p2pchain.market._offer_calls import OfferCalls
 from p2pchain.market._reads import (
     DAY,
     ETH,
     MAX_ARBITRATOR_FEE_BPS,
     MAX_REVIEW_WINDOW,
     MAX_UNIT_AMOUNT,
-    MarketReader,
     NotFoundError,
 )
 from p2pchain.market._views import (
@@ -100,9 +101,11 @@ from p2pchain.market._views import (
 )
 
 T = TypeVar("T")
+#: How long a purchase's permit stays valid.
+PERMIT_SECONDS = 3_600
 
 
-class MarketplaceClient(MarketReader):
+class MarketplaceClient(OfferCalls):
     """Every marketplace action and read on one deployment (see the module).
 
     Construct it with :meth:`connect`; the constructor arguments are :class:`MarketReader`'s.
@@ -730,12 +733,16 @@ class MarketplaceClient(MarketReader):
         quantity: int = 1,
         *,
         sender: str | None = None,
+        permit_ok: bool = True,
     ) -> PreparedCall[TradeView]:
         """Prepare buying ``quantity`` units; see :meth:`buy`.
 
-        For ERC-20 listings, when the buyer's allowance is short, the result's
-        :attr:`PreparedCall.before` holds the approval (of exactly the amount due), and
-        :meth:`PreparedCall.transactions` returns ``[approve, buy]`` for a wallet.
+        For ERC-20 listings, when the buyer's allowance is short: if the token takes EIP-2612
+        permits and this client signs for the buyer, the purchase carries a permit for exactly
+        the amount due (``buyWithPermit``, one transaction, valid for an hour); otherwise
+        (or with ``permit_ok=False``) the result's :attr:`PreparedCall.before` holds the
+        approval (of exactly the amount due), and :meth:`PreparedCall.transactions` returns
+        ``[approve, buy]`` for a wallet.
         """
         units = check.quantity(quantity)
         who = self._sender_address(sender)
@@ -771,8 +778,17 @@ class MarketplaceClient(MarketReader):
             )
         total = (terms.price + terms.deposit) * units
         before: list[PreparedCall[Any]] = []
+        intent: bytes | None = None
         if terms.token != ETH and self.allowance(terms.token, who) < total:
-            before.append(self.prepare_approve(terms.token, total, sender=who))
+            permit = self._purchase_permit(terms.token, total, who) if permit_ok else None
+            if permit is None:
+                before.append(self.prepare_approve(terms.token, total, sender=who))
+            else:  # one transaction: the same purchase, with the permit in front of it
+                # The permit's deadline changes on every try: what the call does is the purchase.
+                intent = intent_of(self.deployment.marketplace, 0, data)
+                args = self._m.decode_input(action, data)
+                action = "buyWithPermit" if action == "buy" else "buySignedWithPermit"
+                data = self._m.encode(action, *args, permit.as_tuple())
 
         def finish(receipt: TxReceipt) -> TradeView:
             event = self._one(receipt, "Purchased")
@@ -789,7 +805,15 @@ class MarketplaceClient(MarketReader):
             )
 
         value = total if terms.token == ETH else 0
-        return self._prepare(action, who, data, finish, value=value, before=before)
+        return self._prepare(action, who, data, finish, value=value, before=before, intent=intent)
+
+    def _purchase_permit(self, token: str, total: int, buyer: ChecksumAddress) -> Permit | None:
+        """A permit for a purchase, if the token takes one and this client signs for ``buyer``."""
+        from p2pchain.market._offers import sign_permit
+
+        if self.account is None or self.account.address != buyer:
+            return None
+        return sign_permit(self, token, total, self.now() + PERMIT_SECONDS, owner=self.account)
 
     def buy(self, listing: Listing | SignedListing, quantity: int = 1) -> TradeView:
         """Buy ``quantity`` units of a listing, paying price and deposit into escrow.

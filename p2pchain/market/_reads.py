@@ -58,6 +58,8 @@ DAY = 86_400
 
 #: Events that carry a listing's terms.
 LISTING_TERMS_EVENTS = ("Listed", "ListingUpdated", "SignedListingUsed")
+#: Events that open a trade: a purchase at the asking price, or an accepted offer at its price.
+TRADE_OPENINGS = ("Purchased", "OfferAccepted")
 #: Highest arbitrator fee and review window (the contract's constants).
 MAX_ARBITRATOR_FEE_BPS = 1_000
 MAX_REVIEW_WINDOW = 365 * DAY
@@ -108,6 +110,10 @@ class _Codec:
     def decode(self, name: str, data: bytes) -> tuple[Any, ...]:
         return tuple(abi_decode(self._functions[name][2], data))
 
+    def decode_input(self, name: str, data: bytes) -> tuple[Any, ...]:
+        """The arguments of calldata made by :meth:`encode` (selector first)."""
+        return tuple(abi_decode(self._functions[name][1], data[4:]))
+
 
 class MarketReader:
     """Typed reads of one p2pchain deployment: listings, trades, ratings, balances.
@@ -156,6 +162,7 @@ class MarketReader:
             for e in self._market_abi
             if e.get("type") == "event"
         }
+        self._opening_topics = [self._topics[n] for n in TRADE_OPENINGS]
         self._rated_topic = next(
             event_abi_to_log_topic(cast(Any, e))
             for e in self._reputation_abi
@@ -300,12 +307,12 @@ class MarketReader:
         terms = ListingTerms.from_abi(terms_events[-1].args["terms"])
         if live:
             status = ListingStatus.LIVE
-        elif record == 1:
+        elif record == 1 and any(e.name == "ListingClosed" for e in events):
             status = ListingStatus.CLOSED
-        else:
+        else:  # an accepted offer that took the last units also leaves the record spent
             status = ListingStatus.SOLD_OUT
         if not live:
-            purchases = self._events([self._topics["Purchased"], None, listing_id])
+            purchases = self._events([self._opening_topics, None, listing_id])
             sold = sum(int(e.args["quantity"]) for e in purchases)
             remaining = 0
         signature = signed.signature if signed is not None else None
@@ -363,7 +370,7 @@ class MarketReader:
         who = check.address(account, "account")
         ids: list[tuple[tuple[int, int], bytes]] = []
         if role in (None, Role.BUYER):
-            for e in self._events([self._topics["Purchased"], None, None, _topic(who)]):
+            for e in self._events([self._opening_topics, None, None, _topic(who)]):
                 ids.append((e.position, bytes(e.args["tradeId"])))
         listing_ids: set[bytes] = set()
         if role in (None, Role.SELLER):
@@ -381,7 +388,7 @@ class MarketReader:
         ordered = sorted(listing_ids)
         for start in range(0, len(ordered), 100):
             chunk = ordered[start : start + 100]
-            for e in self._events([self._topics["Purchased"], None, chunk]):
+            for e in self._events([self._opening_topics, None, chunk]):
                 ids.append((e.position, bytes(e.args["tradeId"])))
         seen: set[bytes] = set()
         views: list[TradeView] = []
@@ -567,7 +574,8 @@ class MarketReader:
     def _rebuild(self, tid: bytes) -> TradeView:
         events = self._events([None, tid])
         purchase = next(
-            (e for e in events if e.name == "Purchased" and bytes(e.args["tradeId"]) == tid), None
+            (e for e in events if e.name in TRADE_OPENINGS and bytes(e.args["tradeId"]) == tid),
+            None,
         )
         if purchase is None:
             raise NotFoundError(f"no trade {_hex(tid)} on this marketplace")
@@ -584,7 +592,8 @@ class MarketReader:
         terms = ListingTerms.from_abi(before[-1].args["terms"])
         opened = self._timestamp(purchase.block_number)
         quantity = int(purchase.args["quantity"])
-        trade: Trade = open_trade(terms, purchase.args["buyer"], quantity, opened)
+        price = int(purchase.args["price"]) if purchase.name == "OfferAccepted" else None
+        trade: Trade = open_trade(terms, purchase.args["buyer"], quantity, opened, unit_price=price)
         history = [self._trade_event(purchase, opened)]
         for event in events:
             if event.name in TRADE_TRANSITIONS and event.position > purchase.position:

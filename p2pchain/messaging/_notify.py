@@ -20,6 +20,7 @@ SOON = 24 * 3600
 
 _EVENTS = {
     "Purchased": ("bought", "bought"),
+    "OfferAccepted": ("offer_accepted", "an offer was accepted and paid into escrow"),
     "Released": ("released", "payment released"),
     "DepositReturned": ("deposit_returned", "deposit returned"),
     "Refunded": ("refunded", "refunded"),

@@ -1,0 +1,340 @@
+"""Buyers' offers and one-transaction ERC-20 payments (EIP-2612 permits).
+
+An offer is a buyer's EIP-712 signature (no gas) over a listing's terms, a listing id, a price
+per unit, a quantity, an expiry and the buyer's offer counter (see ``Offer`` in
+``contracts/types/MarketplaceTypes.sol``). The seller accepts it with one transaction that pulls
+the buyer's payment into escrow; from then on it is an ordinary trade.
+
+How the buyer pays:
+
+* ERC-20 with EIP-2612 (USDC-style tokens): the offer carries the buyer's permit, so neither side
+  sends an ``approve``. A token is used this way only when its ``DOMAIN_SEPARATOR`` is the one the
+  permit is signed for (version "1" or "2"), so a signature is never made that the token would
+  refuse.
+* other ERC-20s: an allowance the buyer gives beforehand (one ``approve``).
+* ETH: the buyer's credit in the marketplace (``addCredit``), which the buyer can withdraw at any
+  time (which leaves the offer unfunded: it then fails with ``OfferUnfunded``). A signature cannot
+  move ETH, so an ETH offer is backed by ETH already held for it; the credit is the buyer's own
+  and one deposit backs any number of offers. WETH would need a permit-less ``approve`` as well,
+  and a second token for a person to hold.
+
+An offer travels as a JSON document (:meth:`SignedOffer.to_json`, schema ``p2pchain/offer/1``):
+a file, a message, or the HTTP API. :meth:`SignedOffer.from_json` validates every field and
+recomputes the offer's id; the seller's client checks the buyer's signature before anything is
+sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_utils import keccak, to_checksum_address
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from p2pchain.chain._model import ZERO_ADDRESS, ListingTerms, eip712_digest
+from p2pchain.chain._offer_model import NO_PERMIT, Offer, Permit, permit_typed_data
+from p2pchain.market import _validation as check
+
+if TYPE_CHECKING:
+    from p2pchain.market._reads import MarketReader
+
+ETH = ZERO_ADDRESS
+SCHEMA = "p2pchain/offer/1"
+#: Permit domain versions tried for a token (OpenZeppelin's "1", USDC's "2").
+PERMIT_VERSIONS = ("1", "2")
+#: Longest an offer may stay open.
+MAX_OFFER_SECONDS = 90 * 86_400
+
+_UINT = r"^(0|[1-9][0-9]{0,77})$"
+_HEX32 = r"^0x[0-9a-fA-F]{64}$"
+_ADDRESS = r"^0x[0-9a-fA-F]{40}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class _TermsJson(_Strict):
+    seller: Annotated[str, Field(pattern=_ADDRESS)]
+    token: Annotated[str, Field(pattern=_ADDRESS)]
+    price: Annotated[str, Field(pattern=_UINT)]
+    deposit: Annotated[str, Field(pattern=_UINT)]
+    arbitrator: Annotated[str, Field(pattern=_ADDRESS)]
+    arbitratorFeeBps: Annotated[int, Field(ge=0, le=10_000)]
+    reviewWindow: Annotated[int, Field(ge=0, lt=2**32)]
+    expiry: Annotated[int, Field(ge=0, lt=2**40)]
+    cidPrefix: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{16}$")]
+    cidDigest: Annotated[str, Field(pattern=_HEX32)]
+
+
+class _PermitJson(_Strict):
+    value: Annotated[str, Field(pattern=_UINT)]
+    deadline: Annotated[int, Field(gt=0, lt=2**64)]
+    v: Annotated[int, Field(ge=27, le=28)]
+    r: Annotated[str, Field(pattern=_HEX32)]
+    s: Annotated[str, Field(pattern=_HEX32)]
+
+
+class OfferJson(_Strict):
+    """The wire form of a signed offer (``p2pchain/offer/1``); every field checked."""
+
+    schema_: Literal["p2pchain/offer/1"] = Field(alias="schema")
+    chainId: Annotated[int, Field(gt=0, lt=2**64)]
+    marketplace: Annotated[str, Field(pattern=_ADDRESS)]
+    listingId: Annotated[str, Field(pattern=_HEX32)]
+    terms: _TermsJson
+    buyer: Annotated[str, Field(pattern=_ADDRESS)]
+    quantity: Annotated[int, Field(gt=0, lt=2**32)]
+    price: Annotated[str, Field(pattern=_UINT)]
+    expiry: Annotated[int, Field(gt=0, lt=2**40)]
+    counter: Annotated[int, Field(ge=0, lt=2**64)]
+    salt: Annotated[str, Field(pattern=_HEX32)]
+    signature: Annotated[str, Field(pattern=r"^0x([0-9a-fA-F]{130})?$")]
+    permit: _PermitJson | None = None
+    id: Annotated[str | None, Field(pattern=_HEX32)] = None
+
+    @field_validator("price")
+    @classmethod
+    def _positive(cls, value: str) -> str:
+        if int(value) == 0:
+            raise ValueError("the price must be above 0")
+        return value
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+@dataclass(frozen=True)
+class SignedOffer:
+    """An offer and the buyer's signature, bound to one chain and marketplace.
+
+    Attributes:
+        offer: What the buyer offers.
+        signature: The buyer's signature over it (65 bytes; empty for a contract wallet that
+            approves the digest itself, ERC-1271).
+        permit: The buyer's EIP-2612 permit for the payment, or None.
+        chain_id: The chain it is signed for.
+        marketplace: The marketplace it is signed for.
+        id: The offer's id: the EIP-712 digest (also its trade's id once accepted).
+    """
+
+    offer: Offer
+    signature: bytes
+    permit: Permit | None
+    chain_id: int
+    marketplace: str
+    id: bytes
+
+    @property
+    def total(self) -> int:
+        """What accepting it takes from the buyer (offered price and deposit, per unit)."""
+        return self.offer.total
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``p2pchain/offer/1`` document (hex strings for bytes, decimal strings for amounts)."""
+        o, t = self.offer, self.offer.terms
+        permit = self.permit
+        return {
+            "schema": SCHEMA,
+            "chainId": self.chain_id,
+            "marketplace": self.marketplace,
+            "listingId": _hex(o.listing_id),
+            "terms": {
+                "seller": t.seller,
+                "token": t.token,
+                "price": str(t.price),
+                "deposit": str(t.deposit),
+                "arbitrator": t.arbitrator,
+                "arbitratorFeeBps": t.arbitrator_fee_bps,
+                "reviewWindow": t.review_window,
+                "expiry": t.expiry,
+                "cidPrefix": _hex(t.cid_prefix),
+                "cidDigest": _hex(t.cid_digest),
+            },
+            "buyer": o.buyer,
+            "quantity": o.quantity,
+            "price": str(o.price),
+            "expiry": o.expiry,
+            "counter": o.counter,
+            "salt": _hex(o.salt),
+            "signature": _hex(self.signature),
+            "permit": None
+            if permit is None
+            else {
+                "value": str(permit.value),
+                "deadline": permit.deadline,
+                "v": permit.v,
+                "r": _hex(permit.r),
+                "s": _hex(permit.s),
+            },
+            "id": _hex(self.id),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> SignedOffer:
+        """Read a ``p2pchain/offer/1`` document; the id is recomputed, never trusted.
+
+        The signature is not checked against the buyer here (that needs the chain for contract
+        wallets): :meth:`p2pchain.MarketplaceClient.check_offer` does.
+
+        Raises:
+            InputError: A missing, extra or malformed field (named), or an ``id`` that is not
+                the offer's.
+        """
+        try:
+            doc = OfferJson.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "the offer"
+            raise check.InputError(f"offer: {where}: {first['msg']}") from None
+        t = doc.terms
+        terms = ListingTerms(
+            seller=to_checksum_address(t.seller),
+            token=to_checksum_address(t.token),
+            price=int(t.price),
+            deposit=int(t.deposit),
+            arbitrator=to_checksum_address(t.arbitrator),
+            arbitrator_fee_bps=t.arbitratorFeeBps,
+            review_window=t.reviewWindow,
+            expiry=t.expiry,
+            cid_prefix=bytes.fromhex(t.cidPrefix[2:]),
+            cid_digest=bytes.fromhex(t.cidDigest[2:]),
+        )
+        offer = Offer(
+            terms=terms,
+            listing_id=bytes.fromhex(doc.listingId[2:]),
+            buyer=to_checksum_address(doc.buyer),
+            quantity=doc.quantity,
+            price=int(doc.price),
+            expiry=doc.expiry,
+            counter=doc.counter,
+            salt=bytes.fromhex(doc.salt[2:]),
+        )
+        permit = None
+        if doc.permit is not None:
+            p = doc.permit
+            permit = Permit(
+                int(p.value), p.deadline, p.v, bytes.fromhex(p.r[2:]), bytes.fromhex(p.s[2:])
+            )
+        marketplace = to_checksum_address(doc.marketplace)
+        digest = offer.digest(chain_id=doc.chainId, marketplace=marketplace)
+        if doc.id is not None and bytes.fromhex(doc.id[2:]) != digest:
+            raise check.InputError(f"offer: id {doc.id} is not this offer's id {_hex(digest)}")
+        return cls(
+            offer=offer,
+            signature=bytes.fromhex(doc.signature[2:]),
+            permit=permit,
+            chain_id=doc.chainId,
+            marketplace=marketplace,
+            id=digest,
+        )
+
+
+# ---------------------------------------------------------------------------------- permits
+
+
+def _domain_separator(name: str, version: str, chain_id: int, token: str) -> bytes:
+    from eth_abi import encode
+
+    type_hash = keccak(
+        text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+    )
+    return keccak(
+        encode(
+            ["bytes32", "bytes32", "bytes32", "uint256", "address"],
+            [type_hash, keccak(text=name), keccak(text=version), chain_id, token],
+        )
+    )
+
+
+def permit_support(reader: MarketReader, token: str, owner: str) -> tuple[str, str, int] | None:
+    """``(name, version, nonce)`` if ``token`` takes EIP-2612 permits we can sign, else None.
+
+    The token's ``DOMAIN_SEPARATOR`` must equal the one computed from its ``name``, a version
+    in :data:`PERMIT_VERSIONS`, the chain and its address; a token without these functions, or
+    with another domain, is paid by ``approve``.
+    """
+    from p2pchain.market._reads import _Codec
+
+    codec = _Codec(_PERMIT_ABI)
+    token = to_checksum_address(token)
+    try:
+        name = str(reader._eth_call(token, codec.encode("name"), "name", codec)[0])
+        separator = bytes(
+            reader._eth_call(token, codec.encode("DOMAIN_SEPARATOR"), "DOMAIN_SEPARATOR", codec)[0]
+        )
+        nonce = int(reader._eth_call(token, codec.encode("nonces", owner), "nonces", codec)[0])
+    except Exception:  # noqa: BLE001 - any failure (revert, no code, bad data) means no permit
+        return None
+    for version in PERMIT_VERSIONS:
+        if _domain_separator(name, version, reader.chain_id, token) == separator:
+            return name, version, nonce
+    return None
+
+
+def sign_permit(
+    reader: MarketReader, token: str, value: int, deadline: int, *, owner: Any
+) -> Permit | None:
+    """``owner``'s permit letting the marketplace pull ``value`` of ``token`` (None if the token
+    takes no permit we can sign)."""
+    found = permit_support(reader, token, owner.address)
+    if found is None:
+        return None
+    name, version, nonce = found
+    typed = permit_typed_data(
+        token_name=name,
+        token_version=version,
+        chain_id=reader.chain_id,
+        token=token,
+        owner=owner.address,
+        spender=reader.deployment.marketplace,
+        value=value,
+        nonce=nonce,
+        deadline=deadline,
+    )
+    signature = bytes(owner.sign_typed_data(full_message=typed).signature)
+    return Permit.from_signature(value, deadline, signature)
+
+
+def recover_offer_signer(signed: SignedOffer) -> str | None:
+    """Who signed the offer (ECDSA), or None for a signature that is not 65 bytes."""
+    if len(signed.signature) != 65:
+        return None
+    typed = signed.offer.typed_data(chain_id=signed.chain_id, marketplace=signed.marketplace)
+    signable = encode_typed_data(full_message=typed)
+    if eip712_digest(signable) != signed.id:
+        return None
+    try:
+        return str(Account.recover_message(signable, signature=signed.signature))
+    except (ValueError, TypeError):
+        return None
+
+
+_PERMIT_ABI: list[dict[str, Any]] = [
+    {
+        "type": "function",
+        "name": name,
+        "stateMutability": "view",
+        "inputs": [{"name": n, "type": t} for n, t in inputs],
+        "outputs": [{"name": "", "type": out}],
+    }
+    for name, inputs, out in (
+        ("name", [], "string"),
+        ("DOMAIN_SEPARATOR", [], "bytes32"),
+        ("nonces", [("owner", "address")], "uint256"),
+    )
+]
+
+__all__ = [
+    "MAX_OFFER_SECONDS",
+    "NO_PERMIT",
+    "OfferJson",
+    "SignedOffer",
+    "permit_support",
+    "recover_offer_signer",
+    "sign_permit",
+]
