@@ -93,22 +93,7 @@ class OfferCalls(MarketReader):
         """
         account = self._signer(self.address)
         found = listing if isinstance(listing, Listing) else self.listing(listing)
-        if found.status is not ListingStatus.LIVE:
-            raise check.InputError(
-                f"listing 0x{found.id.hex()} is {found.status.value}: offers are for live listings"
-            )
-        if found.terms.seller == account.address:
-            raise check.InputError("this is your own listing: you cannot make an offer on it")
-        unit = check.amount(price, "price")
-        if not 0 < unit <= MAX_UNIT_AMOUNT:
-            raise check.InputError(f"price must be above 0 and at most {MAX_UNIT_AMOUNT}")
-        units = check.quantity(quantity)
-        if units > found.remaining:
-            raise check.InputError(f"only {found.remaining} units remain, not {units}")
-        now = self.now()
-        until = now + DEFAULT_OFFER_SECONDS if expiry is None else check.amount(expiry, "expiry")
-        if not now < until <= now + MAX_OFFER_SECONDS:
-            raise check.InputError("expiry must be in the future and at most 90 days away")
+        unit, units, until = self.check_offer_inputs(found, price, quantity, expiry)
         offer = Offer(
             terms=found.terms,
             listing_id=found.id,
@@ -133,6 +118,32 @@ class OfferCalls(MarketReader):
             marketplace=marketplace,
             id=offer.digest(chain_id=self.chain_id, marketplace=marketplace),
         )
+
+    def check_offer_inputs(
+        self, found: Listing, price: int, quantity: int = 1, expiry: int | None = None
+    ) -> tuple[int, int, int]:
+        """Check what :meth:`make_offer` is given; returns ``(price, quantity, expiry)``.
+
+        Raises:
+            InputError: See :meth:`make_offer`.
+        """
+        if found.status is not ListingStatus.LIVE:
+            raise check.InputError(
+                f"listing 0x{found.id.hex()} is {found.status.value}: offers are for live listings"
+            )
+        if found.terms.seller == self.address:
+            raise check.InputError("this is your own listing: you cannot make an offer on it")
+        unit = check.amount(price, "price")
+        if not 0 < unit <= MAX_UNIT_AMOUNT:
+            raise check.InputError(f"price must be above 0 and at most {MAX_UNIT_AMOUNT}")
+        units = check.quantity(quantity)
+        if units > found.remaining:
+            raise check.InputError(f"only {found.remaining} units remain, not {units}")
+        now = self.now()
+        until = now + DEFAULT_OFFER_SECONDS if expiry is None else check.amount(expiry, "expiry")
+        if not now < until <= now + MAX_OFFER_SECONDS:
+            raise check.InputError("expiry must be in the future and at most 90 days away")
+        return unit, units, until
 
     def offer_counter(self, buyer: str | None = None) -> int:
         """The counter ``buyer``'s new offers carry (``cancelAllOffers`` moves it on)."""

@@ -1,0 +1,107 @@
+"""``p2pchain offer``: a buyer offers below the asking price, the file travels, the seller sees the
+terms and accepts, and the trade is an ordinary trade; cancelled and broken offers end in one
+line, on Anvil."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .conftest import Market
+
+ETHER = 10**18
+
+
+def _list(market: Market, price: str = "1eth", *extra: str) -> str:
+    result = market(
+        "listing", "create", "--account", "alice", "--title", "Drill", "--price", price,
+        "--category", "tools/drills", "--quiet", *extra,
+    )  # fmt: skip
+    return result.stdout.strip()
+
+
+def _flat(panel: str) -> str:
+    """A rich panel's text without its box and line breaks."""
+    return " ".join(panel.replace("│", " ").split())
+
+
+def _offer(market: Market, listing_id: str, out: Path, price: str = "0.9eth") -> dict[str, Any]:
+    result = market(
+        "offer", "make", listing_id, "--price", price, "--account", "bob", "--out", str(out),
+        "--yes", "--json",
+    )  # fmt: skip
+    return json.loads(result.stdout)
+
+
+def test_eth_offer_made_shown_and_accepted(market: Market, tmp_path: Path) -> None:
+    listing_id = _list(market)
+    file = tmp_path / "offer.json"
+    made = _offer(market, listing_id, file)
+    assert made["price"] == str(9 * ETHER // 10) and made["buyer"] == market.addresses["bob"]
+    assert json.loads(file.read_text())["id"] == made["id"]
+
+    shown = json.loads(market("offer", "show", str(file), "--json").stdout)
+    assert shown["state"] == {
+        "status": "open",
+        "funded": True,  # `offer make` added the credit
+        "approved": True,
+        "listingLive": True,
+    }
+    # The seller sees the terms and the discount, and a "no" sends nothing.
+    result = market("offer", "accept", str(file), "--account", "alice", input="n\n", ok=False)
+    assert result.exit_code == 0 and "cancelled, nothing was sent" in result.stderr
+    shown_terms = _flat(result.stderr)
+    assert "10.0% below the asking price" in shown_terms, shown_terms
+    assert "0.9 ETH" in shown_terms
+
+    out = json.loads(
+        market("offer", "accept", str(file), "--account", "alice", "--yes", "--json").stdout
+    )
+    assert out["id"] == made["id"] and out["state"] == "paid"
+    trade = json.loads(market("trade", "show", made["id"], "--json").stdout)
+    assert trade["amount"] == str(9 * ETHER // 10)
+    before = int(market.chain.w3.eth.get_balance(market.addresses["alice"]))
+    market("trade", "release", made["id"], "--account", "bob", "--yes")
+    after = int(market.chain.w3.eth.get_balance(market.addresses["alice"]))
+    assert after - before == 9 * ETHER // 10
+
+    kept = json.loads(market("offer", "list", "--json").stdout)
+    assert [(k["id"], k["state"]["status"]) for k in kept] == [(made["id"], "accepted")]
+    again = market.fails("offer", "accept", made["id"], "--account", "alice", "--yes")
+    assert again == f"error: offer {made['id']} is accepted: nothing to accept"
+
+
+def test_cancelled_offer_is_refused_in_one_line(market: Market, tmp_path: Path) -> None:
+    listing_id = _list(market)
+    made = _offer(market, listing_id, tmp_path / "o.json")
+    market("offer", "cancel", made["id"], "--account", "bob", "--yes")
+    line = market.fails("offer", "accept", str(tmp_path / "o.json"), "--account", "alice", "--yes")
+    assert line == f"error: offer {made['id']} is cancelled: nothing to accept"
+
+    second = _offer(market, listing_id, tmp_path / "p.json")
+    market("offer", "cancel", "--all", "--account", "bob", "--yes")
+    line = market.fails("offer", "accept", second["id"], "--account", "alice", "--yes")
+    assert "is cancelled" in line
+
+
+def test_bad_offer_input(market: Market, tmp_path: Path) -> None:
+    listing_id = _list(market)
+    made = _offer(market, listing_id, tmp_path / "o.json")
+    line = market.fails("offer", "accept", str(tmp_path / "missing.json"), "--account", "alice")
+    assert "is neither an offer file" in line
+    tampered = dict(made, price=str(ETHER // 2))
+    (tmp_path / "t.json").write_text(json.dumps(tampered))
+    line = market.fails("offer", "accept", str(tmp_path / "t.json"), "--account", "alice")
+    assert "is not this offer's id" in line and line.startswith("error: ")
+    (tmp_path / "n.json").write_text("{not json")
+    assert "is not JSON" in market.fails("offer", "show", str(tmp_path / "n.json"))
+    line = market.fails("offer", "make", listing_id, "--price", "0eth", "--account", "bob")
+    assert "price must be above 0" in line
+    line = market.fails("offer", "make", listing_id, "--price", "1eth", "--account", "alice")
+    assert "your own listing" in line
+    line = market.fails("offer", "make", listing_id, "--price", "1eth", "--expires-in", "soon")
+    assert "invalid --expires-in" in line
+    line = market.fails("offer", "accept", str(tmp_path / "o.json"), "--account", "bob", "--yes")
+    assert "only its seller can accept" in line
+    assert "give one offer, or --all" in market.fails("offer", "cancel", "--account", "bob")
