@@ -53,9 +53,9 @@ class _Offers:
         factory = bench.w3.eth.contract(abi=list(artifact.abi), bytecode=artifact.bytecode)
         data = factory.constructor("Test Dollar", "TUSD", 6).data_in_transaction
         receipt = send_transaction(bench.w3, bench.deployer, cast(TxParams, {"data": data}))
-        self.token: Contract = bench.w3.eth.contract(
-            address=receipt["contractAddress"], abi=list(artifact.abi)
-        )
+        address = receipt["contractAddress"]
+        assert address is not None
+        self.token: Contract = bench.w3.eth.contract(address=address, abi=list(artifact.abi))
         self.name = str(self.token.functions.name().call())
 
     def now(self) -> int:
