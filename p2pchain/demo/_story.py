@@ -23,6 +23,7 @@ figures for tests and ``--json``.
 
 from __future__ import annotations
 
+import json
 import struct
 import sys
 import tempfile
@@ -69,6 +70,11 @@ HELMET_FEE_BPS = 500
 HELMET_BUYER_SHARE = 3 * ETHER // 100
 #: Seconds a dispute may wait for a ruling on the demo's deployment.
 RULING_WINDOW = 3 * DAY
+#: The offer scene: a bike lock at 40 TUSD (a test stablecoin with EIP-2612, 6 decimals),
+#: offered 10% below.
+TUSD = 10**6
+LOCK_PRICE = 40 * TUSD
+LOCK_OFFER = LOCK_PRICE * 9 // 10
 ROLES = ("seller", "buyer", "arbitrator", "neighbour")
 
 
@@ -131,6 +137,33 @@ class PartySummary:
     def average(self) -> float | None:
         """Mean score received, or None without ratings."""
         return self.score_sum / self.ratings if self.ratings else None
+
+
+@dataclass(frozen=True)
+class OfferSummary:
+    """The offer scene: a buyer's offer below the asking price, in a stablecoin with a permit.
+
+    Attributes:
+        token: The test stablecoin's address.
+        listing_id: The listing (0x hex).
+        offer_id: The offer's id, also its trade's (0x hex).
+        asking: The asking price (token base units).
+        offered: The price offered and accepted.
+        permit: Whether the offer carried an EIP-2612 permit (no approve transaction).
+        state: The trade's final state.
+        seller_received: Tokens the seller holds at the end.
+        buyer_left: Tokens the buyer holds at the end.
+    """
+
+    token: str
+    listing_id: str
+    offer_id: str
+    asking: int
+    offered: int
+    permit: bool
+    state: str
+    seller_received: int
+    buyer_left: int
 
 
 @dataclass(frozen=True)
@@ -226,6 +259,7 @@ class DemoResult:
     conversation: tuple[tuple[str, str, str], ...] = ()
     bookings: tuple[BookingSummary, ...] = ()
     refused: str = ""
+    offer: OfferSummary | None = None
 
     @property
     def chain_id(self) -> int:
@@ -518,6 +552,7 @@ class _Story:
             weekend, next_weekend = self._book(cast, car)
             self._rate(cast, weekend)
             helmet_trade = self._dispute(cast, helmet)
+            offer = self._offer(cast)
         finally:
             self._close_chat()
         trades = (_trade_summary("helmet", helmet, helmet_trade),)
@@ -537,6 +572,7 @@ class _Story:
             conversation=tuple(self.conversation),
             bookings=bookings,
             refused=self.refused,
+            offer=offer,
         )
 
     # -- setup
@@ -810,6 +846,82 @@ class _Story:
             )
             self.log.note(escape(f"[{m.party}] {m.text}{files}"))
 
+    # -- offers
+
+    def _offer(self, cast: _Cast) -> OfferSummary:
+        """The buyer offers 10% below the asking price in a stablecoin with a permit; the seller
+        accepts in one transaction and the trade settles."""
+        from p2pchain.chain._tx import send_transaction
+        from p2pchain.compiler._artifacts import load_artifact
+        from p2pchain.market._listings import publish_listing
+        from p2pchain.market._offers import SignedOffer
+        from p2pchain.market._views import TxInfo
+        from p2pchain.messaging._contacts import messaging_field
+
+        self.log.section("7. An offer below the asking price, paid in a stablecoin")
+        w3 = self.chain.w3
+        artifact = load_artifact("PermitToken", test=True)
+        factory = w3.eth.contract(abi=list(artifact.abi), bytecode=artifact.bytecode)
+        data = factory.constructor("Test Dollar", "TUSD", 6).data_in_transaction
+        receipt = send_transaction(w3, cast.deployer, {"data": data})
+        self.log.tx(
+            "setup",
+            "deployer",
+            "deploys TUSD, a test stablecoin (EIP-2612)",
+            TxInfo.from_receipt(receipt),
+        )
+        token = w3.eth.contract(address=receipt["contractAddress"], abi=list(artifact.abi))
+        mint = token.functions.mint(cast.buyer.address, 100 * TUSD).build_transaction(
+            {"from": cast.deployer.address}
+        )
+        receipt = send_transaction(w3, cast.deployer, mint)
+        self.log.tx(
+            "setup", "deployer", "mints 100 TUSD to the buyer", TxInfo.from_receipt(receipt)
+        )
+        document = {
+            "schema_version": 2,
+            "messaging": messaging_field(self.chat["seller"]),
+            "title": "Folding bike lock",
+            "category": "sports/bikes",
+            "kind": "sale",
+            "condition": "new",
+            "price": str(LOCK_PRICE),
+            "token": token.address,
+            "seller": cast.seller.address,
+            "created_at": cast.seller.now(),
+            "delivery": [{"method": "pickup", "note": "Kreuzberg"}],
+            "arbitrator": {"address": cast.arbitrator.address, "fee_bps": HELMET_FEE_BPS},
+        }
+        lock = _listing_of(publish_listing(cast.seller, self.ipfs, document))
+        self.log.tx("offer", "seller", "lists a bike lock for 40 TUSD", lock.tx)
+        signed = cast.buyer.make_offer(lock, LOCK_OFFER)
+        self.log.offchain(
+            "offer",
+            "buyer",
+            "signs an offer of 36 TUSD (10% below) with a permit: no gas, no approve",
+        )
+        received = cast.seller.check_offer(json.loads(json.dumps(signed.to_json())))
+        assert isinstance(received, SignedOffer)
+        self.log.offchain("offer", "seller", "receives the offer file: buyer's signature checked")
+        trade = cast.seller.accept_offer(received)
+        self.log.tx(
+            "offer", "seller", "accepts: 36 TUSD pulled from the buyer into escrow", trade.tx
+        )
+        trade = cast.buyer.release(trade)
+        self.log.tx("offer", "buyer", "releases the 36 TUSD to the seller", trade.tx)
+        self.log.note(f"trade state: [bold]{trade.state.name}[/]")
+        return OfferSummary(
+            token=token.address,
+            listing_id="0x" + lock.id.hex(),
+            offer_id="0x" + signed.id.hex(),
+            asking=LOCK_PRICE,
+            offered=LOCK_OFFER,
+            permit=signed.permit is not None,
+            state=trade.state.name,
+            seller_received=cast.seller.balance(cast.seller.address, token.address),
+            buyer_left=cast.seller.balance(cast.buyer.address, token.address),
+        )
+
     # -- summary
 
     def _parties(
@@ -986,6 +1098,7 @@ _PARTS = {
     "rental": "car bookings",
     "rating": "ratings",
     "dispute": "helmet dispute",
+    "offer": "stablecoin offer",
 }
 
 
@@ -1051,12 +1164,23 @@ def _print_summary(console: Console, result: DemoResult) -> None:
 
     console.print(_gas_table(result))
 
-    matches = all(p.payout == p.expected_payout for p in result.parties)
+    offer = result.offer
+    offered = ""
+    if offer is not None:
+        matches_offer = offer.seller_received == offer.offered and offer.state == "COMPLETED"
+        permit = "with a permit, no approve" if offer.permit else "after an approve"
+        offered = (
+            f"; an offer of {offer.offered / 10**6:g} TUSD for a {offer.asking / 10**6:g} TUSD"
+            f" lock accepted {permit}, the seller holds {offer.seller_received / 10**6:g} TUSD"
+        )
+    else:
+        matches_offer = True
+    matches = all(p.payout == p.expected_payout for p in result.parties) and matches_offer
     verdict = "every balance moved exactly as the terms say" if matches else "BALANCES DIFFER"
     console.print(
         Panel(
-            f"{verdict}; car found by {result.found_via}; an overlapping booking refused;"
-            f" {result.network} chain, {result.elapsed:.1f} s",
+            f"{verdict}; car found by {result.found_via}; an overlapping booking refused"
+            f"{offered}; {result.network} chain, {result.elapsed:.1f} s",
             title="p2pchain demo",
             border_style="green" if matches else "red",
         )
@@ -1068,6 +1192,7 @@ __all__ = [
     "BookingSummary",
     "DemoResult",
     "DemoStep",
+    "OfferSummary",
     "PartySummary",
     "TradeSummary",
     "car_photo",

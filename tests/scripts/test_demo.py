@@ -100,7 +100,7 @@ def _check_balances(result: DemoResult, client: MarketplaceClient) -> None:
 
 def _check_gas(result: DemoResult, chain: DevChain) -> None:
     sent = [s for s in result.steps if s.tx_hash is not None]
-    assert len(sent) == 11 and len({s.tx_hash for s in sent}) == 11
+    assert len(sent) == 16 and len({s.tx_hash for s in sent}) == 16
     addresses = {p.role: p.address for p in result.parties}
     addresses["deployer"] = result.deployment.deployer
     for step in sent:
@@ -111,7 +111,11 @@ def _check_gas(result: DemoResult, chain: DevChain) -> None:
         assert step.fee == receipt["gasUsed"] * receipt["effectiveGasPrice"]
     for party in result.parties:
         assert party.fees_paid == sum(s.fee for s in sent if s.actor == party.role)
-    assert result.total_gas == sum(s.gas_used or 0 for s in sent[1:])
+    assert result.total_gas == sum(s.gas_used or 0 for s in sent if s.section != "setup")
+    assert [s.action for s in sent if s.section == "setup"][1:] == [
+        "deploys TUSD, a test stablecoin (EIP-2612)",
+        "mints 100 TUSD to the buyer",
+    ]
 
 
 def test_demo_final_state_on_chain(demo_chain: DevChain, tmp_path: Path) -> None:
@@ -151,6 +155,16 @@ def test_demo_final_state_on_chain(demo_chain: DevChain, tmp_path: Path) -> None
 
     _check_balances(result, client)
     _check_gas(result, demo_chain)
+
+    # The offer scene: 10% below the asking price in TUSD, with a permit, accepted and released.
+    offer = result.offer
+    assert offer is not None and offer.permit and offer.state == "COMPLETED"
+    assert (offer.asking, offer.offered) == (40 * 10**6, 36 * 10**6)
+    assert client.balance(client.deployment.marketplace, offer.token) == 0
+    assert (offer.seller_received, offer.buyer_left) == (36 * 10**6, 64 * 10**6)
+    lock_trade = client.trade(offer.offer_id)  # rebuilt from OfferAccepted
+    assert lock_trade.trade.amount == offer.offered and lock_trade.state.name == "COMPLETED"
+    assert [e.name for e in lock_trade.history] == ["OfferAccepted", "Released"]
 
     # The car's document and photo are on IPFS under the CIDs the terms anchor.
     summary = result.booking("weekend")
