@@ -651,8 +651,13 @@ def publish_answer(
         ListingError: The document breaks the listing schema.
         IpfsError: Storing failed.
     """
-    fields = _as_document(document).model_dump(mode="json")
-    fields["schema_version"] = max(SCHEMA_VERSION, int(fields.get("schema_version") or 1))
+    if isinstance(document, ListingDocument):
+        fields = document.model_dump(mode="json")
+    elif isinstance(document, dict):
+        fields = dict(document)
+    else:
+        raise RequestError("answer: the listing document must be a JSON object")
+    fields["schema_version"] = SCHEMA_VERSION
     fields["request"] = request.id
     try:
         doc = _as_document(fields)
