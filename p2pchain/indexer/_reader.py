@@ -602,18 +602,28 @@ class IndexReader:
         Raises:
             IndexerError: No such request, or bad paging.
         """
+        return self.search(self.matching_query(request_id, text=text, limit=limit, offset=offset))
+
+    def matching_query(
+        self, request_id: str | bytes, *, text: str | None = None, limit: int = 20, offset: int = 0
+    ) -> SearchQuery:
+        """The search that finds the live listings matching a request (see
+        :meth:`listings_for_request`).
+
+        Raises:
+            IndexerError: No such request, or bad paging.
+        """
         found = self.request(request_id)
         if found is None:
             raise IndexerError(f"no request {_listing_key(request_id)} in this index")
         try:
-            query = request_query(document_of(found), text=text, limit=limit, offset=offset)
+            return request_query(document_of(found), text=text, limit=limit, offset=offset)
         except ValidationError as exc:
             err = exc.errors(include_url=False)[0]
             where = ".".join(str(p) for p in err["loc"]) or "query"
             raise IndexerError(
                 f"{where}: {str(err['msg']).removeprefix('Value error, ')}"
             ) from None
-        return self.search(query)
 
     def requests_for_listing(
         self, listing_id: str | bytes, *, limit: int = 20
