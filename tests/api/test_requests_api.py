@@ -60,9 +60,9 @@ def test_requests_over_http(world: ApiWorld, live: ApiServer) -> None:
 
     listed = http.get(f"{base}/api/requests", params={"kind": "service"}, timeout=30).json()
     assert [r["request_id"] for r in listed["items"]] == [request.id]
-    assert http.get(f"{base}/api/requests", params={"kind": "sale"}, timeout=30).json()[
-        "items"
-    ] == []
+    assert (
+        http.get(f"{base}/api/requests", params={"kind": "sale"}, timeout=30).json()["items"] == []
+    )
     detail = http.get(f"{base}/api/requests/{request.id}", timeout=30).json()
     assert detail["requester"] == market.buyer_account.address
 
