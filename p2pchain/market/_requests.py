@@ -38,6 +38,7 @@ from p2pchain.chain._model import (
 from p2pchain.ipfs import CID, IpfsBackend, compute_cid
 from p2pchain.market._client import MarketplaceClient
 from p2pchain.market._listings import (
+    DEFAULT_REVIEW_WINDOW,
     MAX_DOCUMENT_SIZE,
     SCHEMA_VERSION,
     Address,
@@ -639,12 +640,14 @@ def publish_answer(
     document: ListingDocument | dict[str, Any],
     *,
     expiry: int = 0,
+    review_window: int = DEFAULT_REVIEW_WINDOW,
     cid_version: int = 1,
 ) -> PublishedListing:
     """Answer a request: a signed listing (no gas) whose document names the request.
 
     The document gets ``schema_version`` 3 and ``request``; it is checked against the request
-    (:func:`check_answer`) before anything is stored or signed.
+    (:func:`check_answer`) before anything is stored or signed. The listing expires with the
+    request unless ``expiry`` is given.
 
     Raises:
         RequestError: The listing would not answer the request.
@@ -667,7 +670,13 @@ def publish_answer(
     if expiry == 0:
         expiry = request.document.expiry
     published = publish_listing(
-        client, backend, doc, signed=True, expiry=expiry, cid_version=cid_version
+        client,
+        backend,
+        doc,
+        signed=True,
+        expiry=expiry,
+        review_window=review_window,
+        cid_version=cid_version,
     )
     assert published.signed_listing is not None
     check_answer(request, published.signed_listing, published.document, now=client.now())
