@@ -13,11 +13,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from frontend_api.deps import ServicesDep
 from frontend_api.errors import ApiError
-from frontend_api.routes.listings import _search_answer
+from frontend_api.routes.listings import _first_error, _search_answer
 from frontend_api.schemas import SearchOut
 from frontend_api.services import Services
 from p2pchain._errors import ListingError, RequestError
@@ -107,17 +107,20 @@ def list_requests(
 ) -> RequestsOut:
     """Requests, newest first: by requester, kind, category (and below it), token and status
     (``open`` by default; ``any`` for all)."""
-    query = RequestQuery.model_validate(
-        {
-            "requester": requester,
-            "kind": kind,
-            "category": category,
-            "token": token,
-            "status": None if status == "any" else status,
-            "limit": limit,
-            "offset": offset,
-        }
-    )
+    try:
+        query = RequestQuery.model_validate(
+            {
+                "requester": requester,
+                "kind": kind,
+                "category": category,
+                "token": token,
+                "status": None if status == "any" else status,
+                "limit": limit,
+                "offset": offset,
+            }
+        )
+    except ValidationError as exc:
+        raise ApiError(422, _first_error(exc)) from None
     return RequestsOut(items=services.index.requests(query), limit=limit, offset=offset)
 
 
