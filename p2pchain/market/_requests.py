@@ -163,8 +163,8 @@ class RequestDocument(_Strict):
 
     def canonical_json(self) -> bytes:
         """The canonical serialization (sorted keys, UTF-8, no whitespace; unset optionals left
-        out): the bytes whose CID is signed."""
-        data = {k: v for k, v in self.model_dump(mode="json").items() if v is not None}
+        out, at every level): the bytes whose CID is signed."""
+        data = self.model_dump(mode="json", exclude_none=True)
         return json.dumps(
             data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
         ).encode()

@@ -104,3 +104,27 @@ def test_request_errors_are_one_line(market: Market, tmp_path: Path) -> None:
     )  # fmt: skip
     assert "radius_km: needs location" in line
     assert "--status" in market.fails("request", "list", "--db", db, "--status", "old")
+    assert "invalid --until" in market.fails(
+        "request", "post", "--account", "bob", "--db", db, "--title", "Bike", "--category",
+        "sports/bikes", "--max-price", "0.1eth", "--until", "tomorrow", "--yes",
+    )  # fmt: skip
+
+
+def test_request_with_a_place_matches_only_listings_near_it(market: Market, tmp_path: Path) -> None:
+    db = str(tmp_path / "index.sqlite")
+    market(
+        "listing", "create", "--account", "alice", "--title", "Road bike", "--price", "0.05eth",
+        "--category", "sports/bikes", "--condition", "good", "--quiet",
+    )  # fmt: skip
+    market("index", "sync", "--db", db)
+    posted = _json(
+        market, "request", "post", "--account", "bob", "--db", db, "--title", "Road bike 56 cm",
+        "--category", "sports", "--max-price", "0.1eth", "--location", "Berlin", "--lat", "52.52",
+        "--lon", "13.405", "--radius-km", "20", "--yes",
+    )  # fmt: skip
+    assert posted["document"]["location"] == {"text": "Berlin", "lat": 52.52, "lon": 13.405}
+    assert posted["document"]["radius_km"] == 20 and posted["kind"] == "sale"
+    # the bike gives no place: it cannot be shown to be within 20 km
+    assert _json(market, "request", "matches", posted["request_id"], "--db", db)["items"] == []
+    shown = market("request", "show", posted["request_id"], "--db", db).stdout
+    assert "within 20" in shown and "Berlin" in shown
