@@ -23,7 +23,12 @@ from p2pchain.indexer._models import (
     TrustView,
 )
 from p2pchain.indexer._reader import IndexReader
-from p2pchain.indexer._requests import IndexedAnswer, IndexedRequest, RequestQuery
+from p2pchain.indexer._requests import (
+    IndexedAnswer,
+    IndexedRequest,
+    RequestNotice,
+    RequestQuery,
+)
 from p2pchain.indexer._sync import Indexer
 
 __all__ = [
@@ -38,6 +43,7 @@ __all__ = [
     "IndexerError",
     "PriceHint",
     "PricePoint",
+    "RequestNotice",
     "RequestQuery",
     "SearchPage",
     "SearchQuery",

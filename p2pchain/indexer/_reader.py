@@ -31,7 +31,9 @@ from p2pchain.indexer._models import (
 from p2pchain.indexer._requests import (
     IndexedAnswer,
     IndexedRequest,
+    RequestNotice,
     RequestQuery,
+    answered_notices,
     answers_of,
     candidate_requests,
     document_of,
@@ -648,6 +650,34 @@ class IndexReader:
                 if len(matched) >= limit:
                     break
         return matched
+
+    def request_notices(self, address: str, *, limit: int = 50) -> list[RequestNotice]:
+        """What to tell ``address`` about requests, newest first: answers to its open requests,
+        and open requests its live listings match (at most ``limit`` of its listings checked).
+
+        Raises:
+            IndexerError: Not an address.
+        """
+        who = _address(address)
+        now = self._now()
+        if self.db.one("SELECT 1 FROM requests LIMIT 1") is None:
+            return []  # the common case, answered by one lookup
+        notices = answered_notices(self.db, who, now, limit)
+        mine = self.search(SearchQuery(seller=who, limit=min(limit, 100)))
+        for listing in mine.items:
+            for request in self.requests_for_listing(listing.listing_id, limit=limit):
+                notices.append(
+                    RequestNotice(
+                        kind="request_matches_listing",
+                        at=request.added_at,
+                        text=f"request {request.request_id[:10]}… ({request.title}) matches"
+                        f" your listing {listing.listing_id[:10]}…: answer it",
+                        request_id=request.request_id,
+                        listing_id=listing.listing_id,
+                    )
+                )
+        notices.sort(key=lambda n: n.at, reverse=True)
+        return notices[:limit]
 
     def cursor(self) -> int | None:
         """The last block indexed, or ``None`` before the first sync."""

@@ -453,6 +453,51 @@ def answers_of(db: Database, request_id: str, now: int) -> list[IndexedAnswer]:
     return sorted(answers, key=lambda a: (a.price, a.added_at))
 
 
+class RequestNotice(_Frozen):
+    """Something about requests to tell an account.
+
+    Attributes:
+        kind: ``request_answered`` (an answer to one of the account's requests) or
+            ``request_matches_listing`` (an open request one of its live listings matches).
+        at: When (the index's clock when the answer or the request was added).
+        text: One line for people.
+        request_id: The request.
+        listing_id: The answer's or the matching listing's id.
+    """
+
+    kind: Literal["request_answered", "request_matches_listing"]
+    at: int
+    text: str
+    request_id: Id32
+    listing_id: Id32
+
+    @property
+    def key(self) -> str:
+        """A stable identity (for "seen")."""
+        return f"{self.kind}/{self.request_id}/{self.listing_id}"
+
+
+def answered_notices(db: Database, requester: str, now: int, limit: int) -> list[RequestNotice]:
+    """Answers to ``requester``'s open requests, newest first."""
+    rows = db.all(
+        "SELECT a.listing_id, a.request_id, a.seller, a.price, a.added_at, r.title, r.token"
+        " FROM request_answers a JOIN requests r ON r.request_id = a.request_id"
+        " WHERE r.requester = :who AND r.expiry > :now ORDER BY a.added_at DESC LIMIT :limit",
+        {"who": requester, "now": now, "limit": limit},
+    )
+    return [
+        RequestNotice(
+            kind="request_answered",
+            at=int(added),
+            text=f"request {rid[:10]}… ({title}): {seller} answers at {price}"
+            f" {'wei' if token == 'ETH' else 'base units of ' + token}",
+            request_id=rid,
+            listing_id=lid,
+        )
+        for lid, rid, seller, price, added, title, token in rows
+    ]
+
+
 def document_of(request: IndexedRequest) -> Any:
     """The request's document as a :class:`~p2pchain.market._requests.RequestDocument`."""
     from p2pchain.market._requests import parse_request_document

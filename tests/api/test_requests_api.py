@@ -93,6 +93,14 @@ def test_requests_over_http(world: ApiWorld, live: ApiServer) -> None:
     answers = http.get(url, timeout=30).json()["items"]
     assert [a["listing_id"] for a in answers] == [signed_listing["id"]]
     assert answers[0]["status"] == "open"
+    notices = http.get(
+        f"{base}/api/notifications", params={"address": market.buyer_account.address}, timeout=30
+    ).json()["notifications"]
+    assert [n["kind"] for n in notices if n["kind"].startswith("request_")] == ["request_answered"]
+    seller_notices = http.get(
+        f"{base}/api/notifications", params={"address": market.seller_account.address}, timeout=30
+    ).json()["notifications"]
+    assert f"request_matches_listing/{request.id}/{lamp_id}" in {n["key"] for n in seller_notices}
 
     # the requester accepts: buys the signed listing; the request is taken
     market.buyer.buy(answer.signed_listing)

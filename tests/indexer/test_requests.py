@@ -103,6 +103,17 @@ def test_requests_matched_answered_taken_and_expired(
     stored_answer = indexer.add_answer(shared, ipfs.cat(answer.document_cid))
     assert stored_answer.status == "open" and stored_answer.price == 3 * ONE // 1000
     assert [a.listing_id for a in indexer.answers(request_id)] == [stored_answer.listing_id]
+    # notices: the requester hears of the answer, the seller of requests its listings match
+    heard = indexer.request_notices(market.buyer_account.address)
+    assert [(n.kind, n.listing_id) for n in heard] == [
+        ("request_answered", stored_answer.listing_id)
+    ]
+    assert f"answers at {3 * ONE // 1000} wei" in heard[0].text
+    told = {(n.kind, n.request_id, n.listing_id) for n in indexer.request_notices(
+        market.seller_account.address
+    )}  # fmt: skip
+    assert ("request_matches_listing", request_id, taxi) in told
+    assert ("request_matches_listing", request_id, dear) not in told
 
     # answers that do not fit are refused, in one line
     dear_doc = {**answer_doc, "price": str(MAX + 1), "schema_version": 3, "request": request_id}
