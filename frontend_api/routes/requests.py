@@ -11,20 +11,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from eth_account.messages import encode_typed_data
+from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from frontend_api.deps import ServicesDep
 from frontend_api.errors import ApiError
+from frontend_api.routes.ipfs import store
 from frontend_api.routes.listings import _first_error, _search_answer
+from frontend_api.routes.tx import typed_data_json
 from frontend_api.schemas import NoticeOut, SearchOut
 from frontend_api.services import Services
 from p2pchain._errors import ListingError, P2PChainError, RequestError
+from p2pchain.chain._model import eip712_digest
 from p2pchain.indexer import IndexedAnswer, IndexedRequest, RequestQuery
 from p2pchain.ipfs import CID
 from p2pchain.market._listings import MAX_DOCUMENT_SIZE, parse_listing_document
-from p2pchain.market._requests import SignedRequest
+from p2pchain.market._requests import SignedRequest, parse_request_document, request_typed_data
 from p2pchain.market._views import SignedListing
 
 router = APIRouter(prefix="/api", tags=["requests"])
@@ -54,6 +58,19 @@ class AnswerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     signed_listing: dict[str, Any] = Field(description="``SignedListing.to_json()``.")
+
+
+class RequestTypedDataOut(BaseModel):
+    """A stored request document and the typed data its requester signs
+    (``eth_signTypedData_v4``); post the signature with these fields to ``POST /api/requests``."""
+
+    cid: str
+    request_id: str
+    typed_data: dict[str, Any]
+    signed_request: dict[str, Any] = Field(
+        description="The fields of ``POST /api/requests``'s ``signed_request``, but the"
+        " ``signature``, which the wallet adds."
+    )
 
 
 class RequestsOut(BaseModel):
@@ -102,6 +119,48 @@ def post_request(body: RequestIn, services: ServicesDep) -> IndexedRequest:
     except RequestError as exc:
         raise ApiError(400, str(exc)) from None
     return services.index.add_request(signed, _document(services, signed.cid))
+
+
+@router.post("/requests/typed-data", status_code=201, operation_id="request_typed_data")
+def typed_data(
+    document: Annotated[dict[str, Any], Body(description="A request document.")],
+    services: ServicesDep,
+) -> RequestTypedDataOut:
+    """Validate a request document (for this API's chain and marketplace, not yet expired),
+    store its canonical JSON on IPFS, pinned, and return the EIP-712 typed data the requester's
+    wallet signs: nothing is sent, no gas."""
+    client = services.client
+    try:
+        doc = parse_request_document(document)
+    except RequestError as exc:
+        raise ApiError(422, str(exc)) from None
+    marketplace = client.deployment.marketplace
+    if (doc.chain_id, doc.marketplace) != (client.chain_id, marketplace):
+        raise ApiError(
+            422,
+            f"chain_id, marketplace: the document is for chain {doc.chain_id} marketplace"
+            f" {doc.marketplace}, this API serves chain {client.chain_id} marketplace {marketplace}",
+        )
+    now = client.now()
+    if doc.expiry <= now:
+        raise ApiError(422, f"expiry: {doc.expiry} is not after the chain's time {now}")
+    stored = store(services, doc.canonical_json(), "request document")
+    typed = request_typed_data(
+        doc.requester, stored.cid, doc.expiry, chain_id=doc.chain_id, marketplace=marketplace
+    )
+    signable = encode_typed_data(full_message=typed)
+    return RequestTypedDataOut(
+        cid=stored.cid,
+        request_id="0x" + eip712_digest(signable).hex(),
+        typed_data=typed_data_json(typed),
+        signed_request={
+            "requester": doc.requester,
+            "cid": stored.cid,
+            "expiry": doc.expiry,
+            "chainId": doc.chain_id,
+            "marketplace": marketplace,
+        },
+    )
 
 
 @router.get("/requests", operation_id="list_requests")

@@ -326,7 +326,7 @@ class SignedRequest:
                 raise RequestError(f"signed request: {key} is missing")
         requester, marketplace = data["requester"], data["marketplace"]
         for name, value in (("requester", requester), ("marketplace", marketplace)):
-            if not isinstance(value, str) or checksum_ok(value) is None:
+            if not isinstance(value, str) or _address_or_none(value) is None:
                 raise RequestError(f"signed request: {name} is not an address: {value!r:.80}")
         expiry, chain_id = data["expiry"], data["chainId"]
         for name, value, top in (("expiry", expiry, _MAX_TIMESTAMP), ("chainId", chain_id, 2**64)):
@@ -344,12 +344,17 @@ class SignedRequest:
         except InputError as exc:
             raise RequestError(str(exc)) from None
         return _recovered(
-            str(checksum_ok(requester)), cid, expiry, sig, chain_id, str(checksum_ok(marketplace)),
+            str(_address_or_none(requester)),
+            cid,
+            expiry,
+            sig,
+            chain_id,
+            str(_address_or_none(marketplace)),
             claimed=data.get("id"),
-        )  # fmt: skip
+        )
 
 
-def checksum_ok(value: str) -> str | None:
+def _address_or_none(value: str) -> str | None:
     """``value`` checksummed, or None if it is not an address."""
     try:
         return str(checksum_address(value))

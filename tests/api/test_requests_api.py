@@ -146,3 +146,28 @@ def test_request_errors_are_one_line(world: ApiWorld, live: ApiServer) -> None:
         f"{base}/api/requests/{request.id}/answers", json={"signed_listing": {"x": 1}}, timeout=30
     )
     assert "signed_listing: malformed" in one_line_error(bad, 400)
+
+
+def test_a_wallet_signs_a_request_the_api_prepared(world: ApiWorld, live: ApiServer) -> None:
+    http, base, market = session(), live.url, world.market
+    prepared = http.post(f"{base}/api/requests/typed-data", json=lamp_request(world), timeout=30)
+    assert prepared.status_code == 201, prepared.text
+    out = prepared.json()
+    assert world.store.has(out["cid"])
+    # the wallet signs what eth_signTypedData_v4 gets, the JSON as the API sent it
+    signature = market.buyer_account.sign_typed_data(full_message=out["typed_data"]).signature
+    signed = {**out["signed_request"], "signature": "0x" + bytes(signature).hex()}
+    posted = http.post(f"{base}/api/requests", json={"signed_request": signed}, timeout=30)
+    assert posted.status_code == 201, posted.text
+    assert posted.json()["request_id"] == out["request_id"]
+    # documents for another marketplace, already expired, or malformed are refused
+    url = f"{base}/api/requests/typed-data"
+    other = lamp_request(world, marketplace=market.arbitrator_account.address)
+    assert "this API serves chain" in one_line_error(http.post(url, json=other, timeout=30), 422)
+    old = lamp_request(world, expiry=2, created_at=1)
+    assert "is not after the chain's time" in one_line_error(
+        http.post(url, json=old, timeout=30), 422
+    )
+    assert "max_price" in one_line_error(
+        http.post(url, json=lamp_request(world, max_price="-1"), timeout=30), 422
+    )

@@ -57,6 +57,7 @@ STABLE_OPERATION_IDS = {
     ("get", "/api/bookings/{booking_id}"): "get_booking",
     ("post", "/api/tx/book"): "prepare_book",
     ("post", "/api/requests"): "post_request",
+    ("post", "/api/requests/typed-data"): "request_typed_data",
     ("get", "/api/requests"): "list_requests",
     ("get", "/api/requests/{request_id}"): "get_request",
     ("get", "/api/requests/{request_id}/matches"): "request_matches",
