@@ -16,7 +16,9 @@ import typer
 from p2pchain.cli._common import (
     command,
     confirm,
+    earlier,
     emit,
+    fees_row,
     format_amount,
     format_time,
     hex_id,
@@ -36,6 +38,7 @@ from p2pchain.cli._index import DbOption, _db_url
 if TYPE_CHECKING:
     from p2pchain.indexer import IndexedAnswer, IndexedRequest, IndexReader
     from p2pchain.market._requests import VerifiedRequest
+    from p2pchain.market._views import TradeView
 
 request_app = noun_app("Ask for something; answer requests; accept an answer (buy it).")
 
@@ -479,7 +482,6 @@ def accept(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the trade id.")] = False,
 ) -> None:
     """Accept an answer: buy its signed listing into escrow (an ordinary trade)."""
-    from p2pchain.cli._show import trade_json
     from p2pchain.market._views import SignedListing
 
     o = opts()
@@ -510,6 +512,11 @@ def accept(
     target = client.signed_listing(shared.typed_data(), shared.signature)
     quantity = int(found.document.get("quantity", 1))
     call = client.prepare_buy(target, quantity)
+    resumed = earlier(call)
+    if resumed is not None:  # the same purchase was sent before: wait for it, never pay twice
+        with status(o, "waiting for the earlier purchase"):
+            _accepted(resumed.result(), request_id, chosen.listing_id, quiet)
+        return
     t = target.terms
     confirm(
         o,
@@ -520,16 +527,23 @@ def accept(
             ("to", f"the escrow; the price goes to {who(t.seller)} when you release it"),
             ("you pay", format_amount((t.price + t.deposit) * quantity, t.token)),
             ("price", f"{format_amount(t.price, t.token)} x {quantity}"),
+            fees_row(call),
             ("from", client.address),
         ],
     )
     with status(o, "waiting for the purchase to be mined"):
         view = call.send()
+    _accepted(view, request_id, chosen.listing_id, quiet)
+
+
+def _accepted(view: TradeView, request_id: str, answer_id: str, quiet: bool) -> None:
+    from p2pchain.cli._show import trade_json
+
     if quiet:
         typer.echo(hex_id(view.id))
         return
     emit(
-        {**trade_json(view), "request": request_id, "answer": chosen.listing_id},
+        {**trade_json(view), "request": request_id, "answer": answer_id},
         lambda: panel(
             "accepted: bought into escrow",
             [
