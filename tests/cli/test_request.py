@@ -66,6 +66,12 @@ def test_request_post_answer_accept_makes_a_trade(market: Market, tmp_path: Path
     # only bob accepts; accepting buys the answer into escrow
     line = market.fails("request", "accept", request_id, "--account", "alice", "--db", db, "--yes")
     assert "only the requester" in line
+    shown_first = market(
+        "request", "accept", request_id, "--account", "bob", "--db", db, input="n\n"
+    )
+    assert "cancelled, nothing was sent" in shown_first.stderr
+    for words in ("Taxi Thamel to TIA", "you pay", "0.003 ETH", "network gas"):
+        assert words in shown_first.stderr, (words, shown_first.stderr)
     accepted = _json(
         market, "request", "accept", request_id, "--account", "bob", "--db", db, "--yes"
     )
