@@ -5,8 +5,8 @@ Requests and their answers have no events: they are signed off-chain and handed 
 follows (chain id and marketplace, from its ``meta`` table) and its clock before storing them.
 
 Matching reuses the search's query code: a request becomes a :class:`SearchQuery`
-(:func:`request_query`: its kind, category, token, max price, place and radius, and for rentals
-its time window). Listings matching a request are that search; requests matching a listing are
+(:func:`request_query`: its kind, category, token, max price, place within its radius, and for
+rentals booked by date its time window). Listings matching a request are that search; requests matching a listing are
 the open requests whose own search finds the listing (after a cheap prefilter on kind, token,
 price and category).
 
@@ -170,7 +170,9 @@ def request_query(
         "offset": offset,
     }
     loc = document.location
-    if loc is not None and loc.lat is not None:
+    if loc is not None and loc.lat is not None and document.radius_km is not None:
+        # a radius makes the place a filter (listings that give no place cannot be shown to be
+        # within it); without one, the place is words for people
         fields.update(near_lat=loc.lat, near_lon=loc.lon, within_km=document.radius_km)
         fields["sort"] = "distance"
     if document.kind == "rental" and document.when is not None:
