@@ -161,3 +161,40 @@ def test_requests_matched_answered_taken_and_expired(
         indexer.requests({"kind": "gift"})
     with pytest.raises(IndexerError, match="no request"):
         indexer.listings_for_request("0x" + "ab" * 32)
+
+
+def test_a_rental_request_matches_rentals_free_in_its_window(
+    market: Market, db_url: str, ipfs: LocalStore
+) -> None:
+    from datetime import UTC, datetime
+
+    from indexer.test_bookings_search import RATE, _rental
+    from p2pchain.market._bookings import DAY, HOUR
+
+    now = int(market.chain.w3.eth.get_block("latest")["timestamp"])
+    first = (now // DAY + 2) * DAY + 10 * HOUR
+    berlin = (52.52, 13.405)
+    golf = _rental(market, ipfs, "Golf in Berlin", first=first, unit=DAY, rate=3 * RATE,
+                   place=berlin)  # fmt: skip
+    _rental(market, ipfs, "Van in Berlin", first=first, unit=DAY, rate=8 * RATE, place=berlin)
+    market.buyer.rentals.book(golf.id, 10, 3)  # days 10, 11, 12 taken
+    indexer = Indexer(db_url, market.chain, market.seller.deployment, ipfs=ipfs, confirmations=0)
+    indexer.sync()
+
+    def iso(day: int) -> str:
+        return datetime.fromtimestamp(first + day * DAY, UTC).isoformat()
+
+    def ask(start: int, end: int) -> str:
+        doc = ride_request(
+            market, title="A car for a few days", kind="rental", category="vehicles",
+            max_price=str(5 * RATE), radius_km=20, when={"start": iso(start), "end": iso(end)},
+            location={"text": "Berlin", "lat": berlin[0], "lon": berlin[1]},
+            requester=market.stranger_account.address,
+        )  # fmt: skip
+        return add(indexer, ipfs, publish_request(market.stranger, ipfs, doc))
+
+    golf_id = "0x" + golf.id.hex()
+    taken_days, free_days = ask(11, 13), ask(20, 22)
+    assert indexer.listings_for_request(taken_days).items == ()  # the van is too dear
+    assert [i.listing_id for i in indexer.listings_for_request(free_days).items] == [golf_id]
+    assert [r.request_id for r in indexer.requests_for_listing(golf_id)] == [free_days]
