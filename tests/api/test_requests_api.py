@@ -10,7 +10,8 @@ from _market import ONE
 
 from api.conftest import ApiWorld
 from frontend_api.server import ApiServer
-from p2pchain import publish_answer, publish_request
+from p2pchain import parse_request_document, publish_answer, publish_request
+from p2pchain.market._requests import sign_request
 
 MAX = ONE // 10
 
@@ -131,6 +132,11 @@ def test_request_errors_are_one_line(world: ApiWorld, live: ApiServer) -> None:
         http.post(post, json={"signed_request": missing}, timeout=30), 400
     )
     one_line_error(http.post(post, json={"nope": 1}, timeout=30), 422)
+    # signed, but its document was never stored where the API reads
+    unstored = sign_request(
+        market.buyer_account, parse_request_document(lamp_request(world, title="Never stored"))
+    )
+    one_line_error(http.post(post, json={"signed_request": unstored.to_json()}, timeout=30), 404)
     one_line_error(http.get(f"{base}/api/requests/0x12", timeout=30), 422)
     assert "no request" in one_line_error(
         http.get(f"{base}/api/requests/0x{'ab' * 32}", timeout=30), 404
