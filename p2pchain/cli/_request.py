@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from p2pchain.cli._common import (
+    ZERO_ADDRESS,
     command,
     confirm,
     earlier,
@@ -190,7 +191,7 @@ def post(
         "kind": kind,
         "category": category,
         "quantity": quantity,
-        "max_price": str(parse_amount(max_price, "max price", price_token or "0x" + "0" * 40)),
+        "max_price": str(parse_amount(max_price, "max price", price_token or ZERO_ADDRESS)),
         "token": price_token or "ETH",
     }
     if location is not None or lat is not None or lon is not None:
@@ -320,7 +321,7 @@ def matches(
                 (
                     i.listing_id,
                     i.title or "-",
-                    format_amount(i.price, "0x" + "0" * 40 if i.token == "ETH" else i.token),
+                    format_amount(i.price, ZERO_ADDRESS if i.token == "ETH" else i.token),
                     who(i.seller),
                     "-" if i.distance_km is None else f"{i.distance_km:.1f}",
                 )
@@ -359,6 +360,10 @@ def answer(
     condition: Annotated[
         str | None, typer.Option(help="For goods: new, like_new, good, fair or for_parts.")
     ] = None,
+    deposit: Annotated[
+        str | None,
+        typer.Option(help="For rentals: the refundable deposit per unit (0.01eth, base units)."),
+    ] = None,
     review_window: Annotated[
         str, typer.Option("--review-window", help="Dispute window after purchase.")
     ] = "7d",
@@ -366,7 +371,8 @@ def answer(
     db: DbOption = "index.sqlite",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the id.")] = False,
 ) -> None:
-    """Answer a request: a signed listing (no gas) naming it, at most its price."""
+    """Answer a request: a signed listing (no gas) naming it, at most its price. A rental
+    answer rents for the request's window (--from/--until) and needs --deposit."""
     from p2pchain.market._requests import check_answer
     from p2pchain.market._requests import publish_answer as publish
 
@@ -395,8 +401,19 @@ def answer(
         }
         if want.kind == "sale":
             doc["condition"] = condition or "good"
-        elif condition is not None and want.kind == "rental":
-            doc["condition"] = condition
+        elif want.kind == "rental":
+            start, end = want.when.unix() if want.when is not None else (None, None)
+            if start is None or end is None or deposit is None:
+                raise CliError(
+                    "a rental answer rents for the request's window and needs --deposit:"
+                    " this request gives no start and end, or --deposit is missing"
+                )
+            doc["rental"] = {"start": start, "end": end}
+            doc["deposit"] = str(parse_amount(deposit, "deposit", want.token_address))
+            if condition is not None:
+                doc["condition"] = condition
+        elif deposit is not None:
+            raise CliError("--deposit is for rentals only")
         if want.location is not None:
             doc["location"] = want.location.model_dump(mode="json", exclude_none=True)
         confirm(

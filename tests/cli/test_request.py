@@ -4,6 +4,7 @@ signed listing, bob accepts: a trade at the agreed price, and the request shows 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -134,3 +135,27 @@ def test_request_with_a_place_matches_only_listings_near_it(market: Market, tmp_
     assert _json(market, "request", "matches", posted["request_id"], "--db", db)["items"] == []
     shown = market("request", "show", posted["request_id"], "--db", db).stdout
     assert "within 20" in shown and "Berlin" in shown
+
+
+def test_a_rental_request_is_answered_for_its_window_with_a_deposit(
+    market: Market, tmp_path: Path
+) -> None:
+    db = str(tmp_path / "index.sqlite")
+    market("index", "sync", "--db", db)
+    posted = _json(
+        market, "request", "post", "--account", "bob", "--db", db, "--title", "Tent for a weekend",
+        "--kind", "rental", "--category", "outdoor/tents", "--max-price", "0.02eth",
+        "--from", "2027-06-05", "--until", "2027-06-07", "--yes",
+    )  # fmt: skip
+    request_id = posted["request_id"]
+    answer = ("request", "answer", request_id, "--price", "0.01eth", "--account", "alice",
+              "--db", db, "--yes")  # fmt: skip
+    assert "needs --deposit" in market.fails(*answer)
+    answered = _json(market, *answer, "--deposit", "0.05eth")
+    start, end = (int(datetime(2027, 6, d, tzinfo=UTC).timestamp()) for d in (5, 7))
+    assert answered["document"]["rental"] == {"start": start, "end": end}
+    assert answered["document"]["deposit"] == str(5 * ETHER // 100)
+    accepted = _json(market, "request", "accept", request_id, "--account", "bob", "--db", db,
+                     "--yes")  # fmt: skip
+    trade = _json(market, "trade", "show", accepted["id"])
+    assert int(trade["amount"]) == ETHER // 100 and int(trade["deposit"]) == 5 * ETHER // 100
