@@ -409,7 +409,8 @@ class NoticeOut(BaseModel):
 
     ``kind``: ``bought``, ``released``, ``deposit_returned``, ``refunded``, ``finalized``,
     ``disputed``, ``settlement_proposed``, ``settled``, ``ruled``, ``ruling_timed_out``,
-    ``review_window_closing`` or ``ruling_window_closing``. ``at``: unix seconds (for a closing
+    ``review_window_closing`` or ``ruling_window_closing``; about requests (from the index):
+    ``request_answered`` or ``request_matches_listing``. ``at``: unix seconds (for a closing
     window, when it closes). ``key``: a stable identity, to tell what the page already showed.
     """
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         IpfsError,
         ListingError,
         P2PChainError,
+        RequestError,
         WalletError,
     )
     from p2pchain.chain._contract_errors import (
@@ -143,6 +144,16 @@ if TYPE_CHECKING:
         publish_listing,
     )
     from p2pchain.market._reads import ETH, NotFoundError
+    from p2pchain.market._requests import (
+        RequestDocument,
+        SignedRequest,
+        VerifiedRequest,
+        fetch_request,
+        parse_request_document,
+        publish_answer,
+        publish_request,
+        verify_request,
+    )
     from p2pchain.market._validation import (
         AddressError,
         AmountError,
@@ -278,6 +289,15 @@ _LAZY: dict[str, str] = {
     "IpfsError": "p2pchain._errors",
     "ListingError": "p2pchain._errors",
     "P2PChainError": "p2pchain._errors",
+    "RequestError": "p2pchain._errors",
+    "RequestDocument": "p2pchain.market._requests",
+    "SignedRequest": "p2pchain.market._requests",
+    "VerifiedRequest": "p2pchain.market._requests",
+    "fetch_request": "p2pchain.market._requests",
+    "parse_request_document": "p2pchain.market._requests",
+    "publish_answer": "p2pchain.market._requests",
+    "publish_request": "p2pchain.market._requests",
+    "verify_request": "p2pchain.market._requests",
     "WalletError": "p2pchain._errors",
     "ListingDocument": "p2pchain.market._listings",
     "PublishedListing": "p2pchain.market._listings",
@@ -450,6 +470,8 @@ __all__ = [
     "Reconciled",
     "ReentrancyGuardReentrantCall",
     "ReputationSummary",
+    "RequestDocument",
+    "RequestError",
     "RevertReason",
     "Role",
     "RpcChain",
@@ -460,6 +482,7 @@ __all__ = [
     "SenderPolicy",
     "ShareTooLarge",
     "SignedListing",
+    "SignedRequest",
     "StringTooLong",
     "TermsChanged",
     "TooSoon",
@@ -483,6 +506,7 @@ __all__ = [
     "UnsignedTransaction",
     "UnsupportedToken",
     "VerifiedListing",
+    "VerifiedRequest",
     "WaitInterrupted",
     "Wallet",
     "WalletError",
@@ -498,15 +522,20 @@ __all__ = [
     "deploy",
     "dev_accounts",
     "fetch_listing",
+    "fetch_request",
     "load_artifact",
     "load_deployment",
     "open_chain",
     "parse_listing_document",
+    "parse_request_document",
+    "publish_answer",
     "publish_listing",
+    "publish_request",
     "read_passphrase_file",
     "resolve_passphrase",
     "send_transaction",
     "to_json_rpc",
+    "verify_request",
 ]
 
 __version__ = "0.1.0"

@@ -44,6 +44,11 @@ class ListingError(P2PChainError):
     """A listing document is malformed, oversized, of an unknown version, or disagrees with the chain."""
 
 
+class RequestError(P2PChainError):
+    """A request (what a buyer asks for) or an answer to it is malformed, not signed by its
+    requester, expired, for another marketplace, or disagrees with its signed fields."""
+
+
 class ContractError(P2PChainError):
     """A contract call reverted; subclasses name the contract's custom error."""
 

@@ -59,9 +59,12 @@ def notices_of(services: Services, address: str) -> tuple[int, list[NoticeOut]]:
     client = services.client
     now = client.now()
     notices = trade_notices(client, address, now)
-    return now, [
-        NoticeOut(key=n.key, kind=n.kind, at=n.at, text=n.text, trade=n.trade) for n in notices
-    ]
+    out = [NoticeOut(key=n.key, kind=n.kind, at=n.at, text=n.text, trade=n.trade) for n in notices]
+    from frontend_api.routes.requests import request_notices
+
+    out += request_notices(services, address)
+    out.sort(key=lambda n: n.at, reverse=True)
+    return now, out
 
 
 def _relays(services: Services) -> list[str]:

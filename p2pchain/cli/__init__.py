@@ -26,6 +26,7 @@ from p2pchain.cli._node import node_app
 from p2pchain.cli._nostr import nostr_open, nostr_publish  # noqa: F401 - registers on listing
 from p2pchain.cli._offer import offer_app
 from p2pchain.cli._rate import rate, reputation
+from p2pchain.cli._request import request_app
 from p2pchain.cli._trade import trade_app
 from p2pchain.cli._tx import tx_app
 from p2pchain.cli._wallet import wallet_app
@@ -48,6 +49,7 @@ app.add_typer(listing_app, name="listing")
 app.add_typer(trade_app, name="trade")
 app.add_typer(offer_app, name="offer")
 app.add_typer(booking_app, name="booking")
+app.add_typer(request_app, name="request")
 app.add_typer(tx_app, name="tx")
 command(app, "rate", shared=("network", "account", "passphrase_file", "ipfs", "json_output"))(rate)
 command(app, "reputation", shared=("network", "json_output"))(reputation)

@@ -5,7 +5,8 @@
   back), fetches and verifies the listing documents from IPFS, and keeps trust scores.
 * :class:`IndexReader` (read side) answers searches, listings, trades and trust from the
   database alone, and price hints from comparable settled trades; an :class:`Indexer` is also
-  a reader.
+  a reader. Requests (signed off-chain) are added to it, verified, and matched to listings
+  both ways with the search's own queries.
 
 Anyone can run one and rebuild it from the deployment block: the chain is the only source.
 """
@@ -22,18 +23,28 @@ from p2pchain.indexer._models import (
     TrustView,
 )
 from p2pchain.indexer._reader import IndexReader
+from p2pchain.indexer._requests import (
+    IndexedAnswer,
+    IndexedRequest,
+    RequestNotice,
+    RequestQuery,
+)
 from p2pchain.indexer._sync import Indexer
 
 __all__ = [
     "HintQuery",
     "IndexReader",
+    "IndexedAnswer",
     "IndexedListing",
     "IndexedRating",
+    "IndexedRequest",
     "IndexedTrade",
     "Indexer",
     "IndexerError",
     "PriceHint",
     "PricePoint",
+    "RequestNotice",
+    "RequestQuery",
     "SearchPage",
     "SearchQuery",
     "SyncReport",

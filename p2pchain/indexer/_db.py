@@ -24,7 +24,7 @@ from p2pchain.indexer._errors import IndexerError
 
 Engine = Literal["sqlite", "postgresql"]
 #: Version of the schema below; a database of another version is refused.
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 #: Width of the zero-padded price key (2**256 - 1 has 78 digits).
 PRICE_KEY_WIDTH = 78
 
@@ -131,6 +131,27 @@ def _tables(engine: Engine) -> list[str]:
             "CREATE TABLE IF NOT EXISTS documents (cid TEXT PRIMARY KEY, status TEXT NOT NULL,"
             " reason TEXT, body TEXT, attempts INTEGER NOT NULL)"
         ),
+        # Requests (signed off-chain, no events) and the signed listings answering them.
+        (
+            "CREATE TABLE IF NOT EXISTS requests (request_id TEXT PRIMARY KEY,"
+            " requester TEXT NOT NULL, cid TEXT NOT NULL, expiry BIGINT NOT NULL,"
+            " kind TEXT NOT NULL, category TEXT NOT NULL, token TEXT NOT NULL,"
+            f" max_price TEXT NOT NULL, max_price_key TEXT{collate} NOT NULL,"
+            " title TEXT NOT NULL, signed TEXT NOT NULL, document TEXT NOT NULL,"
+            " added_at BIGINT NOT NULL)"
+        ),
+        (
+            "CREATE INDEX IF NOT EXISTS requests_open ON requests"
+            " (kind, token, category, expiry, max_price_key)"
+        ),
+        "CREATE INDEX IF NOT EXISTS requests_requester ON requests (requester)",
+        (
+            "CREATE TABLE IF NOT EXISTS request_answers (listing_id TEXT PRIMARY KEY,"
+            " request_id TEXT NOT NULL, seller TEXT NOT NULL, price TEXT NOT NULL,"
+            " expiry BIGINT NOT NULL, signed TEXT NOT NULL, document TEXT NOT NULL,"
+            " added_at BIGINT NOT NULL)"
+        ),
+        "CREATE INDEX IF NOT EXISTS request_answers_request ON request_answers (request_id)",
         (
             "CREATE TABLE IF NOT EXISTS trust (address TEXT PRIMARY KEY,"
             " score DOUBLE PRECISION NOT NULL, rating_count INTEGER NOT NULL,"

@@ -28,6 +28,21 @@ from p2pchain.indexer._models import (
     TrustView,
     checksummed,
 )
+from p2pchain.indexer._requests import (
+    IndexedAnswer,
+    IndexedRequest,
+    RequestNotice,
+    RequestQuery,
+    answered_notices,
+    answers_of,
+    candidate_requests,
+    document_of,
+    list_requests,
+    load_request,
+    request_query,
+    store_answer,
+    store_request,
+)
 
 _READ_COLUMNS = ("seq", *LISTING_COLUMNS, "seller_trust")
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -194,9 +209,12 @@ class IndexReader:
             self._keep(("search", version, q), page)
         return page
 
-    def _search(self, q: SearchQuery, now: int) -> SearchPage:
+    def _search(self, q: SearchQuery, now: int, *, only: str | None = None) -> SearchPage:
         joins, where = "", []
         params: dict[str, Any] = {"now": now}
+        if only is not None:  # does this one listing match? (requests matching a listing)
+            where.append("l.listing_id = :only")
+            params["only"] = only
         words = _words(q.text or "")
         if words:
             if self.db.engine == "sqlite":
@@ -503,6 +521,163 @@ class IndexReader:
             counterparties=int(parties),
             details=json.loads(details),
         )
+
+    # ------------------------------------------------------------------ requests
+
+    def add_request(self, signed: Any, document: bytes | str) -> IndexedRequest:
+        """Verify a signed request (``SignedRequest`` or its shared JSON) and its document (the
+        bytes its CID names) against the deployment this index follows and its clock; store it.
+
+        Raises:
+            RequestError: It does not verify (the message names the check).
+            IndexerError: The index follows no deployment yet.
+        """
+        now = self._now()
+        request_id = store_request(self.db, signed, document, now)
+        found = load_request(self.db, request_id, now)
+        assert found is not None
+        return found
+
+    def add_answer(self, signed_listing: Any, document: bytes | str) -> IndexedAnswer:
+        """Verify a signed listing answering a stored, open request (its document names it) and
+        store it.
+
+        Raises:
+            RequestError: It does not verify or does not fit the request.
+            IndexerError: The index follows no deployment yet.
+        """
+        now = self._now()
+        listing_id = store_answer(self.db, signed_listing, document, now)
+        return next(
+            a
+            for a in answers_of(self.db, self._request_of_answer(listing_id), now)
+            if a.listing_id == listing_id
+        )
+
+    def _request_of_answer(self, listing_id: str) -> str:
+        row = self.db.one(
+            "SELECT request_id FROM request_answers WHERE listing_id = :id", {"id": listing_id}
+        )
+        assert row is not None
+        return str(row[0])
+
+    def request(self, request_id: str | bytes) -> IndexedRequest | None:
+        """One request by id, or None.
+
+        Raises:
+            IndexerError: The id is not 32 bytes.
+        """
+        return load_request(self.db, _listing_key(request_id), self._now())
+
+    def requests(
+        self, query: RequestQuery | Mapping[str, Any] | None = None
+    ) -> list[IndexedRequest]:
+        """Requests, newest first (by default the open ones).
+
+        Raises:
+            IndexerError: A filter is invalid.
+        """
+        if not isinstance(query, RequestQuery):
+            try:
+                query = RequestQuery.model_validate(query or {})
+            except ValidationError as exc:
+                err = exc.errors(include_url=False)[0]
+                where = ".".join(str(p) for p in err["loc"]) or "query"
+                msg = str(err["msg"]).removeprefix("Value error, ")
+                raise IndexerError(f"{where}: {msg}") from None
+        return list_requests(self.db, query, self._now())
+
+    def answers(self, request_id: str | bytes) -> list[IndexedAnswer]:
+        """The answers to a request, cheapest first.
+
+        Raises:
+            IndexerError: The id is not 32 bytes.
+        """
+        return answers_of(self.db, _listing_key(request_id), self._now())
+
+    def listings_for_request(
+        self, request_id: str | bytes, *, text: str | None = None, limit: int = 20, offset: int = 0
+    ) -> SearchPage:
+        """Live listings that match a request: the search of its kind, category, token, max
+        price, place and radius (and period, for rentals), plus ``text``.
+
+        Raises:
+            IndexerError: No such request, or bad paging.
+        """
+        return self.search(self.matching_query(request_id, text=text, limit=limit, offset=offset))
+
+    def matching_query(
+        self, request_id: str | bytes, *, text: str | None = None, limit: int = 20, offset: int = 0
+    ) -> SearchQuery:
+        """The search that finds the live listings matching a request (see
+        :meth:`listings_for_request`).
+
+        Raises:
+            IndexerError: No such request, or bad paging.
+        """
+        found = self.request(request_id)
+        if found is None:
+            raise IndexerError(f"no request {_listing_key(request_id)} in this index")
+        try:
+            return request_query(document_of(found), text=text, limit=limit, offset=offset)
+        except ValidationError as exc:
+            err = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in err["loc"]) or "query"
+            raise IndexerError(
+                f"{where}: {str(err['msg']).removeprefix('Value error, ')}"
+            ) from None
+
+    def requests_for_listing(
+        self, listing_id: str | bytes, *, limit: int = 20
+    ) -> list[IndexedRequest]:
+        """Open requests a listing matches: each candidate's own search (the same query as
+        :meth:`listings_for_request`) must find the listing.
+
+        Raises:
+            IndexerError: No such listing.
+        """
+        listing = self.listing(listing_id)
+        if listing is None:
+            raise IndexerError(f"no listing {_listing_key(listing_id)} in this index")
+        if listing.kind is None or listing.category is None or not listing.available:
+            return []
+        now = self._now()
+        matched = []
+        for candidate in candidate_requests(self.db, listing, now):
+            query = request_query(document_of(candidate), limit=1)
+            if self._search(query, now, only=listing.listing_id).items:
+                matched.append(candidate)
+                if len(matched) >= limit:
+                    break
+        return matched
+
+    def request_notices(self, address: str, *, limit: int = 50) -> list[RequestNotice]:
+        """What to tell ``address`` about requests, newest first: answers to its open requests,
+        and open requests its live listings match (at most ``limit`` of its listings checked).
+
+        Raises:
+            IndexerError: Not an address.
+        """
+        who = _address(address)
+        now = self._now()
+        if self.db.one("SELECT 1 FROM requests LIMIT 1") is None:
+            return []  # the common case, answered by one lookup
+        notices = answered_notices(self.db, who, now, limit)
+        mine = self.search(SearchQuery(seller=who, limit=min(limit, 100)))
+        for listing in mine.items:
+            for request in self.requests_for_listing(listing.listing_id, limit=limit):
+                notices.append(
+                    RequestNotice(
+                        kind="request_matches_listing",
+                        at=request.added_at,
+                        text=f"request {request.request_id[:10]}… ({request.title}) matches"
+                        f" your listing {listing.listing_id[:10]}…: answer it",
+                        request_id=request.request_id,
+                        listing_id=listing.listing_id,
+                    )
+                )
+        notices.sort(key=lambda n: n.at, reverse=True)
+        return notices[:limit]
 
     def cursor(self) -> int | None:
         """The last block indexed, or ``None`` before the first sync."""

@@ -7,6 +7,8 @@
 * ``_validation``: argument checks that raise :class:`~p2pchain.InputError` before anything is
   sent.
 * ``_listings``: listing documents (schema, publish to IPFS then the chain, fetch and verify).
+* ``_requests``: requests (a buyer's signed ask, on IPFS, no gas) and answers to them (signed
+  listings that name the request).
 
 Public names are exported from :mod:`p2pchain`; this package imports nothing on its own.
 """

@@ -47,10 +47,11 @@ from p2pchain.market._client import MarketplaceClient
 from p2pchain.market._reads import ETH
 from p2pchain.market._views import Listing, ListingStatus, SignedListing, UnsignedTransaction
 
-#: The newest listing document version (2 adds ``messaging``: the seller's messaging key).
-SCHEMA_VERSION = 2
+#: The newest listing document version (2 adds ``messaging``: the seller's messaging key; 3 adds
+#: ``request``: the request the listing answers).
+SCHEMA_VERSION = 3
 #: Every version this library reads.
-SCHEMA_VERSIONS = (1, 2)
+SCHEMA_VERSIONS = (1, 2, 3)
 #: Largest serialized listing document, in bytes.
 MAX_DOCUMENT_SIZE = 64 * 1024
 #: Most images a listing may carry.
@@ -130,6 +131,16 @@ def _cid_text(value: Any) -> str:
 
 #: A CID as text (``Qm...`` or ``bafy...``), parsed and checked.
 CidText = Annotated[str, BeforeValidator(_cid_text)]
+
+
+def _request_id(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"0x[0-9a-f]{64}", value):
+        raise ValueError("must be a request id: 0x and 64 lowercase hex digits")
+    return value
+
+
+#: A request id (the EIP-712 digest its requester signed), 0x + 64 lowercase hex digits.
+RequestId = Annotated[str, BeforeValidator(_request_id)]
 
 
 class _Strict(BaseModel):
@@ -243,10 +254,12 @@ class ListingDocument(_Strict):
         tags: Search tags (at most 20, each 1..32 chars).
         terms_note: Return policy and other terms, in words (up to 2000 chars).
         arbitrator: Who rules disputes and its fee; equals the terms' (None: no arbitrator).
-        messaging: The seller's messaging key and relays (version 2 only).
+        messaging: The seller's messaging key and relays (version 2 on).
+        request: The id of the request this listing answers (version 3 on; see
+            :mod:`p2pchain.market._requests`).
     """
 
-    schema_version: Literal[1, 2] = 1
+    schema_version: Literal[1, 2, 3] = 1
     title: Annotated[str, Field(min_length=1, max_length=140)]
     description: Annotated[str, Field(max_length=5000)] = ""
     category: Annotated[str, Field(min_length=1, max_length=64)]
@@ -270,11 +283,14 @@ class ListingDocument(_Strict):
     terms_note: Annotated[str, Field(max_length=2000)] = ""
     arbitrator: ArbitratorInfo | None = None
     messaging: MessagingInfo | None = None
+    request: RequestId | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> ListingDocument:
         if self.messaging is not None and self.schema_version < 2:
             raise ValueError("messaging: needs schema_version 2")
+        if self.request is not None and self.schema_version < 3:
+            raise ValueError("request: needs schema_version 3")
         if self.price == 0:
             raise ValueError("price: must be > 0")
         rental = self.kind == "rental"
@@ -302,12 +318,13 @@ class ListingDocument(_Strict):
     def canonical_json(self) -> bytes:
         """The canonical serialization: sorted keys, UTF-8, no whitespace.
 
-        ``messaging`` is left out when unset, so a version 1 document serializes exactly as
-        before version 2 existed (same bytes, same CID).
+        ``messaging`` and ``request`` are left out when unset, so a version 1 document
+        serializes exactly as before version 2 existed (same bytes, same CID).
         """
         data = self.model_dump(mode="json")
-        if data.get("messaging") is None:
-            data.pop("messaging", None)
+        for optional in ("messaging", "request"):
+            if data.get(optional) is None:
+                data.pop(optional, None)
         return json.dumps(
             data,
             sort_keys=True,
@@ -735,6 +752,7 @@ __all__ = [
     "MessagingInfo",
     "PublishedListing",
     "RentalPeriod",
+    "RequestId",
     "VerifiedListing",
     "check_agreement",
     "fetch_listing",

@@ -195,12 +195,12 @@ def test_rental_document_without_chain_deposit_refused(market: Market, store: Lo
 
 def test_fetch_unknown_version_refused(market: Market, store: LocalStore) -> None:
     body = parse_listing_document(sale_document(market)).canonical_json()
-    body = body.replace(b'"schema_version":1', b'"schema_version":3')
+    body = body.replace(b'"schema_version":1', b'"schema_version":4')
     listing_id = list_raw(market, store, body)
     with pytest.raises(ListingError) as info:
         fetch_listing(market.buyer, store, listing_id)
     assert str(info.value) == (
-        "unsupported listing document version 3; this p2pchain reads versions 1, 2"
+        "unsupported listing document version 4; this p2pchain reads versions 1, 2, 3"
     )
 
 

@@ -35,9 +35,9 @@ def test_canonical_json_sorted_compact_utf8_round_trips(market: Market) -> None:
 
 def test_unknown_version_refused(market: Market) -> None:
     with pytest.raises(ListingError) as info:
-        parse_listing_document(json.dumps(sale_document(market, schema_version=3)))
+        parse_listing_document(json.dumps(sale_document(market, schema_version=4)))
     assert str(info.value) == (
-        "unsupported listing document version 3; this p2pchain reads versions 1, 2"
+        "unsupported listing document version 4; this p2pchain reads versions 1, 2, 3"
     )
 
 

@@ -1,0 +1,258 @@
+"""Requests: what buyers ask for (signed off-chain, no gas), their matches and their answers.
+
+A request is posted as the requester signed it (``SignedRequest.to_json``); the API fetches its
+document through its own IPFS backend, and the index verifies both (signature, CID, signed
+fields, chain, marketplace, expiry) before storing it. An answer is a signed listing whose
+document names the request; accepting it is buying it (``POST /api/tx/buy`` with
+``signed_listing``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from eth_account.messages import encode_typed_data
+from fastapi import APIRouter, Body, Path, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from frontend_api.deps import ServicesDep
+from frontend_api.errors import ApiError
+from frontend_api.routes.ipfs import store
+from frontend_api.routes.listings import _first_error, _search_answer
+from frontend_api.routes.tx import typed_data_json
+from frontend_api.schemas import NoticeOut, SearchOut
+from frontend_api.services import Services
+from p2pchain._errors import ListingError, P2PChainError, RequestError
+from p2pchain.chain._model import eip712_digest
+from p2pchain.indexer import IndexedAnswer, IndexedRequest, RequestQuery
+from p2pchain.ipfs import CID
+from p2pchain.market._listings import MAX_DOCUMENT_SIZE, parse_listing_document
+from p2pchain.market._requests import SignedRequest, parse_request_document, request_typed_data
+from p2pchain.market._views import SignedListing
+
+router = APIRouter(prefix="/api", tags=["requests"])
+
+RequestIdPath = Annotated[
+    str, Path(pattern=r"^0x[0-9a-fA-F]{64}$", description="The request id (0x + 64 hex).")
+]
+ListingIdPath = Annotated[
+    str, Path(pattern=r"^0x[0-9a-fA-F]{64}$", description="The listing id (0x + 64 hex).")
+]
+
+
+class RequestIn(BaseModel):
+    """A request as its requester signed it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    signed_request: dict[str, Any] = Field(
+        description="``SignedRequest.to_json()``: requester, cid, expiry, signature, chainId,"
+        " marketplace (and id)."
+    )
+
+
+class AnswerIn(BaseModel):
+    """A signed listing answering the request (its document names the request)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    signed_listing: dict[str, Any] = Field(description="``SignedListing.to_json()``.")
+
+
+class RequestTypedDataOut(BaseModel):
+    """A stored request document and the typed data its requester signs
+    (``eth_signTypedData_v4``); post the signature with these fields to ``POST /api/requests``."""
+
+    cid: str
+    request_id: str
+    typed_data: dict[str, Any]
+    signed_request: dict[str, Any] = Field(
+        description="The fields of ``POST /api/requests``'s ``signed_request``, but the"
+        " ``signature``, which the wallet adds."
+    )
+
+
+class RequestsOut(BaseModel):
+    """A page of requests, newest first."""
+
+    items: list[IndexedRequest]
+    limit: int
+    offset: int
+
+
+class AnswersOut(BaseModel):
+    """A request's answers, cheapest first."""
+
+    items: list[IndexedAnswer]
+
+
+def _document(services: Services, cid: str) -> bytes:
+    """A document by CID, verified by the backend, at most the listing-document size."""
+    return services.backend.cat(cid, max_size=MAX_DOCUMENT_SIZE)
+
+
+def request_notices(services: Services, address: str) -> list[NoticeOut]:
+    """``address``'s request notices (answers to its requests, requests its listings match),
+    for ``GET /api/notifications``; none when the index cannot answer."""
+    try:
+        notices = services.index.request_notices(address)
+    except P2PChainError:
+        return []
+    return [NoticeOut(key=n.key, kind=n.kind, at=n.at, text=n.text) for n in notices]
+
+
+def _found(services: Services, request_id: str) -> IndexedRequest:
+    found = services.index.request(request_id)
+    if found is None:
+        raise ApiError(404, f"no request {request_id.lower()} in the index")
+    return found
+
+
+@router.post("/requests", status_code=201, operation_id="post_request")
+def post_request(body: RequestIn, services: ServicesDep) -> IndexedRequest:
+    """Add a signed request: its document is fetched by its CID and both are verified (the
+    signature is the requester's, the document matches the CID and the signed fields, the chain
+    and marketplace are this API's, it has not expired) before the index stores it."""
+    try:
+        signed = SignedRequest.from_json(body.signed_request)
+    except RequestError as exc:
+        raise ApiError(400, str(exc)) from None
+    return services.index.add_request(signed, _document(services, signed.cid))
+
+
+@router.post("/requests/typed-data", status_code=201, operation_id="request_typed_data")
+def typed_data(
+    document: Annotated[dict[str, Any], Body(description="A request document.")],
+    services: ServicesDep,
+) -> RequestTypedDataOut:
+    """Validate a request document (for this API's chain and marketplace, not yet expired),
+    store its canonical JSON on IPFS, pinned, and return the EIP-712 typed data the requester's
+    wallet signs: nothing is sent, no gas."""
+    client = services.client
+    try:
+        doc = parse_request_document(document)
+    except RequestError as exc:
+        raise ApiError(422, str(exc)) from None
+    marketplace = client.deployment.marketplace
+    if (doc.chain_id, doc.marketplace) != (client.chain_id, marketplace):
+        raise ApiError(
+            422,
+            f"chain_id, marketplace: the document is for chain {doc.chain_id} marketplace"
+            f" {doc.marketplace}, this API serves chain {client.chain_id} marketplace {marketplace}",
+        )
+    now = client.now()
+    if doc.expiry <= now:
+        raise ApiError(422, f"expiry: {doc.expiry} is not after the chain's time {now}")
+    stored = store(services, doc.canonical_json(), "request document")
+    typed = request_typed_data(
+        doc.requester, stored.cid, doc.expiry, chain_id=doc.chain_id, marketplace=marketplace
+    )
+    signable = encode_typed_data(full_message=typed)
+    return RequestTypedDataOut(
+        cid=stored.cid,
+        request_id="0x" + eip712_digest(signable).hex(),
+        typed_data=typed_data_json(typed),
+        signed_request={
+            "requester": doc.requester,
+            "cid": stored.cid,
+            "expiry": doc.expiry,
+            "chainId": doc.chain_id,
+            "marketplace": marketplace,
+        },
+    )
+
+
+@router.get("/requests", operation_id="list_requests")
+def list_requests(
+    services: ServicesDep,
+    requester: Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$")] = None,
+    kind: Annotated[str | None, Query(pattern=r"^(sale|service|rental)$")] = None,
+    category: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    token: Annotated[str | None, Query(max_length=42)] = None,
+    status: Annotated[str, Query(pattern=r"^(open|taken|expired|any)$")] = "open",
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+) -> RequestsOut:
+    """Requests, newest first: by requester, kind, category (and below it), token and status
+    (``open`` by default; ``any`` for all)."""
+    try:
+        query = RequestQuery.model_validate(
+            {
+                "requester": requester,
+                "kind": kind,
+                "category": category,
+                "token": token,
+                "status": None if status == "any" else status,
+                "limit": limit,
+                "offset": offset,
+            }
+        )
+    except ValidationError as exc:
+        raise ApiError(422, _first_error(exc)) from None
+    return RequestsOut(items=services.index.requests(query), limit=limit, offset=offset)
+
+
+@router.get("/requests/{request_id}", operation_id="get_request")
+def get_request(request_id: RequestIdPath, services: ServicesDep) -> IndexedRequest:
+    """One request, with its status (``open``, ``taken``, ``expired``) and answer count."""
+    return _found(services, request_id)
+
+
+@router.get(
+    "/requests/{request_id}/matches", operation_id="request_matches", response_model=SearchOut
+)
+def request_matches(
+    request_id: RequestIdPath,
+    services: ServicesDep,
+    text: Annotated[str | None, Query(max_length=200, description="Words to match.")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+) -> Response:
+    """Live listings that match the request: the search of its kind, category, token, max
+    price, place and radius (and period, for rentals), nearest or cheapest first; answered as
+    ``GET /api/listings``."""
+    _found(services, request_id)
+    query = services.index.matching_query(request_id, text=text, limit=limit, offset=offset)
+    return _search_answer(services, query, kept_only=False)
+
+
+@router.get("/listings/{listing_id}/requests", operation_id="listing_requests")
+def listing_requests(
+    listing_id: ListingIdPath,
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> RequestsOut:
+    """Open requests the listing matches (each request's own search finds it)."""
+    if services.index.listing(listing_id) is None:
+        raise ApiError(404, f"no listing {listing_id.lower()} in the index")
+    items = services.index.requests_for_listing(listing_id, limit=limit)
+    return RequestsOut(items=items, limit=limit, offset=0)
+
+
+@router.post("/requests/{request_id}/answers", status_code=201, operation_id="post_answer")
+def post_answer(request_id: RequestIdPath, body: AnswerIn, services: ServicesDep) -> IndexedAnswer:
+    """Add an answer: a signed listing whose document (fetched by the CID its terms anchor)
+    names this request, in its token, at most its price; the seller's signature, the chain and
+    the fit are checked before the index stores it. Buy it with ``POST /api/tx/buy``."""
+    _found(services, request_id)
+    try:
+        listing = SignedListing.from_json(body.signed_listing)
+    except ValueError as exc:
+        raise ApiError(400, f"signed_listing: {exc}") from None
+    raw = _document(services, str(CID.parse(listing.terms.cid)))
+    try:
+        named = parse_listing_document(raw).request
+    except ListingError as exc:
+        raise ApiError(400, f"answer: {exc}") from None
+    if named != request_id.lower():
+        raise ApiError(400, f"answer: its document answers {named}, not {request_id.lower()}")
+    return services.index.add_answer(listing, raw)
+
+
+@router.get("/requests/{request_id}/answers", operation_id="list_answers")
+def list_answers(request_id: RequestIdPath, services: ServicesDep) -> AnswersOut:
+    """The request's answers, cheapest first, each with its signed listing (to buy it) and
+    its status (``open``, ``taken``, ``expired``)."""
+    _found(services, request_id)
+    return AnswersOut(items=services.index.answers(request_id))
