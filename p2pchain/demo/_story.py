@@ -73,6 +73,9 @@ RULING_WINDOW = 3 * DAY
 #: The offer scene: a bike lock at 40 TUSD (a test stablecoin with EIP-2612, 6 decimals),
 #: offered 10% below.
 TUSD = 10**6
+#: The request scene: a ride to the airport, wanted for at most 0.004 ETH, listed at 0.0035 ETH.
+RIDE_MAX = 4 * ETHER // 1000
+RIDE_PRICE = 35 * ETHER // 10_000
 LOCK_PRICE = 40 * TUSD
 LOCK_OFFER = LOCK_PRICE * 9 // 10
 ROLES = ("seller", "buyer", "arbitrator", "neighbour")
@@ -246,6 +249,9 @@ class DemoResult:
         conversation: The messages, in order: ``(role, topic, text)``.
         bookings: The car's two weekend bookings.
         refused: The one-line refusal the neighbour got for overlapping dates.
+        offer: The stablecoin offer scene.
+        ride_matches: Listings the index matched to the ride request, and requests it matched
+            to the driver's listing.
     """
 
     network: str
@@ -260,6 +266,7 @@ class DemoResult:
     bookings: tuple[BookingSummary, ...] = ()
     refused: str = ""
     offer: OfferSummary | None = None
+    ride_matches: tuple[int, int] = (0, 0)
 
     @property
     def chain_id(self) -> int:
@@ -513,6 +520,7 @@ class _Story:
         self.chat: dict[str, MessagingClient] = {}
         self.conversation: list[tuple[str, str, str]] = []
         self.refused = ""
+        self.ride_matches = (0, 0)
 
     def _messaging(self, cast: _Cast) -> None:
         from p2pchain.messaging import MessagingClient
@@ -553,9 +561,13 @@ class _Story:
             self._rate(cast, weekend)
             helmet_trade = self._dispute(cast, helmet)
             offer = self._offer(cast)
+            ride, ride_trade = self._ride(cast)
         finally:
             self._close_chat()
-        trades = (_trade_summary("helmet", helmet, helmet_trade),)
+        trades = (
+            _trade_summary("helmet", helmet, helmet_trade),
+            _trade_summary("ride", ride, ride_trade),
+        )
         bookings = (
             _booking_summary("weekend", "buyer", car, weekend),
             _booking_summary("next weekend", "neighbour", car, next_weekend),
@@ -573,6 +585,7 @@ class _Story:
             bookings=bookings,
             refused=self.refused,
             offer=offer,
+            ride_matches=self.ride_matches,
         )
 
     # -- setup
@@ -922,6 +935,89 @@ class _Story:
             buyer_left=cast.seller.balance(cast.buyer.address, token.address),
         )
 
+    # -- requests
+
+    def _ride(self, cast: _Cast) -> tuple[PublishedListing, TradeView]:
+        """The buyer asks for a ride to the airport; the index matches it to a driver's listing
+        (and the listing to it), and the buyer takes the ride."""
+        from p2pchain.indexer import Indexer
+        from p2pchain.market._listings import publish_listing
+        from p2pchain.market._requests import publish_request
+        from p2pchain.messaging._contacts import messaging_field
+
+        self.log.section("8. A ride request, matched to a driver's listing")
+        now = cast.seller.now()
+        thamel = {"text": "Thamel, Kathmandu", "country": "NP", "lat": 27.7154, "lon": 85.3123}
+        ride = publish_listing(
+            cast.seller,
+            self.ipfs,
+            {
+                "schema_version": 2,
+                "messaging": messaging_field(self.chat["seller"]),
+                "title": "Ride from Thamel to the airport",
+                "description": "Sedan, up to 3 people with luggage; any time from 6:00.",
+                "category": "transport/rides",
+                "kind": "service",
+                "price": str(RIDE_PRICE),
+                "token": "ETH",
+                "seller": cast.seller.address,
+                "created_at": now,
+                "location": {**thamel, "text": "Thamel (pick-up)"},
+                "arbitrator": {"address": cast.arbitrator.address, "fee_bps": HELMET_FEE_BPS},
+            },
+            review_window=DAY,
+        )
+        self.log.tx(
+            "request", "seller", "lists rides from Thamel to the airport", _listing_of(ride).tx
+        )
+        asked = publish_request(
+            cast.buyer,
+            self.ipfs,
+            {
+                "schema_id": "p2pchain/request/1",
+                "title": "A ride from Thamel to the airport at 8:00",
+                "kind": "service",
+                "category": "transport/rides",
+                "location": thamel,
+                "radius_km": 2,
+                "max_price": str(RIDE_MAX),
+                "token": "ETH",
+                "expiry": now + DAY,
+                "requester": cast.buyer.address,
+                "chain_id": cast.buyer.chain_id,
+                "marketplace": cast.buyer.deployment.marketplace,
+                "created_at": now,
+            },
+        )
+        self.log.offchain(
+            "request", "buyer", "signs a request: a ride at 8:00 for at most 0.004 ETH (no gas)"
+        )
+        database = f"sqlite:///{self.tmp / 'index.sqlite'}"
+        with Indexer(
+            database, self.chain, cast.buyer.deployment, ipfs=self.ipfs, confirmations=0
+        ) as index:
+            index.sync()
+            index.add_request(asked.signed, asked.document.canonical_json())
+            for_request = index.listings_for_request(asked.id)
+            for_listing = index.requests_for_listing("0x" + _listing_of(ride).id.hex())
+        self.log.offchain("request", "buyer", "the index matches the request to listings")
+        hits = [h.listing_id for h in for_request.items]
+        self.log.note(
+            f"{_count(len(hits), 'listing matches', 'listings match')} the request;"
+            f" the driver sees {_count(len(for_listing), 'matching request')}"
+        )
+        wanted = "0x" + _listing_of(ride).id.hex()
+        if wanted not in hits or asked.id not in [r.request_id for r in for_listing]:
+            raise ListingError("the index did not match the ride request and the driver's listing")
+        trade = cast.buyer.buy(_listing_of(ride))
+        self.log.tx(
+            "request", "buyer", f"takes the ride ({_eth(RIDE_PRICE)} into escrow)", trade.tx
+        )
+        trade = cast.buyer.release(trade)
+        self.log.tx("request", "buyer", "arrives at the airport: releases the fare", trade.tx)
+        self.ride_matches = (len(hits), len(for_listing))
+        return ride, trade
+
     # -- summary
 
     def _parties(
@@ -1099,6 +1195,7 @@ _PARTS = {
     "rating": "ratings",
     "dispute": "helmet dispute",
     "offer": "stablecoin offer",
+    "request": "ride request",
 }
 
 
@@ -1180,7 +1277,8 @@ def _print_summary(console: Console, result: DemoResult) -> None:
     console.print(
         Panel(
             f"{verdict}; car found by {result.found_via}; an overlapping booking refused"
-            f"{offered}; {result.network} chain, {result.elapsed:.1f} s",
+            f"{offered}; a ride request matched to a driver's listing;"
+            f" {result.network} chain, {result.elapsed:.1f} s",
             title="p2pchain demo",
             border_style="green" if matches else "red",
         )

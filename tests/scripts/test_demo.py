@@ -23,6 +23,7 @@ from p2pchain.demo._story import (
     HELMET_BUYER_SHARE,
     HELMET_FEE_BPS,
     HELMET_PRICE,
+    RIDE_PRICE,
     DemoResult,
     car_photo,
     run_demo,
@@ -82,8 +83,8 @@ def demo_chain(request: pytest.FixtureRequest) -> DevChain:
 def _check_balances(result: DemoResult, client: MarketplaceClient) -> None:
     fee = HELMET_PRICE * HELMET_FEE_BPS // 10_000
     moved = {
-        "seller": CAR_RENT + HELMET_PRICE - fee - HELMET_BUYER_SHARE,
-        "buyer": -CAR_RENT - HELMET_PRICE + HELMET_BUYER_SHARE,
+        "seller": CAR_RENT + HELMET_PRICE - fee - HELMET_BUYER_SHARE + RIDE_PRICE,
+        "buyer": -CAR_RENT - HELMET_PRICE + HELMET_BUYER_SHARE - RIDE_PRICE,
         "arbitrator": fee,
         "neighbour": -(CAR_RENT + CAR_DEPOSIT),  # the next weekend, still held in escrow
     }
@@ -100,7 +101,7 @@ def _check_balances(result: DemoResult, client: MarketplaceClient) -> None:
 
 def _check_gas(result: DemoResult, chain: DevChain) -> None:
     sent = [s for s in result.steps if s.tx_hash is not None]
-    assert len(sent) == 16 and len({s.tx_hash for s in sent}) == 16
+    assert len(sent) == 19 and len({s.tx_hash for s in sent}) == 19
     addresses = {p.role: p.address for p in result.parties}
     addresses["deployer"] = result.deployment.deployer
     for step in sent:
@@ -162,6 +163,11 @@ def test_demo_final_state_on_chain(demo_chain: DevChain, tmp_path: Path) -> None
     assert (offer.asking, offer.offered) == (40 * 10**6, 36 * 10**6)
     assert client.balance(client.deployment.marketplace, offer.token) == 0
     assert (offer.seller_received, offer.buyer_left) == (36 * 10**6, 64 * 10**6)
+    # The ride: the index matched the request to the driver's listing and back; fare released.
+    assert result.ride_matches == (1, 1)
+    ride = client.trade(result.trade("ride").trade_id)
+    assert ride.state.name == "COMPLETED" and ride.trade.amount == RIDE_PRICE
+    assert "a ride request matched to a driver's listing" in " ".join(out.getvalue().split())
     lock_trade = client.trade(offer.offer_id)  # rebuilt from OfferAccepted
     assert lock_trade.trade.amount == offer.offered and lock_trade.state.name == "COMPLETED"
     assert [e.name for e in lock_trade.history] == ["OfferAccepted", "Released"]
