@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {Payouts} from "./base/Payouts.sol";
 import {IBookings} from "./interfaces/IBookings.sol";
 import {Booking, BookingState, RentalTerms} from "./types/BookingTypes.sol";
+import {Permit} from "./types/MarketplaceTypes.sol";
 
 /// @title p2pchain bookings
 /// @notice See {IBookings}. No owner, no admin, no fee: the ruling window is the only
@@ -147,6 +148,25 @@ contract Bookings is IBookings, Payouts {
         external
         payable
         override
+        returns (bytes32 bookingId)
+    {
+        return _book(listingId, terms, firstSlot, units);
+    }
+
+    /// @inheritdoc IBookings
+    function bookWithPermit(
+        bytes32 listingId,
+        RentalTerms calldata terms,
+        uint32 firstSlot,
+        uint32 units,
+        Permit calldata permit
+    ) external override returns (bytes32 bookingId) {
+        _permit(terms.token, msg.sender, permit);
+        return _book(listingId, terms, firstSlot, units);
+    }
+
+    function _book(bytes32 listingId, RentalTerms calldata terms, uint32 firstSlot, uint32 units)
+        private
         returns (bytes32 bookingId)
     {
         uint256 rec = _listings[listingId];

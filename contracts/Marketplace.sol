@@ -2,7 +2,6 @@
 pragma solidity 0.8.30;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
@@ -669,15 +668,6 @@ contract Marketplace is IMarketplace, EIP712, Payouts {
         uint256 sold = uint256(uint32(rec >> 32)) + quantity;
         if (sold > type(uint32).max) revert QuantityOverflow(listingId);
         return ((rec >> 64) << 64) | (sold << 32) | remaining;
-    }
-
-    /// @dev Tries the buyer's EIP-2612 permit for `token`. A failure is ignored: a permit can be
-    /// front-run (anyone may submit it), and then the allowance it set is already in place. If it is
-    /// not, the payment that follows reverts. Guarded: token code runs here.
-    function _permit(address token, address owner, Permit calldata permit) private nonReentrant {
-        if (permit.deadline == 0 || token == address(0)) return;
-        try IERC20Permit(token).permit(owner, address(this), permit.value, permit.deadline, permit.v, permit.r, permit.s) {}
-            catch {}
     }
 
     /// @dev Collects an accepted offer's `total` from its buyer: ETH from the buyer's credit, an

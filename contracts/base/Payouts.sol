@@ -2,10 +2,12 @@
 pragma solidity 0.8.30;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 
 import {IPayouts} from "../interfaces/IPayouts.sol";
+import {Permit} from "../types/MarketplaceTypes.sol";
 
 /// @title p2pchain escrow payouts
 /// @notice See {IPayouts}. Shared by the Marketplace and Bookings, so both take and pay money the
@@ -93,6 +95,15 @@ abstract contract Payouts is IPayouts, ReentrancyGuard {
                 _credits[token][account] = had - amount;
             }
         }
+    }
+
+    /// @dev Tries the buyer's EIP-2612 permit for `token`. A failure is ignored: a permit can be
+    /// front-run (anyone may submit it), and then the allowance it set is already in place. If it is
+    /// not, the payment that follows reverts. Guarded: token code runs here.
+    function _permit(address token, address owner, Permit calldata permit) internal nonReentrant {
+        if (permit.deadline == 0 || token == address(0)) return;
+        try IERC20Permit(token).permit(owner, address(this), permit.value, permit.deadline, permit.v, permit.r, permit.s) {}
+            catch {}
     }
 
     /// @dev Pushes a payout; if the receiver or the token refuses it, credits it instead, so that a

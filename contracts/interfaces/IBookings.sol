@@ -5,6 +5,7 @@ import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.so
 
 import {IPayouts} from "./IPayouts.sol";
 import {Booking, BookingState, RentalTerms} from "../types/BookingTypes.sol";
+import {Permit} from "../types/MarketplaceTypes.sol";
 
 /// @title p2pchain bookings
 /// @notice Rentals booked by time: an owner lists an item with a rate per period, a deposit, a
@@ -188,6 +189,17 @@ interface IBookings is IERC20Errors, IPayouts {
         external
         payable
         returns (bytes32 bookingId);
+
+    /// @notice {book} paying an ERC-20 with an EIP-2612 permit in the same transaction (no
+    /// `approve`). The permit is tried first and its failure ignored (someone may have submitted
+    /// it already); the booking then needs the allowance in place.
+    function bookWithPermit(
+        bytes32 listingId,
+        RentalTerms calldata terms,
+        uint32 firstSlot,
+        uint32 units,
+        Permit calldata permit
+    ) external returns (bytes32 bookingId);
 
     /// @notice Renter (before the start and before pickup, under the policy) or owner (refunding
     /// everything, while booked): cancel, freeing the periods.

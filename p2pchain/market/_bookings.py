@@ -39,6 +39,7 @@ from p2pchain.chain._booking_model import (
 from p2pchain.chain._deploy import verify_bookings
 from p2pchain.chain._events import DecodedEvent, EventDecoder
 from p2pchain.chain._model import ZERO_ADDRESS, split_cid
+from p2pchain.chain._sender import intent_of
 from p2pchain.compiler._artifacts import load_artifact
 from p2pchain.market import _validation as check
 from p2pchain.market._calls import PreparedCall
@@ -427,8 +428,14 @@ class RentalsClient:
         units: int,
         *,
         sender: str | None = None,
+        permit_ok: bool = True,
     ) -> PreparedCall[BookingView]:
-        """Prepare booking ``units`` periods from ``first_slot``; see :meth:`book`."""
+        """Prepare booking ``units`` periods from ``first_slot``; see :meth:`book`.
+
+        An ERC-20 rental whose allowance is short is paid with an EIP-2612 permit in the same
+        transaction (``bookWithPermit``) when the token takes one and this client signs for the
+        renter; otherwise (or with ``permit_ok=False``) an approval goes first (``before``).
+        """
         current = self._listing(listing)
         terms = current.terms
         slot = check.uint(first_slot, "first period", bits=32)
@@ -437,10 +444,13 @@ class RentalsClient:
         rent, deposit = terms.cost(count)
         total = rent + deposit
         before: list[PreparedCall[Any]] = []
+        permit = None
         if terms.token != ZERO_ADDRESS:
             data = self.client._erc20.encode("allowance", who, self.address)
             allowed = int(self.client._eth_call(terms.token, data, "allowance")[0])
-            if allowed < total:
+            if allowed < total and permit_ok:
+                permit = self.client._purchase_permit(terms.token, total, who, self.address)
+            if allowed < total and permit is None:
                 before.append(
                     self.client.prepare_approve(
                         terms.token, total, spender=self.address, sender=who
@@ -459,7 +469,15 @@ class RentalsClient:
 
         data = self._b.encode("book", current.id, terms.as_tuple(), slot, count)
         value = total if terms.token == ZERO_ADDRESS else 0
-        return self._prepare("book", data, finish, sender=sender, value=value, before=before)
+        if permit is None:
+            return self._prepare("book", data, finish, sender=sender, value=value, before=before)
+        # One transaction; the permit's deadline changes on every try, so what the call does
+        # (its resume key) is the booking without it.
+        plain = intent_of(self.address, 0, data)
+        data = self._b.encode(
+            "bookWithPermit", current.id, terms.as_tuple(), slot, count, permit.as_tuple()
+        )
+        return self._prepare("bookWithPermit", data, finish, sender=sender, intent=plain)
 
     def book(
         self, listing: RentalListing | bytes | str, first_slot: int, units: int

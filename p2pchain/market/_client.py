@@ -807,13 +807,17 @@ class MarketplaceClient(OfferCalls):
         value = total if terms.token == ETH else 0
         return self._prepare(action, who, data, finish, value=value, before=before, intent=intent)
 
-    def _purchase_permit(self, token: str, total: int, buyer: ChecksumAddress) -> Permit | None:
-        """A permit for a purchase, if the token takes one and this client signs for ``buyer``."""
+    def _purchase_permit(
+        self, token: str, total: int, buyer: ChecksumAddress, spender: str | None = None
+    ) -> Permit | None:
+        """A permit for a purchase (or a booking: ``spender``), if the token takes one and this
+        client signs for ``buyer``."""
         from p2pchain.market._offers import sign_permit
 
         if self.account is None or self.account.address != buyer:
             return None
-        return sign_permit(self, token, total, self.now() + PERMIT_SECONDS, owner=self.account)
+        deadline = self.now() + PERMIT_SECONDS
+        return sign_permit(self, token, total, deadline, owner=self.account, spender=spender)
 
     def buy(self, listing: Listing | SignedListing, quantity: int = 1) -> TradeView:
         """Buy ``quantity`` units of a listing, paying price and deposit into escrow.

@@ -277,10 +277,16 @@ def permit_support(reader: MarketReader, token: str, owner: str) -> tuple[str, s
 
 
 def sign_permit(
-    reader: MarketReader, token: str, value: int, deadline: int, *, owner: Any
+    reader: MarketReader,
+    token: str,
+    value: int,
+    deadline: int,
+    *,
+    owner: Any,
+    spender: str | None = None,
 ) -> Permit | None:
-    """``owner``'s permit letting the marketplace pull ``value`` of ``token`` (None if the token
-    takes no permit we can sign)."""
+    """``owner``'s permit letting the marketplace (or ``spender``: the Bookings contract) pull
+    ``value`` of ``token`` (None if the token takes no permit we can sign)."""
     found = permit_support(reader, token, owner.address)
     if found is None:
         return None
@@ -291,7 +297,7 @@ def sign_permit(
         chain_id=reader.chain_id,
         token=token,
         owner=owner.address,
-        spender=reader.deployment.marketplace,
+        spender=spender or reader.deployment.marketplace,
         value=value,
         nonce=nonce,
         deadline=deadline,

@@ -610,3 +610,32 @@ def test_abi_declares_the_offer_errors() -> None:
         "OfferUnfunded",
         "OfferNotApproved",
     } <= names
+
+
+# ---------------------------------------------------------------------------------- bookings
+
+
+def test_book_with_permit_is_one_transaction(market: Market) -> None:
+    from .bookings import Rentals
+
+    r = Rentals(market)
+    token = permit_token(market)
+    rental = r.list(r.terms(token=token.address, rate=10 * USD, deposit=50 * USD))
+    due = 2 * 10 * USD + 50 * USD
+    mint(market, token, r.renter, due)
+    permit = sign_permit(market, token, r.renter, due, spender=r.contract.address)
+    fn = r.contract.functions.bookWithPermit(
+        rental.id, rental.terms.as_tuple(), 3, 2, permit.as_tuple()
+    )
+    receipt = market.send(r.renter, fn)
+    assert [e for e, _ in r.events(receipt)] == ["Booked"]
+    assert balances(market, token, r.renter.address, r.contract.address) == [0, due]
+    # The same permit again (already used): ignored, and with no allowance left the booking
+    # fails with the token's own error, nothing taken.
+    mint(market, token, r.renter, due)
+    fn = r.contract.functions.bookWithPermit(
+        rental.id, rental.terms.as_tuple(), 6, 2, permit.as_tuple()
+    )
+    with reverts("ERC20InsufficientAllowance", r.contract.address, 0, due):
+        market.send(r.renter, fn)
+    assert balances(market, token, r.renter.address) == [due]

@@ -166,3 +166,25 @@ def test_make_offer_checks_its_inputs(market: Market) -> None:
         market.buyer.make_offer(listing.id, ONE)
     with pytest.raises(InputError, match="amount must be above 0"):
         market.buyer.add_credit(0)
+
+
+def test_permit_token_rental_is_booked_in_one_transaction(market: Market) -> None:
+    token = _tusd(market, market.buyer_account)
+    rentals = market.seller.rentals
+    first = (market.seller.now() // 86_400 + 2) * 86_400
+    listing = rentals.create(
+        rentals.make_terms(
+            token=token.address,
+            rate=10 * USD,
+            deposit=50 * USD,
+            unit=86_400,
+            first_start=first,
+            last_end=first + 30 * 86_400,
+            cid=bytes.fromhex("1220") + bytes(range(32)),
+        )
+    )
+    call = market.buyer.rentals.prepare_book(listing, 0, 2)
+    assert call.action == "bookWithPermit" and not call.before
+    view = call.send()
+    assert view.booking.rent == 20 * USD and view.booking.deposit == 50 * USD
+    assert market.buyer.rentals.prepare_book(listing, 3, 1, permit_ok=False).before
