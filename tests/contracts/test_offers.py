@@ -639,3 +639,54 @@ def test_book_with_permit_is_one_transaction(market: Market) -> None:
     with reverts("ERC20InsufficientAllowance", r.contract.address, 0, due):
         market.send(r.renter, fn)
     assert balances(market, token, r.renter.address) == [due]
+
+
+def test_bulk_cancel_and_accept_in_one_block(anvil_chain: Any) -> None:
+    """The buyer's cancelAllOffers and the seller's acceptOffer land in the same block, in both
+    orders: the first one wins, the second fails or finds nothing to undo, and no token moves
+    unless a trade exists that holds it."""
+    m = Market(anvil_chain)
+    token = permit_token(m)
+    mint_and_approve(m, token, m.buyer, 10 * PRICE)
+    w3 = m.w3
+    for cancel_first in (True, False):
+        listing = erc20_listing(m, token)
+        offer, signature = make_offer(m, listing)
+        accept_fn = m.market.functions.acceptOffer(
+            offer.as_tuple(), signature, NO_PERMIT.as_tuple()
+        )
+        cancel_fn = m.market.functions.cancelAllOffers()
+        # A higher tip goes first in the block.
+        order = [(m.buyer, cancel_fn), (m.seller, accept_fn)]
+        if not cancel_first:
+            order.reverse()
+        held_before = balances(m, token, m.address)[0]
+        anvil_chain.rpc("evm_setAutomine", [False])
+        try:
+            hashes = []
+            for rank, (who, fn) in enumerate(order):
+                tx = fn.build_transaction(
+                    {
+                        "from": who.address,
+                        "gas": 400_000,
+                        "nonce": w3.eth.get_transaction_count(who.address),
+                        "maxPriorityFeePerGas": 10**9 * (10 - rank),
+                        "maxFeePerGas": 10**11,
+                    }
+                )
+                hashes.append(w3.eth.send_raw_transaction(who.sign_transaction(tx).raw_transaction))
+            anvil_chain.rpc("evm_mine", [])
+        finally:
+            anvil_chain.rpc("evm_setAutomine", [True])
+        receipts = [w3.eth.get_transaction_receipt(h) for h in hashes]
+        assert receipts[0]["blockNumber"] == receipts[1]["blockNumber"]
+        assert receipts[0]["transactionIndex"] < receipts[1]["transactionIndex"]
+        offer_id = offer.digest(chain_id=m.chain.chain_id, marketplace=m.address)
+        stored = m.market.functions.record(offer_id).call()
+        if cancel_first:
+            assert [r["status"] for r in receipts] == [1, 0]  # the accept reverted
+            assert stored == 0 and balances(m, token, m.address)[0] == held_before
+            assert m.market.functions.listingState(listing.id).call()[0] is True
+        else:
+            assert [r["status"] for r in receipts] == [1, 1]  # the cancel came too late
+            assert stored > 1 and balances(m, token, m.address)[0] == held_before + offer.total
