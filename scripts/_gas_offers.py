@@ -10,9 +10,9 @@ Measured, each next to the approve path on the same token in the same run:
 * an ETH offer: ``addCredit`` by the buyer, ``acceptOffer``, release; ``cancelOffer`` and
   ``cancelAllOffers`` for the record.
 
-A permit writes the token's nonce for its owner. A buyer's first permit on a token turns that
-slot from zero to one (22,100 gas); every later one costs 5,000. Both are measured: "first
-permit" uses a buyer who never signed one on this token, "later permit" one who has.
+A permit writes the token's nonce for its owner; a buyer's first permit on a token turns that
+slot from zero to one. Both are measured: "first permit" uses a buyer who never signed one on
+this token, "later permit" one who has.
 """
 
 from __future__ import annotations
@@ -322,8 +322,8 @@ def offers_markdown(section: Mapping[str, Any]) -> list[str]:
             "A permit moves the allowance write into the purchase, where the pull that follows "
             "clears it again (most of its cost comes back as a refund), and saves the approve "
             "transaction's 21,000 base. What it adds is the signature check and the token's nonce "
-            "write: 5,000 gas for a buyer who has used a permit on the token before, 22,100 for a "
-            "buyer's first, which is what the two columns differ by."
+            "write. A buyer's first permit on a token turns that nonce slot from zero to one, "
+            "which is most of what the two columns differ by."
         ),
         "",
     ]
