@@ -182,29 +182,48 @@ EIP712_NAME = "p2pchain Marketplace"
 EIP712_VERSION = "1"
 
 
+#: EIP-712's domain type, with the four fields every p2pchain domain (and EIP-2612's) has.
+EIP712_DOMAIN_TYPE = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
+
+
+def typed_data(
+    types: Mapping[str, list[dict[str, str]]],
+    primary: str,
+    message: Mapping[str, Any],
+    *,
+    chain_id: int,
+    contract: str,
+    name: str = EIP712_NAME,
+    version: str = EIP712_VERSION,
+) -> dict[str, Any]:
+    """Full EIP-712 typed data (``eth_signTypedData_v4``) in a contract's domain: by default the
+    Marketplace's (its name and version), bound to ``chain_id`` and ``contract``."""
+    return {
+        "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, **types},
+        "primaryType": primary,
+        "domain": {
+            "name": name,
+            "version": version,
+            "chainId": chain_id,
+            "verifyingContract": checksum_address(contract),
+        },
+        "message": dict(message),
+    }
+
+
 def signed_listing_typed_data(
     terms: ListingTerms, quantity: int, salt: bytes, *, chain_id: int, marketplace: str
 ) -> dict[str, Any]:
     """The full EIP-712 typed data a seller signs for a signed listing (``eth_signTypedData_v4``)."""
-    return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            **LISTING_EIP712_TYPES,
-        },
-        "primaryType": "Listing",
-        "domain": {
-            "name": EIP712_NAME,
-            "version": EIP712_VERSION,
-            "chainId": chain_id,
-            "verifyingContract": checksum_address(marketplace),
-        },
-        "message": {"terms": terms.typed_data_message(), "quantity": quantity, "salt": salt},
-    }
+    message = {"terms": terms.typed_data_message(), "quantity": quantity, "salt": salt}
+    return typed_data(
+        LISTING_EIP712_TYPES, "Listing", message, chain_id=chain_id, contract=marketplace
+    )
 
 
 def eip712_digest(signable: Any) -> bytes:

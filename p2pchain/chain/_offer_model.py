@@ -15,20 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from p2pchain.chain._model import (
-    EIP712_NAME,
-    EIP712_VERSION,
     LISTING_EIP712_TYPES,
     ListingTerms,
     checksum_address,
     eip712_digest,
+    typed_data,
 )
-
-_DOMAIN_TYPES = [
-    {"name": "name", "type": "string"},
-    {"name": "version", "type": "string"},
-    {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
-]
 
 #: EIP-712 types of an offer (``Offer`` nests ``ListingTerms``).
 OFFER_EIP712_TYPES: dict[str, list[dict[str, str]]] = {
@@ -101,26 +93,19 @@ class Offer:
 
     def typed_data(self, *, chain_id: int, marketplace: str) -> dict[str, Any]:
         """The full EIP-712 typed data the buyer signs (``eth_signTypedData_v4``)."""
-        return {
-            "types": {"EIP712Domain": _DOMAIN_TYPES, **OFFER_EIP712_TYPES},
-            "primaryType": "Offer",
-            "domain": {
-                "name": EIP712_NAME,
-                "version": EIP712_VERSION,
-                "chainId": chain_id,
-                "verifyingContract": checksum_address(marketplace),
-            },
-            "message": {
-                "terms": self.terms.typed_data_message(),
-                "listingId": self.listing_id,
-                "buyer": checksum_address(self.buyer),
-                "quantity": self.quantity,
-                "price": self.price,
-                "expiry": self.expiry,
-                "counter": self.counter,
-                "salt": self.salt,
-            },
+        message = {
+            "terms": self.terms.typed_data_message(),
+            "listingId": self.listing_id,
+            "buyer": checksum_address(self.buyer),
+            "quantity": self.quantity,
+            "price": self.price,
+            "expiry": self.expiry,
+            "counter": self.counter,
+            "salt": self.salt,
         }
+        return typed_data(
+            OFFER_EIP712_TYPES, "Offer", message, chain_id=chain_id, contract=marketplace
+        )
 
     def digest(self, *, chain_id: int, marketplace: str) -> bytes:
         """The offer's id: the EIP-712 digest its buyer signs (also its trade's id)."""
@@ -172,20 +157,19 @@ def permit_typed_data(
     deadline: int,
 ) -> dict[str, Any]:
     """The EIP-712 typed data of an EIP-2612 permit, in the token's own domain."""
-    return {
-        "types": {"EIP712Domain": _DOMAIN_TYPES, **PERMIT_EIP712_TYPES},
-        "primaryType": "Permit",
-        "domain": {
-            "name": token_name,
-            "version": token_version,
-            "chainId": chain_id,
-            "verifyingContract": checksum_address(token),
-        },
-        "message": {
-            "owner": checksum_address(owner),
-            "spender": checksum_address(spender),
-            "value": value,
-            "nonce": nonce,
-            "deadline": deadline,
-        },
+    message = {
+        "owner": checksum_address(owner),
+        "spender": checksum_address(spender),
+        "value": value,
+        "nonce": nonce,
+        "deadline": deadline,
     }
+    return typed_data(
+        PERMIT_EIP712_TYPES,
+        "Permit",
+        message,
+        chain_id=chain_id,
+        contract=token,
+        name=token_name,
+        version=token_version,
+    )

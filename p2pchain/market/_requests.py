@@ -29,11 +29,10 @@ from pydantic import AwareDatetime, Field, ValidationError, model_validator
 
 from p2pchain._errors import ContentVerificationError, IpfsError, ListingError, RequestError
 from p2pchain.chain._model import (
-    EIP712_NAME,
-    EIP712_VERSION,
     checksum_address,
     eip712_digest,
     split_cid,
+    typed_data,
 )
 from p2pchain.ipfs import CID, IpfsBackend, compute_cid
 from p2pchain.market._client import MarketplaceClient
@@ -235,30 +234,15 @@ def request_typed_data(
         prefix, digest = split_cid(bytes(CID.parse(cid)))
     except (ValueError, IpfsError) as exc:
         raise RequestError(f"request cid: {exc}") from None
-    return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            **REQUEST_EIP712_TYPES,
-        },
-        "primaryType": "Request",
-        "domain": {
-            "name": EIP712_NAME,
-            "version": EIP712_VERSION,
-            "chainId": chain_id,
-            "verifyingContract": checksum_address(marketplace),
-        },
-        "message": {
-            "requester": checksum_address(requester),
-            "cidPrefix": prefix,
-            "cidDigest": digest,
-            "expiry": expiry,
-        },
+    message = {
+        "requester": checksum_address(requester),
+        "cidPrefix": prefix,
+        "cidDigest": digest,
+        "expiry": expiry,
     }
+    return typed_data(
+        REQUEST_EIP712_TYPES, "Request", message, chain_id=chain_id, contract=marketplace
+    )
 
 
 @dataclass(frozen=True)
