@@ -145,10 +145,7 @@ contract Marketplace is IMarketplace, EIP712, Payouts {
         override
         returns (bytes32 tradeId)
     {
-        uint256 rec = _records[listingId];
-        if (!_isLive(rec)) revert ListingNotActive(listingId);
-        if (rec >> 64 != _tag(_hashTerms(terms))) revert TermsChanged(listingId);
-        return _purchase(listingId, rec, terms, quantity);
+        return _buy(listingId, terms, quantity);
     }
 
     /// @inheritdoc IMarketplace
@@ -159,18 +156,7 @@ contract Marketplace is IMarketplace, EIP712, Payouts {
         bytes calldata signature,
         uint32 quantity
     ) external payable override returns (bytes32 tradeId) {
-        bytes32 listingId = _signedListingDigest(terms, listedQuantity, salt);
-        uint256 rec = _records[listingId];
-        if (rec == 0) {
-            _validateTerms(terms);
-            if (listedQuantity == 0) revert ZeroQuantity();
-            _checkSignature(terms.seller, listingId, signature);
-            rec = _listingRecord(listingId, 0, listedQuantity);
-            emit SignedListingUsed(listingId, terms.seller, salt, listedQuantity, terms);
-        } else if (!_isLive(rec)) {
-            revert ListingNotActive(listingId);
-        }
-        return _purchase(listingId, rec, terms, quantity);
+        return _buySigned(terms, listedQuantity, salt, signature, quantity);
     }
 
     /// @inheritdoc IMarketplace
