@@ -123,6 +123,22 @@ class ListingTerms:
             self.cid_digest,
         )
 
+    def to_json(self) -> dict[str, Any]:
+        """The terms as JSON: the EIP-712 field names, amounts as decimal strings, bytes as 0x hex
+        (how signed listings and offers carry them)."""
+        return {
+            "seller": self.seller,
+            "token": self.token,
+            "price": str(self.price),
+            "deposit": str(self.deposit),
+            "arbitrator": self.arbitrator,
+            "arbitratorFeeBps": self.arbitrator_fee_bps,
+            "reviewWindow": self.review_window,
+            "expiry": self.expiry,
+            "cidPrefix": "0x" + self.cid_prefix.hex(),
+            "cidDigest": "0x" + self.cid_digest.hex(),
+        }
+
     def typed_data_message(self) -> dict[str, Any]:
         """The terms as an EIP-712 message value (``ListingTerms`` type)."""
         return {

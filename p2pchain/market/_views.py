@@ -153,20 +153,8 @@ class SignedListing:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (hex strings for bytes) that :meth:`from_json` reads back."""
-        t = self.terms
         return {
-            "terms": {
-                "seller": t.seller,
-                "token": t.token,
-                "price": str(t.price),
-                "deposit": str(t.deposit),
-                "arbitrator": t.arbitrator,
-                "arbitratorFeeBps": t.arbitrator_fee_bps,
-                "reviewWindow": t.review_window,
-                "expiry": t.expiry,
-                "cidPrefix": "0x" + t.cid_prefix.hex(),
-                "cidDigest": "0x" + t.cid_digest.hex(),
-            },
+            "terms": self.terms.to_json(),
             "quantity": self.quantity,
             "salt": "0x" + self.salt.hex(),
             "signature": "0x" + self.signature.hex(),
