@@ -39,11 +39,18 @@ def _activity(market: Market) -> dict[str, Any]:
     signed = seller.sign_listing(market.terms(price=ONE // 3), 2)
     t5 = buyer.buy(signed, 1)
     t6 = buyer.buy(seller.create_listing(market.terms()))
+    # Offers below the asking price (ETH from the buyer's credit): one of two units, then the
+    # last one, which leaves the listing's record spent rather than taken over.
+    offered = seller.create_listing(market.terms(deposit=ONE // 10), 2)
+    buyer.add_credit(2 * ONE)
+    t7 = seller.accept_offer(buyer.make_offer(offered, ONE * 8 // 10))
+    t8 = seller.accept_offer(buyer.make_offer(offered, ONE * 7 // 10))
+    t7 = buyer.release(t7)
     market.chain.increase_time(8 * DAY)
     t6 = market.stranger.finalize(t6)
     return {
-        "listings": [multi.id, rental.id, closed.id, signed.id, t6.listing_id],
-        "trades": [t1.id, t2.id, t3.id, t4.id, t5.id, t6.id],
+        "listings": [multi.id, rental.id, closed.id, signed.id, t6.listing_id, offered.id],
+        "trades": [t1.id, t2.id, t3.id, t4.id, t5.id, t6.id, t7.id, t8.id],
     }
 
 
