@@ -105,3 +105,54 @@ def test_bad_offer_input(market: Market, tmp_path: Path) -> None:
     line = market.fails("offer", "accept", str(tmp_path / "o.json"), "--account", "bob", "--yes")
     assert "only its seller can accept" in line
     assert "give one offer, or --all" in market.fails("offer", "cancel", "--account", "bob")
+
+
+def _stablecoin(market: Market) -> str:
+    """A TUSD (EIP-2612, 6 decimals) with 1,000 for bob."""
+    from p2pchain.compiler._artifacts import load_artifact
+    from p2pchain.market._client import MarketplaceClient
+
+    w3 = market.chain.w3
+    deployer = market.chain.accounts[8]
+    client = MarketplaceClient.connect(market.chain, account=deployer)
+    artifact = load_artifact("PermitToken", test=True)
+    factory = w3.eth.contract(abi=list(artifact.abi), bytecode=artifact.bytecode)
+    data = factory.constructor("Test Dollar", "TUSD", 6).data_in_transaction
+    token = client.sender.send(deployer, {"data": data})["contractAddress"]
+    assert token is not None
+    contract = w3.eth.contract(address=token, abi=list(artifact.abi))
+    mint = contract.encode_abi("mint", [market.addresses["bob"], 1_000 * 10**6])
+    client.sender.send(deployer, {"to": token, "data": mint})
+    client.close()
+    return str(token)
+
+
+def test_stablecoin_offer_and_purchase_need_no_approve(market: Market, tmp_path: Path) -> None:
+    """With an EIP-2612 token the offer carries a permit, and `trade buy` sends one transaction:
+    bob's nonce moves by one per purchase, and no approve is ever sent."""
+    token = _stablecoin(market)
+    w3 = market.chain.w3
+    bob = market.addresses["bob"]
+    listing_id = _list(market, "40TUSD", "--token", token)
+    nonce = w3.eth.get_transaction_count(bob)
+    made = _offer(market, listing_id, tmp_path / "o.json", price="36TUSD")
+    assert made["permit"] is not None and made["permit"]["value"] == str(36 * 10**6)
+    assert w3.eth.get_transaction_count(bob) == nonce  # signing only
+    out = json.loads(
+        market("offer", "accept", str(tmp_path / "o.json"), "--account", "alice", "--yes",
+               "--json").stdout
+    )  # fmt: skip
+    assert out["amount"] == str(36 * 10**6)
+
+    second = _list(market, "40TUSD", "--token", token)
+    market("trade", "buy", second, "--account", "bob", "--yes", "--quiet")
+    assert w3.eth.get_transaction_count(bob) == nonce + 1  # the purchase, with its permit
+    erc20 = w3.eth.contract(
+        address=token,
+        abi=[
+            {"type": "function", "name": "balanceOf", "stateMutability": "view",
+             "inputs": [{"name": "a", "type": "address"}],
+             "outputs": [{"name": "", "type": "uint256"}]},
+        ],
+    )  # fmt: skip
+    assert erc20.functions.balanceOf(bob).call() == (1_000 - 36 - 40) * 10**6
