@@ -40,8 +40,13 @@ def test_demo_json_is_the_whole_summary() -> None:
         r: parties[r]["expected_payout"] for r in parties
     }
     assert (parties["seller"]["average"], parties["buyer"]["average"]) == (5.0, 4.0)
-    gas = [s["gas_used"] for s in summary["steps"] if s["tx_hash"]]
-    assert summary["total_gas"] == sum(gas[1:]) and all(g > 21_000 for g in gas)
+    sent = [s for s in summary["steps"] if s["tx_hash"]]
+    after_setup = [s["gas_used"] for s in sent if s["section"] != "setup"]
+    assert summary["total_gas"] == sum(after_setup) and all(s["gas_used"] > 21_000 for s in sent)
+    assert summary["offer"]["state"] == "COMPLETED" and summary["offer"]["offered"] == str(
+        36 * 10**6
+    )
+    assert summary["ride_matches"] == [1, 1]
 
 
 def test_demo_refuses_an_unknown_network() -> None:
