@@ -43,9 +43,8 @@ def test_demo_json_is_the_whole_summary() -> None:
     sent = [s for s in summary["steps"] if s["tx_hash"]]
     after_setup = [s["gas_used"] for s in sent if s["section"] != "setup"]
     assert summary["total_gas"] == sum(after_setup) and all(s["gas_used"] > 21_000 for s in sent)
-    assert summary["offer"]["state"] == "COMPLETED" and summary["offer"]["offered"] == str(
-        36 * 10**6
-    )
+    offer = summary["offer"]
+    assert offer["state"] == "COMPLETED" and offer["offered"] == 36 * 10**6
     assert summary["ride_matches"] == [1, 1]
 
 
