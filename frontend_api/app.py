@@ -15,7 +15,17 @@ from fastapi.staticfiles import StaticFiles
 
 from frontend_api.deps import ServicesDep
 from frontend_api.errors import install as install_error_handlers
-from frontend_api.routes import accounts, bookings, events, hints, ipfs, listings, messaging, tx
+from frontend_api.routes import (
+    accounts,
+    bookings,
+    events,
+    hints,
+    ipfs,
+    listings,
+    messaging,
+    offers,
+    tx,
+)
 from frontend_api.schemas import ConfigOut, ErrorOut, TokenOut
 from frontend_api.services import Services
 from frontend_api.settings import ApiSettings
@@ -126,6 +136,7 @@ def create_app(
         ipfs.router,
         events.router,
         messaging.router,
+        offers.router,
         meta,
     ):
         app.include_router(router)

@@ -40,7 +40,7 @@ def test_each_thread_reads_on_its_own_connection(db_url: str) -> None:
         with ThreadPoolExecutor(4) as pool:
             answers = list(pool.map(read, range(4)))
         assert len({conn for conn, _ in answers}) == 4
-        assert {schema for _, schema in answers} == {"3"}
+        assert {schema for _, schema in answers} == {"4"}
     finally:
         reader.close()
     with pytest.raises(IndexerError, match="closed"):
@@ -93,7 +93,7 @@ def test_an_in_memory_index_keeps_one_shared_connection() -> None:
     try:
         assert not db.per_thread
         assert _on_thread(db._connection) is db._connection()
-        assert _on_thread(lambda: db.get_meta("schema")) == "3"
+        assert _on_thread(lambda: db.get_meta("schema")) == "4"
     finally:
         db.close()
 
