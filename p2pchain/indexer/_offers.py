@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from p2pchain.chain._model import ZERO_ADDRESS
 from p2pchain.indexer._db import Database
 from p2pchain.indexer._errors import IndexerError
 from p2pchain.indexer._models import Amount, checksummed
@@ -158,7 +159,8 @@ class OfferBook:
             raise IndexerError(
                 f"offer {offer_id} names seller {offer.terms.seller}, the listing's is {listing[0]}"
             )
-        if str(listing[1]).lower() != offer.terms.token.lower():
+        token = "ETH" if offer.terms.token == ZERO_ADDRESS else offer.terms.token
+        if str(listing[1]).lower() != token.lower():
             raise IndexerError(
                 f"offer {offer_id} pays in {offer.terms.token}, the listing is in {listing[1]}"
             )
