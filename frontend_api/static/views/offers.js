@@ -106,7 +106,7 @@ export function offersPanel(listing, token, { own, now, refresh }) {
 
   if (!own && listing.status === "live" && !listing.signed) {
     const decimals = token.decimals ?? 18;
-    const price = el("input", { type: "text", inputmode: "decimal", required: true, value: "", placeholder: money(t.price, token).split(" ")[0], "data-testid": "offer-price" });
+    const price = el("input", { type: "text", inputmode: "decimal", required: true, value: "", placeholder: "e.g. 0.8", "data-testid": "offer-price" });
     const quantity = el("input", { type: "number", min: "1", max: String(Math.max(1, listing.remaining)), value: "1", "data-testid": "offer-quantity" });
     const expiry = el("select", { "data-testid": "offer-expiry" }, EXPIRIES.map(([days, label]) => el("option", { value: String(days), selected: days === 3 }, label)));
     const how = isEth(token)
