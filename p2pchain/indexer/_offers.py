@@ -26,8 +26,10 @@ from p2pchain.indexer._errors import IndexerError
 from p2pchain.indexer._models import Amount, checksummed
 from p2pchain.market._offers import SignedOffer, recover_offer_signer
 
-#: Most offers one listing answers with.
+#: Most offers one query answers with.
 MAX_OFFERS = 200
+#: Most unexpired offers one buyer may have kept at once (a bound on what one key can store).
+MAX_OPEN_PER_BUYER = 100
 _COLUMNS = (
     "offer_id",
     "listing_id",
@@ -110,10 +112,12 @@ class OfferBook:
 
     Args:
         db: The index database (bound to a chain and marketplace by its first sync).
+        max_open_per_buyer: Most unexpired offers one buyer may have kept at once.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, max_open_per_buyer: int = MAX_OPEN_PER_BUYER) -> None:
         self.db = db
+        self.max_open_per_buyer = max_open_per_buyer
 
     def store(
         self, document: SignedOffer | Mapping[str, Any], *, now: int | None = None
@@ -123,7 +127,8 @@ class OfferBook:
         Raises:
             IndexerError: Malformed, for another chain or marketplace, not signed by its buyer,
                 already expired, on a listing this index does not know, or whose seller or token
-                is not the listing's; or the index has not been synced yet.
+                is not the listing's; a buyer with ``max_open_per_buyer`` unexpired offers
+                kept already; or the index has not been synced yet.
         """
         from p2pchain.market._validation import InputError
 
@@ -178,10 +183,23 @@ class OfferBook:
         }
         names = ", ".join(_COLUMNS)
         marks = ", ".join(f":{c}" for c in _COLUMNS)
-        self.db.execute(
-            f"INSERT INTO offers ({names}) VALUES ({marks}) ON CONFLICT (offer_id) DO NOTHING",
-            row,
-        )
+        # one transaction: on SQLite the count and the insert are not interleaved with another
+        # writer's (on PostgreSQL concurrent stores may pass the bound by a few: a soft bound)
+        with self.db.transaction():
+            if self.get(offer_id) is None:
+                held = self.db.one(
+                    "SELECT COUNT(*) FROM offers WHERE buyer = :buyer AND expiry > :now",
+                    {"buyer": offer.buyer, "now": stamp},
+                )
+                if held is not None and int(held[0]) >= self.max_open_per_buyer:
+                    raise IndexerError(
+                        f"buyer {offer.buyer} already has {self.max_open_per_buyer} open offers"
+                        " here: wait for some to expire"
+                    )
+            self.db.execute(
+                f"INSERT INTO offers ({names}) VALUES ({marks}) ON CONFLICT (offer_id) DO NOTHING",
+                row,
+            )
         found = self.get(offer_id)
         if found is None:  # pragma: no cover - just inserted
             raise IndexerError(f"offer {offer_id} could not be stored")
@@ -235,4 +253,4 @@ class OfferBook:
         return [_row(tuple(r)) for r in rows]
 
 
-__all__ = ["MAX_OFFERS", "OfferBook", "StoredOffer"]
+__all__ = ["MAX_OFFERS", "MAX_OPEN_PER_BUYER", "OfferBook", "StoredOffer"]

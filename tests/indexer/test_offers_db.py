@@ -89,3 +89,21 @@ def test_unverified_offers_are_refused(market: Market, ipfs: LocalStore, db_url:
         book.list(buyer="0x12")
     assert book.list(listing=bike.id, now=now) == []
     indexer.close()
+
+
+def test_a_buyer_keeps_a_bounded_number_of_open_offers(
+    market: Market, ipfs: LocalStore, db_url: str
+) -> None:
+    bike = publish(market, ipfs)
+    indexer, _ = _book(market, db_url)
+    book = OfferBook(indexer.db, max_open_per_buyer=2)
+    now = market.buyer.now()
+    first, second, third = (market.buyer.make_offer(bike, ONE // n) for n in (2, 3, 4))
+    book.store(first, now=now)
+    book.store(second, now=now)
+    with pytest.raises(IndexerError, match="already has 2 open offers here"):
+        book.store(third, now=now)
+    assert book.store(first, now=now).id == "0x" + first.id.hex()  # kept ones still answer
+    other = market.stranger.make_offer(bike, ONE // 2)
+    assert book.store(other, now=now).buyer == market.stranger_account.address
+    indexer.close()
