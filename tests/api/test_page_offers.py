@@ -71,3 +71,39 @@ def test_buyer_cancels_an_offer(page_world: ApiWorld, pages: Pages) -> None:
     assert "Offer cancelled" in wait_done(buyer)
     assert market.seller.offer_state(stored.document).status.value == "cancelled"
     shows(buyer, f'[data-testid="offer-row"][data-id="{stored.id}"][data-status="cancelled"]')
+
+
+def test_permit_token_offer_is_signed_twice_and_accepted(
+    page_world: ApiWorld, pages: Pages
+) -> None:
+    """An EIP-2612 token: the buyer's wallet signs the offer and the permit (no transaction at
+    all); the seller's one transaction pulls the payment with the permit."""
+    world, market = page_world, page_world.market
+    usd = 10**6
+    token = market.deploy_token("PermitToken", "Test Dollar", "TUSD", 6)
+    market.call_token(market.deployer, token, "mint", market.buyer_account.address, 500 * usd)
+    listing = market.seller.create_listing(market.terms(token=token.address, price=100 * usd), 3)
+    path = f"/#/listing/0x{listing.id.hex()}"
+    buyer_wallet = PageWallet(world, market.buyer_account)
+    buyer = pages.open(buyer_wallet, path)
+    shows(buyer, '[data-testid="offer-form"]')
+    buyer.fill('[data-testid="offer-quantity"]', "2")
+    assert "Offer sent: 75 TUSD per unit" in _offer(buyer, "75")
+    assert buyer_wallet.sent() == []
+    signed = [m for m, _ in buyer_wallet.calls if m == "eth_signTypedData_v4"]
+    assert len(signed) == 2
+    (stored,) = OfferBook(world.services.index.db).list(listing=listing.id)
+    assert stored.quantity == 2 and stored.document["permit"]["value"] == str(150 * usd)
+
+    seller = pages.open(PageWallet(world, market.seller_account), path)
+    click(seller, "#connect")
+    wait_done(seller)
+    shows(seller, f'[data-testid="accept-offer-{stored.id}"]')
+    assert "75% of the asking price (100 TUSD)" in seller.inner_text(
+        f'[data-testid="offer-row"][data-id="{stored.id}"]'
+    )
+    click(seller, f'[data-testid="accept-offer-{stored.id}"]')
+    wait_done(seller)
+    trade = market.seller.trade(stored.id)
+    assert trade.trade.amount == 150 * usd and trade.quantity == 2
+    assert market.seller.balance(market.buyer_account.address, token.address) == 350 * usd
