@@ -125,7 +125,10 @@ export function offersPanel(listing, token, { own, now, refresh }) {
           quantity: n,
           expiry: now + Number(expiry.value) * DAY,
         });
-        if (out.funding) await sendPrepared(out.funding, "Add credit for the offer");
+        if (out.funding) {
+          const credit = out.funding.transactions.reduce((sum, tx) => sum + BigInt(tx.value), 0n);
+          await sendPrepared(out.funding, `Add ${money(credit, token)} of credit for the offer`);
+        }
         setStatus("Sign the offer in your wallet…", "busy");
         const document = { ...out.document, signature: await signTypedData(buyer, out.offer_typed_data) };
         if (out.permit_typed_data) {
