@@ -23,6 +23,7 @@ from frontend_api.routes import (
     ipfs,
     listings,
     messaging,
+    offers,
     requests,
     tx,
 )
@@ -136,6 +137,7 @@ def create_app(
         ipfs.router,
         events.router,
         messaging.router,
+        offers.router,
         requests.router,
         meta,
     ):

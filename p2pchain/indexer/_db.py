@@ -158,6 +158,16 @@ def _tables(engine: Engine) -> list[str]:
             " average_stars DOUBLE PRECISION, weighted_stars DOUBLE PRECISION,"
             " volume TEXT NOT NULL, counterparties INTEGER NOT NULL, details TEXT NOT NULL)"
         ),
+        # Buyers' signed offers (off-chain documents, see p2pchain/indexer/_offers.py).
+        (
+            f"CREATE TABLE IF NOT EXISTS offers (seq {serial}, offer_id TEXT NOT NULL UNIQUE,"
+            " listing_id TEXT NOT NULL, buyer TEXT NOT NULL, seller TEXT NOT NULL,"
+            " token TEXT NOT NULL, price TEXT NOT NULL, quantity BIGINT NOT NULL,"
+            " expiry BIGINT NOT NULL, received_at BIGINT NOT NULL, document TEXT NOT NULL)"
+        ),
+        "CREATE INDEX IF NOT EXISTS offers_listing ON offers (listing_id, seq)",
+        "CREATE INDEX IF NOT EXISTS offers_buyer ON offers (buyer, seq)",
+        "CREATE INDEX IF NOT EXISTS offers_seller ON offers (seller, seq)",
     ]
 
 

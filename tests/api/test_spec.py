@@ -68,6 +68,15 @@ STABLE_OPERATION_IDS = {
     ("post", "/api/tx/booking/rate"): "prepare_booking_rate",
     ("post", "/api/tx/booking/{action}"): "prepare_booking_action",
     ("get", "/api/accounts/{address}/bookings"): "bookings_of",
+    ("post", "/api/offers"): "store_offer",
+    ("get", "/api/offers"): "list_offers",
+    ("get", "/api/offers/{offer_id}"): "get_offer",
+    ("get", "/api/listings/{listing_id}/offers"): "listing_offers",
+    ("post", "/api/tx/accept-offer"): "prepare_accept_offer",
+    ("post", "/api/tx/cancel-offer"): "prepare_cancel_offer",
+    ("post", "/api/tx/cancel-all-offers"): "prepare_cancel_all_offers",
+    ("post", "/api/tx/add-credit"): "prepare_add_credit",
+    ("post", "/api/offer-typed-data"): "offer_typed_data",
 }
 
 

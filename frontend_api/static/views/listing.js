@@ -5,6 +5,7 @@ import { el, field, terms } from "../lib/dom.js";
 import { CONDITIONS, DELIVERY, KINDS, ZERO, date, day, duration, money, short, stars, trustLine } from "../lib/format.js";
 import { act, setStatus } from "../lib/status.js";
 import { account, confirmationNote, sendPrepared, session } from "../lib/wallet.js";
+import { offersPanel } from "./offers.js";
 import { reviewList, trustExplained } from "./profile.js";
 import { showRental } from "./rental.js";
 
@@ -168,6 +169,7 @@ function render(view, listing, ratings, target) {
         buyable ? total : null,
         own ? el("p", { class: "muted" }, "This is your listing.") : null,
         own ? close : buy),
+      target.listing_id ? offersPanel(listing, token, { own, now, refresh: () => window.route({ quiet: true }) }) : null,
       el("section", { class: "panel", "aria-labelledby": "escrow-title" },
         el("h2", { id: "escrow-title" }, "How your payment is protected"),
         el("p", { "data-testid": "escrow-text" }, escrowText(listing, doc, token))),

@@ -238,7 +238,7 @@ export async function showTrades({ view, current }) {
   const creditPanel = credits.items.length
     ? el("section", { class: "panel", "aria-labelledby": "credits-title", "data-testid": "credits" },
       el("h2", { id: "credits-title" }, "Payouts waiting for you"),
-      el("p", { class: "muted" }, "The marketplace could not send these to you directly, so it kept them for you. Withdraw them to your account."),
+      el("p", { class: "muted" }, "The marketplace could not send these to you directly, so it kept them for you, or you added them to back your ETH offers (withdrawing leaves those offers unfunded). Withdraw them to your account."),
       credits.items.map((c) => el("p", {}, money(c.amount, c.token), " ",
         el("button", { type: "button", "data-testid": `withdraw-${c.token.symbol}`, onclick: () => act("Withdrawing", async () => {
           const prepared = await post("/api/tx/withdraw", { sender: me, token: c.token.address });
