@@ -56,14 +56,18 @@ export async function showRequests(ctx) {
   const items = data.items.filter((r) => !text || `${r.title} ${r.document?.description || ""}`.toLowerCase().includes(text));
   const kind = el("select", { name: "kind" }, el("option", { value: "" }, "Any kind"), ...Object.entries(KINDS).map(([v, label]) => el("option", { value: v }, label)));
   kind.value = p.get("kind") || "";
+  const text_ = el("input", { name: "q", id: "request-q", type: "search", placeholder: "Search requests", value: p.get("q") || "" });
   const form = el(
     "form",
-    { class: "filters", "data-testid": "request-filters" },
-    field("Search", el("input", { name: "q", value: p.get("q") || "" })),
-    field("Kind", kind),
-    field("Category", el("input", { name: "category", value: p.get("category") || "" })),
-    field("Token", el("input", { name: "token", value: p.get("token") || "", placeholder: "ETH or 0x…" })),
-    el("button", { type: "submit" }, "Filter"),
+    { class: "search", role: "search", "data-testid": "request-filters" },
+    el("div", { class: "searchbar" }, el("label", { for: "request-q", class: "visually-hidden" }, "Search requests"), text_, el("button", { type: "submit" }, "Filter")),
+    el(
+      "div",
+      { class: "filters" },
+      field("Kind", kind),
+      field("Category", el("input", { name: "category", size: 10, value: p.get("category") || "" })),
+      field("Token", el("input", { name: "token", size: 10, value: p.get("token") || "", placeholder: "ETH or 0x…" })),
+    ),
   );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
