@@ -9,6 +9,7 @@ import { showBrowse } from "./views/browse.js";
 import { showConversation } from "./views/conversation.js";
 import { showListing, showSigned } from "./views/listing.js";
 import { showProfile } from "./views/profile.js";
+import { showRequest, showRequests } from "./views/requests.js";
 import { showSell } from "./views/sell.js";
 import { showTrades } from "./views/trades.js";
 
@@ -40,6 +41,8 @@ async function route({ quiet = false, live = false } = {}) {
     else if (path.startsWith("/signed/")) await showSigned(path.slice("/signed/".length), ctx);
     else if (path.startsWith("/conversation/")) await showConversation(path.slice("/conversation/".length), ctx);
     else if (path.startsWith("/seller/")) await showProfile(path.slice("/seller/".length), ctx);
+    else if (path.startsWith("/request/")) await showRequest(path.slice("/request/".length), ctx);
+    else if (path === "/requests") await showRequests(ctx);
     else if (path === "/trades") await showTrades(ctx);
     else if (path === "/sell") await showSell(ctx);
     else await showBrowse(ctx);
