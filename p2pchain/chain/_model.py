@@ -193,6 +193,23 @@ LISTING_EIP712_TYPES: dict[str, list[dict[str, str]]] = {
     ],
 }
 
+#: The EIP-712 type of :class:`ListingTerms`.
+LISTING_TERMS_TYPE = (
+    "ListingTerms(address seller,address token,uint256 price,uint256 deposit,address arbitrator,"
+    "uint16 arbitratorFeeBps,uint32 reviewWindow,uint40 expiry,bytes8 cidPrefix,bytes32 cidDigest)"
+)
+
+
+def listing_terms_hash(terms: ListingTerms) -> bytes:
+    """``hashTerms(terms)``: the type hash followed by the ABI words, hashed (the contract's
+    ``_hashTerms``)."""
+    from eth_abi import encode
+
+    types = ["address", "address", "uint256", "uint256", "address", "uint16", "uint32",
+             "uint40", "bytes8", "bytes32"]  # fmt: skip
+    return keccak(keccak(text=LISTING_TERMS_TYPE) + encode(types, list(terms.as_tuple())))
+
+
 #: EIP-712 domain name and version of the Marketplace.
 EIP712_NAME = "p2pchain Marketplace"
 EIP712_VERSION = "1"

@@ -15,7 +15,7 @@ from eth_typing import ChecksumAddress
 from eth_utils import to_checksum_address
 from web3.types import TxReceipt
 
-from p2pchain.chain._model import ZERO_ADDRESS, open_trade
+from p2pchain.chain._model import ZERO_ADDRESS, listing_terms_hash, open_trade
 from p2pchain.chain._offer_model import NO_PERMIT, Offer
 from p2pchain.market import _validation as check
 from p2pchain.market._offers import (
@@ -215,30 +215,52 @@ class OfferCalls(MarketReader):
         return found
 
     def offer_state(self, signed: SignedOffer | Mapping[str, Any]) -> OfferState:
-        """Where an offer stands now: status, funds, allowance, listing."""
+        """Where an offer stands now: status, funds, allowance, listing (its contract and token
+        reads in one batch, and the chain's clock)."""
         found = self._own_chain(signed)
         offer = found.offer
         token = offer.terms.token
-        record = int(self._eth_call_m("record", found.id)[0])
-        counter = int(self._eth_call_m("offerCounter", offer.buyer)[0])
-        live, tag, _, remaining = self._eth_call_m("listingState", offer.listing_id)
-        terms_hash = int.from_bytes(self._eth_call_m("hashTerms", offer.terms.as_tuple())[0], "big")
+        market = self.deployment.marketplace
+        calls: list[tuple[str, bytes, str, Any]] = [
+            (market, self._m.encode("record", found.id), "record", self._m),
+            (market, self._m.encode("offerCounter", offer.buyer), "offerCounter", self._m),
+            (market, self._m.encode("listingState", offer.listing_id), "listingState", self._m),
+        ]
+        if token == ETH:
+            calls.append((market, self._m.encode("credit", ETH, offer.buyer), "credit", self._m))
+        else:
+            calls.append(
+                (token, self._erc20.encode("balanceOf", offer.buyer), "balanceOf", self._erc20)
+            )
+            calls.append(
+                (
+                    token,
+                    self._erc20.encode("allowance", offer.buyer, market),
+                    "allowance",
+                    self._erc20,
+                )
+            )
+        answers = self._calls_together(calls)
+        record, counter = int(answers[0][0]), int(answers[1][0])
+        live, tag, _, remaining = answers[2]
+        terms_hash = int.from_bytes(listing_terms_hash(offer.terms), "big")
         now = self.now()
-        if record == 1 or counter != offer.counter:
+        if record == 1:
             status = OfferStatus.CANCELLED
-        elif record != 0:
+        elif record != 0:  # its trade: accepted, whatever was cancelled after
             status = OfferStatus.ACCEPTED
+        elif counter != offer.counter:
+            status = OfferStatus.CANCELLED
         elif now >= offer.expiry:
             status = OfferStatus.EXPIRED
         else:
             status = OfferStatus.OPEN
         total = offer.total
-        if token == ETH:
-            funded, approved = self.credit(offer.buyer) >= total, True
-        else:
-            funded = self.balance(offer.buyer, token) >= total
+        funded = int(answers[3][0]) >= total
+        approved = True
+        if token != ETH:
             permit = found.permit
-            approved = self.allowance(token, offer.buyer) >= total or (
+            approved = int(answers[4][0]) >= total or (
                 permit is not None and permit.value >= total and permit.deadline > now
             )
         listing_live = (

@@ -491,6 +491,27 @@ class MarketReader:
         events = self._market_events.decode(logs, market)
         return sorted(events, key=lambda e: e.position), results
 
+    def _calls_together(
+        self, calls: Sequence[tuple[str, bytes, str, _Codec]]
+    ) -> list[tuple[Any, ...]]:
+        """The results of view ``calls`` (``(contract, calldata, function, codec)``) at the latest
+        block: one batch when the node takes batches, else one request each."""
+        if not self.sender.batching or len(calls) < 2:
+            return [self._eth_call(to, data, name, codec) for to, data, name, codec in calls]
+        requests: list[tuple[str, Sequence[Any]]] = [
+            ("eth_call", [{"to": to, "data": HexBytes(data).to_0x_hex()}, "latest"])
+            for to, data, _, _ in calls
+        ]
+
+        def ask() -> list[tuple[Any, ...]]:
+            answers = self.sender.batch(requests)
+            return [
+                codec.decode(name, _raw_result(answer))
+                for (_, _, name, codec), answer in zip(calls, answers, strict=True)
+            ]
+
+        return self.sender.retry("a batch of calls", ask)
+
     def _one(self, receipt: TxReceipt, name: str) -> DecodedEvent:
         found = [
             e

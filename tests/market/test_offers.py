@@ -94,6 +94,14 @@ def test_offer_taking_the_last_unit_leaves_the_listing_sold_out(market: Market) 
     assert market.stranger.listing(closed.id).status is ListingStatus.CLOSED
 
 
+def test_terms_hash_is_the_contract_s(market: Market) -> None:
+    from p2pchain.chain._model import listing_terms_hash
+
+    terms = market.terms(deposit=ONE // 7)
+    on_chain = market.stranger._eth_call_m("hashTerms", terms.as_tuple())[0]
+    assert listing_terms_hash(terms) == bytes(on_chain)
+
+
 def test_eth_offer_needs_credit(market: Market) -> None:
     listing = market.seller.create_listing(market.terms())
     signed = market.buyer.make_offer(listing, ONE // 2)
@@ -123,6 +131,8 @@ def test_cancelled_offers_are_refused_before_gas(market: Market) -> None:
     three = market.buyer.make_offer(listing, ONE // 5)
     assert three.offer.counter == 1
     market.seller.accept_offer(three)
+    market.buyer.cancel_all_offers()  # after the acceptance: the offer stays accepted
+    assert market.seller.offer_state(three).status is OfferStatus.ACCEPTED
 
 
 def test_bad_offers_get_one_line_errors(market: Market) -> None:
