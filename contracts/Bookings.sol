@@ -150,7 +150,7 @@ contract Bookings is IBookings, Payouts {
         override
         returns (bytes32 bookingId)
     {
-        return _book(listingId, terms, firstSlot, units);
+        return _book(listingId, terms, firstSlot, units, _noPermit());
     }
 
     /// @inheritdoc IBookings
@@ -161,11 +161,10 @@ contract Bookings is IBookings, Payouts {
         uint32 units,
         Permit calldata permit
     ) external override returns (bytes32 bookingId) {
-        _permit(terms.token, msg.sender, permit);
-        return _book(listingId, terms, firstSlot, units);
+        return _book(listingId, terms, firstSlot, units, _permit(terms.token, msg.sender, permit));
     }
 
-    function _book(bytes32 listingId, RentalTerms calldata terms, uint32 firstSlot, uint32 units)
+    function _book(bytes32 listingId, RentalTerms calldata terms, uint32 firstSlot, uint32 units, bool viaPermit2)
         private
         returns (bytes32 bookingId)
     {
@@ -206,7 +205,7 @@ contract Bookings is IBookings, Payouts {
         bookingId = _store(b);
         emit Booked(bookingId, listingId, msg.sender, firstSlot, units);
 
-        _collect(terms.token, b.rent + b.deposit);
+        _collect(terms.token, b.rent + b.deposit, viaPermit2);
     }
 
     /// @inheritdoc IBookings

@@ -145,7 +145,7 @@ contract Marketplace is IMarketplace, EIP712, Payouts {
         override
         returns (bytes32 tradeId)
     {
-        return _buy(listingId, terms, quantity);
+        return _buy(listingId, terms, quantity, _noPermit());
     }
 
     /// @inheritdoc IMarketplace
@@ -156,7 +156,7 @@ contract Marketplace is IMarketplace, EIP712, Payouts {
         bytes calldata signature,
         uint32 quantity
     ) external payable override returns (bytes32 tradeId) {
-        return _buySigned(terms, listedQuantity, salt, signature, quantity);
+        return _buySigned(terms, listedQuantity, salt, signature, quantity, _noPermit());
     }
 
     /// @inheritdoc IMarketplace
@@ -165,8 +165,7 @@ contract Marketplace is IMarketplace, EIP712, Payouts {
         override
         returns (bytes32 tradeId)
     {
-        _permit(terms.token, msg.sender, permit);
-        return _buy(listingId, terms, quantity);
+        return _buy(listingId, terms, quantity, _permit(terms.token, msg.sender, permit));
     }
 
     /// @inheritdoc IMarketplace
@@ -178,8 +177,7 @@ contract Marketplace is IMarketplace, EIP712, Payouts {
         uint32 quantity,
         Permit calldata permit
     ) external override returns (bytes32 tradeId) {
-        _permit(terms.token, msg.sender, permit);
-        return _buySigned(terms, listedQuantity, salt, signature, quantity);
+        return _buySigned(terms, listedQuantity, salt, signature, quantity, _permit(terms.token, msg.sender, permit));
     }
 
     // ================================================================ offers
@@ -247,11 +245,14 @@ contract Marketplace is IMarketplace, EIP712, Payouts {
 
     // ================================================================ internals of buying
 
-    function _buy(bytes32 listingId, ListingTerms calldata terms, uint32 quantity) private returns (bytes32) {
+    function _buy(bytes32 listingId, ListingTerms calldata terms, uint32 quantity, bool viaPermit2)
+        private
+        returns (bytes32)
+    {
         uint256 rec = _records[listingId];
         if (!_isLive(rec)) revert ListingNotActive(listingId);
         if (rec >> 64 != _tag(_hashTerms(terms))) revert TermsChanged(listingId);
-        return _purchase(listingId, rec, terms, quantity);
+        return _purchase(listingId, rec, terms, quantity, viaPermit2);
     }
 
     function _buySigned(
@@ -259,7 +260,8 @@ contract Marketplace is IMarketplace, EIP712, Payouts {
         uint32 listedQuantity,
         bytes32 salt,
         bytes calldata signature,
-        uint32 quantity
+        uint32 quantity,
+        bool viaPermit2
     ) private returns (bytes32 tradeId) {
         bytes32 listingId = _signedListingDigest(terms, listedQuantity, salt);
         uint256 rec = _records[listingId];
@@ -274,7 +276,7 @@ contract Marketplace is IMarketplace, EIP712, Payouts {
         } else if (!_isLive(rec)) {
             revert ListingNotActive(listingId);
         }
-        return _purchase(listingId, rec, terms, quantity);
+        return _purchase(listingId, rec, terms, quantity, viaPermit2);
     }
 
     // ================================================================ settling
@@ -558,7 +560,13 @@ contract Marketplace is IMarketplace, EIP712, Payouts {
     /// whose `terms` the caller has already matched, and collects the payment. Its checks and
     /// trade are those of {_newTrade} with the caller as buyer at the asking price, written out
     /// here: calling {_newTrade} instead cost every purchase 308 gas (measured on Anvil).
-    function _purchase(bytes32 listingId, uint256 rec, ListingTerms calldata terms, uint32 quantity)
+    function _purchase(
+        bytes32 listingId,
+        uint256 rec,
+        ListingTerms calldata terms,
+        uint32 quantity,
+        bool viaPermit2
+    )
         private
         returns (bytes32 tradeId)
     {
@@ -605,7 +613,7 @@ contract Marketplace is IMarketplace, EIP712, Payouts {
         }
         emit Purchased(tradeId, listingId, msg.sender, quantity, remaining);
 
-        _collect(t.token, t.amount + t.deposit);
+        _collect(t.token, t.amount + t.deposit, viaPermit2);
     }
 
     /// @dev The trade `buyer` opens by taking `quantity` units of the listing stored as `rec`, at
@@ -667,12 +675,13 @@ contract Marketplace is IMarketplace, EIP712, Payouts {
             if (had < total) revert OfferUnfunded(offerId, buyer, total, had);
             return;
         }
-        _permit(token, buyer, permit);
-        uint256 allowance = IERC20(token).allowance(buyer, address(this));
+        bool viaPermit2 = _permit(token, buyer, permit);
+        // Through Permit2, the token must be approved to Permit2 (whose own allowance the permit set).
+        uint256 allowance = IERC20(token).allowance(buyer, viaPermit2 ? PERMIT2 : address(this));
         if (allowance < total) revert OfferNotApproved(offerId, buyer, total, allowance);
         uint256 balance = IERC20(token).balanceOf(buyer);
         if (balance < total) revert OfferUnfunded(offerId, buyer, total, balance);
-        _pullToken(IERC20(token), buyer, total);
+        _pullToken(IERC20(token), buyer, total, viaPermit2);
     }
 
     /// @dev Accepts an ECDSA signature by `seller`, or, failing that, an ERC-1271 approval by the

@@ -111,13 +111,18 @@ struct Offer {
     bytes32 salt;
 }
 
-/// @notice An EIP-2612 `permit` signature for the marketplace, passed with a purchase or an offer
-/// so that an ERC-20 payment needs no separate `approve` transaction. `deadline` 0: no permit (the
-/// allowance is already in place).
+/// @notice A signed approval passed with a purchase, a booking or an offer, so that an ERC-20
+/// payment needs no separate `approve` transaction. `deadline` 0: no permit (the allowance is
+/// already in place). Two kinds:
+/// - `v` 27 or 28: the token's own EIP-2612 `permit` for the escrow contract.
+/// - `v` 0: a Permit2 `PermitSingle` for the escrow contract (for a token without EIP-2612, which
+///   the owner has approved to Permit2 once). `value` packs the allowance's amount (low 160 bits)
+///   and Permit2's nonce (the next 48 bits); `deadline` is both the signature's deadline and the
+///   allowance's expiration; `r` and `s` are the EIP-2098 compact signature (r, yParity and s).
 struct Permit {
-    /// The allowance the permit sets (at least the amount due).
+    /// The allowance the permit sets (at least the amount due); for Permit2, nonce << 160 | amount.
     uint256 value;
-    /// The permit's own deadline (the token's).
+    /// The permit's deadline.
     uint256 deadline;
     uint8 v;
     bytes32 r;
