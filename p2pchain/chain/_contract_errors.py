@@ -70,6 +70,12 @@ TOKEN_ERRORS_ABI: tuple[Mapping[str, Any], ...] = tuple(
         ("ERC20InsufficientAllowance", [("spender", "address"), ("allowance", "uint256"), ("needed", "uint256")]),
         ("ERC20InvalidApprover", [("approver", "address")]),
         ("ERC20InvalidSpender", [("spender", "address")]),
+        # Permit2's, passed on when a payment through Permit2 fails
+        ("AllowanceExpired", [("deadline", "uint256")]),
+        ("InsufficientAllowance", [("amount", "uint256")]),
+        ("InvalidNonce", []),
+        ("SignatureExpired", [("signatureDeadline", "uint256")]),
+        ("InvalidSigner", []),
     )
 )  # fmt: skip
 
@@ -958,6 +964,51 @@ class ERC20InsufficientAllowance(CustomError):
         )
 
 
+class AllowanceExpired(CustomError):
+    """Permit2: the buyer's Permit2 allowance for the escrow expired (or was never given)."""
+
+    deadline: int
+
+    def describe(self) -> str:
+        if self.deadline == 0:
+            return "the buyer gave the escrow no Permit2 allowance: sign a Permit2 permit first"
+        return (
+            f"the buyer's Permit2 allowance for the escrow expired at {format_time(self.deadline)}"
+        )
+
+
+class InsufficientAllowance(CustomError):
+    """Permit2: the buyer's Permit2 allowance for the escrow is smaller than the payment."""
+
+    amount: int
+
+    def describe(self) -> str:
+        return f"the buyer's Permit2 allowance for the escrow is only {self.amount} units"
+
+
+class InvalidNonce(CustomError):
+    """Permit2: the permit's nonce was used or invalidated."""
+
+    def describe(self) -> str:
+        return "the Permit2 permit's nonce was already used or invalidated"
+
+
+class SignatureExpired(CustomError):
+    """Permit2: the permit's signature deadline passed."""
+
+    signature_deadline: int
+
+    def describe(self) -> str:
+        return f"the Permit2 permit expired at {format_time(self.signature_deadline)}"
+
+
+class InvalidSigner(CustomError):
+    """Permit2: the permit was not signed by the buyer."""
+
+    def describe(self) -> str:
+        return "the Permit2 permit was not signed by the buyer"
+
+
 class ERC20InvalidSender(CustomError):
     """The token refused a transfer from this sender."""
 
@@ -1114,6 +1165,7 @@ __all__ = [
     "ERRORS_BY_SELECTOR",
     "ERROR_CLASSES",
     "UNDOCUMENTED_ERRORS",
+    "AllowanceExpired",
     "AlreadyRated",
     "ArbitratorIsParty",
     "ERC20InsufficientAllowance",
@@ -1122,10 +1174,12 @@ __all__ = [
     "ERC20InvalidReceiver",
     "ERC20InvalidSender",
     "ERC20InvalidSpender",
+    "InsufficientAllowance",
     "InsufficientQuantity",
     "InvalidArbitratorFee",
     "InvalidCid",
     "InvalidExpiry",
+    "InvalidNonce",
     "InvalidPrice",
     "InvalidRecipient",
     "InvalidReviewCid",
@@ -1134,6 +1188,7 @@ __all__ = [
     "InvalidScore",
     "InvalidShortString",
     "InvalidSignature",
+    "InvalidSigner",
     "ListingExists",
     "ListingExpired",
     "ListingNotActive",
@@ -1154,6 +1209,7 @@ __all__ = [
     "SafeERC20FailedOperation",
     "SelfPurchase",
     "ShareTooLarge",
+    "SignatureExpired",
     "StringTooLong",
     "TermsChanged",
     "TradeNotFinal",

@@ -155,14 +155,32 @@ class EmbeddedChain(DevChain):
         from eth_tester import EthereumTester, PyEVMBackend
         from web3.providers.eth_tester import EthereumTesterProvider
 
+        from p2pchain.chain._permit2 import PERMIT2_ADDRESS, permit2_runtime
+
         hd_root = DEV_HD_PATH.rsplit("/", 1)[0]
-        self._backend = PyEVMBackend.from_mnemonic(
-            DEV_MNEMONIC,
-            num_accounts=DEV_ACCOUNT_COUNT,
-            hd_path=hd_root,
-            genesis_state_overrides={"balance": Web3.to_wei(DEV_BALANCE_ETHER, "ether")},
-            vm_configuration=((0, ShanghaiVM),),
+        genesis = dict(
+            PyEVMBackend.generate_genesis_state(
+                mnemonic=DEV_MNEMONIC,
+                num_accounts=DEV_ACCOUNT_COUNT,
+                hd_path=hd_root,
+                overrides={"balance": Web3.to_wei(DEV_BALANCE_ETHER, "ether")},
+            )
         )
+        # Permit2 at its canonical address from genesis, as on a real chain.
+        genesis[bytes.fromhex(PERMIT2_ADDRESS[2:])] = {
+            "balance": 0,
+            "nonce": 0,
+            "code": permit2_runtime(),
+            "storage": {},
+        }
+        self._backend = PyEVMBackend(
+            genesis_state=genesis,
+            vm_configuration=((0, ShanghaiVM),),
+            mnemonic=DEV_MNEMONIC,
+            hd_path=hd_root,
+        )
+        # It derives a key per genesis account; Permit2 is not a dev account.
+        self._backend.account_keys = self._backend.account_keys[:DEV_ACCOUNT_COUNT]
         self._tester = EthereumTester(self._backend)
         super().__init__("embedded", Web3(EthereumTesterProvider(self._tester)))
 
@@ -284,6 +302,24 @@ class RpcChain(DevChain):
         """Return to a saved state (``evm_revert``)."""
         if not self.rpc("evm_revert", [snapshot_id]):
             raise ChainError(f"{self.name}: no snapshot {snapshot_id!r}")
+
+    def install_permit2(self) -> bool:
+        """Put Permit2's canonical code at its address, if the node lets code be set
+        (``anvil_setCode``, ``hardhat_setCode`` or Ganache's ``evm_setAccountCode``) and it is
+        not there yet. Returns whether Permit2 is there afterwards."""
+        from p2pchain.chain._permit2 import PERMIT2_ADDRESS, has_permit2, permit2_runtime
+
+        if has_permit2(self.w3):
+            return True
+        code = "0x" + permit2_runtime().hex()
+        for method in ("anvil_setCode", "hardhat_setCode", "evm_setAccountCode"):
+            try:
+                self.rpc(method, [PERMIT2_ADDRESS, code])
+            except ChainError:
+                continue
+            if has_permit2(self.w3):
+                return True
+        return False
 
     def stop(self) -> None:
         """Nothing to release for a plain RPC connection."""
@@ -456,6 +492,7 @@ class AnvilChain(RpcChain):
 
         self._node, url = _start_node("anvil", argv, timeout)
         super().__init__(url, name="anvil")
+        self.install_permit2()
 
     @property
     def pid(self) -> int | None:
@@ -506,6 +543,7 @@ class GanacheChain(RpcChain):
 
         self._node, url = _start_node("ganache", argv, timeout)
         super().__init__(url, name="ganache")
+        self.install_permit2()
 
     @property
     def pid(self) -> int | None:

@@ -17,6 +17,7 @@ from web3.types import TxReceipt
 
 from p2pchain.chain._model import ZERO_ADDRESS, listing_terms_hash, open_trade
 from p2pchain.chain._offer_model import NO_PERMIT, Offer
+from p2pchain.chain._permit2 import PERMIT2_ADDRESS, unpack_permit2
 from p2pchain.market import _validation as check
 from p2pchain.market._offers import (
     MAX_OFFER_SECONDS,
@@ -240,6 +241,15 @@ class OfferCalls(MarketReader):
                     self._erc20,
                 )
             )
+            if found.permit is not None and found.permit.v == 0:  # Permit2: its token approval
+                calls.append(
+                    (
+                        token,
+                        self._erc20.encode("allowance", offer.buyer, PERMIT2_ADDRESS),
+                        "allowance",
+                        self._erc20,
+                    )
+                )
         answers = self._calls_together(calls)
         record, counter = int(answers[0][0]), int(answers[1][0])
         live, tag, _, remaining = answers[2]
@@ -260,9 +270,13 @@ class OfferCalls(MarketReader):
         approved = True
         if token != ETH:
             permit = found.permit
-            approved = int(answers[4][0]) >= total or (
-                permit is not None and permit.value >= total and permit.deadline > now
-            )
+            covers = permit is not None and permit.deadline > now
+            if permit is not None and permit.v == 0:  # Permit2: amount, and the token approved
+                covers = covers and unpack_permit2(permit)[0] >= total
+                covers = covers and int(answers[5][0]) >= total
+            else:
+                covers = covers and permit is not None and permit.value >= total
+            approved = int(answers[4][0]) >= total or covers
         listing_live = (
             bool(live) and int(tag) == terms_hash >> 65 and int(remaining) >= offer.quantity
         )

@@ -1,4 +1,4 @@
-"""Buyers' offers and one-transaction ERC-20 payments (EIP-2612 permits).
+"""Buyers' offers and one-transaction ERC-20 payments (EIP-2612 and Permit2 permits).
 
 An offer is a buyer's EIP-712 signature (no gas) over a listing's terms, a listing id, a price
 per unit, a quantity, an expiry and the buyer's offer counter (see ``Offer`` in
@@ -11,7 +11,9 @@ How the buyer pays:
   sends an ``approve``. A token is used this way only when its ``DOMAIN_SEPARATOR`` is the one the
   permit is signed for (version "1" or "2"), so a signature is never made that the token would
   refuse.
-* other ERC-20s: an allowance the buyer gives beforehand (one ``approve``).
+* other ERC-20s the buyer has approved to Uniswap's Permit2 (once per token, as many wallets
+  already have): the offer carries a Permit2 permit (:func:`permit2_support`).
+* any other ERC-20: an allowance the buyer gives beforehand (one ``approve``).
 * ETH: the buyer's credit in the marketplace (``addCredit``), which the buyer can withdraw at any
   time (which leaves the offer unfunded: it then fails with ``OfferUnfunded``). A signature cannot
   move ETH, so an ETH offer is backed by ETH already held for it; the credit is the buyer's own
@@ -32,7 +34,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak, to_checksum_address
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from p2pchain.chain._model import ZERO_ADDRESS, ListingTerms, eip712_digest
 from p2pchain.chain._offer_model import NO_PERMIT, Offer, Permit, permit_typed_data
@@ -71,11 +73,23 @@ class _TermsJson(_Strict):
 
 
 class _PermitJson(_Strict):
+    """An EIP-2612 permit (``v`` 27 or 28), or a Permit2 one (``v`` 0: ``value`` packs the
+    nonce over the amount, the deadline fits in 48 bits; see ``p2pchain.chain._permit2``)."""
+
     value: Annotated[str, Field(pattern=_UINT)]
     deadline: Annotated[int, Field(gt=0, lt=2**64)]
-    v: Annotated[int, Field(ge=27, le=28)]
+    v: Literal[0, 27, 28]
     r: Annotated[str, Field(pattern=_HEX32)]
     s: Annotated[str, Field(pattern=_HEX32)]
+
+    @model_validator(mode="after")
+    def _permit2_fits(self) -> _PermitJson:
+        if self.v == 0:
+            if self.deadline >= 2**48:
+                raise ValueError("a Permit2 permit's deadline fits in 48 bits")
+            if int(self.value) >= 2**208 or int(self.value) % 2**160 == 0:
+                raise ValueError("a Permit2 permit's value is nonce << 160 | amount, amount > 0")
+        return self
 
 
 class OfferJson(_Strict):
@@ -265,6 +279,30 @@ def permit_support(reader: MarketReader, token: str, owner: str) -> tuple[str, s
     return None
 
 
+def permit2_support(
+    reader: MarketReader, token: str, owner: str, spender: str, value: int
+) -> int | None:
+    """Permit2's next nonce for ``owner``'s allowance of ``token`` to ``spender``, if a Permit2
+    permit can pay ``value``: Permit2's canonical code is on the chain and ``owner`` approved
+    ``token`` to it for at least ``value``. Else None."""
+    from p2pchain.chain._permit2 import MAX_AMOUNT, PERMIT2_ABI, PERMIT2_ADDRESS, has_permit2
+    from p2pchain.market._reads import _Codec
+
+    if not 0 < value <= MAX_AMOUNT:
+        return None
+    try:
+        if not reader.sender.retry("eth_getCode", lambda: has_permit2(reader.w3)):
+            return None
+        data = reader._erc20.encode("allowance", owner, PERMIT2_ADDRESS)
+        if int(reader._eth_call(token, data, "allowance")[0]) < value:
+            return None
+        codec = _Codec(PERMIT2_ABI)
+        call = codec.encode("allowance", owner, token, spender)
+        return int(reader._eth_call(PERMIT2_ADDRESS, call, "allowance", codec)[2])
+    except Exception:  # noqa: BLE001 - any failure (revert, no code, bad data) means no permit
+        return None
+
+
 def sign_permit(
     reader: MarketReader,
     token: str,
@@ -275,10 +313,12 @@ def sign_permit(
     spender: str | None = None,
 ) -> Permit | None:
     """``owner``'s permit letting the marketplace (or ``spender``: the Bookings contract) pull
-    ``value`` of ``token`` (None if the token takes no permit we can sign)."""
+    ``value`` of ``token``: the token's own EIP-2612 permit, or else a Permit2 permit when the
+    owner approved the token to Permit2 (:func:`permit2_support`). None if neither can be signed."""
+    to = spender or reader.deployment.marketplace
     found = permit_support(reader, token, owner.address)
     if found is None:
-        return None
+        return _sign_permit2(reader, token, value, deadline, owner=owner, spender=to)
     name, version, nonce = found
     typed = permit_typed_data(
         token_name=name,
@@ -286,13 +326,34 @@ def sign_permit(
         chain_id=reader.chain_id,
         token=token,
         owner=owner.address,
-        spender=spender or reader.deployment.marketplace,
+        spender=to,
         value=value,
         nonce=nonce,
         deadline=deadline,
     )
     signature = bytes(owner.sign_typed_data(full_message=typed).signature)
     return Permit.from_signature(value, deadline, signature)
+
+
+def _sign_permit2(
+    reader: MarketReader, token: str, value: int, deadline: int, *, owner: Any, spender: str
+) -> Permit | None:
+    from p2pchain.chain._permit2 import permit2_permit, permit_single_typed_data
+
+    nonce = permit2_support(reader, token, owner.address, spender, value)
+    if nonce is None:
+        return None
+    typed = permit_single_typed_data(
+        chain_id=reader.chain_id,
+        token=token,
+        amount=value,
+        expiration=deadline,
+        nonce=nonce,
+        spender=spender,
+        sig_deadline=deadline,
+    )
+    signature = bytes(owner.sign_typed_data(full_message=typed).signature)
+    return permit2_permit(value, nonce, deadline, signature)
 
 
 def recover_offer_signer(signed: SignedOffer) -> str | None:
@@ -329,6 +390,7 @@ __all__ = [
     "NO_PERMIT",
     "OfferJson",
     "SignedOffer",
+    "permit2_support",
     "permit_support",
     "recover_offer_signer",
     "sign_permit",

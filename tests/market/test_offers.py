@@ -13,8 +13,9 @@ import pytest
 from _market import ONE, Market
 
 from p2pchain import InputError, OfferRevoked, OfferUnfunded, TradeState
+from p2pchain.chain._permit2 import PERMIT2_ADDRESS, unpack_permit2
 from p2pchain.market._offer_calls import OfferStatus
-from p2pchain.market._offers import SignedOffer, permit_support
+from p2pchain.market._offers import SignedOffer, permit2_support, permit_support
 from p2pchain.market._views import ListingStatus
 
 USD = 10**6
@@ -198,3 +199,73 @@ def test_permit_token_rental_is_booked_in_one_transaction(market: Market) -> Non
     view = call.send()
     assert view.booking.rent == 20 * USD and view.booking.deposit == 50 * USD
     assert market.buyer.rentals.prepare_book(listing, 3, 1, permit_ok=False).before
+
+
+# ---------------------------------------------------------------------------------- Permit2
+
+
+def _permit2_token(market: Market, holder: Any, amount: int = 1_000 * USD) -> Any:
+    """A token without EIP-2612, which ``holder`` approved to Permit2 (once, without limit)."""
+    token = market.deploy_token("TestERC20", "Plain Dollar", "PUSD")
+    market.call_token(market.deployer, token, "mint", holder.address, amount)
+    market.call_token(holder, token, "approve", PERMIT2_ADDRESS, 2**256 - 1)
+    return token
+
+
+def test_permit2_approved_token_is_bought_in_one_transaction(any_market: Market) -> None:
+    m = any_market
+    token = _permit2_token(m, m.buyer_account)
+    listing = m.seller.create_listing(m.terms(token=token.address, price=100 * USD))
+    assert permit_support(m.buyer, token.address, m.buyer_account.address) is None
+    assert (
+        permit2_support(
+            m.buyer,
+            token.address,
+            m.buyer_account.address,
+            m.buyer.deployment.marketplace,
+            100 * USD,
+        )
+        == 0
+    )
+    call = m.buyer.prepare_buy(listing)
+    assert call.action == "buyWithPermit" and not call.before
+    sent = m.chain.w3.eth.get_transaction_count(m.buyer_account.address)
+    view = call.send()
+    assert m.chain.w3.eth.get_transaction_count(m.buyer_account.address) == sent + 1
+    assert view.trade.amount == 100 * USD and m.buyer.trade(view.id).trade == view.trade
+    # A second purchase signs the next Permit2 nonce.
+    again = m.seller.create_listing(m.terms(token=token.address, price=50 * USD))
+    assert m.buyer.buy(again).trade.amount == 50 * USD
+
+
+def test_permit2_offer_and_rental(market: Market) -> None:
+    token = _permit2_token(market, market.buyer_account)
+    listing = market.seller.create_listing(market.terms(token=token.address, price=100 * USD))
+    signed = market.buyer.make_offer(listing, 90 * USD)
+    assert signed.permit is not None and signed.permit.v == 0
+    assert unpack_permit2(signed.permit) == (90 * USD, 0)
+    received = market.seller.check_offer(_wire(signed))
+    assert received == signed
+    assert market.seller.offer_state(received).approved
+    market.call_token(market.buyer_account, token, "approve", PERMIT2_ADDRESS, 0)
+    assert not market.seller.offer_state(received).approved  # the Permit2 approval is gone
+    market.call_token(market.buyer_account, token, "approve", PERMIT2_ADDRESS, 2**256 - 1)
+    view = market.seller.accept_offer(received)
+    assert view.trade.amount == 90 * USD
+
+    rentals = market.seller.rentals
+    first = (market.seller.now() // 86_400 + 2) * 86_400
+    rental = rentals.create(
+        rentals.make_terms(
+            token=token.address,
+            rate=10 * USD,
+            deposit=50 * USD,
+            unit=86_400,
+            first_start=first,
+            last_end=first + 30 * 86_400,
+            cid=bytes.fromhex("1220") + bytes(range(32)),
+        )
+    )
+    call = market.buyer.rentals.prepare_book(rental, 0, 2)
+    assert call.action == "bookWithPermit" and not call.before
+    assert call.send().booking.rent == 20 * USD
