@@ -18,7 +18,6 @@ from p2pchain.indexer._apply import LISTING_COLUMNS, TRADE_COLUMNS
 from p2pchain.indexer._db import Database, price_key
 from p2pchain.indexer._errors import IndexerError
 from p2pchain.indexer._hints import HintQuery, PriceHint, price_hint
-from p2pchain.indexer._notices import MarketNotice, amount_text, offer_notices
 from p2pchain.indexer._models import (
     COUNT_CAP,
     IndexedListing,
@@ -29,6 +28,7 @@ from p2pchain.indexer._models import (
     TrustView,
     checksummed,
 )
+from p2pchain.indexer._notices import MarketNotice, amount_text, offer_notices
 from p2pchain.indexer._requests import (
     IndexedAnswer,
     IndexedRequest,

@@ -159,25 +159,25 @@ class MarketNoticeLike(Protocol):
     """A notice from an index (:class:`p2pchain.indexer.MarketNotice`)."""
 
     @property
-    def kind(self) -> str: ...  # noqa: D102
+    def kind(self) -> str: ...
     @property
-    def at(self) -> int: ...  # noqa: D102
+    def at(self) -> int: ...
     @property
-    def text(self) -> str: ...  # noqa: D102
+    def text(self) -> str: ...
     @property
-    def request_id(self) -> str | None: ...  # noqa: D102
+    def request_id(self) -> str | None: ...
     @property
-    def listing_id(self) -> str | None: ...  # noqa: D102
+    def listing_id(self) -> str | None: ...
     @property
-    def offer_id(self) -> str | None: ...  # noqa: D102
+    def offer_id(self) -> str | None: ...
     @property
-    def trade_id(self) -> str | None: ...  # noqa: D102
+    def trade_id(self) -> str | None: ...
 
 
 class MarketNoticeSource(Protocol):
     """What tells an account of matches and offers (:class:`p2pchain.indexer.IndexReader`)."""
 
-    def market_notices(  # noqa: D102
+    def market_notices(
         self, address: str, *, now: int | None = None, limit: int = 50
     ) -> Sequence[MarketNoticeLike]: ...
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from _market import ONE, Market
-
 from indexer.test_requests import THAMEL, add, ride_request, service
+
 from messaging._helpers import Person
 from p2pchain import publish_answer, publish_request
 from p2pchain._errors import MessagingError
@@ -176,7 +176,9 @@ def test_market_notices_refuse_bad_input_in_one_line(
 def test_a_notice_keeps_its_market_key() -> None:
     rid, lid, oid = "0x" + "11" * 32, "0x" + "22" * 32, "0x" + "33" * 32
     for notice in (
-        MarketNotice(kind="listing_matches_request", at=5, text="t", request_id=rid, listing_id=lid),
+        MarketNotice(
+            kind="listing_matches_request", at=5, text="t", request_id=rid, listing_id=lid
+        ),
         MarketNotice(kind="request_answered", at=5, text="t", request_id=rid, listing_id=lid),
         MarketNotice(kind="offer_received", at=5, text="t", listing_id=lid, offer_id=oid),
         MarketNotice(kind="offer_expiring", at=9, text="t", listing_id=lid, offer_id=oid),
