@@ -196,3 +196,45 @@ def test_a_seller_asked_by_two_people_names_whom_to_answer(
     arb = json.loads(_ok(market, relay, "message", "thread", listing, "--account", "arb", "--json"))
     assert [m["text"] for m in bob] == ["Size M?", "Yes, M."]
     assert [m["text"] for m in arb] == ["Any scratches?"]
+
+
+def test_inbox_tells_of_a_listing_matching_my_request_from_the_index(
+    market: Market, relay: LoopbackRelay, tmp_path: Path
+) -> None:
+    """bob asks for a ride; alice lists a taxi after it; with the index (``--db``), bob's inbox
+    tells him of the match and alice's of the request, as text and as JSON, once new."""
+    (tmp_path / "shared").mkdir()
+    db = str(tmp_path / "shared" / "index.sqlite")  # not the default (the working folder's)
+    market("index", "sync", "--db", db)
+    request_id = market(
+        "request", "post", "--account", "bob", "--db", db, "--title", "Ride to the airport",
+        "--category", "transport", "--kind", "service", "--max-price", "0.004eth",
+        "--expires-in", "1d", "--yes", "--quiet",
+    ).stdout.strip()  # fmt: skip
+    taxi = market(
+        "listing", "create", "--account", "alice", "--title", "Taxi in Thamel", "--price",
+        "0.003eth", "--category", "transport/taxi", "--kind", "service", "--quiet",
+    ).stdout.strip()  # fmt: skip
+    market("index", "sync", "--db", db)
+
+    shown = _ok(market, relay, "inbox", "--account", "bob", "--db", db, "--peek")
+    assert "matches your request" in shown and "Taxi in Thamel" in shown
+    inbox = json.loads(_ok(market, relay, "inbox", "--account", "bob", "--db", db, "--json"))
+    assert inbox["index"] == db
+    (match,) = [n for n in inbox["notices"] if n["kind"] == "listing_matches_request"]
+    assert (match["request"], match["listing"], match["new"]) == (request_id, taxi, True)
+    again = json.loads(
+        _ok(market, relay, "inbox", "--account", "bob", "--db", db, "--new", "--json")
+    )
+    assert [n for n in again["notices"] if n["kind"] == "listing_matches_request"] == []
+
+    seller = json.loads(_ok(market, relay, "inbox", "--account", "alice", "--db", db, "--json"))
+    told = [n for n in seller["notices"] if n["kind"] == "request_matches_listing"]
+    assert [(n["request"], n["listing"]) for n in told] == [(request_id, taxi)]
+    # without an index at the default place: messages and trades only, no error
+    plain = json.loads(_ok(market, relay, "inbox", "--account", "alice", "--json"))
+    assert plain["index"] is None
+    assert not [n for n in plain["notices"] if n["kind"] == "request_matches_listing"]
+    missing = _run(market, relay, "inbox", "--account", "bob", "--db", str(tmp_path / "no.db"))
+    assert missing.returncode == 1 and missing.stderr.startswith("error: no index at")
+    assert len(missing.stderr.strip().splitlines()) == 1 and "Traceback" not in missing.stderr
