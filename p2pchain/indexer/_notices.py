@@ -1,7 +1,9 @@
 """Market notices: what the index knows that an account should hear of.
 
 * ``listing_matches_request``: a live listing, listed since one of the account's open requests
-  was added, that the request's own search finds (the requester hears of it);
+  was added, that the request's own search finds (the requester hears of it). "Since" is by the
+  index's clock (the last indexed block's time when the request was added): a listing of that
+  same second counts as new; older matches are what ``p2pchain request matches`` lists;
 * ``request_matches_listing``: an open request one of the account's live listings matches (the
   seller hears of it);
 * ``request_answered``: a provider answered one of the account's open requests;

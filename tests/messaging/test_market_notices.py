@@ -56,6 +56,7 @@ def test_market_notices_tell_both_sides_of_matches_answers_and_offers(
 ) -> None:
     buyer, seller = market.buyer_account.address, market.seller_account.address
     before = service(market, ipfs, "Taxi from the old stand", 3 * ONE // 1000, THAMEL)
+    market.warp_to(market.buyer.now() + 60)  # the index's clock passes the listing's time
     _sync(market, indexer)
     request = publish_request(market.buyer, ipfs, ride_request(market))
     request_id = add(indexer, ipfs, request)
