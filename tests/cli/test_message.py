@@ -238,3 +238,47 @@ def test_inbox_tells_of_a_listing_matching_my_request_from_the_index(
     missing = _run(market, relay, "inbox", "--account", "bob", "--db", str(tmp_path / "no.db"))
     assert missing.returncode == 1 and missing.stderr.startswith("error: no index at")
     assert len(missing.stderr.strip().splitlines()) == 1 and "Traceback" not in missing.stderr
+
+
+def test_an_answer_carries_a_message_to_the_requester(
+    market: Market, relay: LoopbackRelay, tmp_path: Path
+) -> None:
+    """alice answers bob's request with ``--message``: bob's inbox has the message (in the thread
+    about the answer) and the answer; arb, who published no address card, gets no message, and
+    alice is told why in one line; an empty message is refused before anything is signed."""
+    (tmp_path / "shared").mkdir()
+    db = str(tmp_path / "shared" / "index.sqlite")
+    market("index", "sync", "--db", db)
+    _ok(market, relay, "message", "announce", "--account", "bob")
+
+    def ask(who: str) -> str:
+        return str(
+            market(
+                "request", "post", "--account", who, "--db", db, "--title", "Ride to the airport",
+                "--category", "transport", "--kind", "service", "--max-price", "0.004eth",
+                "--yes", "--quiet",
+            ).stdout.strip()
+        )  # fmt: skip
+
+    answer = ("--price", "0.003eth", "--account", "alice", "--db", db, "--yes", "--json")
+    request_id = ask("bob")
+    empty = _run(market, relay, "request", "answer", request_id, *answer, "--message", " ")
+    assert empty.returncode == 1 and empty.stderr.strip() == "error: --message is empty"
+    answered = json.loads(
+        _ok(market, relay, "request", "answer", request_id, *answer, "--message", "At 8?")
+    )
+    assert answered["message"]["sent"] and answered["message"]["accepted_by"] == [relay.url]
+
+    inbox = json.loads(_ok(market, relay, "inbox", "--account", "bob", "--db", db, "--json"))
+    (note,) = [n for n in inbox["notices"] if n["kind"] == "message"]
+    assert "At 8?" in note["text"] and market.addresses["alice"] in note["text"]
+    assert note["trade"] == answered["listing_id"]  # the thread about the answer
+    (heard,) = [n for n in inbox["notices"] if n["kind"] == "request_answered"]
+    assert (heard["request"], heard["listing"]) == (request_id, answered["listing_id"])
+
+    unknown = ask("arb")
+    quiet = json.loads(
+        _ok(market, relay, "request", "answer", unknown, *answer, "--message", "Hello")
+    )
+    assert quiet["message"]["sent"] is False and "no address card" in quiet["message"]["why"]
+    assert quiet["status"] == "open"  # the answer itself is stored
