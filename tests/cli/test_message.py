@@ -282,3 +282,41 @@ def test_an_answer_carries_a_message_to_the_requester(
     )
     assert quiet["message"]["sent"] is False and "no address card" in quiet["message"]["why"]
     assert quiet["status"] == "open"  # the answer itself is stored
+
+
+def test_watch_prints_a_new_match_from_the_index(
+    market: Market, relay: LoopbackRelay, tmp_path: Path
+) -> None:
+    (tmp_path / "shared").mkdir()
+    db = str(tmp_path / "shared" / "index.sqlite")
+    market("index", "sync", "--db", db)
+    market(
+        "request", "post", "--account", "bob", "--db", db, "--title", "Ride to the airport",
+        "--category", "transport", "--kind", "service", "--max-price", "0.004eth", "--yes",
+    )  # fmt: skip
+    watcher = subprocess.Popen(
+        [
+            *entry_point(), "watch", "--count", "1", "--timeout", "60", "--interval", "0.5",
+            "--db", db, "--account", "bob", "--network", market.url, "--relay", relay.url,
+        ],
+        env={**os.environ, **market.cli.env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        assert watcher.stdout is not None
+        assert watcher.stdout.readline().startswith("watching as")  # what is there is seen
+        taxi = market(
+            "listing", "create", "--account", "alice", "--title", "Taxi in Thamel", "--price",
+            "0.003eth", "--category", "transport/taxi", "--kind", "service", "--quiet",
+        ).stdout.strip()  # fmt: skip
+        market("index", "sync", "--db", db)
+        out, err = watcher.communicate(timeout=60)
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+    assert watcher.returncode == 0, err
+    (line,) = out.strip().splitlines()
+    assert f"listing {taxi[:10]}… (Taxi in Thamel)" in line and "matches your request" in line
