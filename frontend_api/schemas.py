@@ -405,13 +405,18 @@ class ConfigOut(BaseModel):
 
 
 class NoticeOut(BaseModel):
-    """One thing that happened to a trade of the account (from the chain), or a window closing.
+    """One thing that happened to a trade of the account (from the chain), or a window closing,
+    or something the index knows for it (a match, an answer, an offer).
 
-    ``kind``: ``bought``, ``released``, ``deposit_returned``, ``refunded``, ``finalized``,
-    ``disputed``, ``settlement_proposed``, ``settled``, ``ruled``, ``ruling_timed_out``,
-    ``review_window_closing`` or ``ruling_window_closing``; about requests (from the index):
-    ``request_answered`` or ``request_matches_listing``. ``at``: unix seconds (for a closing
-    window, when it closes). ``key``: a stable identity, to tell what the page already showed.
+    ``kind``: ``bought``, ``offer_accepted``, ``released``, ``deposit_returned``, ``refunded``,
+    ``finalized``, ``disputed``, ``settlement_proposed``, ``settled``, ``ruled``,
+    ``ruling_timed_out``, ``review_window_closing`` or ``ruling_window_closing``; from the
+    index: ``listing_matches_request`` (a live listing, listed since one of the account's open
+    requests, matches it), ``request_matches_listing`` (an open request matches one of its live
+    listings), ``request_answered``, ``offer_received`` (an open offer on one of its listings)
+    or ``offer_expiring`` (one of its open offers expires within 24 hours). ``at``: unix
+    seconds (for a closing window or an expiring offer, when it closes). ``key``: a stable
+    identity, to tell what the page already showed.
     """
 
     key: str
@@ -419,6 +424,13 @@ class NoticeOut(BaseModel):
     at: int
     text: str
     trade: Hex32 | None = None
+    request: Hex32 | None = Field(default=None, description="The request, for request notices.")
+    listing: Hex32 | None = Field(
+        default=None, description="The matching or answering listing, or the one offered on."
+    )
+    offer: Hex32 | None = Field(
+        default=None, description="The offer (``offer_received``, ``offer_expiring``)."
+    )
 
 
 class NotificationsOut(BaseModel):

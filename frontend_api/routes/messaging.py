@@ -6,8 +6,9 @@ publishes to Nostr relays itself (``static/lib/messaging.js``). The API only tel
 * the relays to use (``GET /api/messaging/relays``, from ``P2PCHAIN_API_RELAYS``);
 * a seller's contact from a listing document (schema version 2) and anyone's from their address
   card on the relays, each checked against the Ethereum address's key proof;
-* the account's trade notices (``GET /api/notifications``: the library's
-  :func:`~p2pchain.messaging._notify.trade_notices`, as ``p2pchain inbox`` lists them) and a
+* the account's notices (``GET /api/notifications``: the library's
+  :func:`~p2pchain.messaging._notify.trade_notices` and, from the index,
+  :func:`~p2pchain.messaging._notify.market_notices`, as ``p2pchain inbox`` lists them) and a
   Server-Sent Events stream of new ones (``GET /api/notifications/stream``).
 """
 
@@ -36,7 +37,7 @@ from frontend_api.routes.events import (
 )
 from frontend_api.schemas import ContactOut, ErrorOut, NoticeOut, NotificationsOut, RelaysOut
 from frontend_api.services import Services
-from p2pchain._errors import MessagingError
+from p2pchain._errors import MessagingError, P2PChainError
 from p2pchain.ipfs import CID
 
 router = APIRouter(prefix="/api", tags=["messaging"])
@@ -49,22 +50,38 @@ AddressPath = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$")]
 #: window starting to close within 24 h is no chain event).
 RECHECK_SECONDS = 30.0
 #: Notices whose time is when a window closes, not when they were announced.
-_CLOSING = frozenset({"review_window_closing", "ruling_window_closing"})
+_CLOSING = frozenset({"review_window_closing", "ruling_window_closing", "offer_expiring"})
 
 
 def notices_of(services: Services, address: str) -> tuple[int, list[NoticeOut]]:
-    """The chain's time and ``address``'s trade notices, newest first."""
-    from p2pchain.messaging._notify import trade_notices
+    """The chain's time and ``address``'s notices, newest first: its trades' (from the chain)
+    and the index's (matches, answers, offers; none when the index cannot answer). A notice
+    both tell of (an accepted offer) is listed once."""
+    from p2pchain.messaging._notify import Notice, market_notices, trade_notices
 
     client = services.client
     now = client.now()
-    notices = trade_notices(client, address, now)
-    out = [NoticeOut(key=n.key, kind=n.kind, at=n.at, text=n.text, trade=n.trade) for n in notices]
-    from frontend_api.routes.requests import request_notices
-
-    out += request_notices(services, address)
-    out.sort(key=lambda n: n.at, reverse=True)
-    return now, out
+    found: list[Notice] = trade_notices(client, address, now)
+    try:
+        found += market_notices(services.index, address, limit=500)
+    except P2PChainError:
+        pass  # no index yet, or it cannot be read: the chain's notices alone
+    out: dict[str, NoticeOut] = {}
+    for n in found:
+        out.setdefault(
+            n.key,
+            NoticeOut(
+                key=n.key,
+                kind=n.kind,
+                at=n.at,
+                text=n.text,
+                trade=n.trade,
+                request=n.request,
+                listing=n.listing,
+                offer=n.offer,
+            ),
+        )
+    return now, sorted(out.values(), key=lambda n: n.at, reverse=True)
 
 
 def _relays(services: Services) -> list[str]:
@@ -77,9 +94,11 @@ def notifications(
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> NotificationsOut:
-    """``address``'s trade notices, newest first: bought, released, deposit returned, disputed,
-    a settlement proposed, settled, ruled..., and its review window (buyer, seller) or ruling
-    window (arbitrator) closing within 24 hours."""
+    """``address``'s notices, newest first: on its trades (bought, an offer accepted, released,
+    deposit returned, disputed, a settlement proposed, settled, ruled..., and its review window
+    (buyer, seller) or ruling window (arbitrator) closing within 24 hours), and from the index:
+    listings matching its open requests, open requests matching its listings, answers to its
+    requests, offers on its listings, and its own offers expiring within 24 hours."""
     who = to_checksum_address(address)
     now, notices = notices_of(services, who)
     return NotificationsOut(address=who, now=now, notifications=notices[:limit])

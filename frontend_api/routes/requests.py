@@ -21,9 +21,9 @@ from frontend_api.errors import ApiError
 from frontend_api.routes.ipfs import store
 from frontend_api.routes.listings import _first_error, _search_answer
 from frontend_api.routes.tx import typed_data_json
-from frontend_api.schemas import NoticeOut, SearchOut
+from frontend_api.schemas import SearchOut
 from frontend_api.services import Services
-from p2pchain._errors import ListingError, P2PChainError, RequestError
+from p2pchain._errors import ListingError, RequestError
 from p2pchain.chain._model import eip712_digest
 from p2pchain.indexer import IndexedAnswer, IndexedRequest, RequestQuery
 from p2pchain.ipfs import CID
@@ -90,16 +90,6 @@ class AnswersOut(BaseModel):
 def _document(services: Services, cid: str) -> bytes:
     """A document by CID, verified by the backend, at most the listing-document size."""
     return services.backend.cat(cid, max_size=MAX_DOCUMENT_SIZE)
-
-
-def request_notices(services: Services, address: str) -> list[NoticeOut]:
-    """``address``'s request notices (answers to its requests, requests its listings match),
-    for ``GET /api/notifications``; none when the index cannot answer."""
-    try:
-        notices = services.index.request_notices(address)
-    except P2PChainError:
-        return []
-    return [NoticeOut(key=n.key, kind=n.kind, at=n.at, text=n.text) for n in notices]
 
 
 def _found(services: Services, request_id: str) -> IndexedRequest:

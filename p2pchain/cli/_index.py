@@ -31,6 +31,8 @@ index_app = noun_app(
     "The index: listings, trades and trust rebuilt from the chain into SQLite or PostgreSQL."
 )
 
+#: The index database the commands read by default (a file in the working folder).
+DEFAULT_DB = "index.sqlite"
 DbOption = Annotated[
     str,
     typer.Option(

@@ -3,7 +3,9 @@
 
 Relays come from ``--relay`` (repeat it) or ``$P2PCHAIN_RELAYS`` (comma-separated). Messages are
 kept in ``<data dir>/messaging/<address>.sqlite``; the messaging keys are derived from the
-wallet (``docs/messaging.md``), so unlocking the wallet is all it takes.
+wallet (``docs/messaging.md``), so unlocking the wallet is all it takes. ``inbox`` and ``watch``
+also read the index (``--db``, as the ``index`` commands; none if the default one does not
+exist) for listings matching your requests, requests matching your listings, answers and offers.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ import typer
 
 from p2pchain.cli._common import command, emit, format_time, noun_app, opts, panel, table
 from p2pchain.cli._errors import CliError
+from p2pchain.cli._index import DEFAULT_DB, DbOption, _db_url
 
 if TYPE_CHECKING:
+    from p2pchain.indexer import IndexReader
     from p2pchain.market._client import MarketplaceClient
     from p2pchain.messaging import Contact, Message, MessagingClient
 
@@ -306,23 +310,48 @@ def relay_serve(
         running.stop()
 
 
-def _notices(client: MarketplaceClient, messaging: MessagingClient, mark: bool) -> list[Any]:
+def _index(db: str) -> IndexReader | None:
+    """The index market notices come from (closed with the command); None when ``db`` is the
+    default and no index is there. Checked before the wallet is unlocked."""
+    from p2pchain.indexer import IndexReader
+
+    try:
+        url = _db_url(db)
+    except CliError:
+        if db == DEFAULT_DB:
+            return None
+        raise
+    reader = IndexReader(url, per_thread=False)
+    opts()._clients.append(reader)
+    return reader
+
+
+def _notices(
+    client: MarketplaceClient,
+    messaging: MessagingClient,
+    index: IndexReader | None,
+    mark: bool,
+) -> list[Any]:
     from p2pchain.messaging._notify import inbox as gather
 
-    return gather(messaging, client, mark_seen=mark)
+    return gather(messaging, client, index=index, mark_seen=mark)
 
 
 def inbox(
     relay: RelayOpt = None,
     peek: Annotated[bool, typer.Option(help="Do not mark anything as seen.")] = False,
     new_only: Annotated[bool, typer.Option("--new", help="Only what was not seen before.")] = False,
+    db: DbOption = DEFAULT_DB,
 ) -> None:
-    """New messages and events on your trades, newest first (windows closing within 24 h too)."""
+    """New messages, events on your trades (windows closing within 24 h too) and, from the
+    index, matches, answers and offers, newest first."""
+    index = _index(db)
     client, messaging = _open(relay)
     report = messaging.sync()
-    notices = [n for n in _notices(client, messaging, not peek) if n.new or not new_only]
+    notices = [n for n in _notices(client, messaging, index, not peek) if n.new or not new_only]
     data = {
         "notices": [n.to_json() for n in notices],
+        "index": None if index is None else db,
         "dropped": messaging.drops(),
         "outbox": messaging.pending(),
         "relay_errors": report.relay_errors,
@@ -352,14 +381,26 @@ def watch(
     timeout: Annotated[
         float | None, typer.Option(min=0.1, help="Stop after this many seconds.")
     ] = None,
+    db: DbOption = DEFAULT_DB,
 ) -> None:
-    """Follow new messages (live) and events on your trades; with --json, one JSON per line."""
-    from p2pchain.messaging._notify import message_notice, trade_notices
+    """Follow new messages (live), events on your trades and, from the index, new matches,
+    answers and offers; with --json, one JSON per line."""
+    from p2pchain.messaging._notify import market_notices, message_notice, trade_notices
 
     o = opts()
+    index = _index(db)
     client, messaging = _open(relay)
     messaging.sync()
-    seen = {n.key for n in trade_notices(client, messaging.address)}
+
+    def chain_and_index() -> list[Any]:
+        found = trade_notices(client, messaging.address)
+        if index is not None:
+            keys = {n.key for n in found}
+            found += [n for n in market_notices(index, messaging.address) if n.key not in keys]
+            found.sort(key=lambda n: n.at, reverse=True)
+        return found
+
+    seen = {n.key for n in chain_and_index()}
     shown = 0
     deadline = None if timeout is None else time.monotonic() + timeout
     next_chain = time.monotonic() + interval
@@ -387,7 +428,7 @@ def watch(
                 return
         if time.monotonic() >= next_chain:
             next_chain = time.monotonic() + interval
-            for notice in reversed(trade_notices(client, messaging.address)):
+            for notice in reversed(chain_and_index()):
                 if notice.key not in seen:
                     seen.add(notice.key)
                     if show(notice):

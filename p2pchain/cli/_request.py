@@ -2,7 +2,10 @@
 
 A request is signed off-chain (EIP-712, no gas), stored on IPFS and added to an index (``--db``,
 as the ``index`` commands); providers answer with signed listings that name it; the requester
-accepts one by buying it (an ordinary escrowed trade). Signing and buying ask first.
+accepts one by buying it (an ordinary escrowed trade). Signing and buying ask first. An answer
+can carry a message to the requester (``--message``: end-to-end encrypted over Nostr, in the
+thread about the answer, as ``p2pchain message send`` writes; kept in the outbox until a relay
+takes it).
 """
 
 from __future__ import annotations
@@ -35,9 +38,11 @@ from p2pchain.cli._common import (
 )
 from p2pchain.cli._errors import CliError
 from p2pchain.cli._index import DbOption, _db_url
+from p2pchain.cli._message import RelayOpt, _relays
 
 if TYPE_CHECKING:
     from p2pchain.indexer import IndexedAnswer, IndexedRequest, IndexReader
+    from p2pchain.market._client import MarketplaceClient
     from p2pchain.market._requests import VerifiedRequest
     from p2pchain.market._views import TradeView
 
@@ -370,6 +375,15 @@ def answer(
     out: OutOpt = None,
     db: DbOption = "index.sqlite",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the id.")] = False,
+    message: Annotated[
+        str | None,
+        typer.Option(
+            "--message",
+            help="Also write this to the requester (encrypted, over Nostr: needs their address"
+            " card on the relays; kept in the outbox if no relay is reachable).",
+        ),
+    ] = None,
+    relay: RelayOpt = None,
 ) -> None:
     """Answer a request: a signed listing (no gas) naming it, at most its price. A rental
     answer rents for the request's window (--from/--until) and needs --deposit."""
@@ -379,6 +393,15 @@ def answer(
     o = opts()
     request_id = _request_id(request)
     window = parse_duration(review_window, "--review-window")
+    urls: list[str] = []
+    if message is not None:  # checked before anything is signed
+        if not message.strip():
+            raise CliError("--message is empty")
+        if len(message.encode()) > MAX_MESSAGE:
+            raise CliError(f"--message is over {MAX_MESSAGE // 1024} KiB")
+        urls = _relays(relay)
+    elif relay:
+        raise CliError("--relay is for --message")
     reader = _reader(db)
     try:
         found = _load(reader, request_id)
@@ -436,22 +459,76 @@ def answer(
     finally:
         reader.close()
     _write(out, signed.to_json())
+    told = None
+    if message is not None:
+        told = _tell(client, urls, found.requester, stored.listing_id, message)
     if quiet:
         typer.echo(stored.listing_id)
+        if told is not None and not told["sent"]:
+            typer.echo(f"message not sent: {told['why']}", err=True)
         return
+    rows = [
+        ("answer", stored.listing_id),
+        ("request", request_id),
+        ("price", format_amount(stored.price, want.token_address)),
+        ("next", f"the requester runs: p2pchain request accept {request_id}"),
+    ]
+    if told is not None:
+        rows.append(("message", _told_line(told)))
     emit(
-        _answer_json(stored),
-        lambda: panel(
-            "answer signed (no gas spent)",
-            [
-                ("answer", stored.listing_id),
-                ("request", request_id),
-                ("price", format_amount(stored.price, want.token_address)),
-                ("next", f"the requester runs: p2pchain request accept {request_id}"),
-            ],
-            style="green",
-        ),
+        {**_answer_json(stored), **({"message": told} if told is not None else {})},
+        lambda: panel("answer signed (no gas spent)", rows, style="green"),
     )
+
+
+#: The longest --message accepted (the signed event must stay under 64 KiB).
+MAX_MESSAGE = 60 * 1024
+
+
+def _tell(
+    client: MarketplaceClient, urls: list[str], requester: str, answer_id: str, text: str
+) -> dict[str, Any]:
+    """Write ``text`` to the requester in the thread about the answer (the listing they would
+    buy). Not sent (and said why) when they have no address card on the relays; a message no
+    relay takes waits in the outbox (``p2pchain inbox`` or ``watch`` sends it)."""
+    from p2pchain._errors import MessagingError
+    from p2pchain.messaging import Contact, MessagingClient
+    from p2pchain.messaging._cards import best_card, card_filter
+
+    assert client.account is not None
+    messaging = MessagingClient(client.account, urls, chain_id=client.chain_id)
+    opts()._clients.append(messaging)  # closed with the command
+    try:
+        events, errors = messaging.pool.query([card_filter(requester)], messaging.relays)
+        found = best_card(events, requester)
+        if found is None:
+            if errors and len(errors) == len(messaging.relays):
+                first = next(iter(errors.values()))
+                why = f"no relay reachable to find the requester's address card ({first})"
+            else:
+                why = (
+                    f"{requester} has no address card on {', '.join(urls)} (they can run"
+                    " `p2pchain message announce`)"
+                )
+            return {"sent": False, "why": why}
+        contact = Contact(found[0], found[1], requester)
+        result = messaging.send(bytes.fromhex(answer_id[2:]), text, to=contact)
+    except MessagingError as exc:
+        return {"sent": False, "why": str(exc).splitlines()[0]}
+    return {
+        "sent": True,
+        "id": result.message.id,
+        "accepted_by": list(result.accepted_by),
+        "pending": list(result.pending),
+    }
+
+
+def _told_line(told: dict[str, Any]) -> str:
+    if not told["sent"]:
+        return f"not sent: {told['why']}"
+    if told["accepted_by"]:
+        return f"sent to the requester through {len(told['accepted_by'])} relay(s)"
+    return "no relay reachable: kept in the outbox, sent by the next `p2pchain inbox` or `watch`"
 
 
 def _answer_json(item: IndexedAnswer) -> dict[str, Any]:

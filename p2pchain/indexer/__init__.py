@@ -6,7 +6,8 @@
 * :class:`IndexReader` (read side) answers searches, listings, trades and trust from the
   database alone, and price hints from comparable settled trades; an :class:`Indexer` is also
   a reader. Requests (signed off-chain) are added to it, verified, and matched to listings
-  both ways with the search's own queries.
+  both ways with the search's own queries; :meth:`IndexReader.market_notices` tells an
+  account of matches, answers and offers.
 
 Anyone can run one and rebuild it from the deployment block: the chain is the only source.
 """
@@ -22,6 +23,7 @@ from p2pchain.indexer._models import (
     SyncReport,
     TrustView,
 )
+from p2pchain.indexer._notices import MarketNotice
 from p2pchain.indexer._reader import IndexReader
 from p2pchain.indexer._requests import (
     IndexedAnswer,
@@ -41,6 +43,7 @@ __all__ = [
     "IndexedTrade",
     "Indexer",
     "IndexerError",
+    "MarketNotice",
     "PriceHint",
     "PricePoint",
     "RequestNotice",

@@ -53,6 +53,8 @@ def _tables(engine: Engine) -> list[str]:
         ),
         "CREATE INDEX IF NOT EXISTS events_listing ON events (listing_id)",
         "CREATE INDEX IF NOT EXISTS events_trade ON events (trade_id)",
+        # offer cancellations (by name, then the offer or buyer in the topics), for notices
+        "CREATE INDEX IF NOT EXISTS events_name ON events (name)",
         f"CREATE TABLE IF NOT EXISTS listings (seq {serial}, listing_id TEXT NOT NULL UNIQUE,"
         " seller TEXT NOT NULL, signed INTEGER NOT NULL, salt TEXT NOT NULL,"
         " token TEXT NOT NULL, price TEXT NOT NULL,"

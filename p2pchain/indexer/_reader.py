@@ -28,6 +28,7 @@ from p2pchain.indexer._models import (
     TrustView,
     checksummed,
 )
+from p2pchain.indexer._notices import MarketNotice, amount_text, offer_notices
 from p2pchain.indexer._requests import (
     IndexedAnswer,
     IndexedRequest,
@@ -678,6 +679,71 @@ class IndexReader:
                 )
         notices.sort(key=lambda n: n.at, reverse=True)
         return notices[:limit]
+
+    def market_notices(
+        self, address: str, *, now: int | None = None, limit: int = 50
+    ) -> list[MarketNotice]:
+        """Everything the index has to tell ``address``, newest first: listings matching its
+        open requests (listed since the request was added), open requests its live listings
+        match, answers to its requests, offers on its listings, and its own offers accepted or
+        expiring within a day (see :mod:`p2pchain.indexer._notices`).
+
+        Args:
+            address: The account.
+            now: The time offer expiries are measured against (default: the index's clock).
+            limit: At most this many notices (1..500).
+
+        Raises:
+            IndexerError: Not an address, or a bad limit or time.
+        """
+        who = _address(address)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 500:
+            raise IndexerError(f"limit must be 1..500, not {limit!r}")
+        if now is not None and (isinstance(now, bool) or not isinstance(now, int) or now < 0):
+            raise IndexerError(f"now must be unix seconds, not {now!r}")
+        at = self._now() if now is None else now
+        notices = [
+            MarketNotice(
+                kind=n.kind,
+                at=n.at,
+                text=n.text,
+                request_id=n.request_id,
+                listing_id=n.listing_id,
+            )
+            for n in self.request_notices(who, limit=limit)
+        ]
+        notices += self._listing_match_notices(who, limit)
+        notices += offer_notices(self.db, who, at)
+        notices.sort(key=lambda n: n.at, reverse=True)
+        return notices[:limit]
+
+    def _listing_match_notices(self, who: str, limit: int) -> list[MarketNotice]:
+        """Live listings (not ``who``'s own) listed since ``who``'s open requests were added
+        that the requests' searches find, newest first per request."""
+        now = self._now()
+        mine = list_requests(self.db, RequestQuery(requester=who, limit=100), now)
+        out: list[MarketNotice] = []
+        for request in mine:
+            query = request_query(document_of(request), limit=min(limit, 100))
+            page = self._search(query.model_copy(update={"sort": "newest"}), now)
+            for listing in page.items:
+                if listing.listed_at < request.added_at:
+                    break  # newest first: the rest were there before the request
+                if listing.seller == who:
+                    continue
+                title = f" ({listing.title})" if listing.title else ""
+                out.append(
+                    MarketNotice(
+                        kind="listing_matches_request",
+                        at=listing.listed_at,
+                        text=f"listing {listing.listing_id[:10]}…{title} at"
+                        f" {amount_text(listing.price, listing.token)} matches your request"
+                        f" {request.request_id[:10]}… ({request.title})",
+                        request_id=request.request_id,
+                        listing_id=listing.listing_id,
+                    )
+                )
+        return out
 
     def cursor(self) -> int | None:
         """The last block indexed, or ``None`` before the first sync."""

@@ -101,6 +101,56 @@ def test_notifications_warn_of_a_review_window_closing_within_a_day(world: ApiWo
     assert "your review window closes in 2" in first["text"]  # 22h 59m or 23h 00m
 
 
+def test_notifications_tell_of_matches_and_offers_from_the_index(world: ApiWorld) -> None:
+    """The buyer hears of a listing listed after its request and matching it; the seller of
+    the request both its service listings match and of an offer on its bike (the index's
+    market notices, with the same keys as the library's inbox)."""
+    from api.test_requests_api import lamp_request
+    from p2pchain import publish_request
+    from p2pchain.indexer._offers import OfferBook
+    from p2pchain.messaging._notify import market_notices
+
+    market, index = world.market, world.services.index
+    buyer, seller = market.buyer_account.address, market.seller_account.address
+    market.warp_to(market.buyer.now() + 60)  # the listings so far are older than the request
+    market.stranger.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    world.sync()
+    request = publish_request(market.buyer, world.store, lamp_request(world))
+    index.add_request(request.signed.to_json(), world.store.cat(request.signed.cid))
+    fixer = publish_listing(
+        market.seller,
+        world.store,
+        document(
+            market, title="Lamp rewiring", category="services/repair", kind="service",
+            condition=None, price=str(10**18 // 25),
+        ),
+    )  # fmt: skip
+    assert fixer.listing is not None and world.bike.listing is not None
+    world.sync()
+    offer = market.buyer.make_offer(world.bike.listing, 10**18 // 2)
+    OfferBook(index.db).store(offer)
+    fixer_id, offer_id = "0x" + fixer.listing.id.hex(), "0x" + offer.id.hex()
+    lamp_id = "0x" + world.lamp.listing.id.hex()  # type: ignore[union-attr]
+    bike_id = "0x" + world.bike.listing.id.hex()
+    with _server(world, []) as server:
+        to_buyer = _get(server, f"/api/notifications?address={buyer}").json()["notifications"]
+        to_seller = _get(server, f"/api/notifications?address={seller}").json()["notifications"]
+    (match,) = [n for n in to_buyer if n["kind"] == "listing_matches_request"]
+    assert (match["request"], match["listing"]) == (request.id, fixer_id)
+    assert match["key"] == f"listing_matches_request/{request.id}/{fixer_id}"
+    assert "Lamp rewiring" in match["text"] and "matches your request" in match["text"]
+    told = {
+        (n["request"], n["listing"]) for n in to_seller if n["kind"] == "request_matches_listing"
+    }
+    assert told == {(request.id, lamp_id), (request.id, fixer_id)}
+    (received,) = [n for n in to_seller if n["kind"] == "offer_received"]
+    assert (received["offer"], received["listing"]) == (offer_id, bike_id)
+    assert f"offers {10**18 // 2} wei per unit" in received["text"]
+    library = market_notices(index, seller)
+    assert {n.key for n in library} <= {n["key"] for n in to_seller}
+    assert [n["at"] for n in to_seller] == sorted((n["at"] for n in to_seller), reverse=True)
+
+
 def test_notifications_refuse_bad_input_in_one_line(world: ApiWorld) -> None:
     with _server(world, []) as server:
         for path, words in (

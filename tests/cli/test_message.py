@@ -196,3 +196,127 @@ def test_a_seller_asked_by_two_people_names_whom_to_answer(
     arb = json.loads(_ok(market, relay, "message", "thread", listing, "--account", "arb", "--json"))
     assert [m["text"] for m in bob] == ["Size M?", "Yes, M."]
     assert [m["text"] for m in arb] == ["Any scratches?"]
+
+
+def test_inbox_tells_of_a_listing_matching_my_request_from_the_index(
+    market: Market, relay: LoopbackRelay, tmp_path: Path
+) -> None:
+    """bob asks for a ride; alice lists a taxi after it; with the index (``--db``), bob's inbox
+    tells him of the match and alice's of the request, as text and as JSON, once new."""
+    (tmp_path / "shared").mkdir()
+    db = str(tmp_path / "shared" / "index.sqlite")  # not the default (the working folder's)
+    market("index", "sync", "--db", db)
+    request_id = market(
+        "request", "post", "--account", "bob", "--db", db, "--title", "Ride to the airport",
+        "--category", "transport", "--kind", "service", "--max-price", "0.004eth",
+        "--expires-in", "1d", "--yes", "--quiet",
+    ).stdout.strip()  # fmt: skip
+    taxi = market(
+        "listing", "create", "--account", "alice", "--title", "Taxi in Thamel", "--price",
+        "0.003eth", "--category", "transport/taxi", "--kind", "service", "--quiet",
+    ).stdout.strip()  # fmt: skip
+    market("index", "sync", "--db", db)
+
+    shown = _ok(market, relay, "inbox", "--account", "bob", "--db", db, "--peek")
+    assert "matches your request" in shown and "Taxi in Thamel" in shown
+    inbox = json.loads(_ok(market, relay, "inbox", "--account", "bob", "--db", db, "--json"))
+    assert inbox["index"] == db
+    (match,) = [n for n in inbox["notices"] if n["kind"] == "listing_matches_request"]
+    assert (match["request"], match["listing"], match["new"]) == (request_id, taxi, True)
+    again = json.loads(
+        _ok(market, relay, "inbox", "--account", "bob", "--db", db, "--new", "--json")
+    )
+    assert [n for n in again["notices"] if n["kind"] == "listing_matches_request"] == []
+
+    seller = json.loads(_ok(market, relay, "inbox", "--account", "alice", "--db", db, "--json"))
+    told = [n for n in seller["notices"] if n["kind"] == "request_matches_listing"]
+    assert [(n["request"], n["listing"]) for n in told] == [(request_id, taxi)]
+    # without an index at the default place: messages and trades only, no error
+    plain = json.loads(_ok(market, relay, "inbox", "--account", "alice", "--json"))
+    assert plain["index"] is None
+    assert not [n for n in plain["notices"] if n["kind"] == "request_matches_listing"]
+    missing = _run(market, relay, "inbox", "--account", "bob", "--db", str(tmp_path / "no.db"))
+    assert missing.returncode == 1 and missing.stderr.startswith("error: no index at")
+    assert len(missing.stderr.strip().splitlines()) == 1 and "Traceback" not in missing.stderr
+
+
+def test_an_answer_carries_a_message_to_the_requester(
+    market: Market, relay: LoopbackRelay, tmp_path: Path
+) -> None:
+    """alice answers bob's request with ``--message``: bob's inbox has the message (in the thread
+    about the answer) and the answer; arb, who published no address card, gets no message, and
+    alice is told why in one line; an empty message is refused before anything is signed."""
+    (tmp_path / "shared").mkdir()
+    db = str(tmp_path / "shared" / "index.sqlite")
+    market("index", "sync", "--db", db)
+    _ok(market, relay, "message", "announce", "--account", "bob")
+
+    def ask(who: str) -> str:
+        return str(
+            market(
+                "request", "post", "--account", who, "--db", db, "--title", "Ride to the airport",
+                "--category", "transport", "--kind", "service", "--max-price", "0.004eth",
+                "--yes", "--quiet",
+            ).stdout.strip()
+        )  # fmt: skip
+
+    answer = ("--price", "0.003eth", "--account", "alice", "--db", db, "--yes", "--json")
+    request_id = ask("bob")
+    empty = _run(market, relay, "request", "answer", request_id, *answer, "--message", " ")
+    assert empty.returncode == 1 and empty.stderr.strip() == "error: --message is empty"
+    answered = json.loads(
+        _ok(market, relay, "request", "answer", request_id, *answer, "--message", "At 8?")
+    )
+    assert answered["message"]["sent"] and answered["message"]["accepted_by"] == [relay.url]
+
+    inbox = json.loads(_ok(market, relay, "inbox", "--account", "bob", "--db", db, "--json"))
+    (note,) = [n for n in inbox["notices"] if n["kind"] == "message"]
+    assert "At 8?" in note["text"] and market.addresses["alice"] in note["text"]
+    assert note["trade"] == answered["listing_id"]  # the thread about the answer
+    (heard,) = [n for n in inbox["notices"] if n["kind"] == "request_answered"]
+    assert (heard["request"], heard["listing"]) == (request_id, answered["listing_id"])
+
+    unknown = ask("arb")
+    quiet = json.loads(
+        _ok(market, relay, "request", "answer", unknown, *answer, "--message", "Hello")
+    )
+    assert quiet["message"]["sent"] is False and "no address card" in quiet["message"]["why"]
+    assert quiet["status"] == "open"  # the answer itself is stored
+
+
+def test_watch_prints_a_new_match_from_the_index(
+    market: Market, relay: LoopbackRelay, tmp_path: Path
+) -> None:
+    (tmp_path / "shared").mkdir()
+    db = str(tmp_path / "shared" / "index.sqlite")
+    market("index", "sync", "--db", db)
+    market(
+        "request", "post", "--account", "bob", "--db", db, "--title", "Ride to the airport",
+        "--category", "transport", "--kind", "service", "--max-price", "0.004eth", "--yes",
+    )  # fmt: skip
+    watcher = subprocess.Popen(
+        [
+            *entry_point(), "watch", "--count", "1", "--timeout", "60", "--interval", "0.5",
+            "--db", db, "--account", "bob", "--network", market.url, "--relay", relay.url,
+        ],
+        env={**os.environ, **market.cli.env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        assert watcher.stdout is not None
+        assert watcher.stdout.readline().startswith("watching as")  # what is there is seen
+        taxi = market(
+            "listing", "create", "--account", "alice", "--title", "Taxi in Thamel", "--price",
+            "0.003eth", "--category", "transport/taxi", "--kind", "service", "--quiet",
+        ).stdout.strip()  # fmt: skip
+        market("index", "sync", "--db", db)
+        out, err = watcher.communicate(timeout=60)
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+    assert watcher.returncode == 0, err
+    (line,) = out.strip().splitlines()
+    assert f"listing {taxi[:10]}… (Taxi in Thamel)" in line and "matches your request" in line
