@@ -30,6 +30,12 @@ from web3.types import TxParams
 
 from p2pchain.chain._model import TradeState, open_trade
 from p2pchain.chain._offer_model import NO_PERMIT, Offer, Permit, permit_typed_data
+from p2pchain.chain._permit2 import (
+    PERMIT2_ABI,
+    PERMIT2_ADDRESS,
+    permit2_permit,
+    permit_single_typed_data,
+)
 from p2pchain.chain._tx import send_transaction
 from p2pchain.compiler._artifacts import load_artifact
 
@@ -57,6 +63,15 @@ class _Offers:
         assert address is not None
         self.token: Contract = bench.w3.eth.contract(address=address, abi=list(artifact.abi))
         self.name = str(self.token.functions.name().call())
+        # A token without EIP-2612 (OpenZeppelin ERC20), paid through Permit2.
+        plain = load_artifact("TestERC20", test=True)
+        factory = bench.w3.eth.contract(abi=list(plain.abi), bytecode=plain.bytecode)
+        data = factory.constructor("Plain Dollar", "PUSD").data_in_transaction
+        receipt = send_transaction(bench.w3, bench.deployer, cast(TxParams, {"data": data}))
+        address = receipt["contractAddress"]
+        assert address is not None
+        self.plain: Contract = bench.w3.eth.contract(address=address, abi=list(plain.abi))
+        self.permit2 = bench.w3.eth.contract(address=PERMIT2_ADDRESS, abi=PERMIT2_ABI)
 
     def now(self) -> int:
         return int(self.bench.w3.eth.get_block("latest")["timestamp"])
@@ -87,8 +102,27 @@ class _Offers:
         signature = bytes(owner.sign_typed_data(full_message=data).signature)
         return Permit.from_signature(value, deadline, signature)
 
-    def terms(self) -> Any:
-        return replace(self.bench.terms("ERC-20", price=PRICE), token=self.token.address)
+    def permit2_permit(self, owner: LocalAccount, value: int) -> Permit:
+        """``owner``'s Permit2 permit letting the marketplace pull ``value`` of the plain token."""
+        deadline = self.now() + 86_400
+        spender = self.bench.market.address
+        allowance = self.permit2.functions.allowance(owner.address, self.plain.address, spender)
+        nonce = int(allowance.call()[2])
+        data = permit_single_typed_data(
+            chain_id=self.bench.chain.chain_id,
+            token=self.plain.address,
+            amount=value,
+            expiration=deadline,
+            nonce=nonce,
+            spender=spender,
+            sig_deadline=deadline,
+        )
+        signature = bytes(owner.sign_typed_data(full_message=data).signature)
+        return permit2_permit(value, nonce, deadline, signature)
+
+    def terms(self, token: Contract | None = None) -> Any:
+        chosen = (token or self.token).address
+        return replace(self.bench.terms("ERC-20", price=PRICE), token=chosen)
 
     def trade_from(self, receipt: Any, event: str, terms: Any, buyer: str, price: int) -> TradeRef:
         from gas_report import TradeRef
@@ -133,6 +167,8 @@ def measure_offers(bench: Bench, repetitions: int, log: Any) -> dict[str, Any]:
     # the buyer hold some: nothing measured is a first write of those slots.
     for who in (bench.seller, bench.buyer):
         o.mint(who.address, 1_000 * PRICE)
+        bench.send(bench.deployer, o.plain.functions.mint(who.address, 1_000 * PRICE))
+    bench.send(bench.buyer, o.plain.functions.approve(PERMIT2_ADDRESS, 2**256 - 1))
     made = 0
 
     def buyer_for(key: str) -> LocalAccount:
@@ -143,12 +179,21 @@ def measure_offers(bench: Bench, repetitions: int, log: Any) -> dict[str, Any]:
         made += 1
         fresh = o.new_buyer(made)
         o.mint(fresh.address, 10 * PRICE)
+        bench.send(bench.deployer, o.plain.functions.mint(fresh.address, 10 * PRICE))
+        bench.send(fresh, o.plain.functions.approve(PERMIT2_ADDRESS, 2**256 - 1))
         return fresh
 
     listing, _ = bench.list(o.terms())
     bench.send(bench.buyer, o.token.functions.approve(bench.market.address, PRICE))
     bench.buy(listing)  # left open: the escrow's balance slot stays warm-written
     bench.send(bench.buyer, o.token.functions.permit(*_permit_args(o, bench.buyer, 0)))
+    # ...and has used a Permit2 permit for the marketplace on the plain token once.
+    listing, _ = bench.list(o.terms(o.plain))
+    first = o.permit2_permit(bench.buyer, PRICE)
+    fn = bench.market.functions.buyWithPermit(
+        listing.id, listing.terms.as_tuple(), 1, first.as_tuple()
+    )
+    bench.send(bench.buyer, fn)
 
     for rep in range(repetitions):
         log(f"permits and offers: repetition {rep + 1}/{repetitions}")
@@ -195,6 +240,40 @@ def measure_offers(bench: Bench, repetitions: int, log: Any) -> dict[str, Any]:
             add(f"offer_permit_{key}", gas(accepted) + gas(released))
             add(f"acceptOffer_{key}", gas(accepted))
 
+            # the same three through Permit2, on the plain token
+            buyer = buyer_for(key)
+            listing, listed = bench.list(o.terms(o.plain))
+            permit = o.permit2_permit(buyer, PRICE)
+            fn = bench.market.functions.buyWithPermit(
+                listing.id, listing.terms.as_tuple(), 1, permit.as_tuple()
+            )
+            bought = bench.send(buyer, fn)
+            ref = o.trade_from(bought, "Purchased", listing.terms, buyer.address, PRICE)
+            released = bench.act("release", buyer, ref)
+            add(f"p2_onchain_{key}", gas(listed) + gas(bought) + gas(released))
+            buyer = buyer_for(key)
+            signed = bench.sign(o.terms(o.plain))
+            permit = o.permit2_permit(buyer, PRICE)
+            fn = bench.market.functions.buySignedWithPermit(
+                signed.terms.as_tuple(),
+                signed.quantity,
+                signed.salt,
+                signed.signature,
+                1,
+                permit.as_tuple(),
+            )
+            bought = bench.send(buyer, fn)
+            ref = o.trade_from(bought, "Purchased", signed.terms, buyer.address, PRICE)
+            add(f"p2_signed_{key}", gas(bought) + gas(bench.act("release", buyer, ref)))
+            buyer = buyer_for(key)
+            listing, _ = bench.list(o.terms(o.plain))
+            offer, signature = o.offer(listing, buyer, PRICE * 9 // 10)
+            permit = o.permit2_permit(buyer, offer.total)
+            fn = bench.market.functions.acceptOffer(offer.as_tuple(), signature, permit.as_tuple())
+            accepted = bench.send(bench.seller, fn)
+            ref = o.trade_from(accepted, "OfferAccepted", listing.terms, buyer.address, offer.price)
+            add(f"p2_offer_{key}", gas(accepted) + gas(bench.act("release", buyer, ref)))
+
         # the approve path on the same token, same run
         listing, listed = bench.list(o.terms())
         approved = bench.send(bench.buyer, o.token.functions.approve(bench.market.address, PRICE))
@@ -239,12 +318,13 @@ def measure_offers(bench: Bench, repetitions: int, log: Any) -> dict[str, Any]:
         )
 
     stats = {k: _stat(v) for k, v in figures.items()}
+    pairs = [(key, key) for key in BUDGETS] + [(k, b) for k, b, _ in _ROWS_PERMIT2]
     verdicts = {
         key: {
-            "first": stats[f"{key}_first"]["median"] <= budget,
-            "later": stats[f"{key}_later"]["median"] <= budget,
+            "first": stats[f"{key}_first"]["median"] <= BUDGETS[budget_key],
+            "later": stats[f"{key}_later"]["median"] <= BUDGETS[budget_key],
         }
-        for key, budget in BUDGETS.items()
+        for key, budget_key in pairs
     }
     return {
         "budgets": dict(BUDGETS),
@@ -254,7 +334,10 @@ def measure_offers(bench: Bench, repetitions: int, log: Any) -> dict[str, Any]:
             f"PermitToken (OpenZeppelin ERC20Permit, 6 decimals), 100 TUSD listings, arbitrator at "
             f'2%, no deposit; median of {repetitions}. "later permit": the buyer has signed a '
             'permit on this token before; "first permit": a buyer who never has (the token\'s '
-            "nonce slot goes from 0 to 1)"
+            "nonce slot goes from 0 to 1). Permit2 rows: a plain OpenZeppelin ERC20 (no EIP-2612) "
+            "that the buyer approved to Permit2 once (not counted, as a one-off per token); "
+            '"later": the buyer has used a Permit2 permit for the marketplace on it before, '
+            '"first": never (Permit2\'s allowance slot goes from 0 to non-zero)'
         ),
     }
 
@@ -269,6 +352,11 @@ _ROWS = (
     ("permit_onchain", "list + buyWithPermit + release", "approve_onchain"),
     ("permit_signed", "signed listing: buySignedWithPermit + release", "approve_signed"),
     ("offer_permit", "acceptOffer (seller, buyer's permit) + release", None),
+)
+_ROWS_PERMIT2 = (
+    ("p2_onchain", "permit_onchain", "Permit2: list + buyWithPermit + release"),
+    ("p2_signed", "permit_signed", "Permit2: signed listing: buySignedWithPermit + release"),
+    ("p2_offer", "offer_permit", "Permit2: acceptOffer (seller, buyer's permit) + release"),
 )
 _SINGLE = (
     ("buyWithPermit", "buyWithPermit alone"),
@@ -312,6 +400,14 @@ def offers_markdown(section: Mapping[str, Any]) -> list[str]:
             f"| {title} | {_fig(later)} | {_fig(first)} | {budget:,} | "
             f"{_verdict(later['median'], budget)} | {_verdict(first['median'], budget)} | {base} |"
         )
+    for key, budget_key, title in _ROWS_PERMIT2:
+        if f"{key}_later" not in f:
+            continue
+        later, first, budget = f[f"{key}_later"], f[f"{key}_first"], budgets[budget_key]
+        out.append(
+            f"| {title} | {_fig(later)} | {_fig(first)} | {budget:,} | "
+            f"{_verdict(later['median'], budget)} | {_verdict(first['median'], budget)} | – |"
+        )
     for key, title in _SINGLE:
         out.append(f"| {title} | {_fig(f[f'{key}_later'])} | {_fig(f[f'{key}_first'])} | – | | | |")
     out += ["", "| Operation | Gas |", "|---|---:|"]
@@ -339,8 +435,11 @@ def offers_console(console: Any, section: Mapping[str, Any]) -> list[str]:
         table.add_column(col, justify="left" if col == "Path" else "right")
     missed = []
     f, budgets = section["figures"], section["budgets"]
-    for key, title, _ in _ROWS:
-        later, first, budget = f[f"{key}_later"], f[f"{key}_first"], budgets[key]
+    rows = [(key, key, title) for key, title, _ in _ROWS] + [
+        row for row in _ROWS_PERMIT2 if f"{row[0]}_later" in f
+    ]
+    for key, budget_key, title in rows:
+        later, first, budget = f[f"{key}_later"], f[f"{key}_first"], budgets[budget_key]
         table.add_row(title, _fig(later), _fig(first), f"{budget:,}")
         for label, s in (("later permit", later), ("first permit", first)):
             if s["median"] > budget:

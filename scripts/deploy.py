@@ -49,7 +49,13 @@ from p2pchain.chain._deploy import (
     deploy,
     verify_deployment,
 )
-from p2pchain.chain._nodes import ANVIL_CHAIN_ID, GANACHE_CHAIN_ID, DevChain, open_chain
+from p2pchain.chain._nodes import (
+    ANVIL_CHAIN_ID,
+    GANACHE_CHAIN_ID,
+    DevChain,
+    RpcChain,
+    open_chain,
+)
 from p2pchain.compiler._artifacts import artifact_hash, load_artifact
 
 #: Environment variable holding the deployer's private key (0x hex).
@@ -243,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     overrides = {} if args.ruling_window is None else {"rulingWindow": args.ruling_window}
     try:
         with open_chain(args.network) as chain:
+            if isinstance(chain, RpcChain) and chain.chain_id in {ANVIL_CHAIN_ID, GANACHE_CHAIN_ID}:
+                chain.install_permit2()  # a dev node given by URL: Permit2 as a real chain has it
             deployment = deploy(
                 chain, _deployer(chain), constructor_args=overrides, network=args.network
             )

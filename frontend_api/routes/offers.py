@@ -23,9 +23,15 @@ from frontend_api.schemas import Address, Hex32, PositiveAmount, PreparedOut, Qu
 from frontend_api.services import Services
 from p2pchain.chain._model import ZERO_ADDRESS
 from p2pchain.chain._offer_model import Offer, permit_typed_data
+from p2pchain.chain._permit2 import permit_single_typed_data
 from p2pchain.indexer._offers import MAX_OFFERS, OfferBook, StoredOffer
 from p2pchain.market._offer_calls import DEFAULT_OFFER_SECONDS
-from p2pchain.market._offers import MAX_OFFER_SECONDS, SignedOffer, permit_support
+from p2pchain.market._offers import (
+    MAX_OFFER_SECONDS,
+    SignedOffer,
+    permit2_support,
+    permit_support,
+)
 from p2pchain.market._reads import MAX_UNIT_AMOUNT
 from p2pchain.market._views import ListingStatus
 
@@ -99,7 +105,9 @@ class OfferTypedDataOut(BaseModel):
 
     ``document`` is the ``p2pchain/offer/1`` document without its signature: put the offer's
     signature in ``signature`` and, when ``permit_typed_data`` is given, the permit as
-    ``permit`` = ``{value, deadline, v, r, s}`` (``value`` and ``deadline`` from its message).
+    ``permit`` = ``{value: permit_value, deadline: permit_deadline, v, r, s}``. For an
+    ``eip2612`` permit, ``v``, ``r`` and ``s`` are the signature's; for a ``permit2`` one,
+    ``v`` is 0 and ``r``, ``s`` the EIP-2098 compact form (``s`` with the y-parity in its top bit).
     ``funding``: transactions to send before the offer can be accepted (ETH: the credit it
     lacks), or ``null``.
     """
@@ -108,6 +116,13 @@ class OfferTypedDataOut(BaseModel):
     document: dict[str, Any]
     offer_typed_data: dict[str, Any]
     permit_typed_data: dict[str, Any] | None
+    permit_kind: Literal["eip2612", "permit2"] | None = Field(
+        default=None, description="What the permit is: the token's own, or Uniswap's Permit2."
+    )
+    permit_value: str | None = Field(
+        default=None, description="The permit's ``value`` for the document (Permit2: packed)."
+    )
+    permit_deadline: int | None = Field(default=None, description="The permit's ``deadline``.")
     total: str
     funding: PreparedOut | None
 
@@ -280,6 +295,8 @@ def offer_typed_data(body: OfferTermsIn, services: ServicesDep) -> OfferTypedDat
     unsigned = SignedOffer(offer, b"", None, client.chain_id, marketplace, offer_id)
     token = listing.terms.token
     permit = None
+    kind: Literal["eip2612", "permit2"] | None = None
+    permit_value: str | None = None
     funding = None
     if token == ZERO_ADDRESS:
         lacking = offer.total - client.credit(buyer)
@@ -302,6 +319,22 @@ def offer_typed_data(body: OfferTermsIn, services: ServicesDep) -> OfferTypedDat
                     deadline=expiry,
                 )
             )
+            kind, permit_value = "eip2612", str(offer.total)
+        else:
+            nonce2 = permit2_support(client, token, buyer, marketplace, offer.total)
+            if nonce2 is not None:
+                permit = typed_data_json(
+                    permit_single_typed_data(
+                        chain_id=client.chain_id,
+                        token=token,
+                        amount=offer.total,
+                        expiration=expiry,
+                        nonce=nonce2,
+                        spender=marketplace,
+                        sig_deadline=expiry,
+                    )
+                )
+                kind, permit_value = "permit2", str((nonce2 << 160) | offer.total)
     return OfferTypedDataOut(
         offer_id="0x" + offer_id.hex(),
         document=unsigned.to_json(),
@@ -309,6 +342,9 @@ def offer_typed_data(body: OfferTermsIn, services: ServicesDep) -> OfferTypedDat
             offer.typed_data(chain_id=client.chain_id, marketplace=marketplace)
         ),
         permit_typed_data=permit,
+        permit_kind=kind,
+        permit_value=permit_value,
+        permit_deadline=expiry if kind else None,
         total=str(offer.total),
         funding=funding,
     )

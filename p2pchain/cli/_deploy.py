@@ -66,6 +66,8 @@ def deploy(
         deployer = dev_accounts(1)[0]
     else:
         raise CliError(f"chain {chain_id} is not a dev node: pass --account NAME to pay for it")
+    if chain_id in DEV_CHAIN_IDS:
+        chain.install_permit2()  # as a real chain has it (a node this CLI started has it already)
     with status(o, "deploying"):
         deployment = deploy_contracts(
             chain, deployer, constructor_args={"rulingWindow": window}, network=o.network_name()

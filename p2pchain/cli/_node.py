@@ -127,11 +127,14 @@ def start(
         if process.poll() is None:
             process.terminate()
         raise
-    chain_id = 31337 if kind == "anvil" else 1337
-    if kind == "anvil":
-        from p2pchain.chain._nodes import RpcChain
+    from p2pchain.chain._nodes import RpcChain
 
-        block = int(RpcChain(url).w3.eth.block_number)
+    chain_id = 31337 if kind == "anvil" else 1337
+    node = RpcChain(url)
+    # Permit2 at its canonical address, as a real chain has it (a kept chain has it already).
+    permit2 = node.install_permit2()
+    if kind == "anvil":
+        block = int(node.w3.eth.block_number)
         kept = f"restored from {state} (block {block})" if restored else f"new; kept in {state}"
     else:
         kept = "new; ganache's chain is not kept when it stops"
@@ -144,6 +147,7 @@ def start(
         "log": str(log),
         "state": str(state) if kind == "anvil" else None,
         "started_at": int(time.time()),
+        "permit2": permit2,
     }
     record_path().write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     emit(
@@ -156,6 +160,7 @@ def start(
                 ("pid", process.pid),
                 ("log", log),
                 ("chain", kept),
+                ("Permit2", "at 0x0000…8BA3" if permit2 else "not installed"),
                 ("next", "p2pchain deploy" if not restored else "p2pchain deploy, if not done yet"),
             ],
             style="green",

@@ -135,7 +135,14 @@ def _offer_rows(client: MarketplaceClient, signed: SignedOffer) -> list[tuple[st
     ]
     if t.token != ZERO_ADDRESS:
         rows.append(
-            ("permit", "included (no approve needed)" if signed.permit else "none: allowance")
+            (
+                "permit",
+                "none: allowance"
+                if signed.permit is None
+                else "Permit2, included (no approve needed)"
+                if signed.permit.v == 0
+                else "included (no approve needed)",
+            )
         )
     return rows
 
@@ -164,7 +171,8 @@ def make(
         Path | None, typer.Option(help="Also write the offer document to this file.")
     ] = None,
     no_permit: Annotated[
-        bool, typer.Option("--no-permit", help="Do not sign an EIP-2612 permit with it.")
+        bool,
+        typer.Option("--no-permit", help="Do not sign a permit (EIP-2612 or Permit2) with it."),
     ] = False,
 ) -> None:
     """Sign an offer for a listing (no gas); the seller accepts it with `offer accept`."""

@@ -13,6 +13,7 @@ from eth_account.signers.local import LocalAccount
 from api.conftest import ApiWorld
 from frontend_api.server import ApiServer
 from p2pchain.chain._model import TradeState
+from p2pchain.chain._permit2 import PERMIT2_ADDRESS
 
 ONE = 10**18
 USD = 10**6
@@ -66,14 +67,18 @@ def make_offer(
     document = dict(out["document"])
     document["signature"] = _signature(buyer, out["offer_typed_data"])
     if out["permit_typed_data"] is not None:
-        message = out["permit_typed_data"]["message"]
         sig = bytes.fromhex(_signature(buyer, out["permit_typed_data"])[2:])
+        v, s = sig[64], sig[32:64]
+        if out["permit_kind"] == "permit2":  # v 0, and s the EIP-2098 compact form
+            v, s = 0, (int.from_bytes(s, "big") | (sig[64] - 27) << 255).to_bytes(32, "big")
+        else:
+            assert out["permit_kind"] == "eip2612"
         document["permit"] = {
-            "value": message["value"],
-            "deadline": int(message["deadline"]),
-            "v": sig[64],
+            "value": out["permit_value"],
+            "deadline": out["permit_deadline"],
+            "v": v,
             "r": "0x" + sig[:32].hex(),
-            "s": "0x" + sig[32:64].hex(),
+            "s": "0x" + s.hex(),
         }
     stored = http.post("/api/offers", document)
     assert stored.status_code == 201, stored.text
@@ -144,6 +149,27 @@ def test_permit_token_offer_needs_no_approval(world: ApiWorld, http: Http) -> No
     _send(http, world, m.seller_account, accept.json())
     trade = m.seller.trade(offer["id"])
     assert trade.trade.amount == 160 * USD and trade.trade.buyer == m.buyer_account.address
+
+
+def test_permit2_offer_for_a_token_without_eip2612(world: ApiWorld, http: Http) -> None:
+    """A plain ERC-20 the buyer approved to Permit2 once: the API hands out a Permit2
+    PermitSingle to sign, and the seller's acceptance is still one transaction."""
+    m = world.market
+    token = m.deploy_token("TestERC20", "Plain Dollar", "PUSD")
+    m.call_token(m.deployer, token, "mint", m.buyer_account.address, 1_000 * USD)
+    m.call_token(m.buyer_account, token, "approve", PERMIT2_ADDRESS, 2**256 - 1)
+    listing = m.seller.create_listing(m.terms(token=token.address, price=100 * USD))
+    world.sync()
+    offer = make_offer(http, world, m.buyer_account, "0x" + listing.id.hex(), 90 * USD)
+    assert offer["document"]["permit"]["v"] == 0
+    assert offer["state"]["approved"] and offer["state"]["funded"]
+    accept = http.post(
+        "/api/tx/accept-offer", {"sender": m.seller_account.address, "offer": offer["document"]}
+    )
+    assert accept.status_code == 200, accept.text
+    assert len(accept.json()["transactions"]) == 1
+    _send(http, world, m.seller_account, accept.json())
+    assert m.seller.trade(offer["id"]).trade.amount == 90 * USD
 
 
 def test_buyer_cancels_one_offer_then_all(world: ApiWorld, http: Http) -> None:

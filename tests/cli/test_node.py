@@ -38,6 +38,7 @@ def test_node_start_status_fund_stop(cli: Cli, kind: str) -> None:
     pid = record["pid"]
     try:
         assert record["url"].startswith("http://127.0.0.1:")
+        assert record["permit2"] is True
         status = cli.run("node", "status", "--json")
         assert status.returncode == 0, status.stderr
         assert json.loads(status.stdout)["chain_id"] == (31337 if kind == "anvil" else 1337)
@@ -90,6 +91,7 @@ def test_anvil_chain_survives_stop_and_start_unless_fresh(cli: Cli) -> None:
 
     first = start()
     assert first["restored"] is False
+    assert first["permit2"] is True  # Permit2 at its canonical address, as on a real chain
     try:
         assert cli.run("node", "fund", "erin", "--amount", "3eth").returncode == 0
         deployed = cli.run("deploy", "--json")
@@ -102,6 +104,7 @@ def test_anvil_chain_survives_stop_and_start_unless_fresh(cli: Cli) -> None:
     again = start()
     try:
         assert again["restored"] is True
+        assert again["permit2"] is True
         status = json.loads(cli.run("node", "status", "--json").stdout)
         assert status["block"] >= 1  # the deployment is still there
         from p2pchain.chain._nodes import RpcChain
