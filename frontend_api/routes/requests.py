@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from frontend_api.deps import ServicesDep
 from frontend_api.errors import ApiError
+from frontend_api.routes.accounts import index_now
 from frontend_api.routes.ipfs import store
 from frontend_api.routes.listings import _first_error, _search_answer
 from frontend_api.routes.tx import typed_data_json
@@ -74,11 +75,12 @@ class RequestTypedDataOut(BaseModel):
 
 
 class RequestsOut(BaseModel):
-    """A page of requests, newest first."""
+    """A page of requests, newest first, and the chain's clock (to date a new request from)."""
 
     items: list[IndexedRequest]
     limit: int
     offset: int
+    now: int = Field(description="The latest block's time (unix seconds).")
 
 
 class AnswersOut(BaseModel):
@@ -190,7 +192,8 @@ def list_requests(
         )
     except ValidationError as exc:
         raise ApiError(422, _first_error(exc)) from None
-    return RequestsOut(items=services.index.requests(query), limit=limit, offset=offset)
+    items = services.index.requests(query)
+    return RequestsOut(items=items, limit=limit, offset=offset, now=index_now(services))
 
 
 @router.get("/requests/{request_id}", operation_id="get_request")
@@ -227,7 +230,7 @@ def listing_requests(
     if services.index.listing(listing_id) is None:
         raise ApiError(404, f"no listing {listing_id.lower()} in the index")
     items = services.index.requests_for_listing(listing_id, limit=limit)
-    return RequestsOut(items=items, limit=limit, offset=0)
+    return RequestsOut(items=items, limit=limit, offset=0, now=index_now(services))
 
 
 @router.post("/requests/{request_id}/answers", status_code=201, operation_id="post_answer")
