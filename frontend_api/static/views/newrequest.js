@@ -73,22 +73,34 @@ export async function showNewRequest({ view, current }) {
   const sync = () => { tokenAddress.closest(".field").hidden = tokenMode.value === "eth"; };
   tokenMode.addEventListener("change", sync);
 
+  // The first mistake: its field marked invalid and focused, its message in one line.
+  const bad = (control, message) => {
+    control.setAttribute("aria-invalid", "true");
+    control.focus();
+    return new Error(message);
+  };
+
   // The request document as typed, or the first mistake in one line (checked before any wallet).
   const read = async () => {
     const what = title.value.trim();
-    if (!what) throw new Error("Title: say what you want");
-    if (!category.value.trim()) throw new Error("Category: give one, e.g. transport/taxi");
+    if (!what) throw bad(title, "Title: say what you want");
+    if (!category.value.trim()) throw bad(category, "Category: give one, e.g. transport/taxi");
     const units = Number(quantity.value);
-    if (!Number.isInteger(units) || units < 1) throw new Error("Quantity: a whole number, 1 or more");
+    if (!Number.isInteger(units) || units < 1) throw bad(quantity, "Quantity: a whole number, 1 or more");
     await readToken();
     let price;
     try {
       price = toUnits(maxPrice.value, token.decimals);
     } catch (err) {
-      throw new Error(`Max price: ${err.message}`);
+      throw bad(maxPrice, `Max price: ${err.message}`);
     }
-    const closes = unix(expiry.value, "Open until");
-    if (closes <= now) throw new Error("Open until: must be in the future");
+    let closes;
+    try {
+      closes = unix(expiry.value, "Open until");
+    } catch (err) {
+      throw bad(expiry, err.message);
+    }
+    if (closes <= now) throw bad(expiry, "Open until: must be in the future");
     const doc = {
       schema_id: "p2pchain/request/1",
       title: what,
@@ -103,21 +115,21 @@ export async function showNewRequest({ view, current }) {
     };
     if (place.value.trim()) {
       const code = country.value.trim().toUpperCase();
-      if (code && !/^[A-Z]{2}$/.test(code)) throw new Error("Country code: two letters, e.g. NP");
+      if (code && !/^[A-Z]{2}$/.test(code)) throw bad(country, "Country code: two letters, e.g. NP");
       doc.location = { text: place.value.trim(), ...(code ? { country: code } : {}) };
     } else if (country.value.trim()) {
-      throw new Error("Location: give the place too, not only the country");
+      throw bad(place, "Location: give the place too, not only the country");
     }
     if (from.value || until.value) {
       doc.when = {};
       if (from.value) doc.when.start = isoWithOffset(from.value, "From");
       if (until.value) doc.when.end = isoWithOffset(until.value, "Until");
-      if (from.value && until.value && unix(until.value, "Until") <= unix(from.value, "From")) throw new Error("Until: must be after From");
+      if (from.value && until.value && unix(until.value, "Until") <= unix(from.value, "From")) throw bad(until, "Until: must be after From");
     }
     return doc;
   };
 
-  const form = el("form", { class: "sell", novalidate: true, "data-testid": "request-form", onsubmit: (event) => {
+  const form = el("form", { class: "sell", novalidate: true, "data-testid": "request-form", oninput: (event) => { error.textContent = ""; event.target.removeAttribute("aria-invalid"); }, onsubmit: (event) => {
     event.preventDefault();
     act("Posting the request", async () => {
       const doc = await read();
@@ -139,7 +151,7 @@ export async function showNewRequest({ view, current }) {
       field("Location", place), field("Country code", country),
       field("From", from, "Optional: the earliest time"), field("Until", until, "Optional: the latest time")),
     el("fieldset", { class: "group" }, el("legend", {}, "Price and expiry"),
-      field("Paid in", tokenMode), field("Token address", tokenAddress), tokenName,
+      el("div", {}, field("Paid in", tokenMode), field("Token address", tokenAddress), tokenName),
       field("Max price per unit", maxPrice, "Providers answer at this price or less."),
       field("Open until", expiry, "After this, nobody can answer.")),
     el("p", { class: "muted", "data-testid": "request-how" },

@@ -172,7 +172,7 @@ function answerForm(req, token) {
   const deposit = el("input", { inputmode: "decimal", placeholder: "e.g. 0.01", "data-testid": "answer-deposit" });
   const days = el("input", { type: "number", min: "1", max: "365", value: "7", "data-testid": "answer-window" });
   const error = el("p", { class: "form-error", role: "alert", "data-testid": "answer-error" });
-  const form = el("form", { class: "offer-form", novalidate: true, "data-testid": "answer-form", onsubmit: (event) => {
+  const form = el("form", { class: "offer-form", novalidate: true, "data-testid": "answer-form", oninput: () => { error.textContent = ""; }, onsubmit: (event) => {
     event.preventDefault();
     act("Answering the request", async () => {
       const amount = (text, what) => {
@@ -244,7 +244,7 @@ export async function showRequest(id, ctx) {
       el("h2", { id: "answer-title" }, "Answer this request"),
       answerForm(req, token))
     : null;
-  ctx.view.replaceChildren(
+  ctx.view.replaceChildren(...[
     el("h1", { "data-testid": "request-heading" }, req.title),
     req.document?.description ? el("p", { class: "description" }, req.document.description) : null,
     terms([
@@ -271,7 +271,7 @@ export async function showRequest(id, ctx) {
         ? el("ul", {}, ...listings.map((l) => el("li", {}, el("a", { href: `#/listing/${l.listing_id}` }, l.title || `Listing ${l.listing_id}`))))
         : el("p", { class: "empty" }, "No live listing matches yet.")),
     dialog,
-  );
+  ].filter(Boolean));
   if (respond && ctx.params.get("answer")) respond.scrollIntoView({ block: "start" });
 }
 
@@ -289,9 +289,9 @@ export function matchedRequestsPanel(listingId) {
     const rows = await Promise.all(items.map(async (req) => {
       const token = await tokenOf(req);
       return el("li", { "data-testid": "matched-request" },
-        el("a", { href: `#/request/${req.request_id}` }, req.title),
-        ` · at most ${money(req.max_price, token)} · open until ${date(req.expiry)} · `,
-        el("a", { href: `#/request/${req.request_id}?answer=1`, "data-testid": `answer-link-${req.request_id}` }, "Answer it"));
+        el("div", {}, el("a", { href: `#/request/${req.request_id}` }, req.title),
+          el("span", { class: "muted" }, ` · at most ${money(req.max_price, token)} per unit · open until ${date(req.expiry)}`)),
+        el("a", { href: `#/request/${req.request_id}?answer=1`, class: "button small", "data-testid": `answer-link-${req.request_id}` }, "Answer it"));
     }));
     list.replaceChildren(el("p", { class: "muted small" }, "People asked for something like this. Answer with a signed offer (no gas); they pay into escrow if they accept."),
       el("ul", { class: "plain matched" }, rows));
