@@ -103,6 +103,8 @@ def test_request_posted_answered_and_accepted(page_world: ApiWorld, pages: Pages
     buyer.click('[data-testid="nav-requests"]')
     shows(buyer, '[data-testid="requests"] [data-testid="request"]')
     assert "Fix my table lamp" in buyer.inner_text('[data-testid="requests"]')
+    shots(buyer, "requests-08-browse-posted")
+    assert_accessible(buyer, "requests list with the posted request")
 
     # the lamp repair service matches: its seller sees the request on the listing and answers
     lamp = world.lamp.listing

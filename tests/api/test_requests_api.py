@@ -61,6 +61,7 @@ def test_requests_over_http(world: ApiWorld, live: ApiServer) -> None:
 
     listed = http.get(f"{base}/api/requests", params={"kind": "service"}, timeout=30).json()
     assert [r["request_id"] for r in listed["items"]] == [request.id]
+    assert abs(listed["now"] - market.buyer.now()) <= 5  # the chain's clock, to date requests from
     assert (
         http.get(f"{base}/api/requests", params={"kind": "sale"}, timeout=30).json()["items"] == []
     )
