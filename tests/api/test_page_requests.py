@@ -187,3 +187,48 @@ def test_bad_request_input_is_one_line_in_the_form(page_world: ApiWorld, pages: 
     # nothing reached the wallet or the index
     assert [m for m, _ in wallet.calls if m == "eth_signTypedData_v4"] == []
     assert world.services.index.requests({"status": None}) == []
+
+
+def test_token_request_answered_on_its_page_and_accepted(
+    page_world: ApiWorld, pages: Pages
+) -> None:
+    """An ERC-20 request: amounts in the token's symbol everywhere; the provider answers from the
+    request's own page; accepting approves the token, then buys (two transactions)."""
+    world, market = page_world, page_world.market
+    token = market.deploy_token("TestERC20", "Test", "TST")
+    market.call_token(market.deployer, token, "mint", market.buyer_account.address, 100 * ONE)
+    buyer_wallet = PageWallet(world, market.buyer_account)
+    buyer = pages.open(buyer_wallet, "/#/requests/new")
+    shows(buyer, '[data-testid="request-form"]')
+    fill_request(buyer, **{"request-title": "Carry a sofa upstairs", "request-max-price": "30"})
+    buyer.select_option('[data-testid="request-token-mode"]', "erc20")
+    buyer.fill('[data-testid="request-token"]', token.address)
+    click(buyer, '[data-testid="request-submit"]')
+    assert "providers can answer at up to 30 TST per unit" in wait_done(buyer)
+    buyer.wait_for_url("**#/request/0x*")
+    request_id = buyer.url.split("#/request/")[1]
+    buyer.click('[data-testid="nav-requests"]')
+    shows(buyer, '[data-testid="request"]')
+    assert "30 TST per unit" in buyer.inner_text('[data-testid="requests"]')
+
+    seller = pages.open(PageWallet(world, market.seller_account), f"/#/request/{request_id}")
+    shows(seller, '[data-testid="answer-form"]')
+    assert "The request pays at most 30 TST" in seller.inner_text('[data-testid="answer-form"]')
+    seller.fill('[data-testid="answer-price"]', "25")
+    click(seller, '[data-testid="answer-submit"]')
+    assert "Answer sent: 25 TST per unit" in wait_done(seller)
+    (answer,) = world.services.index.answers(request_id)
+
+    buyer.goto(buyer.url.split("#")[0] + f"#/request/{request_id}")
+    click(buyer, f'[data-testid="accept-answer-{answer.listing_id}"]')
+    shows(buyer, '[data-testid="accept-confirm"][open]')
+    assert "25 TST" in buyer.inner_text('[data-testid="accept-confirm"]')
+    buyer.click('[data-testid="accept-confirm-button"]')
+    assert "Accepted" in wait_done(buyer)
+    assert len(buyer_wallet.sent()) == 2  # the token approval, then the purchase
+    world.sync()
+    taken = world.services.index.request(request_id)
+    assert taken is not None and taken.status == "taken" and taken.trade_id
+    trade = market.seller.trade(taken.trade_id)
+    assert trade.state == TradeState.PAID and trade.trade.amount == 25 * ONE
+    assert market.seller.balance(market.buyer_account.address, token.address) == 75 * ONE

@@ -17,11 +17,6 @@ async function tokenOf(req) {
   return api(`/api/tokens/${req.token}`).catch(() => ({ address: req.token, symbol: short(req.token), decimals: 0, known: false }));
 }
 
-function price(req) {
-  if (req.token === "ETH") return money(req.max_price, ETH);
-  return `${req.max_price} base units of ${short(req.token)}`;
-}
-
 function where(doc) {
   const place = doc && doc.location;
   if (!place) return "Anywhere";
@@ -38,7 +33,7 @@ function when(doc) {
   return window.start ? `From ${show(window.start)}` : `Until ${show(window.end)}`;
 }
 
-function summary(req) {
+function summary(req, token) {
   return el(
     "div",
     { class: "card", "data-testid": "request" },
@@ -47,12 +42,12 @@ function summary(req) {
       { class: "body" },
       el("h3", {}, el("a", { href: `#/request/${req.request_id}` }, req.title)),
       terms([
-        ["Max price", price(req)],
+        ["Max price", `${money(req.max_price, token)} per unit`],
         ["Kind", KINDS[req.kind] || req.kind],
         ["Where", where(req.document)],
         ["When", when(req.document)],
         ["Expires", date(req.expiry)],
-        ["Status", req.status],
+        ["Status", STATUS[req.status] || req.status],
       ]),
     ),
   );
@@ -66,6 +61,8 @@ export async function showRequests(ctx) {
   if (!ctx.current()) return;
   const text = (p.get("q") || "").toLowerCase();
   const items = data.items.filter((r) => !text || `${r.title} ${r.document?.description || ""}`.toLowerCase().includes(text));
+  const tokens = new Map(await Promise.all([...new Set(items.map((r) => r.token))].map(async (t) => [t, await tokenOf({ token: t })])));
+  if (!ctx.current()) return;
   const kind = el("select", { name: "kind" }, el("option", { value: "" }, "Any kind"), ...Object.entries(KINDS).map(([v, label]) => el("option", { value: v }, label)));
   kind.value = p.get("kind") || "";
   const text_ = el("input", { name: "q", id: "request-q", type: "search", placeholder: "Search requests", value: p.get("q") || "" });
@@ -91,7 +88,7 @@ export async function showRequests(ctx) {
     el("div", { class: "titlebar" }, el("h1", {}, "Requests"),
       el("a", { href: "#/requests/new", class: "button", "data-testid": "post-request" }, "Post a request")),
     form,
-    items.length ? el("div", { class: "grid", "data-testid": "requests" }, ...items.map(summary)) : el("p", {}, "No open requests match."),
+    items.length ? el("div", { class: "grid", "data-testid": "requests" }, ...items.map((r) => summary(r, tokens.get(r.token)))) : el("p", {}, "No open requests match."),
   );
 }
 
