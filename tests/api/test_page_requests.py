@@ -232,3 +232,62 @@ def test_token_request_answered_on_its_page_and_accepted(
     trade = market.seller.trade(taken.trade_id)
     assert trade.state == TradeState.PAID and trade.trade.amount == 25 * ONE
     assert market.seller.balance(market.buyer_account.address, token.address) == 75 * ONE
+
+
+LOCAL_INPUT_JS = """(days) => {
+  const t = new Date(Date.now() + days * 86400000);
+  const p = (n) => String(n).padStart(2, "0");
+  return `${t.getFullYear()}-${p(t.getMonth() + 1)}-${p(t.getDate())}T${p(t.getHours())}:00`;
+}"""
+
+
+def test_rental_request_answered_with_a_deposit(page_world: ApiWorld, pages: Pages) -> None:
+    """A rental request names its period; the answer rents for it, with a deposit, and a review
+    window that outlasts it (a shorter one is refused in the form); accepting pays both."""
+    world, market = page_world, page_world.market
+    buyer = pages.open(PageWallet(world, market.buyer_account), "/#/requests/new")
+    shows(buyer, '[data-testid="request-form"]')
+    fill_request(buyer, **{"request-title": "A road bike for a weekend"})
+    buyer.select_option('[data-testid="request-kind"]', "rental")
+    assert form_error(buyer).startswith("From, Until: a rental request needs both")
+    buyer.fill('[data-testid="request-from"]', buyer.evaluate(LOCAL_INPUT_JS, 10))
+    buyer.fill('[data-testid="request-until"]', buyer.evaluate(LOCAL_INPUT_JS, 12))
+    buyer.fill('[data-testid="request-max-price"]', "0.3")
+    click(buyer, '[data-testid="request-submit"]')
+    wait_done(buyer)
+    buyer.wait_for_url("**#/request/0x*")
+    request_id = buyer.url.split("#/request/")[1]
+    assert " – " in buyer.inner_text('[data-testid="request-terms"]')  # the period, as written
+
+    seller = pages.open(PageWallet(world, market.seller_account), f"/#/request/{request_id}")
+    shows(seller, '[data-testid="answer-deposit"]')
+    seller.fill('[data-testid="answer-price"]', "0.2")
+    seller.fill('[data-testid="answer-deposit"]', "0.5")
+    click(seller, '[data-testid="answer-submit"]')
+    seller.wait_for_selector('[data-testid="answer-error"]:not(:empty)')
+    assert seller.inner_text('[data-testid="answer-error"]') == (
+        "Review window: it would end before the rental does; give at least 13 days"
+    )
+    shots(seller, "requests-09-rental-answer-error")
+    assert_accessible(seller, "rental answer form with an error")
+    seller.fill('[data-testid="answer-window"]', "14")
+    click(seller, '[data-testid="answer-submit"]')
+    assert "Answer sent: 0.2 ETH per unit" in wait_done(seller)
+    (answer,) = world.services.index.answers(request_id)
+    assert answer.document["deposit"] == str(ONE // 2) and "rental" in answer.document
+
+    buyer.reload()  # the requester comes back later: connecting shows the Accept buttons
+    shows(buyer, f'[data-testid="answer"][data-id="{answer.listing_id}"]')
+    assert "Connect your wallet" in buyer.inner_text('[data-testid="answers-panel"]')
+    click(buyer, "#connect")
+    wait_done(buyer)
+    click(buyer, f'[data-testid="accept-answer-{answer.listing_id}"]')
+    shows(buyer, '[data-testid="accept-confirm"][open]')
+    assert "0.7 ETH" in buyer.inner_text('[data-testid="accept-confirm"]')
+    buyer.click('[data-testid="accept-confirm-button"]')
+    wait_done(buyer)
+    world.sync()
+    taken = world.services.index.request(request_id)
+    assert taken is not None and taken.trade_id
+    trade = market.seller.trade(taken.trade_id)
+    assert trade.state == TradeState.PAID and trade.trade.amount == ONE // 5

@@ -120,6 +120,9 @@ export async function showNewRequest({ view, current }) {
     } else if (country.value.trim()) {
       throw bad(place, "Location: give the place too, not only the country");
     }
+    if (kind.value === "rental" && !(from.value && until.value)) {
+      throw bad(from.value ? until : from, "From, Until: a rental request needs both, the period to rent for");
+    }
     if (from.value || until.value) {
       doc.when = {};
       if (from.value) doc.when.start = isoWithOffset(from.value, "From");
@@ -149,7 +152,7 @@ export async function showNewRequest({ view, current }) {
       field("Category", category, "A path, e.g. transport/taxi or sports/bikes"), field("Quantity", quantity)),
     el("fieldset", { class: "group" }, el("legend", {}, "Where and when"),
       field("Location", place), field("Country code", country),
-      field("From", from, "Optional: the earliest time"), field("Until", until, "Optional: the latest time")),
+      field("From", from, "Optional: the earliest time (a rental: when it starts)"), field("Until", until, "Optional: the latest time (a rental: when it ends)")),
     el("fieldset", { class: "group" }, el("legend", {}, "Price and expiry"),
       el("div", {}, field("Paid in", tokenMode), field("Token address", tokenAddress), tokenName),
       field("Max price per unit", maxPrice, "Providers answer at this price or less."),

@@ -192,6 +192,10 @@ function answerForm(req, token) {
         depositUnits = amount(deposit.value, "Deposit");
         doc.rental = { start: Math.floor(Date.parse(window_.start) / 1000), end: Math.floor(Date.parse(window_.end) / 1000) };
         doc.deposit = depositUnits.toString();
+        // the window runs from the purchase: it must outlast the rental, or nobody could dispute
+        // (a damage claim against the deposit, say) once the item is back
+        const need = Math.ceil((doc.rental.end - Math.floor(Date.now() / 1000)) / DAY) + 1;
+        if (reviewWindow < need * DAY) throw new Error(`Review window: it would end before the rental does; give at least ${need} days`);
       }
       if (want.location) doc.location = want.location;
       setStatus("Storing your answer on IPFS…", "busy");
