@@ -7,6 +7,8 @@ screenshotted (desktop widths and 375 px) and checked with axe-core."""
 
 from __future__ import annotations
 
+import re
+
 from _market import ONE
 from playwright.sync_api import Page
 
@@ -257,12 +259,15 @@ def test_rental_request_answered_with_a_deposit(page_world: ApiWorld, pages: Pag
     wait_done(buyer)
     buyer.wait_for_url("**#/request/0x*")
     request_id = buyer.url.split("#/request/")[1]
-    assert " – " in buyer.inner_text('[data-testid="request-terms"]')  # the period, as written
+    period = buyer.inner_text('[data-testid="request-terms"]')
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:00 (UTC|[+-]\d\d:\d\d) – ", period), period
 
     seller = pages.open(PageWallet(world, market.seller_account), f"/#/request/{request_id}")
     shows(seller, '[data-testid="answer-deposit"]')
     seller.fill('[data-testid="answer-price"]', "0.2")
     seller.fill('[data-testid="answer-deposit"]', "0.5")
+    assert seller.input_value('[data-testid="answer-window"]') == "13"  # outlasts the rental
+    seller.fill('[data-testid="answer-window"]', "7")
     click(seller, '[data-testid="answer-submit"]')
     seller.wait_for_selector('[data-testid="answer-error"]:not(:empty)')
     assert seller.inner_text('[data-testid="answer-error"]') == (

@@ -28,7 +28,7 @@ function where(doc) {
 function when(doc) {
   const window = doc && doc.when;
   if (!window || (!window.start && !window.end)) return "Any time";
-  const show = (iso) => String(iso).replace("T", " ");
+  const show = (iso) => String(iso).replace("T", " ").replace(/:00(?=Z$|[+-]\d\d:\d\d$)/, "").replace(/Z$/, " UTC");
   if (window.start && window.end) return `${show(window.start)} – ${show(window.end)}`;
   return window.start ? `From ${show(window.start)}` : `Until ${show(window.end)}`;
 }
@@ -167,7 +167,10 @@ function answerForm(req, token) {
   const description = el("textarea", { maxlength: "5000", rows: "3", "data-testid": "answer-description" });
   const condition = el("select", { "data-testid": "answer-condition" }, Object.entries(CONDITIONS).map(([v, t]) => el("option", { value: v, selected: v === "good" }, t)));
   const deposit = el("input", { inputmode: "decimal", placeholder: "e.g. 0.01", "data-testid": "answer-deposit" });
-  const days = el("input", { type: "number", min: "1", max: "365", value: "7", "data-testid": "answer-window" });
+  // a rental's review window must outlast the rental: at least that many days by default
+  const rentalEnd = rental && window_.end ? Math.floor(Date.parse(window_.end) / 1000) : 0;
+  const fewest = rentalEnd ? Math.ceil((rentalEnd - Date.now() / 1000) / DAY) + 1 : 0;
+  const days = el("input", { type: "number", min: "1", max: "365", value: String(Math.min(365, Math.max(7, fewest))), "data-testid": "answer-window" });
   const error = el("p", { class: "form-error", role: "alert", "data-testid": "answer-error" });
   const form = el("form", { class: "offer-form", novalidate: true, "data-testid": "answer-form", oninput: () => { error.textContent = ""; }, onsubmit: (event) => {
     event.preventDefault();
@@ -215,6 +218,7 @@ function answerForm(req, token) {
     field("Title", title),
     field("What you offer", description),
     req.kind === "sale" ? field("Condition", condition) : null,
+    rental ? el("p", { class: "muted small" }, `You rent it out for the request's period: ${when(want)}.`) : null,
     rental ? field("Deposit per unit", deposit, "Held in escrow with the rent, returned when the item is back.") : null,
     field("Review window (days)", days, "How long the requester can check and dispute before you are paid."),
     el("p", { class: "muted small" }, `Signing costs no gas. Your answer stays valid until the request closes (${date(req.expiry)}); if the requester accepts it, the payment goes into escrow.`),
