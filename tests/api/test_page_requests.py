@@ -167,6 +167,9 @@ def test_request_posted_answered_and_accepted(page_world: ApiWorld, pages: Pages
     assert trade.trade.seller == market.seller_account.address
     shows(buyer, f'[data-testid="answer"][data-id="{answer.listing_id}"][data-status="taken"]')
     assert buyer.locator(accept).count() == 0
+    assert "Taken" in buyer.inner_text('[data-testid="request-status"]')
+    buyer.click('[data-testid="answer-trade"]')
+    shows(buyer, f'[data-testid="trade-row"][data-id="{taken.trade_id}"]')
 
 
 def test_bad_request_input_is_one_line_in_the_form(page_world: ApiWorld, pages: Pages) -> None:
@@ -220,6 +223,13 @@ def test_token_request_answered_on_its_page_and_accepted(
     click(seller, '[data-testid="answer-submit"]')
     assert "Answer sent: 25 TST per unit" in wait_done(seller)
     (answer,) = world.services.index.answers(request_id)
+    # the answer is a signed listing: its link opens the listing page, every term shown
+    seller.click(
+        f'[data-testid="answer"][data-id="{answer.listing_id}"] [data-testid="answer-terms"]'
+    )
+    shows(seller, '[data-testid="listing-detail"]')
+    assert seller.inner_text('[data-testid="listing-title"]') == "Carry a sofa upstairs"
+    assert "25 TST" in seller.inner_text('[data-testid="listing-price"]')
 
     buyer.goto(buyer.url.split("#")[0] + f"#/request/{request_id}")
     click(buyer, f'[data-testid="accept-answer-{answer.listing_id}"]')

@@ -120,6 +120,7 @@ function answerCard(req, answer, token, { mine, accept }) {
     ]),
     el("div", { class: "actions" },
       canAccept ? el("button", { type: "button", class: "primary", "data-testid": `accept-answer-${answer.listing_id}`, onclick: () => accept(answer, pays) }, "Accept and pay") : null,
+      mine && answer.status === "taken" ? el("a", { href: "#/trades", "data-testid": "answer-trade" }, "Follow the trade in My trades") : null,
       el("a", { href: signedLink(answer.signed_listing), "data-testid": "answer-terms" }, "All its terms")));
 }
 
