@@ -186,26 +186,18 @@ function answerForm(req, token) {
       if (!(reviewWindow >= DAY && reviewWindow <= 365 * DAY)) throw new Error("Review window: 1 to 365 days");
       const seller = await account();
       if (seller.toLowerCase() === req.requester.toLowerCase()) throw new Error("This is your own request: someone else answers it");
-      const quantity = want.quantity || 1;
-      const doc = { schema_version: 3, request: req.request_id, title: title.value.trim(), description: description.value.trim(),
-        category: req.category, kind: req.kind, price: units.toString(), token: req.token, seller, quantity,
-        created_at: Math.floor(Date.now() / 1000), images: [] };
-      let depositUnits = 0n;
-      if (req.kind === "sale") doc.condition = condition.value;
+      const body = { seller, price: units.toString(), title: title.value.trim(), description: description.value.trim(), review_window: reviewWindow };
+      if (req.kind === "sale") body.condition = condition.value;
       if (rental) {
-        depositUnits = amount(deposit.value, "Deposit");
-        doc.rental = { start: Math.floor(Date.parse(window_.start) / 1000), end: Math.floor(Date.parse(window_.end) / 1000) };
-        doc.deposit = depositUnits.toString();
+        body.deposit = amount(deposit.value, "Deposit").toString();
         // the window runs from the purchase: it must outlast the rental, or nobody could dispute
         // (a damage claim against the deposit, say) once the item is back
-        const need = Math.ceil((doc.rental.end - Math.floor(Date.now() / 1000)) / DAY) + 1;
+        const need = Math.ceil((rentalEnd - Math.floor(Date.now() / 1000)) / DAY) + 1;
         if (reviewWindow < need * DAY) throw new Error(`Review window: it would end before the rental does; give at least ${need} days`);
       }
-      if (want.location) doc.location = want.location;
+      // the API writes the answer as the CLI does (from the request), checks it and stores it
       setStatus("Storing your answer on IPFS…", "busy");
-      const stored = await post("/api/ipfs/document", doc);
-      const out = await post("/api/tx/listing-typed-data", { seller, price: units.toString(), cid: stored.cid, token: token.address,
-        deposit: depositUnits.toString(), arbitrator: ZERO, arbitrator_fee_bps: 0, review_window: reviewWindow, expiry: req.expiry, quantity });
+      const out = await post(`/api/requests/${req.request_id}/answer-typed-data`, body);
       setStatus("Sign your answer in your wallet (no gas)…", "busy");
       const signature = await signTypedData(seller, out.typed_data);
       const signed = await post("/api/tx/signed-listing", { typed_data: out.typed_data, signature });
