@@ -88,7 +88,7 @@ export async function showRequests(ctx) {
     el("div", { class: "titlebar" }, el("h1", {}, "Requests"),
       el("a", { href: "#/requests/new", class: "button", "data-testid": "post-request" }, "Post a request")),
     form,
-    items.length ? el("div", { class: "grid", "data-testid": "requests" }, ...items.map((r) => summary(r, tokens.get(r.token)))) : el("p", {}, "No open requests match."),
+    items.length ? el("div", { class: "grid requests", "data-testid": "requests" }, ...items.map((r) => summary(r, tokens.get(r.token)))) : el("p", {}, "No open requests match."),
   );
 }
 
