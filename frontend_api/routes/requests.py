@@ -25,7 +25,7 @@ from frontend_api.routes.tx import typed_data_json
 from frontend_api.schemas import Address, NoticeOut, PositiveAmount, SearchOut
 from frontend_api.services import Services
 from p2pchain._errors import ListingError, P2PChainError, RequestError
-from p2pchain.chain._model import eip712_digest
+from p2pchain.chain._model import ZERO_ADDRESS, eip712_digest
 from p2pchain.indexer import IndexedAnswer, IndexedRequest, RequestQuery
 from p2pchain.ipfs import CID
 from p2pchain.market._listings import MAX_DOCUMENT_SIZE, parse_listing_document
@@ -96,6 +96,8 @@ class AnswerTermsIn(BaseModel):
         default=None, description="Goods (default ``good``) and rentals."
     )
     deposit: PositiveAmount | None = Field(default=None, description="Rentals only (required).")
+    arbitrator: Address | None = Field(default=None, description="Who rules disputes (optional).")
+    arbitrator_fee_bps: Annotated[int, Field(ge=0, le=1000)] = 0
     review_window: Annotated[int, Field(ge=1, le=365 * 86_400)] = 7 * 86_400
 
 
@@ -277,7 +279,7 @@ def answer_typed_data(
     """Write a provider's answer the way ``p2pchain request answer`` does (the listing document
     filled from the request, checked against it: kind, token, at most its price, its units, not
     the requester's own), store the document on IPFS, pinned, and return the typed data of the
-    signed listing (expiring with the request, no arbitrator) for the provider's wallet. Nothing
+    signed listing (expiring with the request) for the provider's wallet. Nothing
     is sent, no gas; post the signed listing to ``POST /api/requests/{id}/answers``."""
     found = _found(services, request_id)
     if found.status != "open":
@@ -301,6 +303,8 @@ def answer_typed_data(
             description=body.description,
             condition=body.condition,
             deposit=None if body.deposit is None else int(body.deposit),
+            arbitrator=body.arbitrator,
+            arbitrator_fee_bps=body.arbitrator_fee_bps,
         )
     except RequestError as exc:
         raise ApiError(422, str(exc)) from None
@@ -311,6 +315,8 @@ def answer_typed_data(
         seller=doc.seller,
         token=doc.token_address,
         deposit=doc.deposit,
+        arbitrator=doc.arbitrator.address if doc.arbitrator else ZERO_ADDRESS,
+        arbitrator_fee_bps=doc.arbitrator.fee_bps if doc.arbitrator else 0,
         review_window=body.review_window,
         expiry=verified.document.expiry,
     )

@@ -659,11 +659,13 @@ def answer_document(
     category: str | None = None,
     condition: str | None = None,
     deposit: int | None = None,
+    arbitrator: str | None = None,
+    arbitrator_fee_bps: int = 0,
 ) -> ListingDocument:
     """The listing document a provider answers a request with, filled from the request: its
     kind, token, units and place (and category and title unless given); goods get a
     ``condition`` (default ``good``); a rental rents for the request's window, with ``deposit``.
-    Checked by :func:`answer_listing`.
+    Checked by :func:`answer_listing`. The signed terms must name the same arbitrator and fee.
 
     Args:
         request: The request answered.
@@ -675,6 +677,8 @@ def answer_document(
         category: Category (default: the request's).
         condition: For goods and rentals: ``new``, ``like_new``, ``good``, ``fair``, ``for_parts``.
         deposit: For rentals only, the refundable deposit per unit (base units, > 0).
+        arbitrator: Who rules disputes, optionally (not the provider).
+        arbitrator_fee_bps: Its fee, in basis points (at most 1000), with ``arbitrator``.
 
     Raises:
         RequestError: A rental request without a start and end, a deposit missing from a rental
@@ -711,6 +715,15 @@ def answer_document(
         raise RequestError("answer: deposit: for rentals only")
     if want.location is not None:
         doc["location"] = want.location.model_dump(mode="json", exclude_none=True)
+    if arbitrator is not None:
+        address = _address_or_none(arbitrator)
+        if address is None:
+            raise RequestError(f"answer: arbitrator: not an address: {arbitrator[:80]!r}")
+        if address == want.requester:
+            raise RequestError("answer: arbitrator: cannot be the requester, who would buy")
+        doc["arbitrator"] = {"address": address, "fee_bps": arbitrator_fee_bps}
+    elif arbitrator_fee_bps:
+        raise RequestError("answer: arbitrator_fee_bps: needs an arbitrator")
     return answer_listing(request, doc)
 
 

@@ -130,6 +130,13 @@ def test_request_posted_answered_and_accepted(page_world: ApiWorld, pages: Pages
     seller.fill('[data-testid="answer-price"]', "0.04")
     seller.fill('[data-testid="answer-title"]', "Lamp rewiring, this week")
     seller.fill('[data-testid="answer-description"]', "New cable and switch, tested.")
+    seller.fill('[data-testid="answer-arbitrator"]', market.buyer_account.address)
+    click(seller, '[data-testid="answer-submit"]')
+    seller.wait_for_selector('[data-testid="answer-error"]:not(:empty)')
+    assert seller.inner_text('[data-testid="answer-error"]') == (
+        "Arbitrator: someone other than you and the requester"
+    )
+    seller.fill('[data-testid="answer-arbitrator"]', market.arbitrator_account.address)
     shots(seller, "requests-04-answer-form")
     assert_accessible(seller, "answer form")
     click(seller, '[data-testid="answer-submit"]')
@@ -147,6 +154,7 @@ def test_request_posted_answered_and_accepted(page_world: ApiWorld, pages: Pages
     shows(buyer, accept)
     text = buyer.inner_text(f'[data-testid="answer"][data-id="{answer.listing_id}"]')
     assert "0.04 ETH per unit" in text and "You pay\n0.04 ETH into escrow" in text, text
+    assert "2% fee if it rules" in text, text
     shots(buyer, "requests-05-answers")
     assert_accessible(buyer, "request with answers for the requester")
     click(buyer, accept)
@@ -165,6 +173,8 @@ def test_request_posted_answered_and_accepted(page_world: ApiWorld, pages: Pages
     assert trade.state == TradeState.PAID and trade.trade.amount == ONE // 25
     assert trade.trade.buyer == market.buyer_account.address
     assert trade.trade.seller == market.seller_account.address
+    assert trade.trade.arbitrator == market.arbitrator_account.address
+    assert trade.trade.arbitrator_fee_bps == 200
     shows(buyer, f'[data-testid="answer"][data-id="{answer.listing_id}"][data-status="taken"]')
     assert buyer.locator(accept).count() == 0
     assert "Taken" in buyer.inner_text('[data-testid="request-status"]')

@@ -227,5 +227,14 @@ def test_a_wallet_signs_an_answer_the_api_wrote(world: ApiWorld, live: ApiServer
     )
     assert "price" in one_line_error(http.post(url, json={**body, "price": "0"}, timeout=30), 422)
     one_line_error(http.post(url, json={**body, "extra": 1}, timeout=30), 422)
+    judged = {**body, "arbitrator": market.buyer_account.address, "arbitrator_fee_bps": 200}
+    assert "cannot be the requester" in one_line_error(http.post(url, json=judged, timeout=30), 422)
+    judged["arbitrator"] = market.arbitrator_account.address
+    with_arbitrator = http.post(url, json=judged, timeout=30)
+    assert with_arbitrator.status_code == 201, with_arbitrator.text
+    assert with_arbitrator.json()["document"]["arbitrator"]["fee_bps"] == 200
+    terms = with_arbitrator.json()["typed_data"]["message"]["terms"]
+    assert terms["arbitrator"] == market.arbitrator_account.address
+    assert int(terms["arbitratorFeeBps"]) == 200
     unknown = f"{base}/api/requests/0x{'cd' * 32}/answer-typed-data"
     assert "no request" in one_line_error(http.post(unknown, json=body, timeout=30), 404)

@@ -114,7 +114,7 @@ function answerCard(req, answer, token, { mine, accept }) {
       ["Provider", el("a", { href: `#/seller/${answer.seller}`, class: "mono", title: answer.seller }, short(answer.seller))],
       ["You pay", `${money(pays, token)} into escrow${n > 1n ? ` (${n} units)` : ""}${deposit > 0n ? `, with a ${money(deposit, token)} deposit per unit` : ""}`],
       ["Review window", duration(t.reviewWindow)],
-      ["Arbitrator", t.arbitrator === ZERO ? "None: no disputes possible" : short(t.arbitrator)],
+      ["Arbitrator", t.arbitrator === ZERO ? "None: no disputes possible" : `${short(t.arbitrator)}, ${t.arbitratorFeeBps / 100}% fee if it rules`],
       ["Valid until", date(answer.expiry)],
       ["Status", el("span", { "data-testid": "answer-status" }, STATUS[answer.status] || answer.status)],
     ]),
@@ -172,6 +172,8 @@ function answerForm(req, token) {
   const rentalEnd = rental && window_.end ? Math.floor(Date.parse(window_.end) / 1000) : 0;
   const fewest = rentalEnd ? Math.ceil((rentalEnd - Date.now() / 1000) / DAY) + 1 : 0;
   const days = el("input", { type: "number", min: "1", max: "365", value: String(Math.min(365, Math.max(7, fewest))), "data-testid": "answer-window" });
+  const arbitrator = el("input", { placeholder: "0x… (optional)", "data-testid": "answer-arbitrator" });
+  const fee = el("input", { inputmode: "decimal", value: "2", "data-testid": "answer-fee" });
   const error = el("p", { class: "form-error", role: "alert", "data-testid": "answer-error" });
   const form = el("form", { class: "offer-form", novalidate: true, "data-testid": "answer-form", oninput: () => { error.textContent = ""; }, onsubmit: (event) => {
     event.preventDefault();
@@ -188,6 +190,15 @@ function answerForm(req, token) {
       if (seller.toLowerCase() === req.requester.toLowerCase()) throw new Error("This is your own request: someone else answers it");
       const body = { seller, price: units.toString(), title: title.value.trim(), description: description.value.trim(), review_window: reviewWindow };
       if (req.kind === "sale") body.condition = condition.value;
+      const arb = arbitrator.value.trim();
+      if (arb) {
+        if (!/^0x[0-9a-fA-F]{40}$/.test(arb)) throw new Error("Arbitrator: give a 0x address, or leave it empty");
+        if ([seller, req.requester].some((a) => a.toLowerCase() === arb.toLowerCase())) throw new Error("Arbitrator: someone other than you and the requester");
+        const bps = Math.round(Number(fee.value) * 100);
+        if (!(bps >= 0 && bps <= 1000)) throw new Error("Arbitrator fee: 0 to 10%");
+        body.arbitrator = arb;
+        body.arbitrator_fee_bps = bps;
+      }
       if (rental) {
         body.deposit = amount(deposit.value, "Deposit").toString();
         // the window runs from the purchase: it must outlast the rental, or nobody could dispute
@@ -214,6 +225,8 @@ function answerForm(req, token) {
     rental ? el("p", { class: "muted small" }, `You rent it out for the request's period: ${when(want)}.`) : null,
     rental ? field("Deposit per unit", deposit, "Held in escrow with the rent, returned when the item is back.") : null,
     field("Review window (days)", days, "How long the requester can check and dispute before you are paid."),
+    field("Arbitrator", arbitrator, "Optional: someone you both trust to rule disputes. Without one, disputes are not possible."),
+    field("Arbitrator fee (%)", fee, "0 to 10%, paid only if it has to rule."),
     el("p", { class: "muted small" }, `Signing costs no gas. Your answer stays valid until the request closes (${date(req.expiry)}); if the requester accepts it, the payment goes into escrow.`),
     error,
     el("button", { type: "submit", class: "secondary", "data-testid": "answer-submit" }, "Sign and send answer"));
