@@ -9,7 +9,7 @@ document names the request; accepting it is buying it (``POST /api/tx/buy`` with
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from eth_account.messages import encode_typed_data
 from fastapi import APIRouter, Body, Path, Query
@@ -18,17 +18,24 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from frontend_api.deps import ServicesDep
 from frontend_api.errors import ApiError
+from frontend_api.routes.accounts import index_now
 from frontend_api.routes.ipfs import store
 from frontend_api.routes.listings import _first_error, _search_answer
 from frontend_api.routes.tx import typed_data_json
-from frontend_api.schemas import SearchOut
+from frontend_api.schemas import Address, PositiveAmount, SearchOut
 from frontend_api.services import Services
 from p2pchain._errors import ListingError, RequestError
-from p2pchain.chain._model import eip712_digest
+from p2pchain.chain._model import ZERO_ADDRESS, eip712_digest
 from p2pchain.indexer import IndexedAnswer, IndexedRequest, RequestQuery
 from p2pchain.ipfs import CID
 from p2pchain.market._listings import MAX_DOCUMENT_SIZE, parse_listing_document
-from p2pchain.market._requests import SignedRequest, parse_request_document, request_typed_data
+from p2pchain.market._requests import (
+    SignedRequest,
+    answer_document,
+    parse_request_document,
+    request_typed_data,
+    verify_request,
+)
 from p2pchain.market._views import SignedListing
 
 router = APIRouter(prefix="/api", tags=["requests"])
@@ -73,12 +80,44 @@ class RequestTypedDataOut(BaseModel):
     )
 
 
+class AnswerTermsIn(BaseModel):
+    """What a provider answers a request with; its kind, token, units, place (and, for a
+    rental, its period) come from the request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seller: Address
+    price: PositiveAmount = Field(description="Unit price in the request token's base units.")
+    title: Annotated[str, Field(min_length=1, max_length=140)] | None = Field(
+        default=None, description="Default: the request's."
+    )
+    description: Annotated[str, Field(max_length=5000)] = ""
+    condition: Literal["new", "like_new", "good", "fair", "for_parts"] | None = Field(
+        default=None, description="Goods (default ``good``) and rentals."
+    )
+    deposit: PositiveAmount | None = Field(default=None, description="Rentals only (required).")
+    arbitrator: Address | None = Field(default=None, description="Who rules disputes (optional).")
+    arbitrator_fee_bps: Annotated[int, Field(ge=0, le=1000)] = 0
+    review_window: Annotated[int, Field(ge=1, le=365 * 86_400)] = 7 * 86_400
+
+
+class AnswerTypedDataOut(BaseModel):
+    """A stored answer document and the signed listing's typed data its provider signs
+    (``eth_signTypedData_v4``); the listing expires with the request."""
+
+    cid: str
+    listing_id: str
+    document: dict[str, Any]
+    typed_data: dict[str, Any]
+
+
 class RequestsOut(BaseModel):
-    """A page of requests, newest first."""
+    """A page of requests, newest first, and the chain's clock (to date a new request from)."""
 
     items: list[IndexedRequest]
     limit: int
     offset: int
+    now: int = Field(description="The latest block's time (unix seconds).")
 
 
 class AnswersOut(BaseModel):
@@ -180,7 +219,8 @@ def list_requests(
         )
     except ValidationError as exc:
         raise ApiError(422, _first_error(exc)) from None
-    return RequestsOut(items=services.index.requests(query), limit=limit, offset=offset)
+    items = services.index.requests(query)
+    return RequestsOut(items=items, limit=limit, offset=offset, now=index_now(services))
 
 
 @router.get("/requests/{request_id}", operation_id="get_request")
@@ -217,7 +257,67 @@ def listing_requests(
     if services.index.listing(listing_id) is None:
         raise ApiError(404, f"no listing {listing_id.lower()} in the index")
     items = services.index.requests_for_listing(listing_id, limit=limit)
-    return RequestsOut(items=items, limit=limit, offset=0)
+    return RequestsOut(items=items, limit=limit, offset=0, now=index_now(services))
+
+
+@router.post(
+    "/requests/{request_id}/answer-typed-data", status_code=201, operation_id="answer_typed_data"
+)
+def answer_typed_data(
+    request_id: RequestIdPath, body: AnswerTermsIn, services: ServicesDep
+) -> AnswerTypedDataOut:
+    """Write a provider's answer the way ``p2pchain request answer`` does (the listing document
+    filled from the request, checked against it: kind, token, at most its price, its units, not
+    the requester's own), store the document on IPFS, pinned, and return the typed data of the
+    signed listing (expiring with the request) for the provider's wallet. Nothing
+    is sent, no gas; post the signed listing to ``POST /api/requests/{id}/answers``."""
+    found = _found(services, request_id)
+    if found.status != "open":
+        raise ApiError(
+            409, f"request {found.request_id}: it is {found.status}, it takes no answers"
+        )
+    client = services.client
+    try:
+        verified = verify_request(
+            found.signed,
+            found.document,
+            chain_id=client.chain_id,
+            marketplace=client.deployment.marketplace,
+        )
+        doc = answer_document(
+            verified,
+            seller=body.seller,
+            price=int(body.price),
+            created_at=client.now(),
+            title=body.title,
+            description=body.description,
+            condition=body.condition,
+            deposit=None if body.deposit is None else int(body.deposit),
+            arbitrator=body.arbitrator,
+            arbitrator_fee_bps=body.arbitrator_fee_bps,
+        )
+    except RequestError as exc:
+        raise ApiError(422, str(exc)) from None
+    stored = store(services, doc.canonical_json(), "answer document")
+    terms = client.make_terms(
+        price=doc.price,
+        cid=stored.cid,
+        seller=doc.seller,
+        token=doc.token_address,
+        deposit=doc.deposit,
+        arbitrator=doc.arbitrator.address if doc.arbitrator else ZERO_ADDRESS,
+        arbitrator_fee_bps=doc.arbitrator.fee_bps if doc.arbitrator else 0,
+        review_window=body.review_window,
+        expiry=verified.document.expiry,
+    )
+    typed = client.listing_typed_data(terms, doc.quantity)
+    signable = encode_typed_data(full_message=typed)
+    return AnswerTypedDataOut(
+        cid=stored.cid,
+        listing_id="0x" + eip712_digest(signable).hex(),
+        document=doc.model_dump(mode="json", exclude_none=True),
+        typed_data=typed_data_json(typed),
+    )
 
 
 @router.post("/requests/{request_id}/answers", status_code=201, operation_id="post_answer")

@@ -9,6 +9,7 @@ import { showBrowse } from "./views/browse.js";
 import { showConversation } from "./views/conversation.js";
 import { showListing, showSigned } from "./views/listing.js";
 import { showProfile } from "./views/profile.js";
+import { showNewRequest } from "./views/newrequest.js";
 import { showRequest, showRequests } from "./views/requests.js";
 import { showSell } from "./views/sell.js";
 import { showTrades } from "./views/trades.js";
@@ -42,6 +43,7 @@ async function route({ quiet = false, live = false } = {}) {
     else if (path.startsWith("/conversation/")) await showConversation(path.slice("/conversation/".length), ctx);
     else if (path.startsWith("/seller/")) await showProfile(path.slice("/seller/".length), ctx);
     else if (path.startsWith("/request/")) await showRequest(path.slice("/request/".length), ctx);
+    else if (path === "/requests/new") await showNewRequest(ctx);
     else if (path === "/requests") await showRequests(ctx);
     else if (path === "/trades") await showTrades(ctx);
     else if (path === "/sell") await showSell(ctx);
@@ -71,7 +73,7 @@ function editing() {
   // an opened action form (a refund's "Yes, refund", say) counts even with nothing typed yet:
   // reloading would close it under the user's pointer
   const openForm = view.querySelector("form.action-form:not([hidden])");
-  return busy.count > 0 || Boolean(inForm) || Boolean(openForm) || changed() || Boolean(view.querySelector("dialog[open]")) || location.hash.startsWith("#/sell");
+  return busy.count > 0 || Boolean(inForm) || Boolean(openForm) || changed() || Boolean(view.querySelector("dialog[open]")) || location.hash.startsWith("#/sell") || location.hash.startsWith("#/requests/new");
 }
 
 // A field the user changed and has not submitted yet (a cleared price filter, say): reloading

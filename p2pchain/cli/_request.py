@@ -387,7 +387,7 @@ def answer(
 ) -> None:
     """Answer a request: a signed listing (no gas) naming it, at most its price. A rental
     answer rents for the request's window (--from/--until) and needs --deposit."""
-    from p2pchain.market._requests import check_answer
+    from p2pchain.market._requests import answer_document, check_answer
     from p2pchain.market._requests import publish_answer as publish
 
     o = opts()
@@ -411,34 +411,28 @@ def answer(
         want = verified.document
         unit = parse_amount(price, "price", want.token_address)
         client = o.client()
-        doc: dict[str, Any] = {
-            "title": title or want.title,
-            "description": description,
-            "category": category or want.category,
-            "kind": want.kind,
-            "price": str(unit),
-            "token": want.token,
-            "quantity": want.quantity,
-            "seller": client.address,
-            "created_at": client.now(),
-        }
-        if want.kind == "sale":
-            doc["condition"] = condition or "good"
-        elif want.kind == "rental":
-            start, end = want.when.unix() if want.when is not None else (None, None)
-            if start is None or end is None or deposit is None:
-                raise CliError(
-                    "a rental answer rents for the request's window and needs --deposit:"
-                    " this request gives no start and end, or --deposit is missing"
-                )
-            doc["rental"] = {"start": start, "end": end}
-            doc["deposit"] = str(parse_amount(deposit, "deposit", want.token_address))
-            if condition is not None:
-                doc["condition"] = condition
-        elif deposit is not None:
+        if want.kind == "rental" and (
+            want.when is None or None in want.when.unix() or deposit is None
+        ):
+            raise CliError(
+                "a rental answer rents for the request's window and needs --deposit:"
+                " this request gives no start and end, or --deposit is missing"
+            )
+        if want.kind != "rental" and deposit is not None:
             raise CliError("--deposit is for rentals only")
-        if want.location is not None:
-            doc["location"] = want.location.model_dump(mode="json", exclude_none=True)
+        doc = answer_document(
+            verified,
+            seller=client.address,
+            price=unit,
+            created_at=client.now(),
+            title=title,
+            description=description,
+            category=category,
+            condition=condition,
+            deposit=None
+            if deposit is None
+            else parse_amount(deposit, "deposit", want.token_address),
+        )
         confirm(
             o,
             "sign answer",

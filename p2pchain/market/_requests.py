@@ -622,6 +622,111 @@ def _check_offer(request: VerifiedRequest, doc: ListingDocument) -> None:
             raise RequestError(f"answer: {why}")
 
 
+def answer_listing(
+    request: VerifiedRequest, document: ListingDocument | dict[str, Any]
+) -> ListingDocument:
+    """A listing document made an answer: ``schema_version`` 3 and ``request`` set, then checked
+    against the request (kind, token, price, units, not the requester's own), as
+    :func:`publish_answer` does before anything is stored or signed.
+
+    Raises:
+        RequestError: The document breaks the listing schema or would not answer the request.
+    """
+    if isinstance(document, ListingDocument):
+        fields = document.model_dump(mode="json")
+    elif isinstance(document, dict):
+        fields = dict(document)
+    else:
+        raise RequestError("answer: the listing document must be a JSON object")
+    fields["schema_version"] = SCHEMA_VERSION
+    fields["request"] = request.id
+    try:
+        doc = _as_document(fields)
+    except ListingError as exc:
+        raise RequestError(f"answer: {exc}") from None
+    _check_offer(request, doc)
+    return doc
+
+
+def answer_document(
+    request: VerifiedRequest,
+    *,
+    seller: str,
+    price: int,
+    created_at: int,
+    title: str | None = None,
+    description: str = "",
+    category: str | None = None,
+    condition: str | None = None,
+    deposit: int | None = None,
+    arbitrator: str | None = None,
+    arbitrator_fee_bps: int = 0,
+) -> ListingDocument:
+    """The listing document a provider answers a request with, filled from the request: its
+    kind, token, units and place (and category and title unless given); goods get a
+    ``condition`` (default ``good``); a rental rents for the request's window, with ``deposit``.
+    Checked by :func:`answer_listing`. The signed terms must name the same arbitrator and fee.
+
+    Args:
+        request: The request answered.
+        seller: The provider's address.
+        price: Unit price, in the request token's base units (at most its ``max_price``).
+        created_at: When the answer is written (unix seconds).
+        title: Title (default: the request's).
+        description: What is offered, in words.
+        category: Category (default: the request's).
+        condition: For goods and rentals: ``new``, ``like_new``, ``good``, ``fair``, ``for_parts``.
+        deposit: For rentals only, the refundable deposit per unit (base units, > 0).
+        arbitrator: Who rules disputes, optionally (not the provider).
+        arbitrator_fee_bps: Its fee, in basis points (at most 1000), with ``arbitrator``.
+
+    Raises:
+        RequestError: A rental request without a start and end, a deposit missing from a rental
+            answer or given to another kind, or a document that would not answer the request.
+    """
+    want = request.document
+    doc: dict[str, Any] = {
+        "title": title or want.title,
+        "description": description,
+        "category": category or want.category,
+        "kind": want.kind,
+        "price": str(price),
+        "token": want.token,
+        "quantity": want.quantity,
+        "seller": seller,
+        "created_at": created_at,
+    }
+    if want.kind == "sale":
+        doc["condition"] = condition or "good"
+    elif want.kind == "rental":
+        start, end = want.when.unix() if want.when is not None else (None, None)
+        if start is None or end is None:
+            raise RequestError(
+                "answer: a rental answer rents for the request's window, and this request"
+                " gives no start and end"
+            )
+        if deposit is None:
+            raise RequestError("answer: deposit: a rental answer needs one")
+        doc["rental"] = {"start": start, "end": end}
+        doc["deposit"] = str(deposit)
+        if condition is not None:
+            doc["condition"] = condition
+    elif deposit is not None:
+        raise RequestError("answer: deposit: for rentals only")
+    if want.location is not None:
+        doc["location"] = want.location.model_dump(mode="json", exclude_none=True)
+    if arbitrator is not None:
+        address = _address_or_none(arbitrator)
+        if address is None:
+            raise RequestError(f"answer: arbitrator: not an address: {arbitrator[:80]!r}")
+        if address == want.requester:
+            raise RequestError("answer: arbitrator: cannot be the requester, who would buy")
+        doc["arbitrator"] = {"address": address, "fee_bps": arbitrator_fee_bps}
+    elif arbitrator_fee_bps:
+        raise RequestError("answer: arbitrator_fee_bps: needs an arbitrator")
+    return answer_listing(request, doc)
+
+
 def publish_answer(
     client: MarketplaceClient,
     backend: IpfsBackend,
@@ -643,19 +748,7 @@ def publish_answer(
         ListingError: The document breaks the listing schema.
         IpfsError: Storing failed.
     """
-    if isinstance(document, ListingDocument):
-        fields = document.model_dump(mode="json")
-    elif isinstance(document, dict):
-        fields = dict(document)
-    else:
-        raise RequestError("answer: the listing document must be a JSON object")
-    fields["schema_version"] = SCHEMA_VERSION
-    fields["request"] = request.id
-    try:
-        doc = _as_document(fields)
-    except ListingError as exc:
-        raise RequestError(f"answer: {exc}") from None
-    _check_offer(request, doc)
+    doc = answer_listing(request, document)
     if expiry == 0:
         expiry = request.document.expiry
     published = publish_listing(
@@ -679,6 +772,8 @@ __all__ = [
     "SignedRequest",
     "TimeWindow",
     "VerifiedRequest",
+    "answer_document",
+    "answer_listing",
     "check_answer",
     "fetch_request",
     "parse_request_document",

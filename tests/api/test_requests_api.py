@@ -61,6 +61,7 @@ def test_requests_over_http(world: ApiWorld, live: ApiServer) -> None:
 
     listed = http.get(f"{base}/api/requests", params={"kind": "service"}, timeout=30).json()
     assert [r["request_id"] for r in listed["items"]] == [request.id]
+    assert abs(listed["now"] - market.buyer.now()) <= 5  # the chain's clock, to date requests from
     assert (
         http.get(f"{base}/api/requests", params={"kind": "sale"}, timeout=30).json()["items"] == []
     )
@@ -177,3 +178,63 @@ def test_a_wallet_signs_a_request_the_api_prepared(world: ApiWorld, live: ApiSer
     assert "max_price" in one_line_error(
         http.post(url, json=lamp_request(world, max_price="-1"), timeout=30), 422
     )
+
+
+def test_a_wallet_signs_an_answer_the_api_wrote(world: ApiWorld, live: ApiServer) -> None:
+    """``answer-typed-data`` writes the answer from the request (as the CLI does), checks it and
+    stores it; the provider's wallet signs; the answer posts; refusals come before any signing."""
+    http, base, market = session(), live.url, world.market
+    request = publish_request(market.buyer, world.store, lamp_request(world))
+    http.post(f"{base}/api/requests", json={"signed_request": request.signed.to_json()}, timeout=30)
+    url = f"{base}/api/requests/{request.id}/answer-typed-data"
+    seller = market.seller_account
+    body = {"seller": seller.address, "price": str(ONE // 25), "description": "Rewired today."}
+    prepared = http.post(url, json=body, timeout=30)
+    assert prepared.status_code == 201, prepared.text
+    out = prepared.json()
+    doc = out["document"]
+    assert doc["request"] == request.id and doc["schema_version"] == 3
+    assert (doc["title"], doc["kind"], doc["category"]) == (
+        "Fix my table lamp",
+        "service",
+        "services",
+    )
+    assert world.store.has(out["cid"])
+    message = out["typed_data"]["message"]
+    assert int(message["terms"]["expiry"]) == request.document.expiry  # ends with the request
+    signature = "0x" + bytes(seller.sign_typed_data(full_message=out["typed_data"]).signature).hex()
+    signed = http.post(
+        f"{base}/api/tx/signed-listing",
+        json={"typed_data": out["typed_data"], "signature": signature},
+        timeout=30,
+    ).json()
+    assert signed["id"] == out["listing_id"]
+    answers = f"{base}/api/requests/{request.id}/answers"
+    posted = http.post(answers, json={"signed_listing": signed}, timeout=30)
+    assert posted.status_code == 201, posted.text
+    assert posted.json()["price"] == str(ONE // 25)
+
+    too_dear = {**body, "price": str(MAX + 1)}
+    assert "above the request's max_price" in one_line_error(
+        http.post(url, json=too_dear, timeout=30), 422
+    )
+    own = {**body, "seller": market.buyer_account.address}
+    assert "cannot answer their own request" in one_line_error(
+        http.post(url, json=own, timeout=30), 422
+    )
+    assert "deposit: for rentals only" in one_line_error(
+        http.post(url, json={**body, "deposit": "5"}, timeout=30), 422
+    )
+    assert "price" in one_line_error(http.post(url, json={**body, "price": "0"}, timeout=30), 422)
+    one_line_error(http.post(url, json={**body, "extra": 1}, timeout=30), 422)
+    judged = {**body, "arbitrator": market.buyer_account.address, "arbitrator_fee_bps": 200}
+    assert "cannot be the requester" in one_line_error(http.post(url, json=judged, timeout=30), 422)
+    judged["arbitrator"] = market.arbitrator_account.address
+    with_arbitrator = http.post(url, json=judged, timeout=30)
+    assert with_arbitrator.status_code == 201, with_arbitrator.text
+    assert with_arbitrator.json()["document"]["arbitrator"]["fee_bps"] == 200
+    terms = with_arbitrator.json()["typed_data"]["message"]["terms"]
+    assert terms["arbitrator"] == market.arbitrator_account.address
+    assert int(terms["arbitratorFeeBps"]) == 200
+    unknown = f"{base}/api/requests/0x{'cd' * 32}/answer-typed-data"
+    assert "no request" in one_line_error(http.post(unknown, json=body, timeout=30), 404)

@@ -62,6 +62,7 @@ STABLE_OPERATION_IDS = {
     ("get", "/api/requests/{request_id}"): "get_request",
     ("get", "/api/requests/{request_id}/matches"): "request_matches",
     ("get", "/api/listings/{listing_id}/requests"): "listing_requests",
+    ("post", "/api/requests/{request_id}/answer-typed-data"): "answer_typed_data",
     ("post", "/api/requests/{request_id}/answers"): "post_answer",
     ("get", "/api/requests/{request_id}/answers"): "list_answers",
     ("post", "/api/tx/booking/rule"): "prepare_booking_rule",

@@ -9,14 +9,17 @@ export function setStatus(text, kind = "info") {
 
 export const busy = { count: 0 };
 
-// Run one user action: busy while it runs (live refreshes wait), its error on the status line.
-export async function act(label, work) {
+// Run one user action: busy while it runs (live refreshes wait), its error on the status line
+// and, given a form's error line (`shown`), there too, next to what was typed.
+export async function act(label, work, { shown = null } = {}) {
   busy.count++;
+  if (shown) shown.textContent = "";
   try {
     setStatus(`${label}…`, "busy");
     await work();
   } catch (err) {
     setStatus(`${label} failed: ${friendly(err)}`, "error");
+    if (shown) shown.textContent = friendly(err);
   } finally {
     busy.count--;
   }

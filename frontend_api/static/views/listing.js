@@ -7,6 +7,7 @@ import { act, setStatus } from "../lib/status.js";
 import { account, confirmationNote, sendPrepared, session } from "../lib/wallet.js";
 import { offersPanel } from "./offers.js";
 import { reviewList, trustExplained } from "./profile.js";
+import { matchedRequestsPanel } from "./requests.js";
 import { showRental } from "./rental.js";
 
 export async function showListing(id, ctx) {
@@ -170,6 +171,7 @@ function render(view, listing, ratings, target) {
         own ? el("p", { class: "muted" }, "This is your listing.") : null,
         own ? close : buy),
       target.listing_id ? offersPanel(listing, token, { own, now, refresh: () => window.route({ quiet: true }) }) : null,
+      own && target.listing_id && listing.status === "live" ? matchedRequestsPanel(listing.id) : null,
       el("section", { class: "panel", "aria-labelledby": "escrow-title" },
         el("h2", { id: "escrow-title" }, "How your payment is protected"),
         el("p", { "data-testid": "escrow-text" }, escrowText(listing, doc, token))),
