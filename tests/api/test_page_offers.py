@@ -12,6 +12,7 @@ from playwright.sync_api import Page
 from api._browser import Pages, PageWallet, assert_accessible, click, screenshot, shows, wait_done
 from api.conftest import ApiWorld
 from p2pchain.chain._model import TradeState
+from p2pchain.chain._permit2 import PERMIT2_ADDRESS
 from p2pchain.indexer._offers import OfferBook
 
 
@@ -107,3 +108,35 @@ def test_permit_token_offer_is_signed_twice_and_accepted(
     trade = market.seller.trade(stored.id)
     assert trade.trade.amount == 150 * usd and trade.quantity == 2
     assert market.seller.balance(market.buyer_account.address, token.address) == 350 * usd
+
+
+def test_permit2_token_offer_is_signed_twice_and_accepted(
+    page_world: ApiWorld, pages: Pages
+) -> None:
+    """A token without EIP-2612 that the buyer approved to Permit2 once: the wallet signs the
+    offer and a Permit2 PermitSingle (the page sends it as v 0 with the compact signature), and
+    the seller's one transaction pulls the payment through Permit2."""
+    world, market = page_world, page_world.market
+    token = market.deploy_token("TestERC20", "Plain Dollar", "PUSD")  # 18 decimals
+    market.call_token(market.deployer, token, "mint", market.buyer_account.address, ONE)
+    market.call_token(market.buyer_account, token, "approve", PERMIT2_ADDRESS, 2**256 - 1)
+    listing = market.seller.create_listing(market.terms(token=token.address, price=ONE))
+    path = f"/#/listing/0x{listing.id.hex()}"
+    buyer_wallet = PageWallet(world, market.buyer_account)
+    buyer = pages.open(buyer_wallet, path)
+    shows(buyer, '[data-testid="offer-form"]')
+    assert "Offer sent: 0.8 PUSD per unit" in _offer(buyer, "0.8")
+    assert buyer_wallet.sent() == []
+    typed = [p for m, p in buyer_wallet.calls if m == "eth_signTypedData_v4"]
+    assert len(typed) == 2 and "PermitSingle" in str(typed[1])
+    (stored,) = OfferBook(world.services.index.db).list(listing=listing.id)
+    permit = stored.document["permit"]
+    assert permit["v"] == 0 and int(permit["value"]) % 2**160 == 8 * ONE // 10
+
+    seller = pages.open(PageWallet(world, market.seller_account), path)
+    click(seller, "#connect")
+    wait_done(seller)
+    click(seller, f'[data-testid="accept-offer-{stored.id}"]')
+    wait_done(seller)
+    assert market.seller.trade(stored.id).trade.amount == 8 * ONE // 10
+    assert market.seller.balance(market.buyer_account.address, token.address) == 2 * ONE // 10

@@ -1,5 +1,6 @@
 // Offers on a listing: a buyer proposes a price (signed in the wallet, no gas: an EIP-712 offer,
-// with an EIP-2612 permit for tokens that take one; ETH offers are paid from the buyer's
+// with an EIP-2612 permit for tokens that take one, or a Permit2 permit for a token the buyer
+// approved to Permit2; ETH offers are paid from the buyer's
 // marketplace credit, added first), the seller sees every offer and accepts one in a single
 // transaction, the buyer can cancel. The API verifies and keeps the signed offers.
 import { api, post } from "../lib/api.js";
@@ -12,12 +13,18 @@ const DAY = 86400;
 const STATUS = { open: "Open", accepted: "Accepted", cancelled: "Cancelled", expired: "Expired" };
 const EXPIRIES = [[1, "1 day"], [3, "3 days"], [7, "7 days"], [14, "14 days"], [30, "30 days"]];
 
-// A 65-byte signature as the permit's { v, r, s }.
-function splitSignature(signature) {
+// A 65-byte signature as the permit's { v, r, s }. A Permit2 permit takes it in EIP-2098
+// compact form: v 0, and s with the y-parity in its top bit.
+function splitSignature(signature, kind) {
   const hex = signature.slice(2);
   let v = parseInt(hex.slice(128, 130), 16);
   if (v < 27) v += 27;
-  return { r: `0x${hex.slice(0, 64)}`, s: `0x${hex.slice(64, 128)}`, v };
+  const r = `0x${hex.slice(0, 64)}`;
+  if (kind === "permit2") {
+    const s = BigInt(`0x${hex.slice(64, 128)}`) | (BigInt(v - 27) << 255n);
+    return { r, s: `0x${s.toString(16).padStart(64, "0")}`, v: 0 };
+  }
+  return { r, s: `0x${hex.slice(64, 128)}`, v };
 }
 
 // "80% of the asking price", "the asking price", "120% of ..." (whole percent, rounded down).
@@ -133,9 +140,9 @@ export function offersPanel(listing, token, { own, now, refresh }) {
         const document = { ...out.document, signature: await signTypedData(buyer, out.offer_typed_data) };
         if (out.permit_typed_data) {
           setStatus("Sign the payment permit in your wallet…", "busy");
-          const permit = out.permit_typed_data.message;
-          const parts = splitSignature(await signTypedData(buyer, out.permit_typed_data));
-          document.permit = { value: String(permit.value), deadline: Number(permit.deadline), ...parts };
+          const signed = await signTypedData(buyer, out.permit_typed_data);
+          const parts = splitSignature(signed, out.permit_kind);
+          document.permit = { value: out.permit_value, deadline: out.permit_deadline, ...parts };
         }
         await post("/api/offers", document);
         price.value = "";
