@@ -156,3 +156,54 @@ def test_stablecoin_offer_and_purchase_need_no_approve(market: Market, tmp_path:
         ],
     )  # fmt: skip
     assert erc20.functions.balanceOf(bob).call() == (1_000 - 36 - 40) * 10**6
+
+
+def _plain_token_approved_to_permit2(market: Market) -> str:
+    """A token without EIP-2612 (TestERC20, 18 decimals) with 1,000 for bob, who approved it to
+    Permit2 once (as wallets do), never to the marketplace."""
+    from p2pchain.chain._permit2 import PERMIT2_ADDRESS
+    from p2pchain.compiler._artifacts import load_artifact
+    from p2pchain.market._client import MarketplaceClient
+    from p2pchain.wallet._wallet import Wallet
+
+    from .conftest import PASSPHRASE, TEST_SCRYPT_N
+
+    w3 = market.chain.w3
+    deployer = market.chain.accounts[8]
+    client = MarketplaceClient.connect(market.chain, account=deployer)
+    artifact = load_artifact("TestERC20", test=True)
+    factory = w3.eth.contract(abi=list(artifact.abi), bytecode=artifact.bytecode)
+    data = factory.constructor("Plain Dollar", "PUSD").data_in_transaction
+    token = client.sender.send(deployer, {"data": data})["contractAddress"]
+    assert token is not None
+    contract = w3.eth.contract(address=token, abi=list(artifact.abi))
+    bob = market.addresses["bob"]
+    client.sender.send(deployer, {"to": token, "data": contract.encode_abi("mint", [bob, 10**21])})
+    bob_account = Wallet(kdf_iterations=TEST_SCRYPT_N).load_account("bob", PASSPHRASE)
+    approve = contract.encode_abi("approve", [PERMIT2_ADDRESS, 2**256 - 1])
+    client.sender.send(bob_account, {"to": token, "data": approve})
+    client.close()
+    return str(token)
+
+
+def test_permit2_token_offer_and_purchase_need_no_approve(market: Market, tmp_path: Path) -> None:
+    """A token without EIP-2612 that bob approved to Permit2: the offer carries a Permit2 permit
+    and `trade buy` sends one transaction, with no approve for the marketplace."""
+    token = _plain_token_approved_to_permit2(market)
+    w3 = market.chain.w3
+    bob = market.addresses["bob"]
+    listing_id = _list(market, "40PUSD", "--token", token)
+    nonce = w3.eth.get_transaction_count(bob)
+    made = _offer(market, listing_id, tmp_path / "o.json", price="36PUSD")
+    assert made["permit"] is not None and made["permit"]["v"] == 0
+    assert int(made["permit"]["value"]) % 2**160 == 36 * 10**18
+    shown = market("offer", "show", str(tmp_path / "o.json")).stdout
+    assert "Permit2, included (no approve needed)" in shown, shown
+    out = json.loads(
+        market("offer", "accept", str(tmp_path / "o.json"), "--account", "alice", "--yes",
+               "--json").stdout
+    )  # fmt: skip
+    assert out["amount"] == str(36 * 10**18)
+    second = _list(market, "40PUSD", "--token", token)
+    market("trade", "buy", second, "--account", "bob", "--yes", "--quiet")
+    assert w3.eth.get_transaction_count(bob) == nonce + 1  # the purchase, with its permit
