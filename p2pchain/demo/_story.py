@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
     from p2pchain.chain._deploy import Deployment
     from p2pchain.chain._nodes import DevChain
+    from p2pchain.indexer._hints import PriceHint
     from p2pchain.ipfs import IpfsBackend
     from p2pchain.market._bookings import BookingView
     from p2pchain.market._client import MarketplaceClient
@@ -76,6 +77,10 @@ TUSD = 10**6
 #: The request scene: a ride to the airport, wanted for at most 0.004 ETH, listed at 0.0035 ETH.
 RIDE_MAX = 4 * ETHER // 1000
 RIDE_PRICE = 35 * ETHER // 10_000
+#: Scene 9: the fares other drivers' rides sold at (with the buyer's ride: six sales), and the
+#: fare of one still on offer.
+OTHER_FARES = tuple(f * ETHER // 10_000 for f in (30, 32, 38, 40, 45))
+OPEN_FARE = 42 * ETHER // 10_000
 LOCK_PRICE = 40 * TUSD
 LOCK_OFFER = LOCK_PRICE * 9 // 10
 ROLES = ("seller", "buyer", "arbitrator", "neighbour")
@@ -252,6 +257,8 @@ class DemoResult:
         offer: The stablecoin offer scene.
         ride_matches: Listings the index matched to the ride request, and requests it matched
             to the driver's listing.
+        price_hint: What the index tells a driver drafting a new ride listing: comparable
+            completed sales over 90 days (median, interquartile range) and live listings.
     """
 
     network: str
@@ -267,6 +274,7 @@ class DemoResult:
     refused: str = ""
     offer: OfferSummary | None = None
     ride_matches: tuple[int, int] = (0, 0)
+    price_hint: PriceHint | None = None
 
     @property
     def chain_id(self) -> int:
@@ -304,6 +312,10 @@ class DemoResult:
                 "parties": [
                     {**asdict(p), "payout": p.payout, "average": p.average} for p in self.parties
                 ],
+                # the index's hint as it stands (prices in base units)
+                "price_hint": None
+                if self.price_hint is None
+                else self.price_hint.model_dump(mode="json"),
             }
         )
 
@@ -562,6 +574,7 @@ class _Story:
             helmet_trade = self._dispute(cast, helmet)
             offer = self._offer(cast)
             ride, ride_trade = self._ride(cast)
+            hint = self._hint(cast)
         finally:
             self._close_chat()
         trades = (
@@ -586,6 +599,7 @@ class _Story:
             refused=self.refused,
             offer=offer,
             ride_matches=self.ride_matches,
+            price_hint=hint,
         )
 
     # -- setup
@@ -1018,6 +1032,63 @@ class _Story:
         self.ride_matches = (len(hits), len(for_listing))
         return ride, trade
 
+    def _hint(self, cast: _Cast) -> PriceHint:
+        """Other drivers sell rides to other riders at their own fares (one ride stays on
+        offer); then a driver drafting a new ride listing asks the index what rides sold for."""
+        from p2pchain.indexer import Indexer
+        from p2pchain.market._listings import publish_listing
+
+        self.log.section("9. Price hints from the market's own data")
+        drivers = [cast.seller.with_account(a) for a in self.chain.accounts[5:7]]
+        riders = [cast.seller.with_account(a) for a in self.chain.accounts[7:9]]
+        now = cast.seller.now()
+
+        def ride_listing(driver: MarketplaceClient, fare: int) -> Listing:
+            published = publish_listing(
+                driver,
+                self.ipfs,
+                {
+                    "schema_version": 2,
+                    "title": "Ride to the airport",
+                    "description": "Hatchback, two people with luggage.",
+                    "category": "transport/rides",
+                    "kind": "service",
+                    "price": str(fare),
+                    "token": "ETH",
+                    "seller": driver.address,
+                    "created_at": now,
+                },
+                review_window=DAY,
+            )
+            return _listing_of(published)
+
+        for n, fare in enumerate(OTHER_FARES):
+            driver, rider = drivers[n % 2], riders[n % 2]
+            rider.release(rider.buy(ride_listing(driver, fare)))
+        ride_listing(drivers[0], OPEN_FARE)
+        self.log.offchain(
+            "price hint",
+            "others",
+            f"{len(OTHER_FARES)} more rides sold and released, 1 on offer (not in the table)",
+        )
+        database = f"sqlite:///{self.tmp / 'index.sqlite'}"
+        with Indexer(
+            database, self.chain, cast.seller.deployment, ipfs=self.ipfs, confirmations=0
+        ) as index:
+            index.sync()
+            hint = index.price_hint(
+                {"category": "transport/rides", "kind": "service", "token": "ETH"}
+            )
+        self.log.offchain("price hint", "seller", "drafts a ride listing: asks the index")
+        if not hint.enough or hint.median is None or hint.low is None or hint.high is None:
+            raise ListingError(f"the index gave no price hint: {hint.note}")
+        self.log.note(
+            f"rides sold for a median {_eth(hint.median)} (middle half {_eth(hint.low)}"
+            f" to {_eth(hint.high)}) over {_count(hint.trades, 'sale')} in"
+            f" {hint.window_days} days; {_count(hint.live, 'comparable listing')} live now"
+        )
+        return hint
+
     # -- summary
 
     def _parties(
@@ -1273,11 +1344,15 @@ def _print_summary(console: Console, result: DemoResult) -> None:
     else:
         matches_offer = True
     matches = all(p.payout == p.expected_payout for p in result.parties) and matches_offer
+    hint = result.price_hint
+    hinted = ""
+    if hint is not None and hint.median is not None:
+        hinted = f" a price hint for rides: median {_eth(hint.median)} over {hint.trades} sales;"
     verdict = "every balance moved exactly as the terms say" if matches else "BALANCES DIFFER"
     console.print(
         Panel(
             f"{verdict}; car found by {result.found_via}; an overlapping booking refused"
-            f"{offered}; a ride request matched to a driver's listing;"
+            f"{offered}; a ride request matched to a driver's listing;{hinted}"
             f" {result.network} chain, {result.elapsed:.1f} s",
             title="p2pchain demo",
             border_style="green" if matches else "red",

@@ -23,6 +23,7 @@ from p2pchain.demo._story import (
     HELMET_BUYER_SHARE,
     HELMET_FEE_BPS,
     HELMET_PRICE,
+    OTHER_FARES,
     RIDE_PRICE,
     DemoResult,
     car_photo,
@@ -168,6 +169,13 @@ def test_demo_final_state_on_chain(demo_chain: DevChain, tmp_path: Path) -> None
     ride = client.trade(result.trade("ride").trade_id)
     assert ride.state.name == "COMPLETED" and ride.trade.amount == RIDE_PRICE
     assert "a ride request matched to a driver's listing" in " ".join(out.getvalue().split())
+    # The price hint: the buyer's ride and five others sold (0.0030 to 0.0045 ETH), one on offer.
+    hint = result.price_hint
+    assert hint is not None and hint.enough and hint.trades == 6 and hint.live == 1
+    fares = sorted((*OTHER_FARES, RIDE_PRICE))
+    assert hint.median == (fares[2] + fares[3]) // 2 == 3_650_000_000_000_000
+    assert (hint.low, hint.high) == (3_275_000_000_000_000, 3_950_000_000_000_000)
+    assert "median 0.00365 ETH over 6 sales" in " ".join(out.getvalue().split())
     lock_trade = client.trade(offer.offer_id)  # rebuilt from OfferAccepted
     assert lock_trade.trade.amount == offer.offered and lock_trade.state.name == "COMPLETED"
     assert [e.name for e in lock_trade.history] == ["OfferAccepted", "Released"]

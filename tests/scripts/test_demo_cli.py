@@ -46,6 +46,8 @@ def test_demo_json_is_the_whole_summary() -> None:
     offer = summary["offer"]
     assert offer["state"] == "COMPLETED" and offer["offered"] == 36 * 10**6
     assert summary["ride_matches"] == [1, 1]
+    hint = summary["price_hint"]
+    assert (hint["trades"], hint["median"], hint["live"]) == (6, 3_650_000_000_000_000, 1)
 
 
 def test_demo_refuses_an_unknown_network() -> None:
