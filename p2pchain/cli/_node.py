@@ -128,6 +128,7 @@ def start(
             process.terminate()
         raise
     from p2pchain.chain._nodes import RpcChain
+    from p2pchain.chain._permit2 import PERMIT2_ADDRESS
 
     chain_id = 31337 if kind == "anvil" else 1337
     node = RpcChain(url)
@@ -160,7 +161,7 @@ def start(
                 ("pid", process.pid),
                 ("log", log),
                 ("chain", kept),
-                ("Permit2", "at 0x0000…8BA3" if permit2 else "not installed"),
+                ("Permit2", PERMIT2_ADDRESS if permit2 else "not installed"),
                 ("next", "p2pchain deploy" if not restored else "p2pchain deploy, if not done yet"),
             ],
             style="green",
