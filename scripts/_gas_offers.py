@@ -419,7 +419,11 @@ def offers_markdown(section: Mapping[str, Any]) -> list[str]:
             "clears it again (most of its cost comes back as a refund), and saves the approve "
             "transaction's 21,000 base. What it adds is the signature check and the token's nonce "
             "write. A buyer's first permit on a token turns that nonce slot from zero to one, "
-            "which is most of what the two columns differ by."
+            "which is most of what the two columns differ by. Through Permit2, the allowance "
+            "lives in Permit2 (one slot packing amount, expiration and nonce, which a payment "
+            "leaves non-zero, so no refund comes back), and each payment calls one more contract "
+            "(a cold account, 2,600); a buyer's first Permit2 permit turns that slot from zero to "
+            "non-zero."
         ),
         "",
     ]
