@@ -25,6 +25,7 @@ import json
 from typing import Any, Literal
 
 from p2pchain.chain._model import ZERO_ADDRESS
+from p2pchain.chain._revert import format_amount
 from p2pchain.indexer._db import Database
 from p2pchain.indexer._models import Id32, _Frozen
 
@@ -91,10 +92,8 @@ def notice_key(
 
 
 def amount_text(value: int, token: str) -> str:
-    """An amount as the request notices write it: wei, or base units of a token."""
-    if token in ("ETH", ZERO_ADDRESS):
-        return f"{value} wei"
-    return f"{value} base units of {token}"
+    """An amount as the notices write it: ``0.5 ETH``, or ``250 units of token 0x…``."""
+    return format_amount(value, ZERO_ADDRESS if token == "ETH" else token)
 
 
 def _hours(seconds: int) -> str:

@@ -145,7 +145,7 @@ def test_notifications_tell_of_matches_and_offers_from_the_index(world: ApiWorld
     assert told == {(request.id, lamp_id), (request.id, fixer_id)}
     (received,) = [n for n in to_seller if n["kind"] == "offer_received"]
     assert (received["offer"], received["listing"]) == (offer_id, bike_id)
-    assert f"offers {10**18 // 2} wei per unit" in received["text"]
+    assert "offers 0.5 ETH per unit" in received["text"]
     library = market_notices(index, seller)
     assert {n.key for n in library} <= {n["key"] for n in to_seller}
     assert [n["at"] for n in to_seller] == sorted((n["at"] for n in to_seller), reverse=True)

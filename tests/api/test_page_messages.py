@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
+from _market import ONE
 from eth_account import Account
 from playwright.sync_api import Page
 
@@ -337,4 +339,31 @@ def test_a_trade_that_happens_while_the_page_connects_still_shows_as_a_notice(
     )
     assert kinds == ["disputed", "bought"]  # newest on top, each once
     assert done[0][:10] in page.inner_text('[data-testid="notice"][data-kind="bought"]')
+    assert page.js_errors == []  # type: ignore[attr-defined]
+
+
+def test_an_offer_received_is_pushed_and_leads_to_the_listing(
+    page_world: ApiWorld, pages: Pages, page_server: ApiServer
+) -> None:
+    """A notice from the index (an offer on the seller's listing) reaches the open page through
+    the same stream, and its link opens the listing, where the offer can be accepted."""
+    world, market = page_world, page_world.market
+    bike = world.bike.listing
+    assert bike is not None
+    page = pages.open(PageWallet(world, market.seller_account), "/#/trades")
+    shows(page, 'body[data-notices="live"]')
+    market.buyer.add_credit(ONE // 2)
+    signed = market.buyer.make_offer(bike, ONE // 2)
+    session = requests.Session()
+    session.trust_env = False
+    stored = session.post(page_server.url + "/api/offers", json=signed.to_json(), timeout=60)
+    assert stored.status_code == 201, stored.text
+    notice = '[data-testid="notice"][data-kind="offer_received"]'
+    shows(page, notice)
+    link = page.get_attribute(f"{notice} a", "href")
+    assert link == f"#/listing/0x{bike.id.hex()}"
+    screenshot(page, "23-offer-notice")
+    assert_accessible(page, "an offer notice")
+    click(page, f"{notice} a")
+    shows(page, f'[data-testid="accept-offer-0x{signed.id.hex()}"]')
     assert page.js_errors == []  # type: ignore[attr-defined]

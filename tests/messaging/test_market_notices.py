@@ -99,7 +99,7 @@ def test_market_notices_tell_both_sides_of_matches_answers_and_offers(
     soon_id, later_id = "0x" + soon.id.hex(), "0x" + later.id.hex()
     to_seller = [n for n in indexer.market_notices(seller) if n.kind == "offer_received"]
     assert {(n.offer_id, n.listing_id) for n in to_seller} == {(soon_id, taxi), (later_id, taxi)}
-    assert f"offers {2 * ONE // 1000} wei per unit x 1" in next(
+    assert "offers 0.002 ETH per unit x 1" in next(
         n.text for n in to_seller if n.offer_id == soon_id
     )
     expiring = [n for n in indexer.market_notices(buyer) if n.kind == "offer_expiring"]
