@@ -28,6 +28,7 @@ sent.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -254,23 +255,83 @@ def _domain_separator(name: str, version: str, chain_id: int, token: str) -> byt
     )
 
 
-def permit_support(reader: MarketReader, token: str, owner: str) -> tuple[str, str, int] | None:
+def _permit_reads(
+    reader: MarketReader, token: str, owner: str, spender: str
+) -> dict[str, Any] | None:
+    """Every read a permit may need, in one JSON-RPC batch: the token's ``name``,
+    ``DOMAIN_SEPARATOR`` and ``nonces(owner)`` (EIP-2612), and Permit2's code, the token's
+    allowance for Permit2 and Permit2's allowance record (Permit2). A read that fails is None.
+    None when the node takes no batches, or garbles this one (the two checks then read one by
+    one)."""
+    from p2pchain.chain._permit2 import PERMIT2_ABI, PERMIT2_ADDRESS
+    from p2pchain.market._reads import _Codec, _raw_result
+
+    if not reader.sender.batching:
+        return None
+    codec, permit2 = _Codec(_PERMIT_ABI), _Codec(PERMIT2_ABI)
+    calls = [
+        ("name", token, codec.encode("name"), codec),
+        ("DOMAIN_SEPARATOR", token, codec.encode("DOMAIN_SEPARATOR"), codec),
+        ("nonces", token, codec.encode("nonces", owner), codec),
+        (
+            "allowance",
+            token,
+            reader._erc20.encode("allowance", owner, PERMIT2_ADDRESS),
+            reader._erc20,
+        ),
+        ("allowance", PERMIT2_ADDRESS, permit2.encode("allowance", owner, token, spender), permit2),
+    ]
+    requests: list[tuple[str, Sequence[Any]]] = [
+        ("eth_call", [{"to": to, "data": "0x" + data.hex()}, "latest"]) for _, to, data, _ in calls
+    ]
+    requests.append(("eth_getCode", [PERMIT2_ADDRESS, "latest"]))
+    try:
+        answers = reader.sender.retry(
+            "a batch of permit reads", lambda: reader.sender.batch(requests)
+        )
+    except Exception:  # noqa: BLE001 - a node that garbles batches: read one by one instead
+        return None
+    out: list[Any] = []
+    for (name, _, _, c), answer in zip(calls, answers, strict=False):
+        try:
+            out.append(c.decode(name, _raw_result(answer)))
+        except Exception:  # noqa: BLE001 - a revert or bad data: that function is not there
+            out.append(None)
+    try:
+        code = bytes.fromhex(str(_raw_result(answers[-1], hexed=False))[2:])
+    except Exception:  # noqa: BLE001 - no answer: no Permit2
+        code = b""
+    keys = ("name", "separator", "nonce", "permit2_approval", "permit2_allowance")
+    return {**dict(zip(keys, out, strict=True)), "permit2_code": code}
+
+
+def permit_support(
+    reader: MarketReader, token: str, owner: str, *, reads: dict[str, Any] | None = None
+) -> tuple[str, str, int] | None:
     """``(name, version, nonce)`` if ``token`` takes EIP-2612 permits we can sign, else None.
 
     The token's ``DOMAIN_SEPARATOR`` must equal the one computed from its ``name``, a version
     in :data:`PERMIT_VERSIONS`, the chain and its address; a token without these functions, or
-    with another domain, is paid by ``approve``.
+    with another domain, is paid by ``approve``. ``reads``: what :func:`_permit_reads` read.
     """
     from p2pchain.market._reads import _Codec
 
     codec = _Codec(_PERMIT_ABI)
     token = to_checksum_address(token)
     try:
-        name = str(reader._eth_call(token, codec.encode("name"), "name", codec)[0])
-        separator = bytes(
-            reader._eth_call(token, codec.encode("DOMAIN_SEPARATOR"), "DOMAIN_SEPARATOR", codec)[0]
-        )
-        nonce = int(reader._eth_call(token, codec.encode("nonces", owner), "nonces", codec)[0])
+        if reads is not None:
+            if reads["name"] is None or reads["separator"] is None or reads["nonce"] is None:
+                return None
+            name, separator = str(reads["name"][0]), bytes(reads["separator"][0])
+            nonce = int(reads["nonce"][0])
+        else:
+            name = str(reader._eth_call(token, codec.encode("name"), "name", codec)[0])
+            separator = bytes(
+                reader._eth_call(
+                    token, codec.encode("DOMAIN_SEPARATOR"), "DOMAIN_SEPARATOR", codec
+                )[0]
+            )
+            nonce = int(reader._eth_call(token, codec.encode("nonces", owner), "nonces", codec)[0])
     except Exception:  # noqa: BLE001 - any failure (revert, no code, bad data) means no permit
         return None
     for version in PERMIT_VERSIONS:
@@ -280,17 +341,36 @@ def permit_support(reader: MarketReader, token: str, owner: str) -> tuple[str, s
 
 
 def permit2_support(
-    reader: MarketReader, token: str, owner: str, spender: str, value: int
+    reader: MarketReader,
+    token: str,
+    owner: str,
+    spender: str,
+    value: int,
+    *,
+    reads: dict[str, Any] | None = None,
 ) -> int | None:
     """Permit2's next nonce for ``owner``'s allowance of ``token`` to ``spender``, if a Permit2
     permit can pay ``value``: Permit2's canonical code is on the chain and ``owner`` approved
-    ``token`` to it for at least ``value``. Else None."""
-    from p2pchain.chain._permit2 import MAX_AMOUNT, PERMIT2_ABI, PERMIT2_ADDRESS, has_permit2
+    ``token`` to it for at least ``value``. Else None. ``reads``: what :func:`_permit_reads`
+    read."""
+    from p2pchain.chain._permit2 import (
+        MAX_AMOUNT,
+        PERMIT2_ABI,
+        PERMIT2_ADDRESS,
+        has_permit2,
+        permit2_runtime,
+    )
     from p2pchain.market._reads import _Codec
 
     if not 0 < value <= MAX_AMOUNT:
         return None
     try:
+        if reads is not None:
+            if reads["permit2_code"] != permit2_runtime() or reads["permit2_approval"] is None:
+                return None
+            if int(reads["permit2_approval"][0]) < value or reads["permit2_allowance"] is None:
+                return None
+            return int(reads["permit2_allowance"][2])
         if not reader.sender.retry("eth_getCode", lambda: has_permit2(reader.w3)):
             return None
         data = reader._erc20.encode("allowance", owner, PERMIT2_ADDRESS)
@@ -316,9 +396,11 @@ def sign_permit(
     ``value`` of ``token``: the token's own EIP-2612 permit, or else a Permit2 permit when the
     owner approved the token to Permit2 (:func:`permit2_support`). None if neither can be signed."""
     to = spender or reader.deployment.marketplace
-    found = permit_support(reader, token, owner.address)
+    token = to_checksum_address(token)
+    reads = _permit_reads(reader, token, owner.address, to)
+    found = permit_support(reader, token, owner.address, reads=reads)
     if found is None:
-        return _sign_permit2(reader, token, value, deadline, owner=owner, spender=to)
+        return _sign_permit2(reader, token, value, deadline, owner=owner, spender=to, reads=reads)
     name, version, nonce = found
     typed = permit_typed_data(
         token_name=name,
@@ -336,11 +418,18 @@ def sign_permit(
 
 
 def _sign_permit2(
-    reader: MarketReader, token: str, value: int, deadline: int, *, owner: Any, spender: str
+    reader: MarketReader,
+    token: str,
+    value: int,
+    deadline: int,
+    *,
+    owner: Any,
+    spender: str,
+    reads: dict[str, Any] | None,
 ) -> Permit | None:
     from p2pchain.chain._permit2 import permit2_permit, permit_single_typed_data
 
-    nonce = permit2_support(reader, token, owner.address, spender, value)
+    nonce = permit2_support(reader, token, owner.address, spender, value, reads=reads)
     if nonce is None:
         return None
     typed = permit_single_typed_data(

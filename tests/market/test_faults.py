@@ -522,3 +522,53 @@ def test_node_restarts_with_its_state_purchase_found_or_resent_once(
             sent = s.errors[0].pending.raw  # type: ignore[attr-defined]
             assert {HexBytes(r) for r in proxy.forwarded_raw} == {HexBytes(sent)}
             s.paid(ONE // 10)
+
+
+# ---------------------------------------------------------------------------------- permit reads
+
+
+def _permit2_token(shop: Market, holder: LocalAccount) -> Any:
+    """A token without EIP-2612, which ``holder`` approved to Permit2."""
+    from p2pchain.chain._permit2 import PERMIT2_ADDRESS
+
+    token = shop.deploy_token("TestERC20", "Plain Dollar", "PUSD")
+    shop.call_token(shop.deployer, token, "mint", holder.address, 10 * ONE)
+    shop.call_token(holder, token, "approve", PERMIT2_ADDRESS, 2**256 - 1)
+    return token
+
+
+def test_a_permit_is_prepared_with_one_batch_of_reads(shop: Market, session: Session) -> None:
+    """Deciding between an EIP-2612 permit, a Permit2 permit and an approve takes one request
+    (a batch of six reads) before signing, not six round trips."""
+    token = _permit2_token(shop, session.account)
+    item = shop.seller.create_listing(shop.terms(token=token.address, price=ONE))
+    session.proxy.requests.clear()
+    call = session.client.prepare_buy(item)
+    assert call.action == "buyWithPermit" and not call.before
+    batches = [r for r in session.proxy.requests if len(r) == 6]
+    assert batches == [["eth_call"] * 5 + ["eth_getCode"]]
+    session.attempt(call.send)
+    assert session.told == ["ok"]
+    assert shop.seller.balance(session.account.address, token.address) == 9 * ONE
+
+
+def test_a_node_that_answers_the_permit_reads_in_part_is_read_one_by_one(
+    shop: Market, session: Session
+) -> None:
+    """A node that keeps answering the batch of permit reads in part (Permit2's code left out):
+    no permit is signed on a guess; the reads are made one by one instead, and the purchase is
+    still one transaction."""
+    token = _permit2_token(shop, session.account)
+    item = shop.seller.create_listing(shop.terms(token=token.address, price=ONE))
+    session.proxy.requests.clear()
+    # Every batch that asks for code is answered in part (retries too); a lone request is not.
+    with session.proxy.faults(Fault("eth_getCode", "partial", times=None, batch=True)):
+        call = session.client.prepare_buy(item)
+    permit_batches = [r for r in session.proxy.requests if r == ["eth_call"] * 5 + ["eth_getCode"]]
+    assert len(permit_batches) >= 2  # asked again by the retry policy, then given up on
+    assert ["eth_getCode"] in session.proxy.requests  # then read one by one
+    assert call.action == "buyWithPermit" and not call.before
+    nonce = session.nonce()
+    session.attempt(call.send)
+    assert session.told == ["ok"] and session.nonce() == nonce + 1
+    assert shop.seller.balance(session.account.address, token.address) == 9 * ONE
