@@ -38,3 +38,22 @@ def test_deploy_with_a_custom_ruling_window(cli: Cli, anvil_chain: AnvilChain) -
 def test_commands_before_deploy_say_to_deploy(cli: Cli, anvil_chain: AnvilChain) -> None:
     line = cli.fails("trade", "show", "0x" + "ab" * 32, "--network", anvil_chain.url)
     assert "run `p2pchain deploy`" in line
+
+
+def test_deploy_puts_permit2_on_a_dev_node_that_lacks_it(cli: Cli) -> None:
+    """A bare Anvil someone started by hand has no Permit2; `p2pchain deploy` on it installs the
+    canonical code at the canonical address (as a real chain has it) before deploying."""
+    from p2pchain._paths import find_node_modules
+    from p2pchain.chain._nodes import RpcChain, _node_tool, _start_node, anvil_argv
+    from p2pchain.chain._permit2 import PERMIT2_ADDRESS, has_permit2
+
+    binary = _node_tool("anvil", find_node_modules())
+    node, url = _start_node("anvil", lambda port: anvil_argv(binary, port), 30.0)
+    try:
+        chain = RpcChain(url)
+        assert bytes(chain.w3.eth.get_code(PERMIT2_ADDRESS)) == b""
+        out = cli.run("deploy", "--network", url, "--json")
+        assert out.returncode == 0, out.stderr
+        assert has_permit2(chain.w3)
+    finally:
+        node.stop()
