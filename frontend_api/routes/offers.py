@@ -298,10 +298,9 @@ def offer_typed_data(body: OfferTermsIn, services: ServicesDep) -> OfferTypedDat
     kind: Literal["eip2612", "permit2"] | None = None
     permit_value: str | None = None
     funding = None
-    if token == ZERO_ADDRESS:
-        lacking = offer.total - client.credit(buyer)
-        if lacking > 0:
-            funding = prepared(client.prepare_add_credit(lacking, sender=buyer))
+    if token == ZERO_ADDRESS:  # ``funding`` stays the ETH credit: the page shows it as such
+        calls = client.prepare_offer_funding(unsigned, sender=buyer)
+        funding = prepared(calls[0]) if calls else None
     else:
         found = permit_support(client, token, buyer)
         if found is not None:

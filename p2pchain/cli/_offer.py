@@ -218,16 +218,15 @@ def make(
     ]
     confirm(o, "make offer", rows)
     signed = client.make_offer(found, unit, quantity, expiry=expiry, permit=not no_permit)
-    if token == ZERO_ADDRESS and short:
-        call = client.prepare_add_credit(short)
-        confirm(o, "add credit", [("amount", format_amount(short)), fees_row(call)])
-        with status(o, "waiting for the credit"):
-            call.send()
-    elif token != ZERO_ADDRESS and signed.permit is None and client.allowance(token) < total:
-        call = client.prepare_approve(token, total)
-        confirm(o, "approve", [("token", token), ("amount", format_amount(total, token))])
-        with status(o, "waiting for the approval"):
-            call.send()
+    for call in client.prepare_offer_funding(signed):
+        if call.action == "addCredit":
+            confirm(o, "add credit", [("amount", format_amount(call.value)), fees_row(call)])
+            with status(o, "waiting for the credit"):
+                call.send()
+        else:
+            confirm(o, "approve", [("token", token), ("amount", format_amount(total, token))])
+            with status(o, "waiting for the approval"):
+                call.send()
     kept = _keep(signed, "made")
     if out is not None:
         out.expanduser().write_text(json.dumps(signed.to_json(), indent=2) + "\n", "utf-8")

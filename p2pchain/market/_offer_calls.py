@@ -168,6 +168,56 @@ class OfferCalls(MarketReader):
         """Add ``amount`` wei to the account's credit (see :meth:`prepare_add_credit`)."""
         return self.prepare_add_credit(amount, account=account).send()
 
+    def prepare_offer_funding(
+        self, offer: Offer | SignedOffer | Mapping[str, Any], *, sender: str | None = None
+    ) -> list[PreparedCall[TxInfo]]:
+        """Prepare what the buyer must send before ``offer`` can be accepted, read from the chain
+        now.
+
+        ETH offers are paid from the buyer's marketplace credit: an ``addCredit`` of exactly
+        what it lacks (credit already held counts). An ERC-20 offer is pulled from the buyer's
+        balance: an ``approve`` of the marketplace for the offer's total when the allowance falls
+        short and the offer carries no permit that covers the total (a missing one, a smaller
+        value, a passed deadline, a Permit2 permit for a token not approved to Permit2). The
+        buyer's ERC-20 balance is not checked here.
+
+        Args:
+            offer: The offer: signed (:class:`SignedOffer` or its ``p2pchain/offer/1``
+                document) or not yet (:class:`~p2pchain.chain._offer_model.Offer`, which has no
+                permit).
+            sender: Who sends the calls (default: the client's account); must be the offer's
+                buyer.
+
+        Returns:
+            The calls to send, in order: none, one ``addCredit`` or one ``approve``.
+
+        Raises:
+            InputError: Not an offer, a malformed document or one for another chain or
+                marketplace, or a sender other than the offer's buyer.
+        """
+        if isinstance(offer, Offer):
+            marketplace = self.deployment.marketplace
+            digest = offer.digest(chain_id=self.chain_id, marketplace=marketplace)
+            found = SignedOffer(offer, b"", None, self.chain_id, marketplace, digest)
+        elif isinstance(offer, (SignedOffer, Mapping)):
+            found = self._own_chain(offer)
+        else:
+            raise check.InputError(
+                f"offer must be an Offer, a SignedOffer or an offer document,"
+                f" not {type(offer).__name__}"
+            )
+        who = self._sender_address(sender)
+        buyer, token, total = found.offer.buyer, found.offer.terms.token, found.offer.total
+        if who != buyer:
+            raise check.InputError(f"only the offer's buyer {buyer} can fund it, not {who}")
+        if token == ETH:
+            lacking = total - self.credit(buyer)
+            return [self.prepare_add_credit(lacking, sender=who)] if lacking > 0 else []
+        if self.offer_state(found).approved:
+            return []
+        data = self._erc20.encode("approve", self.deployment.marketplace, total)
+        return [self._prepare("approve", who, data, TxInfo.from_receipt, to=token)]
+
     def prepare_cancel_offer(
         self, signed: SignedOffer | Mapping[str, Any], *, sender: str | None = None
     ) -> PreparedCall[TxInfo]:

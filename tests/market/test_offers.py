@@ -269,3 +269,78 @@ def test_permit2_offer_and_rental(market: Market) -> None:
     call = market.buyer.rentals.prepare_book(rental, 0, 2)
     assert call.action == "bookWithPermit" and not call.before
     assert call.send().booking.rent == 20 * USD
+
+
+def test_offer_funding_adds_the_eth_credit_lacking(market: Market) -> None:
+    listing = market.seller.create_listing(market.terms(), quantity=3)
+    signed = market.buyer.make_offer(listing, ONE // 2, quantity=2)
+    (call,) = market.buyer.prepare_offer_funding(signed)
+    assert call.action == "addCredit" and call.value == ONE
+    market.buyer.add_credit(ONE // 4)
+    (short,) = market.buyer.prepare_offer_funding(_wire(signed))
+    assert short.action == "addCredit" and short.value == ONE - ONE // 4
+    short.send()
+    assert market.buyer.prepare_offer_funding(signed) == []
+    state = market.seller.offer_state(signed)
+    assert state.funded and state.approved
+    assert market.seller.accept_offer(signed).trade.amount == ONE
+
+
+def test_offer_funding_unsigned_offer_counts_credit_held(market: Market) -> None:
+    listing = market.seller.create_listing(market.terms())
+    market.buyer.add_credit(ONE)
+    signed = market.buyer.make_offer(listing, ONE // 2)
+    assert market.buyer.prepare_offer_funding(signed.offer) == []
+
+
+def test_offer_funding_permit_token_needs_nothing(any_market: Market) -> None:
+    m = any_market
+    token = _tusd(m, m.buyer_account)
+    listing = m.seller.create_listing(m.terms(token=token.address, price=100 * USD))
+    signed = m.buyer.make_offer(listing, 90 * USD)
+    assert signed.permit is not None
+    assert m.buyer.prepare_offer_funding(signed) == []
+    state = m.seller.offer_state(signed)
+    assert state.funded and state.approved
+
+
+def test_offer_funding_plain_erc20_without_permit_approves(market: Market) -> None:
+    token = market.deploy_token("TestERC20", "Plain", "PLN")
+    market.call_token(market.deployer, token, "mint", market.buyer_account.address, ONE)
+    listing = market.seller.create_listing(market.terms(token=token.address), quantity=2)
+    signed = market.buyer.make_offer(listing, ONE // 4, quantity=2)
+    assert signed.permit is None
+    (call,) = market.buyer.prepare_offer_funding(signed)
+    assert call.action == "approve" and call.to == token.address and call.value == 0
+    call.send()
+    assert market.buyer.allowance(token.address) == ONE // 2
+    assert market.buyer.prepare_offer_funding(signed) == []
+    state = market.seller.offer_state(signed)
+    assert state.funded and state.approved
+    assert market.seller.accept_offer(signed).trade.amount == ONE // 2
+
+
+def test_offer_funding_permit_short_of_the_total_approves(market: Market) -> None:
+    token = _tusd(market, market.buyer_account)
+    listing = market.seller.create_listing(market.terms(token=token.address, price=100 * USD))
+    signed = market.buyer.make_offer(listing, 90 * USD)
+    assert signed.permit is not None
+    doc = _wire(signed)
+    doc["permit"] = dict(doc["permit"], value=str(90 * USD - 1))
+    (call,) = market.buyer.prepare_offer_funding(doc)
+    assert call.action == "approve"
+    call.send()
+    assert market.buyer.allowance(token.address) == 90 * USD
+
+
+def test_offer_funding_checks_its_inputs(market: Market) -> None:
+    listing = market.seller.create_listing(market.terms())
+    signed = market.buyer.make_offer(listing, ONE // 2)
+    with pytest.raises(InputError, match="only the offer's buyer"):
+        market.stranger.prepare_offer_funding(signed)
+    with pytest.raises(InputError, match="offer must be an Offer"):
+        market.buyer.prepare_offer_funding(42)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="is for chain"):
+        market.buyer.prepare_offer_funding(dict(_wire(signed), chainId=1, id=None))
+    with pytest.raises(InputError, match="offer: price"):
+        market.buyer.prepare_offer_funding(dict(_wire(signed), price="-1"))
