@@ -158,6 +158,30 @@ def test_stablecoin_offer_and_purchase_need_no_approve(market: Market, tmp_path:
     assert erc20.functions.balanceOf(bob).call() == (1_000 - 36 - 40) * 10**6
 
 
+def test_stablecoin_offer_without_permit_approves_first(market: Market, tmp_path: Path) -> None:
+    """`offer make --no-permit`: the offer carries no permit, so bob approves the marketplace for
+    its total (one transaction) and the offer shows approved and is accepted."""
+    token = _stablecoin(market)
+    w3 = market.chain.w3
+    bob = market.addresses["bob"]
+    listing_id = _list(market, "40TUSD", "--token", token)
+    nonce = w3.eth.get_transaction_count(bob)
+    file = tmp_path / "o.json"
+    result = market(
+        "offer", "make", listing_id, "--price", "36TUSD", "--account", "bob", "--out", str(file),
+        "--no-permit", "--yes", "--json",
+    )  # fmt: skip
+    made = json.loads(result.stdout)
+    assert made["permit"] is None
+    assert w3.eth.get_transaction_count(bob) == nonce + 1  # the approve
+    shown = json.loads(market("offer", "show", str(file), "--json").stdout)
+    assert shown["state"]["approved"] is True and shown["state"]["funded"] is True
+    out = json.loads(
+        market("offer", "accept", str(file), "--account", "alice", "--yes", "--json").stdout
+    )
+    assert out["amount"] == str(36 * 10**6)
+
+
 def _plain_token_approved_to_permit2(market: Market) -> str:
     """A token without EIP-2612 (TestERC20, 18 decimals) with 1,000 for bob, who approved it to
     Permit2 once (as wallets do), never to the marketplace."""
