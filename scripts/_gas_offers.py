@@ -18,7 +18,7 @@ this token, "later permit" one who has.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
@@ -195,84 +195,60 @@ def measure_offers(bench: Bench, repetitions: int, log: Any) -> dict[str, Any]:
     )
     bench.send(bench.buyer, fn)
 
+    def three_paths(
+        key: str,
+        token: Contract,
+        sign: Callable[[LocalAccount, int], Permit],
+        names: tuple[str, str, str],
+    ) -> None:
+        """list + buyWithPermit + release, a signed listing's buySignedWithPermit + release,
+        and acceptOffer with the buyer's permit + release, on ``token`` with ``sign``'s permits
+        (EIP-2612 or Permit2); a fresh buyer each for ``first``."""
+        onchain, signed_name, offer_name = names
+        buyer = buyer_for(key)
+        listing, listed = bench.list(o.terms(token))
+        permit = sign(buyer, PRICE)
+        fn = bench.market.functions.buyWithPermit(
+            listing.id, listing.terms.as_tuple(), 1, permit.as_tuple()
+        )
+        bought = bench.send(buyer, fn)
+        ref = o.trade_from(bought, "Purchased", listing.terms, buyer.address, PRICE)
+        released = bench.act("release", buyer, ref)
+        add(f"{onchain}_{key}", gas(listed) + gas(bought) + gas(released))
+        if token is o.token:
+            add(f"buyWithPermit_{key}", gas(bought))
+
+        buyer = buyer_for(key)
+        signed = bench.sign(o.terms(token))
+        permit = sign(buyer, PRICE)
+        fn = bench.market.functions.buySignedWithPermit(
+            signed.terms.as_tuple(),
+            signed.quantity,
+            signed.salt,
+            signed.signature,
+            1,
+            permit.as_tuple(),
+        )
+        bought = bench.send(buyer, fn)
+        ref = o.trade_from(bought, "Purchased", signed.terms, buyer.address, PRICE)
+        add(f"{signed_name}_{key}", gas(bought) + gas(bench.act("release", buyer, ref)))
+
+        buyer = buyer_for(key)  # the listing exists already: acceptOffer + release
+        listing, _ = bench.list(o.terms(token))
+        offer, signature = o.offer(listing, buyer, PRICE * 9 // 10)
+        permit = sign(buyer, offer.total)
+        fn = bench.market.functions.acceptOffer(offer.as_tuple(), signature, permit.as_tuple())
+        accepted = bench.send(bench.seller, fn)
+        ref = o.trade_from(accepted, "OfferAccepted", listing.terms, buyer.address, offer.price)
+        add(f"{offer_name}_{key}", gas(accepted) + gas(bench.act("release", buyer, ref)))
+        if token is o.token:
+            add(f"acceptOffer_{key}", gas(accepted))
+
     for rep in range(repetitions):
         log(f"permits and offers: repetition {rep + 1}/{repetitions}")
         for key in ("later", "first"):
-            # list + buyWithPermit + release
-            buyer = buyer_for(key)
-            listing, listed = bench.list(o.terms())
-            permit = o.permit(buyer, PRICE)
-            fn = bench.market.functions.buyWithPermit(
-                listing.id, listing.terms.as_tuple(), 1, permit.as_tuple()
-            )
-            bought = bench.send(buyer, fn)
-            ref = o.trade_from(bought, "Purchased", listing.terms, buyer.address, PRICE)
-            released = bench.act("release", buyer, ref)
-            add(
-                f"permit_onchain_{key}",
-                gas(listed) + gas(bought) + gas(released),
-            )
-            add(f"buyWithPermit_{key}", gas(bought))
-            # signed: buySignedWithPermit + release
-            buyer = buyer_for(key)
-            signed = bench.sign(o.terms())
-            permit = o.permit(buyer, PRICE)
-            fn = bench.market.functions.buySignedWithPermit(
-                signed.terms.as_tuple(),
-                signed.quantity,
-                signed.salt,
-                signed.signature,
-                1,
-                permit.as_tuple(),
-            )
-            bought = bench.send(buyer, fn)
-            ref = o.trade_from(bought, "Purchased", signed.terms, buyer.address, PRICE)
-            add(f"permit_signed_{key}", gas(bought) + gas(bench.act("release", buyer, ref)))
-            # acceptOffer with permit + release (the listing exists already)
-            buyer = buyer_for(key)
-            listing, _ = bench.list(o.terms())
-            offer, signature = o.offer(listing, buyer, PRICE * 9 // 10)
-            permit = o.permit(buyer, offer.total)
-            fn = bench.market.functions.acceptOffer(offer.as_tuple(), signature, permit.as_tuple())
-            accepted = bench.send(bench.seller, fn)
-            ref = o.trade_from(accepted, "OfferAccepted", listing.terms, buyer.address, offer.price)
-            released = bench.act("release", buyer, ref)
-            add(f"offer_permit_{key}", gas(accepted) + gas(released))
-            add(f"acceptOffer_{key}", gas(accepted))
-
-            # the same three through Permit2, on the plain token
-            buyer = buyer_for(key)
-            listing, listed = bench.list(o.terms(o.plain))
-            permit = o.permit2_permit(buyer, PRICE)
-            fn = bench.market.functions.buyWithPermit(
-                listing.id, listing.terms.as_tuple(), 1, permit.as_tuple()
-            )
-            bought = bench.send(buyer, fn)
-            ref = o.trade_from(bought, "Purchased", listing.terms, buyer.address, PRICE)
-            released = bench.act("release", buyer, ref)
-            add(f"p2_onchain_{key}", gas(listed) + gas(bought) + gas(released))
-            buyer = buyer_for(key)
-            signed = bench.sign(o.terms(o.plain))
-            permit = o.permit2_permit(buyer, PRICE)
-            fn = bench.market.functions.buySignedWithPermit(
-                signed.terms.as_tuple(),
-                signed.quantity,
-                signed.salt,
-                signed.signature,
-                1,
-                permit.as_tuple(),
-            )
-            bought = bench.send(buyer, fn)
-            ref = o.trade_from(bought, "Purchased", signed.terms, buyer.address, PRICE)
-            add(f"p2_signed_{key}", gas(bought) + gas(bench.act("release", buyer, ref)))
-            buyer = buyer_for(key)
-            listing, _ = bench.list(o.terms(o.plain))
-            offer, signature = o.offer(listing, buyer, PRICE * 9 // 10)
-            permit = o.permit2_permit(buyer, offer.total)
-            fn = bench.market.functions.acceptOffer(offer.as_tuple(), signature, permit.as_tuple())
-            accepted = bench.send(bench.seller, fn)
-            ref = o.trade_from(accepted, "OfferAccepted", listing.terms, buyer.address, offer.price)
-            add(f"p2_offer_{key}", gas(accepted) + gas(bench.act("release", buyer, ref)))
+            three_paths(key, o.token, o.permit, ("permit_onchain", "permit_signed", "offer_permit"))
+            three_paths(key, o.plain, o.permit2_permit, ("p2_onchain", "p2_signed", "p2_offer"))
 
         # the approve path on the same token, same run
         listing, listed = bench.list(o.terms())

@@ -27,6 +27,24 @@ def _tusd(market: Market, holder: Any, amount: int = 1_000 * USD) -> Any:
     return token
 
 
+def _daily_rental(market: Market, token: Any) -> Any:
+    """The seller's daily rental in ``token``: 10 a day, a 50 deposit, bookable from in two days
+    for 30 days."""
+    rentals = market.seller.rentals
+    first = (market.seller.now() // 86_400 + 2) * 86_400
+    return rentals.create(
+        rentals.make_terms(
+            token=token.address,
+            rate=10 * USD,
+            deposit=50 * USD,
+            unit=86_400,
+            first_start=first,
+            last_end=first + 30 * 86_400,
+            cid=bytes.fromhex("1220") + bytes(range(32)),
+        )
+    )
+
+
 def _wire(signed: SignedOffer) -> dict[str, Any]:
     """What the seller receives: the JSON document, through text."""
     return json.loads(json.dumps(signed.to_json()))
@@ -181,19 +199,7 @@ def test_make_offer_checks_its_inputs(market: Market) -> None:
 
 def test_permit_token_rental_is_booked_in_one_transaction(market: Market) -> None:
     token = _tusd(market, market.buyer_account)
-    rentals = market.seller.rentals
-    first = (market.seller.now() // 86_400 + 2) * 86_400
-    listing = rentals.create(
-        rentals.make_terms(
-            token=token.address,
-            rate=10 * USD,
-            deposit=50 * USD,
-            unit=86_400,
-            first_start=first,
-            last_end=first + 30 * 86_400,
-            cid=bytes.fromhex("1220") + bytes(range(32)),
-        )
-    )
+    listing = _daily_rental(market, token)
     call = market.buyer.rentals.prepare_book(listing, 0, 2)
     assert call.action == "bookWithPermit" and not call.before
     view = call.send()
@@ -253,19 +259,7 @@ def test_permit2_offer_and_rental(market: Market) -> None:
     view = market.seller.accept_offer(received)
     assert view.trade.amount == 90 * USD
 
-    rentals = market.seller.rentals
-    first = (market.seller.now() // 86_400 + 2) * 86_400
-    rental = rentals.create(
-        rentals.make_terms(
-            token=token.address,
-            rate=10 * USD,
-            deposit=50 * USD,
-            unit=86_400,
-            first_start=first,
-            last_end=first + 30 * 86_400,
-            cid=bytes.fromhex("1220") + bytes(range(32)),
-        )
-    )
+    rental = _daily_rental(market, token)
     call = market.buyer.rentals.prepare_book(rental, 0, 2)
     assert call.action == "bookWithPermit" and not call.before
     assert call.send().booking.rent == 20 * USD
