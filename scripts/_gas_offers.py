@@ -33,8 +33,7 @@ from p2pchain.chain._offer_model import NO_PERMIT, Offer, Permit, permit_typed_d
 from p2pchain.chain._permit2 import (
     PERMIT2_ABI,
     PERMIT2_ADDRESS,
-    permit2_permit,
-    permit_single_typed_data,
+    sign_permit2,
 )
 from p2pchain.chain._tx import send_transaction
 from p2pchain.compiler._artifacts import load_artifact
@@ -107,18 +106,15 @@ class _Offers:
         deadline = self.now() + 86_400
         spender = self.bench.market.address
         allowance = self.permit2.functions.allowance(owner.address, self.plain.address, spender)
-        nonce = int(allowance.call()[2])
-        data = permit_single_typed_data(
+        return sign_permit2(
+            owner,
             chain_id=self.bench.chain.chain_id,
             token=self.plain.address,
             amount=value,
-            expiration=deadline,
-            nonce=nonce,
+            nonce=int(allowance.call()[2]),
             spender=spender,
-            sig_deadline=deadline,
+            deadline=deadline,
         )
-        signature = bytes(owner.sign_typed_data(full_message=data).signature)
-        return permit2_permit(value, nonce, deadline, signature)
 
     def terms(self, token: Contract | None = None) -> Any:
         chosen = (token or self.token).address

@@ -230,6 +230,32 @@ def permit2_permit(amount: int, nonce: int, deadline: int, signature: bytes) -> 
     return Permit((nonce << 160) | amount, deadline, 0, signature[:32], s.to_bytes(32, "big"))
 
 
+def sign_permit2(
+    owner: Any,
+    *,
+    chain_id: int,
+    token: str,
+    amount: int,
+    nonce: int,
+    spender: str,
+    deadline: int,
+) -> Permit:
+    """``owner``'s (an eth-account signer) Permit2 permit letting ``spender`` pull ``amount`` of
+    ``token`` until ``deadline`` (the signature's deadline and the allowance's expiration), as
+    the escrows' ``Permit`` (``v`` 0)."""
+    typed = permit_single_typed_data(
+        chain_id=chain_id,
+        token=token,
+        amount=amount,
+        expiration=deadline,
+        nonce=nonce,
+        spender=spender,
+        sig_deadline=deadline,
+    )
+    signature = bytes(owner.sign_typed_data(full_message=typed).signature)
+    return permit2_permit(amount, nonce, deadline, signature)
+
+
 def unpack_permit2(permit: Permit) -> tuple[int, int]:
     """``(amount, nonce)`` of a Permit2 permit (``v`` 0)."""
     return permit.value & MAX_AMOUNT, (permit.value >> 160) & MAX_EXPIRATION
@@ -248,5 +274,6 @@ __all__ = [
     "permit2_runtime",
     "permit2_source",
     "permit_single_typed_data",
+    "sign_permit2",
     "unpack_permit2",
 ]

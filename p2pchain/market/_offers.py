@@ -427,22 +427,20 @@ def _sign_permit2(
     spender: str,
     reads: dict[str, Any] | None,
 ) -> Permit | None:
-    from p2pchain.chain._permit2 import permit2_permit, permit_single_typed_data
+    from p2pchain.chain._permit2 import sign_permit2
 
     nonce = permit2_support(reader, token, owner.address, spender, value, reads=reads)
     if nonce is None:
         return None
-    typed = permit_single_typed_data(
+    return sign_permit2(
+        owner,
         chain_id=reader.chain_id,
         token=token,
         amount=value,
-        expiration=deadline,
         nonce=nonce,
         spender=spender,
-        sig_deadline=deadline,
+        deadline=deadline,
     )
-    signature = bytes(owner.sign_typed_data(full_message=typed).signature)
-    return permit2_permit(value, nonce, deadline, signature)
 
 
 def recover_offer_signer(signed: SignedOffer) -> str | None:

@@ -34,6 +34,7 @@ from p2pchain.chain._permit2 import (
     permit_single_typed_data,
     unpack_permit2,
 )
+from p2pchain.chain._permit2 import sign_permit2 as signed_by
 
 from ._helpers import Market, deploy_test_contract, events_named, market_fixture, reverts
 from .market import DAY, Listing, TradeRef
@@ -72,17 +73,15 @@ def sign_permit2(
     deadline = deadline if deadline is not None else market.chain.latest_timestamp() + DAY
     if nonce is None:
         nonce = permit2(market).functions.allowance(owner.address, token.address, spender).call()[2]
-    typed = permit_single_typed_data(
+    return signed_by(
+        owner,
         chain_id=market.chain.chain_id,
         token=token.address,
         amount=amount,
-        expiration=deadline,
         nonce=nonce,
         spender=spender,
-        sig_deadline=deadline,
+        deadline=deadline,
     )
-    signature = bytes(owner.sign_typed_data(full_message=typed).signature)
-    return permit2_permit(amount, nonce, deadline, signature)
 
 
 def buy_with(market: Market, listing: Listing, permit: Permit) -> TradeRef:
